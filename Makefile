@@ -1,0 +1,83 @@
+# okta-jit - GNU make build. `make`, `make check`, `make install`.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+PKG_CONFIG ?= pkg-config
+PAMDIR     ?= $(shell $(PKG_CONFIG) --variable=libdir pam)/security
+PYTHON     ?= /usr/bin/python3
+CC         ?= cc
+WERROR     ?= 0
+BUILD      ?= build
+
+PKGS := libcurl openssl libcjson inih sqlite3
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wwrite-strings -Wcast-qual -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+OPT    ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -pthread $(EXTRA_CFLAGS)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS))
+EXE_CFLAGS := $(BASE_CFLAGS) -fPIE $(PKG_CFLAGS)
+EXE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread $(EXTRA_LDFLAGS)
+SO_CFLAGS  := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
+SO_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(EXTRA_LDFLAGS)
+
+LIB_SRCS := helper/util.c helper/duration.c helper/config.c helper/keyfile.c \
+	helper/jwt.c helper/okta_http.c helper/okta_api.c helper/doctor.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libokta-jit.a
+
+CLI      := $(BUILD)/okta-jit
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all check unit-tests install clean demo deps
+all: $(CLI)
+
+$(BUILD)/helper/%.o: helper/%.c $(wildcard helper/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CLI): $(BUILD)/helper/okta-jit.o $(LIB)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard helper/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) -Ihelper $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIB) \
+		$(EXE_LDFLAGS) $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+unit-tests: $(UNIT_BINS)
+
+# The whole suite: C unit tests (run by pytest, also under valgrind) and
+# the integration tests against the local Okta server.
+check: all unit-tests
+	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -ra tests/ $(PYTEST_ARGS)
+
+# The README's main command: doctor against the bundled local Okta server.
+demo: all
+	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/demo.py
+
+deps:
+	bash packaging/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSCONFDIR)/okta-jit
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/okta-jit
+	install -m 0644 man/okta-jit.1 $(DESTDIR)$(MANDIR)/man1/okta-jit.1
+	install -m 0644 man/okta-jit.conf.5 $(DESTDIR)$(MANDIR)/man5/okta-jit.conf.5
+	install -m 0640 packaging/okta-jit.conf.example $(DESTDIR)$(SYSCONFDIR)/okta-jit/okta-jit.conf.example
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/okta-jit/keys
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,771 @@
+/* config.c - parse okta-jit.conf with libinih and validate every key.
+ *
+ * inih (Debian's libinih) does the INI syntax; this file owns the meaning.
+ * Debian's build calls handlers without a line number, so the file is fed
+ * through a reader that counts lines: when a handler runs, the line it is
+ * handling is the last one read (multi-line values are switched off). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+
+#define CONFIG_LINE_MAX 4096
+
+struct parse_state {
+	struct ojit_config *cfg;
+	struct ojit_buf *errors;
+	FILE *fp;
+	int line;
+	int nerrors;
+	int long_line; /* a line did not fit in the buffer */
+	unsigned seen;     /* bit per non-flow key, for duplicates */
+	struct flow_config *cur_flow;
+	unsigned flow_seen;
+};
+
+static void add_error(struct parse_state *st, int line, const char *section,
+		      const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void add_error(struct parse_state *st, int line, const char *section,
+		      const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ojit_strip_controls(msg);
+	st->nerrors++;
+	if (line > 0)
+		ojit_buf_printf(st->errors, "%s:%d: ", st->cfg->path, line);
+	else
+		ojit_buf_printf(st->errors, "%s: ", st->cfg->path);
+	if (section != NULL && key != NULL)
+		ojit_buf_printf(st->errors, "[%s] %s: ", section, key);
+	else if (section != NULL)
+		ojit_buf_printf(st->errors, "[%s]: ", section);
+	ojit_buf_printf(st->errors, "%s\n", msg);
+}
+
+/* The fgets-style reader inih calls once per line. */
+static char *counting_reader(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	char *r = fgets(str, num, st->fp);
+	size_t len;
+
+	if (r == NULL)
+		return NULL;
+	st->line++;
+	len = strlen(str);
+	if (len > 0 && str[len - 1] != '\n' && !feof(st->fp)) {
+		int c;
+
+		/* Swallow the rest of an over-long line and report it. */
+		while ((c = fgetc(st->fp)) != EOF && c != '\n')
+			;
+		st->long_line = st->line;
+	}
+	return r;
+}
+
+int config_check_org_url(const char *url, const char **why)
+{
+	const char *host, *p;
+	size_t hostlen;
+
+	if (strncmp(url, "https://", 8) != 0) {
+		*why = "must start with https:// (plain http is never allowed)";
+		return -1;
+	}
+	host = url + 8;
+	hostlen = strcspn(host, "/?#");
+	if (hostlen == 0) {
+		*why = "has no host name";
+		return -1;
+	}
+	for (p = host; p < host + hostlen; p++) {
+		if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == ':' ||
+		      *p == '[' || *p == ']')) {
+			*why = "host name has a character that is not allowed (user info, spaces or non-ASCII)";
+			return -1;
+		}
+	}
+	p = host + hostlen;
+	if (*p == '/' && p[1] == '\0')
+		return 0; /* a single trailing slash is tolerated and dropped */
+	if (*p != '\0') {
+		*why = "must be just the org address, with no path, query or fragment (e.g. https://example.okta.com)";
+		return -1;
+	}
+	return 0;
+}
+
+int config_check_name(const char *name, const char **why)
+{
+	size_t len = strlen(name), i;
+
+	if (len == 0 || len > CONFIG_NAME_MAX) {
+		*why = "must be 1-64 characters";
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if (!(isalnum((unsigned char)name[i]) || name[i] == '-')) {
+			*why = "may contain only letters, digits and dashes";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int config_check_login_format(const char *fmt, const char **why)
+{
+	int users = 0;
+	const char *p;
+
+	for (p = fmt; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x21 || *p == 0x7f || *p == '"' || *p == '\\') {
+			*why = "may not contain spaces, quotes, backslashes or control characters";
+			return -1;
+		}
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p == 'u')
+			users++;
+		else if (*p != '%') {
+			*why = "only %u (the local user name) and %% are allowed";
+			return -1;
+		}
+	}
+	if (users != 1) {
+		*why = "must contain %u exactly once";
+		return -1;
+	}
+	if (strlen(fmt) > 200) {
+		*why = "too long (at most 200 characters)";
+		return -1;
+	}
+	return 0;
+}
+
+int config_map_login(const struct ojit_config *cfg, const char *user, char *out, size_t n)
+{
+	const char *fmt = cfg->login_format ? cfg->login_format : "%u";
+	struct ojit_buf b;
+	const char *p;
+	int r = -1;
+
+	ojit_buf_init(&b, n > 0 ? n - 1 : 0);
+	for (p = fmt; *p != '\0'; p++) {
+		if (*p == '%' && p[1] == 'u') {
+			if (ojit_buf_append(&b, user, strlen(user)) != 0)
+				goto out;
+			p++;
+		} else if (*p == '%' && p[1] == '%') {
+			if (ojit_buf_append(&b, "%", 1) != 0)
+				goto out;
+			p++;
+		} else if (ojit_buf_append(&b, p, 1) != 0) {
+			goto out;
+		}
+	}
+	if (b.data == NULL || ojit_strlcpy(out, b.data, n) != 0)
+		goto out;
+	r = 0;
+out:
+	ojit_buf_free(&b);
+	return r;
+}
+
+static int set_string(struct parse_state *st, const char *section, const char *key,
+		      const char *value, char **dst)
+{
+	char *v;
+
+	if (*dst != NULL) {
+		add_error(st, st->line, section, key, "given twice");
+		return 0;
+	}
+	if (*value == '\0') {
+		add_error(st, st->line, section, key, "empty value");
+		return 0;
+	}
+	v = strdup(value);
+	if (v == NULL) {
+		add_error(st, st->line, section, key, "out of memory");
+		return 0;
+	}
+	*dst = v;
+	return 1;
+}
+
+static int set_duration(struct parse_state *st, const char *section, const char *key,
+			const char *value, int64_t *dst, int64_t min)
+{
+	const char *why = NULL;
+	int64_t v;
+
+	if (duration_parse(value, &v, &why) != 0) {
+		add_error(st, st->line, section, key, "'%s' is not a duration: %s", value, why);
+		return 0;
+	}
+	if (v < min) {
+		add_error(st, st->line, section, key, "must be at least %llds", (long long)min);
+		return 0;
+	}
+	*dst = v;
+	return 1;
+}
+
+/* Split a comma-separated list; entries are trimmed and must be non-empty. */
+static int set_list(struct parse_state *st, const char *section, const char *key,
+		    const char *value, char ***dst, size_t *n)
+{
+	const char *p = value;
+
+	if (*dst != NULL) {
+		add_error(st, st->line, section, key, "given twice");
+		return 0;
+	}
+	*dst = calloc(CONFIG_MAX_LIST, sizeof(char *));
+	if (*dst == NULL)
+		return 0;
+	while (*p != '\0') {
+		const char *start, *end;
+		size_t len;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		start = p;
+		while (*p != '\0' && *p != ',')
+			p++;
+		end = p;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		len = (size_t)(end - start);
+		if (len == 0) {
+			add_error(st, st->line, section, key, "empty entry in list");
+			return 0;
+		}
+		if (*n >= CONFIG_MAX_LIST) {
+			add_error(st, st->line, section, key, "too many entries (at most %d)",
+				  CONFIG_MAX_LIST);
+			return 0;
+		}
+		if (len > 255) {
+			add_error(st, st->line, section, key, "entry too long (at most 255 characters)");
+			return 0;
+		}
+		(*dst)[*n] = strndup(start, len);
+		if ((*dst)[*n] == NULL)
+			return 0;
+		(*n)++;
+		if (*p == ',')
+			p++;
+	}
+	if (*n == 0) {
+		add_error(st, st->line, section, key, "empty list");
+		return 0;
+	}
+	return 1;
+}
+
+static int handle_okta(struct parse_state *st, const char *key, const char *value)
+{
+	struct ojit_config *c = st->cfg;
+	const char *why;
+
+	if (strcmp(key, "org_url") == 0) {
+		if (!set_string(st, "okta", key, value, &c->org_url))
+			return 0;
+		if (config_check_org_url(value, &why) != 0) {
+			add_error(st, st->line, "okta", key, "'%s' %s", value, why);
+			return 0;
+		}
+		size_t len = strlen(c->org_url);
+		if (len > 0 && c->org_url[len - 1] == '/')
+			c->org_url[len - 1] = '\0';
+		return 1;
+	}
+	if (strcmp(key, "client_id") == 0) {
+		const char *p;
+
+		if (!set_string(st, "okta", key, value, &c->client_id))
+			return 0;
+		for (p = value; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_') {
+				add_error(st, st->line, "okta", key,
+					  "may contain only letters, digits, '-' and '_' (copy it from the app's General tab)");
+				return 0;
+			}
+		return 1;
+	}
+	if (strcmp(key, "private_key") == 0) {
+		if (!set_string(st, "okta", key, value, &c->private_key))
+			return 0;
+		if (value[0] != '/') {
+			add_error(st, st->line, "okta", key, "must be an absolute path");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "key_id") == 0) {
+		const char *p;
+
+		if (!set_string(st, "okta", key, value, &c->key_id))
+			return 0;
+		for (p = value; *p; p++)
+			if ((unsigned char)*p < 0x21 || *p == '"' || *p == '\\' || *p == 0x7f) {
+				add_error(st, st->line, "okta", key,
+					  "may not contain spaces, quotes, backslashes or control characters");
+				return 0;
+			}
+		return 1;
+	}
+	if (strcmp(key, "ca_file") == 0) {
+		if (!set_string(st, "okta", key, value, &c->ca_file))
+			return 0;
+		if (value[0] != '/') {
+			add_error(st, st->line, "okta", key, "must be an absolute path");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "timeout") == 0) {
+		if (!set_duration(st, "okta", key, value, &c->timeout, 1))
+			return 0;
+		if (c->timeout > 300) {
+			add_error(st, st->line, "okta", key, "at most 5m");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "dpop") == 0) {
+		if (strcmp(value, "auto") == 0)
+			c->dpop = DPOP_AUTO;
+		else if (strcmp(value, "on") == 0)
+			c->dpop = DPOP_ON;
+		else if (strcmp(value, "off") == 0)
+			c->dpop = DPOP_OFF;
+		else {
+			add_error(st, st->line, "okta", key, "'%s' must be auto, on or off", value);
+			return 0;
+		}
+		return 1;
+	}
+	add_error(st, st->line, "okta", key, "unknown key");
+	return 0;
+}
+
+static int handle_integration(struct parse_state *st, const char *key, const char *value)
+{
+	struct ojit_config *c = st->cfg;
+	const char *why;
+
+	if (strcmp(key, "name") == 0) {
+		if (!set_string(st, "integration", key, value, &c->name))
+			return 0;
+		if (config_check_name(value, &why) != 0) {
+			add_error(st, st->line, "integration", key, "'%s' %s", value, why);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "access_details") == 0) {
+		if (!set_string(st, "integration", key, value, &c->access_details))
+			return 0;
+		if (strlen(value) > CONFIG_ACCESS_DETAILS_MAX) {
+			add_error(st, st->line, "integration", key,
+				  "is %zu characters; at most %d are allowed", strlen(value),
+				  CONFIG_ACCESS_DETAILS_MAX);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "owner") == 0) {
+		if (!set_string(st, "integration", key, value, &c->owner))
+			return 0;
+		if ((strncmp(value, "group:", 6) != 0 || value[6] == '\0') &&
+		    (strncmp(value, "user:", 5) != 0 || value[5] == '\0')) {
+			add_error(st, st->line, "integration", key,
+				  "'%s' must be group:OKTA_GROUP_NAME or user:OKTA_LOGIN", value);
+			return 0;
+		}
+		return 1;
+	}
+	add_error(st, st->line, "integration", key, "unknown key");
+	return 0;
+}
+
+static int handle_users(struct parse_state *st, const char *key, const char *value)
+{
+	const char *why;
+
+	if (strcmp(key, "login_format") == 0) {
+		if (!set_string(st, "users", key, value, &st->cfg->login_format))
+			return 0;
+		if (config_check_login_format(value, &why) != 0) {
+			add_error(st, st->line, "users", key, "'%s' %s", value, why);
+			return 0;
+		}
+		return 1;
+	}
+	add_error(st, st->line, "users", key, "unknown key");
+	return 0;
+}
+
+static int handle_daemon(struct parse_state *st, const char *key, const char *value)
+{
+	struct ojit_config *c = st->cfg;
+	char **dst = NULL;
+
+	if (strcmp(key, "socket") == 0)
+		dst = &c->socket;
+	else if (strcmp(key, "ledger") == 0)
+		dst = &c->ledger;
+	if (dst != NULL) {
+		if (!set_string(st, "daemon", key, value, dst))
+			return 0;
+		if (value[0] != '/') {
+			add_error(st, st->line, "daemon", key, "must be an absolute path");
+			return 0;
+		}
+		if (strcmp(key, "socket") == 0 && strlen(value) >= 108) {
+			add_error(st, st->line, "daemon", key, "path too long for a Unix socket (at most 107 bytes)");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "cache_ttl") == 0)
+		return set_duration(st, "daemon", key, value, &c->cache_ttl, 1);
+	if (strcmp(key, "outage_grace") == 0)
+		return set_duration(st, "daemon", key, value, &c->outage_grace, 1);
+	if (strcmp(key, "pending_ttl") == 0)
+		return set_duration(st, "daemon", key, value, &c->pending_ttl, 60);
+	add_error(st, st->line, "daemon", key, "unknown key");
+	return 0;
+}
+
+static int handle_flow(struct parse_state *st, const char *section, const char *key,
+		       const char *value)
+{
+	struct flow_config *f = st->cur_flow;
+
+	if (strcmp(key, "groups") == 0)
+		return set_list(st, section, key, value, &f->groups, &f->ngroups);
+	if (strcmp(key, "requesters") == 0)
+		return set_list(st, section, key, value, &f->requesters, &f->nrequesters);
+	if (strcmp(key, "default_duration") == 0)
+		return set_duration(st, section, key, value, &f->default_duration, 60);
+	if (strcmp(key, "max_duration") == 0)
+		return set_duration(st, section, key, value, &f->max_duration, 60);
+	if (strcmp(key, "warn_before") == 0)
+		return set_duration(st, section, key, value, &f->warn_before, 1);
+	if (strcmp(key, "approval") == 0) {
+		if (strcmp(value, "auto") == 0)
+			f->approval = APPROVAL_AUTO;
+		else if (strcmp(value, "owners") == 0)
+			f->approval = APPROVAL_OWNERS;
+		else if (strcmp(value, "owner") == 0)
+			f->approval = APPROVAL_OWNER;
+		else {
+			add_error(st, st->line, section, key, "'%s' must be auto, owners or owner", value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "reason") == 0) {
+		if (strcmp(value, "required") == 0)
+			f->reason_required = 1;
+		else if (strcmp(value, "optional") == 0)
+			f->reason_required = 0;
+		else {
+			add_error(st, st->line, section, key, "'%s' must be required or optional", value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "standing") == 0) {
+		if (strcmp(value, "allow") == 0)
+			f->standing_allow = 1;
+		else if (strcmp(value, "deny") == 0)
+			f->standing_allow = 0;
+		else {
+			add_error(st, st->line, section, key, "'%s' must be allow or deny", value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "on_expiry") == 0) {
+		if (strcmp(value, "keep") == 0)
+			f->on_expiry = ON_EXPIRY_KEEP;
+		else if (strcmp(value, "terminate") == 0)
+			f->on_expiry = ON_EXPIRY_TERMINATE;
+		else {
+			add_error(st, st->line, section, key, "'%s' must be keep or terminate", value);
+			return 0;
+		}
+		return 1;
+	}
+	add_error(st, st->line, section, key, "unknown key");
+	return 0;
+}
+
+/* Start a new [flow NAME] section, or continue it if inih calls again. */
+static struct flow_config *flow_begin(struct parse_state *st, const char *section)
+{
+	struct ojit_config *c = st->cfg;
+	const char *name = section + 5;
+	const char *why;
+	size_t i;
+
+	if (st->cur_flow != NULL && strcmp(st->cur_flow->name, name) == 0)
+		return st->cur_flow;
+	while (*name == ' ')
+		name++;
+	for (i = 0; i < c->nflows; i++) {
+		if (strcmp(c->flows[i].name, name) == 0) {
+			add_error(st, st->line, section, NULL,
+				  "flow '%s' defined twice (first at line %d)", name, c->flows[i].line);
+			return NULL;
+		}
+	}
+	if (config_check_name(name, &why) != 0) {
+		add_error(st, st->line, section, NULL, "flow name '%s' %s", name, why);
+		return NULL;
+	}
+	if (c->nflows >= CONFIG_MAX_FLOWS) {
+		add_error(st, st->line, section, NULL, "too many flows (at most %d)", CONFIG_MAX_FLOWS);
+		return NULL;
+	}
+	struct flow_config *f = &c->flows[c->nflows++];
+	memset(f, 0, sizeof(*f));
+	f->name = strdup(name);
+	f->default_duration = 3600;
+	f->max_duration = 8 * 3600;
+	f->approval = APPROVAL_OWNERS;
+	f->reason_required = 1;
+	f->on_expiry = ON_EXPIRY_KEEP;
+	f->warn_before = 300;
+	f->line = st->line;
+	st->cur_flow = f;
+	return f;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+
+	if (st->long_line == st->line) {
+		add_error(st, st->line, NULL, NULL, "line longer than %d bytes", CONFIG_LINE_MAX - 3);
+		return 0;
+	}
+	if (strcmp(section, "okta") == 0)
+		return handle_okta(st, name, value);
+	if (strcmp(section, "integration") == 0)
+		return handle_integration(st, name, value);
+	if (strcmp(section, "users") == 0)
+		return handle_users(st, name, value);
+	if (strcmp(section, "daemon") == 0)
+		return handle_daemon(st, name, value);
+	if (strncmp(section, "flow ", 5) == 0) {
+		if (flow_begin(st, section) == NULL)
+			return 0;
+		return handle_flow(st, section, name, value);
+	}
+	if (*section == '\0')
+		add_error(st, st->line, NULL, name, "key outside any section");
+	else
+		add_error(st, st->line, section, NULL,
+			  "unknown section (expected okta, integration, users, daemon or flow NAME)");
+	return 0;
+}
+
+static void check_required(struct parse_state *st)
+{
+	struct ojit_config *c = st->cfg;
+	size_t i, j, k, l;
+
+	if (c->org_url == NULL)
+		add_error(st, 0, "okta", "org_url", "required key missing (e.g. https://example.okta.com)");
+	if (c->client_id == NULL)
+		add_error(st, 0, "okta", "client_id", "required key missing (the API Services app's client id)");
+	if (c->private_key == NULL)
+		add_error(st, 0, "okta", "private_key", "required key missing (path to the app's private key, PEM)");
+	if (c->name == NULL)
+		add_error(st, 0, "integration", "name", "required key missing");
+	for (i = 0; i < c->nflows; i++) {
+		struct flow_config *f = &c->flows[i];
+		char sect[80];
+
+		snprintf(sect, sizeof(sect), "flow %s", f->name);
+		if (f->ngroups == 0)
+			add_error(st, f->line, sect, "groups", "required key missing");
+		if (f->default_duration > f->max_duration)
+			add_error(st, f->line, sect, "default_duration",
+				  "is longer than max_duration");
+		if (f->approval != APPROVAL_AUTO && c->owner == NULL && f->approval == APPROVAL_OWNER)
+			add_error(st, f->line, sect, "approval",
+				  "'owner' needs [integration] owner to be set");
+		/* A group granted by two flows would make the rules ambiguous. */
+		for (j = 0; j < f->ngroups; j++)
+			for (k = 0; k < i; k++)
+				for (l = 0; l < c->flows[k].ngroups; l++)
+					if (strcmp(f->groups[j], c->flows[k].groups[l]) == 0)
+						add_error(st, f->line, sect, "groups",
+							  "group '%s' is already granted by flow '%s'",
+							  f->groups[j], c->flows[k].name);
+	}
+}
+
+static void apply_defaults(struct ojit_config *c)
+{
+	if (c->timeout == 0)
+		c->timeout = 10;
+	if (c->login_format == NULL)
+		c->login_format = strdup("%u");
+	if (c->socket == NULL)
+		c->socket = strdup(OJIT_DEFAULT_SOCKET);
+	if (c->ledger == NULL)
+		c->ledger = strdup(OJIT_DEFAULT_LEDGER);
+	if (c->cache_ttl == 0)
+		c->cache_ttl = 30;
+	if (c->outage_grace == 0)
+		c->outage_grace = 300;
+	if (c->pending_ttl == 0)
+		c->pending_ttl = 3600;
+}
+
+int config_load(const char *path, struct ojit_config **out, struct ojit_buf *errors)
+{
+	struct parse_state st;
+	struct ojit_config *c;
+	int r;
+
+	*out = NULL;
+	memset(&st, 0, sizeof(st));
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -1;
+	c->path = strdup(path);
+	c->flows = calloc(CONFIG_MAX_FLOWS, sizeof(*c->flows));
+	if (c->path == NULL || c->flows == NULL) {
+		config_free(c);
+		return -1;
+	}
+	st.cfg = c;
+	st.errors = errors;
+	st.fp = fopen(path, "re");
+	if (st.fp == NULL) {
+		ojit_buf_printf(errors, "%s: cannot open: %s\n", path, strerror(errno));
+		config_free(c);
+		return -1;
+	}
+	/* Values such as access_details may contain ';' and be long, and a
+	 * continued line would hide where a mistake is. */
+	ini_allow_inline_comments = false;
+	ini_allow_multiline = false;
+	ini_use_stack = false;
+	ini_max_line = CONFIG_LINE_MAX;
+	r = ini_parse_stream(counting_reader, &st, handler, &st);
+	fclose(st.fp);
+	if (r > 0 && st.nerrors == 0)
+		add_error(&st, r, NULL, NULL,
+			  "syntax error (expected [section], key = value, or a comment)");
+	else if (r < 0 && st.nerrors == 0)
+		add_error(&st, 0, NULL, NULL, "cannot parse (out of memory)");
+	if (st.nerrors == 0)
+		check_required(&st);
+	if (st.nerrors != 0) {
+		config_free(c);
+		return -1;
+	}
+	apply_defaults(c);
+	*out = c;
+	return 0;
+}
+
+static void free_list(char **l, size_t n)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+void config_free(struct ojit_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->org_url);
+	free(c->client_id);
+	free(c->private_key);
+	free(c->key_id);
+	free(c->ca_file);
+	free(c->name);
+	free(c->access_details);
+	free(c->owner);
+	free(c->login_format);
+	free(c->socket);
+	free(c->ledger);
+	if (c->flows != NULL) {
+		for (i = 0; i < c->nflows; i++) {
+			free(c->flows[i].name);
+			free_list(c->flows[i].groups, c->flows[i].ngroups);
+			free_list(c->flows[i].requesters, c->flows[i].nrequesters);
+		}
+		free(c->flows);
+	}
+	free(c);
+}
+
+const struct flow_config *config_flow_for_group(const struct ojit_config *cfg, const char *group)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->nflows; i++)
+		for (j = 0; j < cfg->flows[i].ngroups; j++)
+			if (strcmp(cfg->flows[i].groups[j], group) == 0)
+				return &cfg->flows[i];
+	return NULL;
+}
+
+const char *config_dpop_name(enum dpop_mode m)
+{
+	switch (m) {
+	case DPOP_ON:
+		return "on";
+	case DPOP_OFF:
+		return "off";
+	default:
+		return "auto";
+	}
+}
+
+const char *config_approval_name(enum approval_rule a)
+{
+	switch (a) {
+	case APPROVAL_AUTO:
+		return "auto";
+	case APPROVAL_OWNER:
+		return "owner";
+	default:
+		return "owners";
+	}
+}

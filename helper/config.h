@@ -1,0 +1,85 @@
+/* config.h - /etc/okta-jit/okta-jit.conf: loading and validation. */
+#ifndef OJIT_CONFIG_H
+#define OJIT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define OJIT_DEFAULT_CONFIG "/etc/okta-jit/okta-jit.conf"
+#define OJIT_DEFAULT_SOCKET "/run/okta-jit/okta-jitd.sock"
+#define OJIT_DEFAULT_LEDGER "/var/lib/okta-jit/ledger.db"
+#define CONFIG_ACCESS_DETAILS_MAX 400
+#define CONFIG_NAME_MAX 64
+#define CONFIG_MAX_FLOWS 256
+#define CONFIG_MAX_LIST 64
+
+enum dpop_mode { DPOP_AUTO, DPOP_ON, DPOP_OFF };
+enum approval_rule { APPROVAL_AUTO, APPROVAL_OWNERS, APPROVAL_OWNER };
+enum on_expiry { ON_EXPIRY_KEEP, ON_EXPIRY_TERMINATE };
+
+struct flow_config {
+	char *name;
+	char **groups; /* Okta group names this flow grants */
+	size_t ngroups;
+	char **requesters; /* Okta group names whose members may request */
+	size_t nrequesters;
+	int64_t default_duration;
+	int64_t max_duration;
+	enum approval_rule approval;
+	int reason_required;
+	int standing_allow; /* standing = allow: a non-JIT member passes */
+	enum on_expiry on_expiry;
+	int64_t warn_before; /* seconds before the end to warn sessions */
+	int line;            /* line of the [flow NAME] header */
+};
+
+struct ojit_config {
+	char *path;
+	/* [okta] */
+	char *org_url; /* normalised: no trailing slash */
+	char *client_id;
+	char *private_key;
+	char *key_id;
+	char *ca_file;
+	int64_t timeout; /* seconds, total per HTTP request */
+	enum dpop_mode dpop;
+	/* [integration] */
+	char *name;
+	char *access_details;
+	char *owner; /* "group:NAME" or "user:LOGIN" */
+	/* [users] */
+	char *login_format;
+	/* [daemon] */
+	char *socket;
+	char *ledger;
+	int64_t cache_ttl;
+	int64_t outage_grace;
+	int64_t pending_ttl;
+	/* [flow NAME] */
+	struct flow_config *flows;
+	size_t nflows;
+};
+
+/* Load and validate path. On failure returns -1 and appends one line per
+ * problem ("FILE:LINE: [section] key: what is wrong") to errors. */
+int config_load(const char *path, struct ojit_config **out, struct ojit_buf *errors);
+void config_free(struct ojit_config *cfg);
+
+/* Validators shared with the tests. Each returns 0 or -1 with *why set. */
+int config_check_org_url(const char *url, const char **why);
+int config_check_name(const char *name, const char **why);
+int config_check_login_format(const char *fmt, const char **why);
+
+/* Map a local user name to an Okta login with login_format ("%u" is the
+ * user, "%%" a percent sign). Returns -1 if it does not fit. */
+int config_map_login(const struct ojit_config *cfg, const char *user, char *out, size_t n);
+
+/* The flow that covers an Okta group name, or NULL. */
+const struct flow_config *config_flow_for_group(const struct ojit_config *cfg, const char *group);
+
+const char *config_dpop_name(enum dpop_mode m);
+const char *config_approval_name(enum approval_rule a);
+
+#endif

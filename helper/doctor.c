@@ -1,0 +1,297 @@
+/* doctor.c - `okta-jit doctor`: one line per setup step, PASS or FAIL with
+ * the fix, in the order an admin sets Okta up. A failed step makes the
+ * steps that need it SKIP rather than pile up confusing failures. */
+#include "doctor.h"
+
+#include <cjson/cJSON.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "keyfile.h"
+#include "okta_api.h"
+#include "okta_http.h"
+#include "util.h"
+
+enum step_result { STEP_PASS, STEP_FAIL, STEP_SKIP, STEP_WARN };
+
+struct doctor {
+	int json;
+	int failed;
+	cJSON *steps;
+};
+
+static void step(struct doctor *d, enum step_result res, const char *name, const char *fix,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void step(struct doctor *d, enum step_result res, const char *name, const char *fix,
+		 const char *fmt, ...)
+{
+	static const char *const label[] = { "PASS", "FAIL", "SKIP", "WARN" };
+	char msg[1024];
+	char fixbuf[1024] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ojit_strip_controls(msg);
+	if (fix != NULL) {
+		ojit_strlcpy(fixbuf, fix, sizeof(fixbuf));
+		ojit_strip_controls(fixbuf);
+	}
+	if (res == STEP_FAIL)
+		d->failed = 1;
+	if (d->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "step", name);
+		cJSON_AddStringToObject(o, "result", label[res]);
+		cJSON_AddStringToObject(o, "message", msg);
+		if (fixbuf[0] != '\0')
+			cJSON_AddStringToObject(o, "fix", fixbuf);
+		cJSON_AddItemToArray(d->steps, o);
+		return;
+	}
+	printf("%s  %-14s %s\n", label[res], name, msg);
+	if (fixbuf[0] != '\0')
+		printf("      fix: %s\n", fixbuf);
+	fflush(stdout);
+}
+
+static int has_scope(const char *scopes, const char *want)
+{
+	size_t wl = strlen(want);
+	const char *p = scopes;
+
+	while ((p = strstr(p, want)) != NULL) {
+		if ((p == scopes || p[-1] == ' ') && (p[wl] == '\0' || p[wl] == ' '))
+			return 1;
+		p += wl;
+	}
+	return 0;
+}
+
+static void okta_step_fail(struct doctor *d, const char *name, const char *what,
+			   const struct okta_error *e)
+{
+	char msg[1024];
+
+	okta_error_format(e, msg, sizeof(msg));
+	step(d, STEP_FAIL, name, e->hint[0] ? e->hint : NULL, "%s: %s", what, msg);
+}
+
+/* Whose Okta login to read as a probe: --user, else the integration owner
+ * if it is a user, else the local user who ran us (through sudo too). */
+static int probe_login(const struct ojit_config *cfg, const char *given, char *out, size_t n)
+{
+	const char *local;
+	struct passwd *pw;
+
+	if (given != NULL)
+		return ojit_strlcpy(out, given, n);
+	if (cfg->owner != NULL && strncmp(cfg->owner, "user:", 5) == 0)
+		return ojit_strlcpy(out, cfg->owner + 5, n);
+	local = getenv("SUDO_USER");
+	if (local == NULL || local[0] == '\0') {
+		pw = getpwuid(getuid());
+		if (pw == NULL)
+			return -1;
+		local = pw->pw_name;
+	}
+	return config_map_login(cfg, local, out, n);
+}
+
+static void check_groups(struct doctor *d, struct okta_client *c, const struct ojit_config *cfg)
+{
+	struct okta_error e;
+	struct okta_group g;
+	size_t i, j;
+
+	if (cfg->nflows == 0) {
+		step(d, STEP_WARN, "groups", "add a [flow NAME] section with groups = OKTA_GROUP_NAME",
+		     "no access flows are configured, so nothing can be granted");
+		return;
+	}
+	for (i = 0; i < cfg->nflows; i++) {
+		const struct flow_config *f = &cfg->flows[i];
+
+		for (j = 0; j < f->ngroups; j++) {
+			char name[300];
+
+			snprintf(name, sizeof(name), "group");
+			if (okta_group_find(c, f->groups[j], &g, &e) != 0) {
+				char msg[1024];
+
+				okta_error_format(&e, msg, sizeof(msg));
+				if (e.kind == OKTA_ERR_NOT_FOUND)
+					step(d, STEP_FAIL, name,
+					     "create the group in Okta (Directory > Groups > Add group) or fix the name in the flow",
+					     "[flow %s] group '%s' does not exist in Okta", f->name, f->groups[j]);
+				else
+					step(d, STEP_FAIL, name, e.hint[0] ? e.hint : NULL,
+					     "[flow %s] group '%s': %s", f->name, f->groups[j], msg);
+				continue;
+			}
+			if (strcmp(g.type, "OKTA_GROUP") != 0) {
+				step(d, STEP_FAIL, name,
+				     "grant an Okta-mastered group (type OKTA_GROUP); APP_GROUP memberships are managed by their app and BUILT_IN ones by Okta",
+				     "[flow %s] group '%s' (%s) is of type %s and cannot be changed through the API",
+				     f->name, g.name, g.id, g.type);
+				continue;
+			}
+			step(d, STEP_PASS, name, NULL, "[flow %s] group '%s' exists (%s, OKTA_GROUP)", f->name,
+			     g.name, g.id);
+			if (f->approval == APPROVAL_OWNERS) {
+				struct okta_owner_list ol = { 0 };
+
+				if (okta_group_owners(c, g.id, &ol, &e) != 0) {
+					char msg[1024];
+
+					okta_error_format(&e, msg, sizeof(msg));
+					step(d, STEP_FAIL, "owners", e.hint[0] ? e.hint : NULL,
+					     "cannot read the owners of '%s': %s", g.name, msg);
+				} else if (ol.n == 0 && cfg->owner == NULL) {
+					step(d, STEP_FAIL, "owners",
+					     "assign owners to the group in Okta (Group > Owners) or set [integration] owner",
+					     "group '%s' has no owners and no integration owner is set: nobody could approve", g.name);
+				} else if (ol.n == 0) {
+					step(d, STEP_WARN, "owners", NULL,
+					     "group '%s' has no owners; requests go to the integration owner %s", g.name,
+					     cfg->owner);
+				} else {
+					step(d, STEP_PASS, "owners", NULL, "group '%s' has %zu owner(s)", g.name, ol.n);
+				}
+				okta_owner_list_free(&ol);
+			}
+		}
+	}
+}
+
+static void check_owner(struct doctor *d, struct okta_client *c, const struct ojit_config *cfg)
+{
+	struct okta_error e;
+
+	if (cfg->owner == NULL)
+		return;
+	if (strncmp(cfg->owner, "user:", 5) == 0) {
+		struct okta_user u;
+
+		if (okta_user_get(c, cfg->owner + 5, &u, &e) != 0)
+			okta_step_fail(d, "owner", "integration owner", &e);
+		else if (strcmp(u.status, "ACTIVE") != 0)
+			step(d, STEP_FAIL, "owner", "activate the user in Okta or choose another owner",
+			     "integration owner %s is %s, not ACTIVE", u.login, u.status);
+		else
+			step(d, STEP_PASS, "owner", NULL, "integration owner %s is ACTIVE (%s)", u.login, u.id);
+	} else {
+		struct okta_group g;
+
+		if (okta_group_find(c, cfg->owner + 6, &g, &e) != 0)
+			okta_step_fail(d, "owner", "integration owner group", &e);
+		else
+			step(d, STEP_PASS, "owner", NULL, "integration owner group '%s' exists (%s)", g.name, g.id);
+	}
+}
+
+int doctor_run(const char *config_path, const char *user_login, int json)
+{
+	struct doctor d = { json, 0, NULL };
+	struct ojit_config *cfg = NULL;
+	struct ojit_buf errs;
+	struct okta_client *c = NULL;
+	struct okta_error e;
+	EVP_PKEY *key = NULL;
+	char kerr[512];
+	char token[8200], type[16], scope[256];
+	char login[OKTA_LOGIN_MAX + 1];
+	struct okta_user u;
+
+	ojit_buf_init(&errs, 64 * 1024);
+	if (json)
+		d.steps = cJSON_CreateArray();
+	if (config_load(config_path, &cfg, &errs) != 0) {
+		step(&d, STEP_FAIL, "config", "correct the lines named above (see okta-jit.conf(5))",
+		     "%s is not valid:\n%s", config_path, errs.data ? errs.data : "unknown error");
+		step(&d, STEP_SKIP, "key", NULL, "needs a valid config");
+		step(&d, STEP_SKIP, "token", NULL, "needs a valid config");
+		goto out;
+	}
+	step(&d, STEP_PASS, "config", NULL, "%s is valid (integration '%s', %zu flow(s))", config_path, cfg->name,
+	     cfg->nflows);
+	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
+		step(&d, STEP_FAIL, "key",
+		     "keep the key as a PEM file owned by root with mode 0600 (RSA 2048+ or EC P-256)", "%s", kerr);
+		step(&d, STEP_SKIP, "token", NULL, "needs a usable private key");
+		goto out;
+	}
+	step(&d, STEP_PASS, "key", NULL, "%s is a %s key readable by its owner alone", cfg->private_key,
+	     EVP_PKEY_is_a(key, "RSA") ? "RSA" : "EC P-256");
+	c = okta_client_new(cfg, key, NULL);
+	if (c == NULL) {
+		EVP_PKEY_free(key);
+		step(&d, STEP_FAIL, "token", NULL, "cannot set up the HTTPS client");
+		goto out;
+	}
+	if (cfg->dpop == DPOP_ON)
+		step(&d, STEP_WARN, "dpop", NULL, "[okta] dpop = on is set but this build does not send DPoP proofs yet; "
+		     "tokens are requested as Bearer");
+	if (okta_token_get(c, token, sizeof(token), type, sizeof(type), scope, sizeof(scope), &e) != 0) {
+		okta_step_fail(&d, "token", "no access token from " OKTA_SCOPES, &e);
+		step(&d, STEP_SKIP, "scopes", NULL, "needs an access token");
+		goto out;
+	}
+	ojit_wipe(token, sizeof(token));
+	step(&d, STEP_PASS, "token", NULL, "obtained a %s access token from %s/oauth2/v1/token", type, cfg->org_url);
+	{
+		static const char *const want[] = { "okta.groups.manage", "okta.users.read", NULL };
+		int i;
+
+		for (i = 0; want[i] != NULL; i++) {
+			if (has_scope(scope, want[i]))
+				step(&d, STEP_PASS, "scope", NULL, "%s granted", want[i]);
+			else
+				step(&d, STEP_FAIL, "scope", "grant it on the app's Okta API Scopes tab",
+				     "%s missing from the token (granted: %s)", want[i], scope[0] ? scope : "none");
+		}
+	}
+	if (probe_login(cfg, user_login, login, sizeof(login)) != 0) {
+		step(&d, STEP_SKIP, "user", "pass --user OKTA_LOGIN", "no user to look up");
+	} else if (okta_user_get(c, login, &u, &e) != 0) {
+		if (e.kind == OKTA_ERR_NOT_FOUND)
+			step(&d, STEP_WARN, "user",
+			     "check [users] login_format, or pass --user with a login that exists",
+			     "users can be read, but '%s' does not exist in Okta", login);
+		else
+			okta_step_fail(&d, "user", "cannot read users", &e);
+	} else {
+		step(&d, STEP_PASS, "user", NULL, "read user %s (%s, %s)", u.login, u.id, u.status);
+	}
+	check_owner(&d, c, cfg);
+	check_groups(&d, c, cfg);
+	if (cfg->dpop != DPOP_ON)
+		step(&d, STEP_PASS, "dpop", NULL, "DPoP not in use: the token endpoint issued a %s token", type);
+out:
+	if (json) {
+		cJSON *root = cJSON_CreateObject();
+		char *s;
+
+		cJSON_AddBoolToObject(root, "ok", !d.failed);
+		cJSON_AddItemToObject(root, "steps", d.steps);
+		s = cJSON_Print(root);
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(root);
+	} else {
+		printf("%s\n", d.failed ? "doctor: some steps FAILED; fix them and run again"
+					: "doctor: all steps passed");
+	}
+	okta_client_free(c);
+	config_free(cfg);
+	ojit_buf_free(&errs);
+	return d.failed ? 1 : 0;
+}

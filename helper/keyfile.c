@@ -1,0 +1,157 @@
+/* keyfile.c - read and vet the connector private key. */
+#include "keyfile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int keyfile_check_mode(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+			 "%s: permissions %04o are too open: the private key must not be readable or writable by group or others (run: chmod 600 %s)",
+			 path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	if (geteuid() == 0 && st.st_uid != 0) {
+		snprintf(err, errlen, "%s: owned by uid %u, must be owned by root (run: chown root:root %s)",
+			 path, (unsigned)st.st_uid, path);
+		return -1;
+	}
+	if (geteuid() != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by the user running okta-jit", path,
+			 (unsigned)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Encrypted keys would need a passphrase at every daemon start; refuse
+ * them instead of prompting. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(int *)u = 1;
+	return -1;
+}
+
+static int check_key_type(EVP_PKEY *pkey, const char *path, char *err, size_t errlen)
+{
+	char curve[64] = "";
+	size_t clen = 0;
+
+	if (EVP_PKEY_is_a(pkey, "RSA")) {
+		int bits = EVP_PKEY_get_bits(pkey);
+
+		if (bits < 2048) {
+			snprintf(err, errlen, "%s: RSA key has %d bits; Okta needs at least 2048", path, bits);
+			return -1;
+		}
+		return 0;
+	}
+	if (EVP_PKEY_is_a(pkey, "EC")) {
+		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, curve,
+						   sizeof(curve), &clen) != 1 ||
+		    strcmp(curve, "prime256v1") != 0) {
+			snprintf(err, errlen, "%s: EC key on curve '%s'; only P-256 (ES256) is supported",
+				 path, curve[0] ? curve : "unknown");
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "%s: unsupported key type; use an RSA (2048+) or EC P-256 key", path);
+	return -1;
+}
+
+int keyfile_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	BIO *bio = NULL;
+	EVP_PKEY *pkey = NULL;
+	int encrypted = 0;
+	int fd = -1;
+	int r = -1;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			snprintf(err, errlen, "%s: is a symbolic link; point private_key at the file itself", path);
+		else
+			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		goto out;
+	}
+	if (keyfile_check_mode(fd, path, err, errlen) != 0)
+		goto out;
+	buf = malloc(KEYFILE_MAX_BYTES + 1);
+	if (buf == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while ((n = read(fd, buf + len, KEYFILE_MAX_BYTES + 1 - len)) > 0) {
+		len += (size_t)n;
+		if (len > KEYFILE_MAX_BYTES)
+			break;
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+		goto out;
+	}
+	if (len > KEYFILE_MAX_BYTES) {
+		snprintf(err, errlen, "%s: larger than %d bytes; not a private key", path, KEYFILE_MAX_BYTES);
+		goto out;
+	}
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (bio == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &encrypted);
+	ERR_clear_error();
+	if (pkey == NULL) {
+		if (encrypted)
+			snprintf(err, errlen, "%s: the key is encrypted; store it unencrypted, readable by root alone", path);
+		else
+			snprintf(err, errlen, "%s: not a PEM private key (expected -----BEGIN PRIVATE KEY----- or a traditional RSA/EC key)", path);
+		goto out;
+	}
+	if (check_key_type(pkey, path, err, errlen) != 0)
+		goto out;
+	*out = pkey;
+	pkey = NULL;
+	r = 0;
+out:
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	if (buf != NULL) {
+		ojit_wipe(buf, KEYFILE_MAX_BYTES + 1);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}

@@ -1,0 +1,228 @@
+/* okta-jit - the command-line interface. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "doctor.h"
+#include "keyfile.h"
+#include "okta_api.h"
+#include "okta_http.h"
+#include "util.h"
+
+/* Exit codes, documented in okta-jit(1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,  /* the operation failed or a check did not pass */
+	EXIT_USAGE = 2, /* bad command line */
+	EXIT_CONFIG = 3, /* configuration or key unusable */
+	EXIT_OKTA = 4,  /* Okta refused or could not be reached */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: okta-jit [--config PATH] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  doctor [--user OKTA_LOGIN]   check the Okta setup step by step and say how to fix each\n"
+		"  groups [--search TEXT]       list the Okta groups the integration can manage\n"
+		"  version                      print the version\n"
+		"\n"
+		"options:\n"
+		"  --config PATH   configuration file (default " OJIT_DEFAULT_CONFIG ")\n"
+		"  --json          machine-readable output\n");
+}
+
+static int cmd_groups(const char *config_path, int json, int argc, char **argv)
+{
+	static const struct option opts[] = { { "search", required_argument, NULL, 's' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	const char *search = NULL;
+	struct ojit_config *cfg = NULL;
+	struct okta_client *c = NULL;
+	struct okta_group_list l = { 0 };
+	struct ojit_buf errs;
+	struct okta_error e;
+	EVP_PKEY *key = NULL;
+	char kerr[512], msg[1024];
+	int opt, rc = EXIT_FAIL;
+	size_t i;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+		if (opt == 's')
+			search = optarg;
+		else {
+			fprintf(stderr, "usage: okta-jit groups [--search TEXT]\n");
+			return opt == 'h' ? EXIT_OK : EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "okta-jit groups: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	ojit_buf_init(&errs, 64 * 1024);
+	if (config_load(config_path, &cfg, &errs) != 0) {
+		fprintf(stderr, "%s", errs.data ? errs.data : "invalid configuration\n");
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
+		fprintf(stderr, "okta-jit: %s\n", kerr);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	c = okta_client_new(cfg, key, NULL);
+	if (c == NULL) {
+		EVP_PKEY_free(key);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (okta_groups_list(c, search, &l, &e) != 0) {
+		okta_error_format(&e, msg, sizeof(msg));
+		fprintf(stderr, "okta-jit: cannot list groups: %s\n", msg);
+		if (e.hint[0] != '\0')
+			fprintf(stderr, "fix: %s\n", e.hint);
+		rc = EXIT_OKTA;
+		goto out;
+	}
+	if (json) {
+		cJSON *arr = cJSON_CreateArray();
+		char *s;
+
+		for (i = 0; i < l.n; i++) {
+			const struct flow_config *f;
+			cJSON *o;
+
+			if (strcmp(l.v[i].type, "OKTA_GROUP") != 0)
+				continue;
+			f = config_flow_for_group(cfg, l.v[i].name);
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "id", l.v[i].id);
+			cJSON_AddStringToObject(o, "name", l.v[i].name);
+			cJSON_AddStringToObject(o, "type", l.v[i].type);
+			if (f != NULL)
+				cJSON_AddStringToObject(o, "flow", f->name);
+			else
+				cJSON_AddNullToObject(o, "flow");
+			cJSON_AddItemToArray(arr, o);
+		}
+		s = cJSON_Print(arr);
+		printf("%s\n", s ? s : "[]");
+		free(s);
+		cJSON_Delete(arr);
+	} else {
+		size_t shown = 0;
+
+		printf("%-22s %-40s %s\n", "ID", "NAME", "FLOW");
+		for (i = 0; i < l.n; i++) {
+			const struct flow_config *f;
+			char name[OKTA_NAME_MAX + 1];
+
+			if (strcmp(l.v[i].type, "OKTA_GROUP") != 0)
+				continue;
+			f = config_flow_for_group(cfg, l.v[i].name);
+			ojit_strlcpy(name, l.v[i].name, sizeof(name));
+			ojit_strip_controls(name);
+			printf("%-22s %-40s %s\n", l.v[i].id, name, f ? f->name : "-");
+			shown++;
+		}
+		printf("%zu group(s) okta-jit can manage\n", shown);
+	}
+	rc = EXIT_OK;
+out:
+	okta_group_list_free(&l);
+	okta_client_free(c);
+	config_free(cfg);
+	ojit_buf_free(&errs);
+	return rc;
+}
+
+static int cmd_doctor(const char *config_path, int json, int argc, char **argv)
+{
+	static const struct option opts[] = { { "user", required_argument, NULL, 'u' },
+					      { "config", required_argument, NULL, 'c' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	const char *user = NULL;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+u:c:h", opts, NULL)) != -1) {
+		if (opt == 'u')
+			user = optarg;
+		else if (opt == 'c')
+			config_path = optarg;
+		else {
+			fprintf(stderr, "usage: okta-jit doctor [--config PATH] [--user OKTA_LOGIN]\n");
+			return opt == 'h' ? EXIT_OK : EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "okta-jit doctor: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return doctor_run(config_path, user, json);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "json", no_argument, NULL, 'j' },
+					      { "help", no_argument, NULL, 'h' },
+					      { "version", no_argument, NULL, 'V' },
+					      { NULL, 0, NULL, 0 } };
+	const char *config_path = OJIT_DEFAULT_CONFIG;
+	const char *cmd;
+	int json = 0, opt, rc;
+
+	ojit_log_init("okta-jit", OJIT_LOG_STDERR, getenv("OKTA_JIT_DEBUG") != NULL);
+	while ((opt = getopt_long(argc, argv, "+c:jhV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("okta-jit %s\n", OJIT_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "version") == 0) {
+		printf("okta-jit %s\n", OJIT_VERSION);
+		return EXIT_OK;
+	}
+	if (okta_http_global_init() != 0) {
+		fprintf(stderr, "okta-jit: cannot initialise libcurl\n");
+		return EXIT_FAIL;
+	}
+	if (strcmp(cmd, "doctor") == 0)
+		rc = cmd_doctor(config_path, json, argc, argv);
+	else if (strcmp(cmd, "groups") == 0)
+		rc = cmd_groups(config_path, json, argc, argv);
+	else {
+		fprintf(stderr, "okta-jit: unknown command '%s'\n", cmd);
+		usage(stderr);
+		rc = EXIT_USAGE;
+	}
+	return rc;
+}

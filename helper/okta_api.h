@@ -1,0 +1,148 @@
+/* okta_api.h - the Okta Management API as okta-jit uses it: token,
+ * users, groups, memberships, owners; retries, rate limits and errors. */
+#ifndef OJIT_OKTA_API_H
+#define OJIT_OKTA_API_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define OKTA_ID_MAX 64
+#define OKTA_LOGIN_MAX 256
+#define OKTA_NAME_MAX 256
+#define OKTA_SCOPES "okta.groups.manage okta.users.read"
+
+enum okta_err_kind {
+	OKTA_OK = 0,
+	OKTA_ERR_NETWORK,      /* no answer: connect, reset, DNS */
+	OKTA_ERR_TLS,          /* certificate verification failed */
+	OKTA_ERR_TIMEOUT,      /* no answer in time */
+	OKTA_ERR_TOKEN,        /* the token endpoint refused us */
+	OKTA_ERR_UNAUTHORIZED, /* 401 on an API call after a refresh */
+	OKTA_ERR_FORBIDDEN,    /* 403: admin role missing */
+	OKTA_ERR_SCOPE,        /* 403 insufficient_scope */
+	OKTA_ERR_NOT_FOUND,    /* 404 */
+	OKTA_ERR_RATE_LIMIT,   /* 429 after the retry budget */
+	OKTA_ERR_SERVER,       /* 5xx after the retry budget */
+	OKTA_ERR_BAD_RESPONSE, /* malformed, oversized or hostile answer */
+	OKTA_ERR_REFUSED,      /* okta-jit refuses (APP_GROUP, BUILT_IN) */
+	OKTA_ERR_AMBIGUOUS,    /* several matches where one was needed */
+	OKTA_ERR_HTTP,         /* any other 4xx */
+	OKTA_ERR_DPOP,         /* DPoP required or a proof was refused */
+	OKTA_ERR_INTERNAL,
+};
+
+struct okta_error {
+	enum okta_err_kind kind;
+	long status;
+	char code[64];     /* errorCode or OAuth "error" */
+	char summary[512]; /* errorSummary or error_description */
+	char id[128];      /* errorId */
+	char hint[512];    /* what the admin should do */
+};
+
+struct okta_user {
+	char id[OKTA_ID_MAX + 1];
+	char login[OKTA_LOGIN_MAX + 1];
+	char status[32];
+};
+
+struct okta_group {
+	char id[OKTA_ID_MAX + 1];
+	char name[OKTA_NAME_MAX + 1];
+	char type[32];
+};
+
+struct okta_owner {
+	char id[OKTA_ID_MAX + 1];
+	char type[16]; /* USER or GROUP */
+	char name[OKTA_NAME_MAX + 1];
+};
+
+struct okta_user_list {
+	struct okta_user *v;
+	size_t n, cap;
+};
+struct okta_group_list {
+	struct okta_group *v;
+	size_t n, cap;
+};
+struct okta_owner_list {
+	struct okta_owner *v;
+	size_t n, cap;
+};
+
+struct okta_stats {
+	uint64_t api_calls;
+	uint64_t token_requests;
+	uint64_t retries;
+	uint64_t rate_limited;
+};
+
+struct okta_client_options {
+	int max_attempts;      /* per call, including the first; default 4 */
+	int64_t max_wait_ms;   /* longest single wait (429, backoff); default 30 s */
+	int64_t budget_ms;     /* total time one call may take; default 60 s */
+};
+
+struct okta_client;
+
+/* The client borrows cfg; it takes ownership of key. */
+struct okta_client *okta_client_new(const struct ojit_config *cfg, EVP_PKEY *key,
+				    const struct okta_client_options *opt);
+void okta_client_free(struct okta_client *c);
+
+/* Get a valid access token (cached; at most one token request in flight).
+ * On success out holds "Bearer <token>" style type and token separately. */
+int okta_token_get(struct okta_client *c, char *token, size_t n, char *type, size_t tn,
+		   char *scope, size_t sn, struct okta_error *err);
+/* Forget the cached token if it still is the given one. */
+void okta_token_invalidate(struct okta_client *c, const char *token);
+
+int okta_user_get(struct okta_client *c, const char *login, struct okta_user *u,
+		  struct okta_error *err);
+int okta_user_groups(struct okta_client *c, const char *uid, struct okta_group_list *l,
+		     struct okta_error *err);
+int okta_group_get(struct okta_client *c, const char *gid, struct okta_group *g,
+		   struct okta_error *err);
+/* Exact name match; OKTA_ERR_NOT_FOUND or OKTA_ERR_AMBIGUOUS otherwise. */
+int okta_group_find(struct okta_client *c, const char *name, struct okta_group *g,
+		    struct okta_error *err);
+/* Groups whose name starts with prefix (NULL: all OKTA_GROUP groups). */
+int okta_groups_list(struct okta_client *c, const char *prefix, struct okta_group_list *l,
+		     struct okta_error *err);
+int okta_group_members(struct okta_client *c, const char *gid, struct okta_user_list *l,
+		       struct okta_error *err);
+int okta_group_owners(struct okta_client *c, const char *gid, struct okta_owner_list *l,
+		      struct okta_error *err);
+/* Refuse APP_GROUP and BUILT_IN before calling Okta. */
+int okta_group_add_member(struct okta_client *c, const struct okta_group *g, const char *uid,
+			  struct okta_error *err);
+int okta_group_remove_member(struct okta_client *c, const struct okta_group *g,
+			     const char *uid, struct okta_error *err);
+
+void okta_user_list_free(struct okta_user_list *l);
+void okta_group_list_free(struct okta_group_list *l);
+void okta_owner_list_free(struct okta_owner_list *l);
+
+void okta_client_stats(struct okta_client *c, struct okta_stats *out);
+
+/* "summary (HTTP 403, errorCode E0000006, errorId X)" */
+void okta_error_format(const struct okta_error *e, char *buf, size_t n);
+const char *okta_err_kind_name(enum okta_err_kind k);
+
+/* Parse an Okta or OAuth error body and WWW-Authenticate into e and set the
+ * hint. Exposed for the unit tests and fuzzers. */
+void okta_error_from_response(struct okta_error *e, long status, const char *body, size_t len,
+			      const char *www_authenticate, int token_endpoint);
+
+/* search=profile.login eq "<JSON-escaped>", then percent-encoded. */
+int okta_search_eq(const char *property, const char *value, struct ojit_buf *out);
+
+/* Validators for data from Okta. */
+int okta_valid_id(const char *s);
+int okta_valid_user_status(const char *s);
+
+#endif

@@ -1,0 +1,243 @@
+/* util.c - logging, secret wiping and bounded string helpers. */
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+static enum ojit_log_target log_target = OJIT_LOG_STDERR;
+static int log_debug;
+static const char *log_ident = "okta-jit";
+
+void ojit_log_init(const char *ident, enum ojit_log_target target, int debug)
+{
+	log_ident = ident;
+	log_target = target;
+	log_debug = debug;
+	if (target == OJIT_LOG_SYSLOG)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+}
+
+int ojit_log_debug_enabled(void)
+{
+	return log_debug;
+}
+
+static void log_v(int prio, const char *func, const char *fmt, va_list ap)
+{
+	char msg[2048];
+	int off = 0;
+
+	if (prio >= LOG_DEBUG && !log_debug)
+		return;
+	if (func != NULL) {
+		off = snprintf(msg, sizeof(msg), "%s: ", func);
+		if (off < 0 || (size_t)off >= sizeof(msg))
+			off = 0;
+	}
+	vsnprintf(msg + off, sizeof(msg) - (size_t)off, fmt, ap);
+	/* Log lines can carry user names and Okta text: never let them
+	 * inject terminal escapes or fake syslog lines. */
+	ojit_strip_controls(msg);
+	if (log_target == OJIT_LOG_SYSLOG)
+		syslog(prio, "%s", msg);
+	else
+		fprintf(stderr, "%s: %s\n", log_ident, msg);
+}
+
+void ojit_log(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_v(prio, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void ojit_log_f(int prio, const char *func, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_v(prio, func, fmt, ap);
+	va_end(ap);
+}
+
+void ojit_wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		explicit_bzero(p, n);
+}
+
+void ojit_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	ojit_wipe(s, strlen(s));
+	free(s);
+}
+
+char *ojit_strip_controls(char *s)
+{
+	unsigned char *p;
+
+	if (s == NULL)
+		return s;
+	for (p = (unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
+int ojit_strlcpy(char *dst, const char *src, size_t n)
+{
+	size_t len;
+
+	if (n == 0)
+		return -1;
+	len = strlen(src);
+	if (len >= n) {
+		memcpy(dst, src, n - 1);
+		dst[n - 1] = '\0';
+		return -1;
+	}
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+int ojit_snprintf(char *dst, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(dst, n, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= n)
+		return -1;
+	return r;
+}
+
+int ojit_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return -1;
+	if (v < min || v > max)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+void ojit_buf_init(struct ojit_buf *b, size_t limit)
+{
+	memset(b, 0, sizeof(*b));
+	b->limit = limit;
+}
+
+static int buf_reserve(struct ojit_buf *b, size_t need)
+{
+	size_t ncap;
+	char *n;
+
+	if (need <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap : 256;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -1;
+		ncap *= 2;
+	}
+	n = realloc(b->data, ncap);
+	if (n == NULL)
+		return -1;
+	b->data = n;
+	b->cap = ncap;
+	return 0;
+}
+
+int ojit_buf_append(struct ojit_buf *b, const void *p, size_t n)
+{
+	if (b->limit != 0 && (b->len + n > b->limit || b->len + n < b->len)) {
+		b->overflow = 1;
+		return -1;
+	}
+	if (buf_reserve(b, b->len + n + 1) != 0)
+		return -1;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int ojit_buf_printf(struct ojit_buf *b, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int r;
+	char *big;
+
+	va_start(ap, fmt);
+	r = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -1;
+	if ((size_t)r < sizeof(small))
+		return ojit_buf_append(b, small, (size_t)r);
+	big = malloc((size_t)r + 1);
+	if (big == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)r + 1, fmt, ap);
+	va_end(ap);
+	r = ojit_buf_append(b, big, (size_t)r);
+	free(big);
+	return r;
+}
+
+void ojit_buf_free(struct ojit_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+void ojit_buf_free_secret(struct ojit_buf *b)
+{
+	ojit_wipe(b->data, b->cap);
+	ojit_buf_free(b);
+}
+
+int64_t ojit_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t ojit_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ojit_sleep_ms(int64_t ms)
+{
+	struct timespec ts, rem;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
+		ts = rem;
+}

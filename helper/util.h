@@ -1,0 +1,71 @@
+/* util.h - small helpers shared by okta-jitd and okta-jit: logging, secret
+ * wiping, bounded string handling and number parsing. */
+#ifndef OJIT_UTIL_H
+#define OJIT_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OJIT_VERSION "0.1.0"
+#define OJIT_USER_AGENT "okta-jit/" OJIT_VERSION
+
+/* Where log lines go: stderr (foreground, CLI) or syslog LOG_AUTHPRIV. */
+enum ojit_log_target { OJIT_LOG_STDERR, OJIT_LOG_SYSLOG };
+
+void ojit_log_init(const char *ident, enum ojit_log_target target, int debug);
+void ojit_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ojit_log_debug_enabled(void);
+
+/* OpenSSH-style helpers that put the function name in the message. */
+#define error_f(...) ojit_log_f(3, __func__, __VA_ARGS__)
+#define warn_f(...) ojit_log_f(4, __func__, __VA_ARGS__)
+#define info_f(...) ojit_log_f(6, __func__, __VA_ARGS__)
+#define debug_f(...) ojit_log_f(7, __func__, __VA_ARGS__)
+void ojit_log_f(int prio, const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Wipe a secret so the compiler cannot drop the store. */
+void ojit_wipe(void *p, size_t n);
+/* Wipe a NUL-terminated secret string and free it. NULL is fine. */
+void ojit_free_secret(char *s);
+
+/* Replace every control character (C0, DEL) in s with '?', in place, so a
+ * string can reach a terminal or syslog safely. Returns s. */
+char *ojit_strip_controls(char *s);
+
+/* Copy src into dst (size n) always NUL-terminated; returns -1 when src did
+ * not fit (dst then holds a truncated copy), 0 otherwise. */
+int ojit_strlcpy(char *dst, const char *src, size_t n);
+
+/* snprintf that returns -1 on error or truncation, else the length. */
+int ojit_snprintf(char *dst, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Parse a base-10 integer that must fill the whole string and lie in
+ * [min, max]. Returns 0 or -1. */
+int ojit_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* A growable byte buffer with a hard cap; always NUL-terminated. */
+struct ojit_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t limit; /* 0 = no limit */
+	int overflow; /* set when an append would pass limit */
+};
+void ojit_buf_init(struct ojit_buf *b, size_t limit);
+int ojit_buf_append(struct ojit_buf *b, const void *p, size_t n);
+int ojit_buf_printf(struct ojit_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void ojit_buf_free(struct ojit_buf *b);
+/* Wipes the contents before freeing (for buffers that held secrets). */
+void ojit_buf_free_secret(struct ojit_buf *b);
+
+/* Monotonic and wall clocks in seconds / milliseconds. */
+int64_t ojit_now(void);
+int64_t ojit_mono_ms(void);
+/* Sleep for ms milliseconds (restarts on EINTR). */
+void ojit_sleep_ms(int64_t ms);
+
+#endif
