@@ -56,7 +56,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard helper/*.h)
 	$(CC) $(EXE_CFLAGS) -Ihelper $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIB) \
 		$(EXE_LDFLAGS) $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
-unit-tests: $(UNIT_BINS)
+TOOLS := $(BUILD)/tests/okta_driver
+$(BUILD)/tests/okta_driver: tests/tools/okta_driver.c $(LIB) $(wildcard helper/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) -Ihelper -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
+
+unit-tests: $(UNIT_BINS) $(TOOLS)
 
 # The whole suite: C unit tests (run by pytest, also under valgrind) and
 # the integration tests against the local Okta server.
