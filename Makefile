@@ -8,7 +8,7 @@ PKG_CONFIG ?= pkg-config
 PAMDIR     ?= $(shell $(PKG_CONFIG) --variable=libdir pam)/security
 PYTHON     ?= /usr/bin/python3
 CC         ?= cc
-WERROR     ?= 0
+WERROR     ?= 1
 BUILD      ?= build
 
 PKGS := libcurl openssl libcjson inih sqlite3
