@@ -29,16 +29,18 @@ SO_CFLAGS  := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 SO_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(EXTRA_LDFLAGS)
 
 LIB_SRCS := helper/util.c helper/duration.c helper/config.c helper/keyfile.c \
-	helper/jwt.c helper/okta_http.c helper/okta_api.c helper/doctor.c
+	helper/jwt.c helper/okta_http.c helper/okta_api.c helper/doctor.c helper/proto.c \
+	helper/ledger_sqlite.c helper/grants.c helper/check.c helper/daemon.c helper/client.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 
 CLI      := $(BUILD)/okta-jit
+DAEMON   := $(BUILD)/okta-jitd
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all check unit-tests install clean demo deps
-all: $(CLI)
+all: $(CLI) $(DAEMON)
 
 $(BUILD)/helper/%.o: helper/%.c $(wildcard helper/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -49,6 +51,9 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(CLI): $(BUILD)/helper/okta-jit.o $(LIB)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(DAEMON): $(BUILD)/helper/okta-jitd.o $(LIB)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard helper/*.h)
@@ -76,9 +81,10 @@ deps:
 	bash packaging/install-deps.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(SYSCONFDIR)/okta-jit
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/okta-jit
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/okta-jitd
 	install -m 0644 man/okta-jit.1 $(DESTDIR)$(MANDIR)/man1/okta-jit.1
 	install -m 0644 man/okta-jit.conf.5 $(DESTDIR)$(MANDIR)/man5/okta-jit.conf.5
 	install -m 0640 packaging/okta-jit.conf.example $(DESTDIR)$(SYSCONFDIR)/okta-jit/okta-jit.conf.example

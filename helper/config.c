@@ -25,9 +25,12 @@ struct parse_state {
 	int line;
 	int nerrors;
 	int long_line; /* a line did not fit in the buffer */
-	unsigned seen;     /* bit per non-flow key, for duplicates */
+	int section_line;  /* line of the last [section] header */
+	int cur_flow_line; /* header line of the section being read */
+	char cur_section[300];
 	struct flow_config *cur_flow;
-	unsigned flow_seen;
+	char **seen;       /* "section\nkey" already given, for duplicates */
+	size_t nseen, capseen;
 };
 
 static void add_error(struct parse_state *st, int line, const char *section,
@@ -53,6 +56,8 @@ static void add_error(struct parse_state *st, int line, const char *section,
 		ojit_buf_printf(st->errors, "[%s] %s: ", section, key);
 	else if (section != NULL)
 		ojit_buf_printf(st->errors, "[%s]: ", section);
+	else if (key != NULL)
+		ojit_buf_printf(st->errors, "%s: ", key);
 	ojit_buf_printf(st->errors, "%s\n", msg);
 }
 
@@ -67,6 +72,14 @@ static char *counting_reader(char *str, int num, void *stream)
 		return NULL;
 	st->line++;
 	len = strlen(str);
+	{
+		const char *q = str;
+
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '[')
+			st->section_line = st->line;
+	}
 	if (len > 0 && str[len - 1] != '\n' && !feof(st->fp)) {
 		int c;
 
@@ -270,8 +283,13 @@ static int set_list(struct parse_state *st, const char *section, const char *key
 		if ((*dst)[*n] == NULL)
 			return 0;
 		(*n)++;
-		if (*p == ',')
+		if (*p == ',') {
 			p++;
+			if (*p == '\0') {
+				add_error(st, st->line, section, key, "empty entry in list (trailing comma)");
+				return 0;
+			}
+		}
 	}
 	if (*n == 0) {
 		add_error(st, st->line, section, key, "empty list");
@@ -529,10 +547,10 @@ static struct flow_config *flow_begin(struct parse_state *st, const char *sectio
 	const char *why;
 	size_t i;
 
-	if (st->cur_flow != NULL && strcmp(st->cur_flow->name, name) == 0)
-		return st->cur_flow;
 	while (*name == ' ')
 		name++;
+	if (st->cur_flow != NULL && strcmp(st->cur_flow->name, name) == 0)
+		return st->cur_flow;
 	for (i = 0; i < c->nflows; i++) {
 		if (strcmp(c->flows[i].name, name) == 0) {
 			add_error(st, st->line, section, NULL,
@@ -557,9 +575,34 @@ static struct flow_config *flow_begin(struct parse_state *st, const char *sectio
 	f->reason_required = 1;
 	f->on_expiry = ON_EXPIRY_KEEP;
 	f->warn_before = 300;
-	f->line = st->line;
+	f->line = st->section_line;
 	st->cur_flow = f;
 	return f;
+}
+
+/* Returns 1 if section/name was given before, else remembers it. */
+static int seen_before(struct parse_state *st, const char *section, const char *name)
+{
+	char key[600];
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s\n%s", section, name);
+	for (i = 0; i < st->nseen; i++)
+		if (strcmp(st->seen[i], key) == 0)
+			return 1;
+	if (st->nseen == st->capseen) {
+		size_t ncap = st->capseen ? st->capseen * 2 : 32;
+		char **n = realloc(st->seen, ncap * sizeof(*n));
+
+		if (n == NULL)
+			return 0;
+		st->seen = n;
+		st->capseen = ncap;
+	}
+	st->seen[st->nseen] = strdup(key);
+	if (st->seen[st->nseen] != NULL)
+		st->nseen++;
+	return 0;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -570,6 +613,19 @@ static int handler(void *user, const char *section, const char *name, const char
 		add_error(st, st->line, NULL, NULL, "line longer than %d bytes", CONFIG_LINE_MAX - 3);
 		return 0;
 	}
+	/* A new section header ends the flow being read, so a second
+	 * [flow NAME] is caught even right after the first. */
+	if (strcmp(section, st->cur_section) != 0 || st->section_line > st->cur_flow_line) {
+		st->cur_flow = NULL;
+		ojit_strlcpy(st->cur_section, section, sizeof(st->cur_section));
+		st->cur_flow_line = st->section_line;
+	}
+	if (strncmp(section, "flow ", 5) == 0 && flow_begin(st, section) == NULL)
+		return 0;
+	if (seen_before(st, section, name)) {
+		add_error(st, st->line, section[0] ? section : NULL, name, "given twice");
+		return 0;
+	}
 	if (strcmp(section, "okta") == 0)
 		return handle_okta(st, name, value);
 	if (strcmp(section, "integration") == 0)
@@ -578,11 +634,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return handle_users(st, name, value);
 	if (strcmp(section, "daemon") == 0)
 		return handle_daemon(st, name, value);
-	if (strncmp(section, "flow ", 5) == 0) {
-		if (flow_begin(st, section) == NULL)
-			return 0;
+	if (strncmp(section, "flow ", 5) == 0)
 		return handle_flow(st, section, name, value);
-	}
 	if (*section == '\0')
 		add_error(st, st->line, NULL, name, "key outside any section");
 	else
@@ -677,8 +730,14 @@ int config_load(const char *path, struct ojit_config **out, struct ojit_buf *err
 	ini_allow_multiline = false;
 	ini_use_stack = false;
 	ini_max_line = CONFIG_LINE_MAX;
+	/* Debian's build sizes the heap line buffer from ini_initial_alloc
+	 * and does not grow it. */
+	ini_initial_alloc = CONFIG_LINE_MAX;
 	r = ini_parse_stream(counting_reader, &st, handler, &st);
 	fclose(st.fp);
+	for (size_t i = 0; i < st.nseen; i++)
+		free(st.seen[i]);
+	free(st.seen);
 	if (r > 0 && st.nerrors == 0)
 		add_error(&st, r, NULL, NULL,
 			  "syntax error (expected [section], key = value, or a comment)");

@@ -97,7 +97,9 @@ int keyfile_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 	int r = -1;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO planted at the path must not hang the daemon;
+	 * keyfile_check_mode refuses anything but a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			snprintf(err, errlen, "%s: is a symbolic link; point private_key at the file itself", path);

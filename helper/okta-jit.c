@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "config.h"
 #include "doctor.h"
 #include "keyfile.h"
@@ -12,27 +13,29 @@
 #include "okta_http.h"
 #include "util.h"
 
-/* Exit codes, documented in okta-jit(1). */
-enum {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,  /* the operation failed or a check did not pass */
-	EXIT_USAGE = 2, /* bad command line */
-	EXIT_CONFIG = 3, /* configuration or key unusable */
-	EXIT_OKTA = 4,  /* Okta refused or could not be reached */
-};
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: okta-jit [--config PATH] [--json] COMMAND [ARGS]\n"
+		"usage: okta-jit [--config PATH] [--socket PATH] [--json] COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
+		"  request GROUP [--for D] [--reason TEXT]   ask for time-bound access to an Okta group\n"
+		"  status                       your active grants and pending requests, with time left\n"
+		"  list [--all] [--pending]     grants (--all: history too; --pending: requests you may approve)\n"
+		"  approve ID [--reason TEXT]   approve someone else's request\n"
+		"  deny ID [--reason TEXT]      deny someone else's request\n"
+		"  revoke ID                    end a grant (or cancel a request) now\n"
+		"  extend ID --for D [--reason TEXT]   ask for more time on an active grant\n"
+		"  check GROUP...               would you pass the login gate now?\n"
+		"  audit [--since T] [--user U] [--group G]   the audit trail (root)\n"
 		"  doctor [--user OKTA_LOGIN]   check the Okta setup step by step and say how to fix each\n"
 		"  groups [--search TEXT]       list the Okta groups the integration can manage\n"
 		"  version                      print the version\n"
 		"\n"
 		"options:\n"
 		"  --config PATH   configuration file (default " OJIT_DEFAULT_CONFIG ")\n"
+		"  --socket PATH   okta-jitd's socket (default: from the config, else " OJIT_DEFAULT_SOCKET ")\n"
 		"  --json          machine-readable output\n");
 }
 
@@ -52,8 +55,8 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 	int opt, rc = EXIT_FAIL;
 	size_t i;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+	optind = 0; /* 0: glibc re-initialises, so permuting works after main's "+" scan */
+	while ((opt = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		if (opt == 's')
 			search = optarg;
 		else {
@@ -151,8 +154,8 @@ static int cmd_doctor(const char *config_path, int json, int argc, char **argv)
 	const char *user = NULL;
 	int opt;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+u:c:h", opts, NULL)) != -1) {
+	optind = 0; /* 0: glibc re-initialises, so permuting works after main's "+" scan */
+	while ((opt = getopt_long(argc, argv, "u:c:h", opts, NULL)) != -1) {
 		if (opt == 'u')
 			user = optarg;
 		else if (opt == 'c')
@@ -173,18 +176,24 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
 					      { "json", no_argument, NULL, 'j' },
+					      { "socket", required_argument, NULL, 'S' },
 					      { "help", no_argument, NULL, 'h' },
 					      { "version", no_argument, NULL, 'V' },
 					      { NULL, 0, NULL, 0 } };
 	const char *config_path = OJIT_DEFAULT_CONFIG;
+	const char *socket_path = NULL;
 	const char *cmd;
-	int json = 0, opt, rc;
+	int json = 0, opt, rc, config_given = 0;
 
 	ojit_log_init("okta-jit", OJIT_LOG_STDERR, getenv("OKTA_JIT_DEBUG") != NULL);
-	while ((opt = getopt_long(argc, argv, "+c:jhV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:jhVS:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
+			config_given = 1;
+			break;
+		case 'S':
+			socket_path = optarg;
 			break;
 		case 'j':
 			json = 1;
@@ -210,6 +219,32 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "version") == 0) {
 		printf("okta-jit %s\n", OJIT_VERSION);
 		return EXIT_OK;
+	}
+	if (strcmp(cmd, "doctor") != 0 && strcmp(cmd, "groups") != 0) {
+		struct ojit_config *cfg = NULL;
+		struct ojit_buf errs;
+		char sock[256];
+
+		/* The socket path: --socket, else the config's (when it was
+		 * named and is readable), else the default. */
+		ojit_strlcpy(sock, socket_path ? socket_path : OJIT_DEFAULT_SOCKET, sizeof(sock));
+		if (socket_path == NULL && config_given) {
+			ojit_buf_init(&errs, 0);
+			if (config_load(config_path, &cfg, &errs) != 0) {
+				fprintf(stderr, "%s", errs.data ? errs.data : "invalid configuration\n");
+				ojit_buf_free(&errs);
+				return EXIT_CONFIG;
+			}
+			ojit_strlcpy(sock, cfg->socket, sizeof(sock));
+			config_free(cfg);
+			ojit_buf_free(&errs);
+		}
+		rc = client_command(sock, json, cmd, argc, argv);
+		if (rc >= 0)
+			return rc;
+		fprintf(stderr, "okta-jit: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
 	}
 	if (okta_http_global_init() != 0) {
 		fprintf(stderr, "okta-jit: cannot initialise libcurl\n");

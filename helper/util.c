@@ -128,6 +128,9 @@ int ojit_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 
 	if (s == NULL || *s == '\0')
 		return -1;
+	/* strtoll would skip leading white space and accept '+' */
+	if (!(*s == '-' || (*s >= '0' && *s <= '9')))
+		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0')

@@ -1,0 +1,360 @@
+/* check.c - does this user pass for one of these groups, now?
+ *
+ * allow iff the Okta user mapped from the local user is ACTIVE, is a member
+ * of the group and - for groups a flow makes time-bound - holds an active
+ * grant whose end is after now. The grant comes from the ledger on every
+ * check (so no cached answer outlives a grant's end); what Okta says about
+ * the user is cached per user for cache_ttl, fetched by one caller at a
+ * time, and during an Okta outage used for at most outage_grace. */
+#include "check.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "grants.h"
+#include "util.h"
+
+#define CACHE_BUCKETS 4096
+
+struct user_entry {
+	struct user_entry *next;
+	char user[LEDGER_USER_MAX + 1];
+	int fetching;
+	int have;             /* a successful fetch happened */
+	int64_t fetched_at;   /* wall clock of the last success */
+	int not_found;
+	char status[32];
+	char uid[OKTA_ID_MAX + 1];
+	char *groups;         /* "\n"-separated group names, with leading and trailing "\n" */
+};
+
+struct check_cache {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct user_entry *buckets[CACHE_BUCKETS];
+	size_t n, max;
+};
+
+static unsigned hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % CACHE_BUCKETS;
+}
+
+struct check_cache *check_cache_new(size_t max_entries)
+{
+	struct check_cache *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->max = max_entries;
+	return c;
+}
+
+void check_cache_free(struct check_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CACHE_BUCKETS; i++) {
+		struct user_entry *e = c->buckets[i], *n;
+
+		for (; e != NULL; e = n) {
+			n = e->next;
+			free(e->groups);
+			free(e);
+		}
+	}
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+}
+
+size_t check_cache_size(struct check_cache *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->n;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+static struct user_entry *find(struct check_cache *c, const char *user)
+{
+	struct user_entry *e;
+
+	for (e = c->buckets[hash(user)]; e != NULL; e = e->next)
+		if (strcmp(e->user, user) == 0)
+			return e;
+	return NULL;
+}
+
+void check_cache_forget(struct check_cache *c, const char *user)
+{
+	struct user_entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = find(c, user);
+	if (e != NULL && !e->fetching)
+		e->fetched_at = 0; /* stale: the next check asks Okta again */
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Fetch status and groups from Okta into e (called without the lock). */
+static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp, struct okta_error *err)
+{
+	struct okta_user u;
+	struct okta_group_list l = { 0 };
+	struct ojit_buf b;
+	size_t i;
+
+	memset(tmp, 0, sizeof(*tmp));
+	if (okta_user_get(d->okta, login, &u, err) != 0) {
+		if (err->kind == OKTA_ERR_NOT_FOUND) {
+			tmp->not_found = 1;
+			return 0;
+		}
+		return -1;
+	}
+	ojit_strlcpy(tmp->status, u.status, sizeof(tmp->status));
+	ojit_strlcpy(tmp->uid, u.id, sizeof(tmp->uid));
+	if (strcmp(u.status, "ACTIVE") != 0)
+		return 0; /* groups do not matter for a user who cannot pass */
+	if (okta_user_groups(d->okta, u.id, &l, err) != 0) {
+		okta_group_list_free(&l);
+		return -1;
+	}
+	ojit_buf_init(&b, 0);
+	ojit_buf_append(&b, "\n", 1);
+	for (i = 0; i < l.n; i++)
+		ojit_buf_printf(&b, "%s\n", l.v[i].name);
+	okta_group_list_free(&l);
+	if (b.data == NULL) {
+		ojit_buf_free(&b);
+		return -1;
+	}
+	tmp->groups = b.data;
+	return 0;
+}
+
+/* Get what Okta says about user: fresh from the cache, fetched (one caller
+ * per user at a time), or stale within outage_grace when Okta fails.
+ * Returns 0 with *out filled (caller frees out->groups), -1 unavailable. */
+static int user_info(struct jitd *d, const char *user, const char *login, struct user_entry *out,
+		     int *from_grace, struct okta_error *err)
+{
+	struct check_cache *c = d->cache;
+	struct user_entry *e, tmp;
+	int64_t now = ojit_now();
+	int r;
+
+	*from_grace = 0;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		e = find(c, user);
+		if (e != NULL && e->have && now - e->fetched_at < d->cfg->cache_ttl)
+			goto hit;
+		if (e == NULL || !e->fetching)
+			break;
+		pthread_cond_wait(&c->cond, &c->lock); /* share the fetch in flight */
+		now = ojit_now();
+		e = find(c, user);
+		if (e != NULL && e->have && now - e->fetched_at < d->cfg->cache_ttl)
+			goto hit;
+	}
+	if (e == NULL) {
+		if (c->n >= c->max) {
+			pthread_mutex_unlock(&c->lock);
+			/* Full: answer without caching rather than fail. */
+			r = fetch_user(d, login, out, err);
+			return r;
+		}
+		e = calloc(1, sizeof(*e));
+		if (e == NULL) {
+			pthread_mutex_unlock(&c->lock);
+			return -1;
+		}
+		ojit_strlcpy(e->user, user, sizeof(e->user));
+		e->next = c->buckets[hash(user)];
+		c->buckets[hash(user)] = e;
+		c->n++;
+	}
+	e->fetching = 1;
+	pthread_mutex_unlock(&c->lock);
+
+	r = fetch_user(d, login, &tmp, err);
+
+	pthread_mutex_lock(&c->lock);
+	e->fetching = 0;
+	pthread_cond_broadcast(&c->cond);
+	if (r == 0) {
+		free(e->groups);
+		e->groups = tmp.groups;
+		tmp.groups = NULL;
+		e->have = 1;
+		e->fetched_at = ojit_now();
+		e->not_found = tmp.not_found;
+		ojit_strlcpy(e->status, tmp.status, sizeof(e->status));
+		ojit_strlcpy(e->uid, tmp.uid, sizeof(e->uid));
+		goto hit;
+	}
+	/* Okta failed: a recent enough answer may stand in. */
+	if (e->have && ojit_now() - e->fetched_at < d->cfg->outage_grace) {
+		*from_grace = 1;
+		goto hit;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return -1;
+hit:
+	*out = *e;
+	out->next = NULL;
+	out->groups = e->groups ? strdup(e->groups) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static int has_group(const struct user_entry *e, const char *group)
+{
+	char needle[LEDGER_GROUP_MAX + 3];
+
+	if (e->groups == NULL)
+		return 0;
+	snprintf(needle, sizeof(needle), "\n%s\n", group);
+	return strstr(e->groups, needle) != NULL;
+}
+
+static void deny_text(struct jitd *d, const struct flow_config *f, const char *group, struct check_answer *ans)
+{
+	char dur[32];
+
+	grants_describe_approvers(d, f, ans->approvers, sizeof(ans->approvers));
+	if (f != NULL) {
+		duration_format(f->default_duration, dur, sizeof(dur));
+		snprintf(ans->hint, sizeof(ans->hint), "okta-jit request %s --for %s%s", group, dur,
+			 f->reason_required ? " --reason \"why you need it\"" : "");
+		ans->max_duration = f->max_duration;
+		ans->reason_required = f->reason_required;
+	}
+}
+
+int check_decide(struct jitd *d, const char *user, const char *const *groups, size_t ngroups,
+		 struct check_answer *ans)
+{
+	char login[OKTA_LOGIN_MAX + 1];
+	struct user_entry info;
+	struct okta_error err;
+	struct grant g;
+	int64_t now = ojit_now();
+	int need_okta = 0, have_info = 0, grace = 0;
+	int has_grant[CHECK_MAX_GROUPS];
+	size_t i;
+
+	memset(ans, 0, sizeof(*ans));
+	memset(&info, 0, sizeof(info));
+	ans->decision = CHECK_DENY;
+	if (!jitd_valid_username(user) || ngroups == 0 || ngroups > CHECK_MAX_GROUPS ||
+	    config_map_login(d->cfg, user, login, sizeof(login)) != 0) {
+		ojit_strlcpy(ans->code, "invalid", sizeof(ans->code));
+		snprintf(ans->message, sizeof(ans->message), "invalid check request");
+		return 0;
+	}
+	/* First the ledger: a time-bound group without a grant needs no Okta
+	 * call to be refused. */
+	for (i = 0; i < ngroups; i++) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
+
+		has_grant[i] = 0;
+		if (f != NULL && !f->standing_allow) {
+			if (ledger_grant_active(d->ledger, user, groups[i], now, &g) == LEDGER_OK) {
+				has_grant[i] = 1;
+				need_okta = 1;
+			}
+		} else {
+			need_okta = 1;
+		}
+	}
+	if (need_okta) {
+		if (user_info(d, user, login, &info, &grace, &err) != 0) {
+			char msg[512];
+
+			okta_error_format(&err, msg, sizeof(msg));
+			ans->decision = CHECK_UNAVAILABLE;
+			ojit_strlcpy(ans->code, "okta_unavailable", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit cannot reach Okta to check access: %s", msg);
+			return 0;
+		}
+		have_info = 1;
+		ans->from_grace = grace;
+	}
+	for (i = 0; i < ngroups; i++) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
+		int timebound = f != NULL && !f->standing_allow;
+
+		if (timebound && !has_grant[i])
+			continue;
+		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0 || !has_group(&info, groups[i]))
+			continue;
+		ans->decision = CHECK_ALLOW;
+		ojit_strlcpy(ans->code, "allow", sizeof(ans->code));
+		ojit_strlcpy(ans->group, groups[i], sizeof(ans->group));
+		if (timebound && ledger_grant_active(d->ledger, user, groups[i], now, &g) == LEDGER_OK) {
+			ans->grant_id = g.id;
+			ans->end = g.end_at;
+		} else if (timebound) {
+			continue; /* ended between the two reads */
+		}
+		if (ans->end > 0) {
+			char left[32];
+
+			duration_format(ans->end - now, left, sizeof(left));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: access to '%s' granted (grant %lld) for %s more",
+				 groups[i], (long long)ans->grant_id, left);
+		} else {
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: access through Okta group '%s'", groups[i]);
+		}
+		free(info.groups);
+		return 0;
+	}
+	/* Refused: say why for the first group, and how to get in. */
+	{
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[0]);
+		int timebound = f != NULL && !f->standing_allow;
+
+		ojit_strlcpy(ans->group, groups[0], sizeof(ans->group));
+		deny_text(d, f, groups[0], ans);
+		if (have_info && info.not_found) {
+			ojit_strlcpy(ans->code, "no_user", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: there is no Okta user %s", login);
+		} else if (have_info && strcmp(info.status, "ACTIVE") != 0) {
+			ojit_strlcpy(ans->code, "user_inactive", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: Okta user %s is %s", login, info.status);
+		} else if (timebound && !has_grant[0]) {
+			struct grant p;
+
+			ojit_strlcpy(ans->code, "no_grant", sizeof(ans->code));
+			if (ledger_grant_pending(d->ledger, user, groups[0], &p) == LEDGER_OK)
+				snprintf(ans->message, sizeof(ans->message),
+					 "okta-jit: access needs a grant for '%s'; your request %lld is %s (approvers: %s)",
+					 groups[0], (long long)p.id, p.state, ans->approvers);
+			else
+				snprintf(ans->message, sizeof(ans->message),
+					 "okta-jit: access needs an active grant for Okta group '%s'", groups[0]);
+		} else {
+			ojit_strlcpy(ans->code, "not_member", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s is not a member of Okta group '%s'",
+				 login, groups[0]);
+		}
+	}
+	free(info.groups);
+	return 0;
+}

@@ -1,0 +1,491 @@
+/* client.c - `okta-jit request|approve|deny|revoke|extend|list|status|audit`
+ * over the daemon's socket. */
+#include "client.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "proto.h"
+#include "util.h"
+
+#define CLIENT_TIMEOUT_MS 120000
+
+struct field_name {
+	uint8_t tag;
+	const char *name;
+	int numeric;
+};
+
+static const struct field_name names[] = {
+	{ T_ID, "id", 1 },		{ T_USER, "user", 0 },	      { T_GROUP, "group", 0 },
+	{ T_STATE, "state", 0 },	{ T_FLOW, "flow", 0 },	      { T_DURATION, "duration", 1 },
+	{ T_START, "start", 1 },	{ T_END, "end", 1 },	      { T_AT, "at", 1 },
+	{ T_REQUESTER, "requester", 0 }, { T_APPROVER, "approver", 0 }, { T_REASON, "reason", 0 },
+	{ T_EVENT, "event", 0 },	{ T_ACTOR, "actor", 0 },      { T_DETAIL, "detail", 0 },
+	{ T_CODE, "code", 0 },		{ T_MESSAGE, "message", 0 },  { T_DETAILS, "access_details", 0 },
+	{ T_APPROVERS, "approvers", 0 }, { T_DECISION, "decision", 0 }, { T_HINT, "hint", 0 },
+	{ T_TIME_LEFT, "time_left", 1 }, { T_SESSION, "extends", 1 }, { T_MAX_DURATION, "max_duration", 1 },
+	{ T_REASON_REQUIRED, "reason_required", 1 },
+	{ 0, NULL, 0 },
+};
+
+static const struct field_name *field_info(uint8_t tag)
+{
+	size_t i;
+
+	for (i = 0; names[i].name != NULL; i++)
+		if (names[i].tag == tag)
+			return &names[i];
+	return NULL;
+}
+
+/* Records (T_RECORD-separated) and top-level fields as JSON. */
+static cJSON *reply_json(const struct proto_msg *m, cJSON **top_out)
+{
+	cJSON *arr = cJSON_CreateArray();
+	cJSON *top = cJSON_CreateObject();
+	cJSON *cur = top;
+	size_t i;
+
+	for (i = 0; i < m->nfields; i++) {
+		const struct proto_field *f = &m->fields[i];
+		const struct field_name *fn;
+		int64_t v;
+
+		if (f->tag == T_RECORD) {
+			cur = cJSON_CreateObject();
+			cJSON_AddItemToArray(arr, cur);
+			continue;
+		}
+		fn = field_info(f->tag);
+		if (fn == NULL || cJSON_GetObjectItemCaseSensitive(cur, fn->name) != NULL)
+			continue;
+		if (fn->numeric && ojit_parse_int64(f->val, INT64_MIN / 2, INT64_MAX / 2, &v) == 0)
+			cJSON_AddNumberToObject(cur, fn->name, (double)v);
+		else
+			cJSON_AddStringToObject(cur, fn->name, f->val);
+	}
+	*top_out = top;
+	return arr;
+}
+
+static void fmt_time(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	localtime_r(&tt, &tm);
+	strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", &tm);
+}
+
+/* Print a value that came from the daemon: never raw control bytes. */
+static void put_safe(FILE *f, const char *s)
+{
+	char buf[1024];
+
+	ojit_strlcpy(buf, s ? s : "", sizeof(buf));
+	fputs(ojit_strip_controls(buf), f);
+}
+
+static const char *rec_get(const struct proto_msg *m, size_t start, uint8_t tag)
+{
+	size_t i;
+
+	for (i = start; i < m->nfields && m->fields[i].tag != T_RECORD; i++)
+		if (m->fields[i].tag == tag)
+			return m->fields[i].val;
+	return NULL;
+}
+
+static int64_t rec_int(const struct proto_msg *m, size_t start, uint8_t tag)
+{
+	const char *v = rec_get(m, start, tag);
+	int64_t out = 0;
+
+	if (v == NULL || ojit_parse_int64(v, INT64_MIN / 2, INT64_MAX / 2, &out) != 0)
+		return 0;
+	return out;
+}
+
+static void print_grants(const struct proto_msg *m)
+{
+	int64_t now = ojit_now();
+	size_t i, shown = 0;
+
+	printf("%-6s %-12s %-24s %-18s %-25s %s\n", "ID", "USER", "GROUP", "STATE", "ENDS", "LEFT");
+	for (i = 0; i < m->nfields; i++) {
+		char ends[64], left[32] = "-";
+		int64_t end;
+		const char *state;
+
+		if (m->fields[i].tag != T_RECORD)
+			continue;
+		end = rec_int(m, i + 1, T_END);
+		state = rec_get(m, i + 1, T_STATE);
+		fmt_time(end, ends, sizeof(ends));
+		if (state != NULL && strcmp(state, "active") == 0 && end > now)
+			duration_format(end - now, left, sizeof(left));
+		printf("%-6lld ", (long long)rec_int(m, i + 1, T_ID));
+		printf("%-12.12s ", rec_get(m, i + 1, T_USER) ? ojit_strip_controls((char *)(uintptr_t)rec_get(m, i + 1, T_USER)) : "");
+		printf("%-24.24s ", rec_get(m, i + 1, T_GROUP) ? ojit_strip_controls((char *)(uintptr_t)rec_get(m, i + 1, T_GROUP)) : "");
+		printf("%-18s %-25s %s\n", state ? state : "", ends, left);
+		shown++;
+	}
+	if (shown == 0)
+		printf("(none)\n");
+}
+
+static void print_audit(const struct proto_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfields; i++) {
+		char at[64];
+
+		if (m->fields[i].tag != T_RECORD)
+			continue;
+		fmt_time(rec_int(m, i + 1, T_AT), at, sizeof(at));
+		printf("%s  %-14s id=%-5lld actor=", at, rec_get(m, i + 1, T_EVENT) ? rec_get(m, i + 1, T_EVENT) : "",
+		       (long long)rec_int(m, i + 1, T_ID));
+		put_safe(stdout, rec_get(m, i + 1, T_ACTOR));
+		printf(" user=");
+		put_safe(stdout, rec_get(m, i + 1, T_USER));
+		printf(" group=");
+		put_safe(stdout, rec_get(m, i + 1, T_GROUP));
+		printf(" ");
+		put_safe(stdout, rec_get(m, i + 1, T_DETAIL));
+		printf("\n");
+	}
+}
+
+static void print_one_grant(const struct proto_msg *m)
+{
+	int64_t now = ojit_now();
+	int64_t end = rec_int(m, 1, T_END);
+	const char *state = rec_get(m, 1, T_STATE);
+	const char *details = proto_get(m, T_DETAILS);
+	const char *approvers = proto_get(m, T_APPROVERS);
+	char ends[64], left[32] = "";
+
+	fmt_time(end, ends, sizeof(ends));
+	printf("grant %lld: ", (long long)rec_int(m, 1, T_ID));
+	put_safe(stdout, state);
+	printf(" (");
+	put_safe(stdout, rec_get(m, 1, T_GROUP));
+	printf(" for ");
+	put_safe(stdout, rec_get(m, 1, T_USER));
+	printf(")\n");
+	if (state != NULL && strcmp(state, "active") == 0 && end > now) {
+		duration_format(end - now, left, sizeof(left));
+		printf("ends: %s (%s left)\n", ends, left);
+	}
+	if (proto_get(m, T_MESSAGE) != NULL && proto_get(m, T_MESSAGE)[0] != '\0') {
+		put_safe(stdout, proto_get(m, T_MESSAGE));
+		printf("\n");
+	}
+	if (approvers != NULL) {
+		printf("approvers: ");
+		put_safe(stdout, approvers);
+		printf("\n");
+	}
+	if (details != NULL && details[0] != '\0') {
+		put_safe(stdout, details);
+		printf("\n");
+	}
+}
+
+static int exit_for_code(const char *code)
+{
+	if (code == NULL)
+		return EXIT_FAIL;
+	if (strcmp(code, "forbidden") == 0)
+		return EXIT_DENIED;
+	if (strcmp(code, "okta") == 0)
+		return EXIT_OKTA;
+	return EXIT_FAIL;
+}
+
+static int parse_since(const char *s, int64_t *out)
+{
+	int64_t d;
+	struct tm tm;
+	const char *end;
+
+	if (duration_parse(s, &d, NULL) == 0) {
+		*out = ojit_now() - d;
+		return 0;
+	}
+	if (ojit_parse_int64(s, 0, INT64_MAX / 2, out) == 0)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && *end == '\0') {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	return -1;
+}
+
+static int cmd_usage(const char *cmd)
+{
+	fprintf(stderr, "usage: okta-jit %s", cmd);
+	if (strcmp(cmd, "request") == 0)
+		fprintf(stderr, " GROUP [--for DURATION] [--reason TEXT] [--user USER (root)]\n");
+	else if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "deny") == 0)
+		fprintf(stderr, " ID [--reason TEXT]\n");
+	else if (strcmp(cmd, "revoke") == 0)
+		fprintf(stderr, " ID\n");
+	else if (strcmp(cmd, "extend") == 0)
+		fprintf(stderr, " ID --for DURATION [--reason TEXT]\n");
+	else if (strcmp(cmd, "list") == 0)
+		fprintf(stderr, " [--all] [--pending] [--user USER (root)]\n");
+	else if (strcmp(cmd, "audit") == 0)
+		fprintf(stderr, " [--since T] [--user U] [--group G]\n");
+	else if (strcmp(cmd, "check") == 0)
+		fprintf(stderr, " GROUP... [--user USER (root)]\n");
+	else
+		fprintf(stderr, "\n");
+	return EXIT_USAGE;
+}
+
+int client_command(const char *socket_path, int json, const char *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = { { "for", required_argument, NULL, 'f' },
+					      { "reason", required_argument, NULL, 'r' },
+					      { "user", required_argument, NULL, 'u' },
+					      { "group", required_argument, NULL, 'g' },
+					      { "since", required_argument, NULL, 's' },
+					      { "all", no_argument, NULL, 'a' },
+					      { "pending", no_argument, NULL, 'p' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	const char *reason = NULL, *user = NULL, *group = NULL, *since = NULL;
+	int64_t dur = 0, id = 0, since_t = 0;
+	int all = 0, pending = 0, opt, fd = -1, rc = EXIT_FAIL, r;
+	uint8_t type;
+	struct proto_out o;
+	struct proto_msg m;
+	char err[256];
+	const char *why;
+
+	if (strcmp(cmd, "request") == 0)
+		type = PROTO_REQUEST;
+	else if (strcmp(cmd, "approve") == 0)
+		type = PROTO_APPROVE;
+	else if (strcmp(cmd, "deny") == 0)
+		type = PROTO_DENY;
+	else if (strcmp(cmd, "revoke") == 0)
+		type = PROTO_REVOKE;
+	else if (strcmp(cmd, "extend") == 0)
+		type = PROTO_EXTEND;
+	else if (strcmp(cmd, "list") == 0)
+		type = PROTO_LIST;
+	else if (strcmp(cmd, "status") == 0)
+		type = PROTO_STATUS;
+	else if (strcmp(cmd, "audit") == 0)
+		type = PROTO_AUDIT;
+	else if (strcmp(cmd, "check") == 0)
+		type = PROTO_CHECK;
+	else if (strcmp(cmd, "ping") == 0)
+		type = PROTO_PING;
+	else
+		return -1;
+
+	optind = 0; /* 0: glibc re-initialises, so permuting works after main's "+" scan */
+	while ((opt = getopt_long(argc, argv, "f:r:u:g:s:aph", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (duration_parse(optarg, &dur, &why) != 0) {
+				fprintf(stderr, "okta-jit %s: --for '%s': %s\n", cmd, optarg, why);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		case 's':
+			since = optarg;
+			if (parse_since(optarg, &since_t) != 0) {
+				fprintf(stderr, "okta-jit %s: --since '%s': use a duration (2h), a date (2026-11-28) or epoch seconds\n",
+					cmd, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'a':
+			all = 1;
+			break;
+		case 'p':
+			pending = 1;
+			break;
+		case 'h':
+			cmd_usage(cmd);
+			return EXIT_OK;
+		default:
+			return cmd_usage(cmd);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	proto_out_init(&o, type);
+	switch (type) {
+	case PROTO_REQUEST:
+		if (argc != 1)
+			return cmd_usage(cmd);
+		proto_out_add(&o, T_GROUP, argv[0]);
+		if (dur > 0)
+			proto_out_add_int(&o, T_DURATION, dur);
+		if (reason != NULL)
+			proto_out_add(&o, T_REASON, reason);
+		if (user != NULL)
+			proto_out_add(&o, T_USER, user);
+		break;
+	case PROTO_APPROVE:
+	case PROTO_DENY:
+	case PROTO_REVOKE:
+	case PROTO_EXTEND:
+		if (argc != 1 || ojit_parse_int64(argv[0], 1, INT64_MAX / 2, &id) != 0) {
+			proto_out_free(&o);
+			return cmd_usage(cmd);
+		}
+		if (type == PROTO_EXTEND && dur <= 0) {
+			proto_out_free(&o);
+			return cmd_usage(cmd);
+		}
+		proto_out_add_int(&o, T_ID, id);
+		if (dur > 0)
+			proto_out_add_int(&o, T_DURATION, dur);
+		if (reason != NULL)
+			proto_out_add(&o, T_REASON, reason);
+		break;
+	case PROTO_LIST:
+		if (argc != 0)
+			return cmd_usage(cmd);
+		if (all)
+			proto_out_add(&o, T_ALL, "1");
+		if (pending)
+			proto_out_add(&o, T_STATE, "approvable");
+		if (user != NULL)
+			proto_out_add(&o, T_USER, user);
+		break;
+	case PROTO_AUDIT:
+		if (argc != 0)
+			return cmd_usage(cmd);
+		if (since != NULL)
+			proto_out_add_int(&o, T_SINCE, since_t);
+		if (user != NULL)
+			proto_out_add(&o, T_USER, user);
+		if (group != NULL)
+			proto_out_add(&o, T_GROUP, group);
+		break;
+	case PROTO_CHECK:
+		if (argc < 1)
+			return cmd_usage(cmd);
+		for (int i = 0; i < argc; i++)
+			proto_out_add(&o, T_GROUP, argv[i]);
+		if (user != NULL)
+			proto_out_add(&o, T_USER, user);
+		break;
+	default:
+		if (argc != 0)
+			return cmd_usage(cmd);
+		break;
+	}
+	if (proto_out_finish(&o, PROTO_MAX_REQUEST) != 0) {
+		fprintf(stderr, "okta-jit %s: arguments too long\n", cmd);
+		proto_out_free(&o);
+		return EXIT_USAGE;
+	}
+	fd = proto_connect(socket_path, 0, 5000, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "okta-jit: %s (%s)\n", err, socket_path);
+		proto_out_free(&o);
+		return EXIT_DAEMON;
+	}
+	r = proto_call(fd, &o, &m, PROTO_MAX_PAYLOAD, CLIENT_TIMEOUT_MS);
+	proto_out_free(&o);
+	close(fd);
+	if (r != 0) {
+		fprintf(stderr, "okta-jit: no answer from okta-jitd: %s\n", proto_strerror(r));
+		return EXIT_DAEMON;
+	}
+	if (json) {
+		cJSON *top = NULL, *arr = reply_json(&m, &top);
+		char *s;
+
+		cJSON_AddBoolToObject(top, "ok", m.type == PROTO_OK);
+		if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_AUDIT)
+			cJSON_AddItemToObject(top, type == PROTO_AUDIT ? "events" : "grants", arr);
+		else if (cJSON_GetArraySize(arr) > 0)
+			cJSON_AddItemToObject(top, "grant", cJSON_DetachItemFromArray(arr, 0)), cJSON_Delete(arr);
+		else
+			cJSON_Delete(arr);
+		s = cJSON_Print(top);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+		cJSON_Delete(top);
+		rc = m.type == PROTO_OK ? EXIT_OK : exit_for_code(proto_get(&m, T_CODE));
+		if (type == PROTO_CHECK && m.type == PROTO_OK && proto_get(&m, T_DECISION) != NULL &&
+		    strcmp(proto_get(&m, T_DECISION), "allow") != 0)
+			rc = EXIT_DENIED;
+		proto_msg_free(&m);
+		return rc;
+	}
+	if (m.type == PROTO_ERROR) {
+		fprintf(stderr, "okta-jit %s: ", cmd);
+		put_safe(stderr, proto_get(&m, T_MESSAGE));
+		fprintf(stderr, "\n");
+		rc = exit_for_code(proto_get(&m, T_CODE));
+		proto_msg_free(&m);
+		return rc;
+	}
+	switch (type) {
+	case PROTO_LIST:
+	case PROTO_STATUS:
+		print_grants(&m);
+		break;
+	case PROTO_AUDIT:
+		print_audit(&m);
+		break;
+	case PROTO_PING:
+		put_safe(stdout, proto_get(&m, T_MESSAGE));
+		printf("\n");
+		break;
+	case PROTO_CHECK:
+		printf("%s: ", proto_get(&m, T_DECISION) ? proto_get(&m, T_DECISION) : "?");
+		put_safe(stdout, proto_get(&m, T_MESSAGE));
+		printf("\n");
+		if (proto_get(&m, T_HINT) != NULL && proto_get(&m, T_HINT)[0] != '\0') {
+			printf("to get access: ");
+			put_safe(stdout, proto_get(&m, T_HINT));
+			printf("\n");
+		}
+		if (proto_get(&m, T_DECISION) == NULL || strcmp(proto_get(&m, T_DECISION), "allow") != 0)
+			rc = EXIT_DENIED;
+		else
+			rc = EXIT_OK;
+		proto_msg_free(&m);
+		return rc;
+	default:
+		print_one_grant(&m);
+		break;
+	}
+	rc = EXIT_OK;
+	proto_msg_free(&m);
+	return rc;
+}

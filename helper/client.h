@@ -1,0 +1,21 @@
+/* client.h - okta-jit's commands that talk to okta-jitd. */
+#ifndef OJIT_CLIENT_H
+#define OJIT_CLIENT_H
+
+/* Exit codes, documented in okta-jit(1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,   /* refused, or the operation failed */
+	EXIT_USAGE = 2,  /* bad command line */
+	EXIT_CONFIG = 3, /* configuration or key unusable */
+	EXIT_OKTA = 4,   /* Okta refused or could not be reached */
+	EXIT_DAEMON = 5, /* okta-jitd unreachable or misbehaving */
+	EXIT_DENIED = 6, /* not allowed (authorisation) */
+};
+
+/* Run a daemon command (request, approve, deny, revoke, extend, list,
+ * status, audit, check, ping). Returns the exit code, or -1 if cmd is not
+ * one of them. */
+int client_command(const char *socket_path, int json, const char *cmd, int argc, char **argv);
+
+#endif

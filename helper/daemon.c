@@ -1,0 +1,618 @@
+/* daemon.c - the Unix socket server: one thread per connection (a slow
+ * Okta call for one client never holds up another's cached answer), every
+ * request authorised by the peer's SO_PEERCRED credentials, and the
+ * scheduler thread that ends grants on time. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "duration.h"
+#include "grants.h"
+#include "util.h"
+
+static atomic_int active_clients;
+
+int jitd_valid_username(const char *u)
+{
+	size_t i, len;
+
+	if (u == NULL)
+		return 0;
+	len = strlen(u);
+	if (len == 0 || len > LEDGER_USER_MAX || u[0] == '-' || u[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = u[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '-' || c == '.' || c == '@' || (c == '$' && i == len - 1)))
+			return 0;
+	}
+	return 1;
+}
+
+void jitd_kick(struct jitd *d)
+{
+	pthread_mutex_lock(&d->sched_lock);
+	d->sched_kick = 1;
+	pthread_cond_signal(&d->sched_cond);
+	pthread_mutex_unlock(&d->sched_lock);
+}
+
+/* key="value" with quotes and backslashes escaped and controls replaced,
+ * so an audit line cannot be forged by a hostile reason or name. */
+static void kv(struct ojit_buf *b, const char *key, const char *val)
+{
+	const unsigned char *p;
+
+	ojit_buf_printf(b, " %s=\"", key);
+	for (p = (const unsigned char *)(val ? val : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			ojit_buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			ojit_buf_append(b, "?", 1);
+		else
+			ojit_buf_append(b, p, 1);
+	}
+	ojit_buf_append(b, "\"", 1);
+}
+
+void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char *actor,
+		 const char *user, const char *grp, const char *fmt, ...)
+{
+	char detail[1024];
+	struct ojit_buf line;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	ojit_strip_controls(detail);
+	if (ledger_audit_add(d->ledger, event, grant_id, actor, user, grp, detail) != LEDGER_OK)
+		error_f("audit event %s for grant %lld not stored in the ledger: %s", event, (long long)grant_id,
+			ledger_last_error(d->ledger));
+	ojit_buf_init(&line, 4096);
+	ojit_buf_printf(&line, "audit event=%s id=%lld", event, (long long)grant_id);
+	kv(&line, "actor", actor);
+	kv(&line, "user", user);
+	kv(&line, "group", grp);
+	ojit_buf_printf(&line, " %s", detail);
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", line.data ? line.data : event);
+	if (!ojit_log_debug_enabled())
+		ojit_log(LOG_INFO, "%s", line.data ? line.data : event);
+	ojit_buf_free(&line);
+}
+
+int daemon_listen(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	char dir[sizeof(sa.sun_path)];
+	char *slash;
+	mode_t old;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (ojit_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) != 0) {
+		error_f("socket path too long: %s", path);
+		return -1;
+	}
+	ojit_strlcpy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+			error_f("cannot create %s: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			error_f("%s exists and is not a socket; refusing to replace it", path);
+			return -1;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		error_f("socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0111);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		umask(old);
+		error_f("bind %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	/* Anyone may connect; what they may do is decided per request. */
+	if (chmod(path, 0666) != 0 || listen(fd, 512) != 0) {
+		error_f("listen %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void reply_error(struct proto_out *o, const char *code, const char *msg)
+{
+	proto_out_free(o);
+	proto_out_init(o, PROTO_ERROR);
+	proto_out_add(o, T_CODE, code);
+	proto_out_add(o, T_MESSAGE, msg);
+}
+
+static void reply_result_error(struct proto_out *o, const struct jit_result *res)
+{
+	reply_error(o, res->code[0] ? res->code : "error", res->message[0] ? res->message : "failed");
+}
+
+static void add_grant(struct proto_out *o, const struct grant *g)
+{
+	proto_out_add(o, T_RECORD, "");
+	proto_out_add_int(o, T_ID, g->id);
+	proto_out_add(o, T_USER, g->user);
+	proto_out_add(o, T_GROUP, g->grp);
+	proto_out_add(o, T_STATE, strcmp(g->kind, "extend") == 0 ? (strcmp(g->state, GS_PENDING) == 0 ? "pending-extension" : g->state) : g->state);
+	proto_out_add(o, T_FLOW, g->flow);
+	proto_out_add_int(o, T_DURATION, g->duration);
+	proto_out_add_int(o, T_START, g->start_at);
+	proto_out_add_int(o, T_END, g->end_at);
+	proto_out_add_int(o, T_AT, g->requested_at);
+	proto_out_add(o, T_REQUESTER, g->requester);
+	proto_out_add(o, T_APPROVER, g->approver);
+	proto_out_add(o, T_REASON, g->reason);
+	if (g->parent_id > 0)
+		proto_out_add_int(o, T_SESSION, g->parent_id);
+}
+
+static int parse_id(const struct proto_msg *m, int64_t *id)
+{
+	const char *v = proto_get(m, T_ID);
+
+	return v != NULL && ojit_parse_int64(v, 1, INT64_MAX / 2, id) == 0 ? 0 : -1;
+}
+
+static int parse_duration(const struct proto_msg *m, int64_t *d)
+{
+	const char *v = proto_get(m, T_DURATION);
+
+	*d = 0;
+	if (v == NULL)
+		return 0;
+	return ojit_parse_int64(v, 1, 366LL * 86400, d);
+}
+
+struct list_ctx {
+	struct proto_out *o;
+	struct jitd *d;
+	const struct actor *a;
+	int approvable; /* only requests a may approve */
+	size_t n;
+};
+
+static int list_cb(const struct grant *g, void *p)
+{
+	struct list_ctx *c = p;
+
+	if (c->approvable) {
+		struct jit_result res;
+		char login[OKTA_LOGIN_MAX + 1];
+
+		if (grants_can_approve(c->d, c->a, g, login, sizeof(login), &res) != 1)
+			return 0;
+	}
+	add_grant(c->o, g);
+	return ++c->n >= 2000;
+}
+
+static int audit_row_cb(const struct audit_event *e, void *p)
+{
+	struct list_ctx *c = p;
+
+	proto_out_add(c->o, T_RECORD, "");
+	proto_out_add_int(c->o, T_AT, e->at);
+	proto_out_add(c->o, T_EVENT, e->event);
+	proto_out_add_int(c->o, T_ID, e->grant_id);
+	proto_out_add(c->o, T_ACTOR, e->actor);
+	proto_out_add(c->o, T_USER, e->user);
+	proto_out_add(c->o, T_GROUP, e->grp);
+	proto_out_add(c->o, T_DETAIL, e->detail);
+	return 0;
+}
+
+static void do_check(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
+{
+	const char *user = proto_get(m, T_USER);
+	const char *groups[CHECK_MAX_GROUPS];
+	struct check_answer ans;
+	size_t i, n = 0;
+
+	if (user == NULL)
+		user = a->user;
+	if (!a->is_root && strcmp(user, a->user) != 0) {
+		reply_error(o, "forbidden", "only root may check another user");
+		audit_event(d, "refused", 0, a->user, user, "", "reason=check-for-other");
+		return;
+	}
+	for (i = 0; i < m->nfields; i++) {
+		if (m->fields[i].tag != T_GROUP)
+			continue;
+		if (n >= CHECK_MAX_GROUPS) {
+			reply_error(o, "invalid", "too many groups");
+			return;
+		}
+		groups[n++] = m->fields[i].val;
+	}
+	if (n == 0) {
+		reply_error(o, "invalid", "name at least one group");
+		return;
+	}
+	check_decide(d, user, groups, n, &ans);
+	proto_out_add(o, T_DECISION, ans.decision == CHECK_ALLOW ? "allow" : ans.decision == CHECK_DENY ? "deny" : "unavailable");
+	proto_out_add(o, T_CODE, ans.code);
+	proto_out_add(o, T_MESSAGE, ans.message);
+	proto_out_add(o, T_GROUP, ans.group);
+	if (ans.grant_id > 0)
+		proto_out_add_int(o, T_ID, ans.grant_id);
+	if (ans.end > 0) {
+		proto_out_add_int(o, T_END, ans.end);
+		proto_out_add_int(o, T_TIME_LEFT, ans.end - ojit_now());
+	}
+	if (ans.decision != CHECK_ALLOW) {
+		proto_out_add(o, T_HINT, ans.hint);
+		proto_out_add(o, T_APPROVERS, ans.approvers);
+		if (ans.max_duration > 0)
+			proto_out_add_int(o, T_MAX_DURATION, ans.max_duration);
+		proto_out_add(o, T_REASON_REQUIRED, ans.reason_required ? "1" : "0");
+	}
+	if (d->cfg->access_details != NULL)
+		proto_out_add(o, T_DETAILS, d->cfg->access_details);
+	if (ans.decision == CHECK_DENY && strcmp(ans.code, "invalid") != 0)
+		audit_event(d, "check_refused", 0, a->is_root ? "pam" : a->user, user, ans.group, "code=%s service=\"%s\"",
+			    ans.code, proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "");
+	else if (ans.from_grace)
+		audit_event(d, "check_grace", ans.grant_id, "pam", user, ans.group, "answered from cache during an Okta outage");
+}
+
+static void do_session(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
+{
+	struct ledger_session s;
+	struct grant g;
+	const char *user = proto_get(m, T_USER), *group = proto_get(m, T_GROUP);
+	const char *pid = proto_get(m, T_PID);
+	int64_t now = ojit_now(), v = 0;
+
+	if (!a->is_root) {
+		reply_error(o, "forbidden", "only root (the PAM module) records sessions");
+		return;
+	}
+	if (m->type == PROTO_SESSION_CLOSE) {
+		if (parse_id(m, &v) != 0 && (proto_get(m, T_SESSION) == NULL ||
+					     ojit_parse_int64(proto_get(m, T_SESSION), 1, INT64_MAX / 2, &v) != 0)) {
+			reply_error(o, "invalid", "name the session");
+			return;
+		}
+		ledger_session_close(d->ledger, v, now);
+		return;
+	}
+	if (!jitd_valid_username(user) || group == NULL || pid == NULL ||
+	    ojit_parse_int64(pid, 1, 1LL << 31, &v) != 0) {
+		reply_error(o, "invalid", "user, group and pid are required");
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	ojit_strlcpy(s.user, user, sizeof(s.user));
+	s.pid = v;
+	ojit_strlcpy(s.service, proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "", sizeof(s.service));
+	ojit_strlcpy(s.tty, proto_get(m, T_TTY) ? proto_get(m, T_TTY) : "", sizeof(s.tty));
+	s.opened_at = now;
+	if (ledger_grant_active(d->ledger, user, group, now, &g) == LEDGER_OK) {
+		s.grant_id = g.id;
+		proto_out_add_int(o, T_END, g.end_at);
+		proto_out_add_int(o, T_TIME_LEFT, g.end_at - now);
+		proto_out_add_int(o, T_ID, g.id);
+	}
+	if (ledger_session_open(d->ledger, &s) != LEDGER_OK) {
+		reply_error(o, "ledger", ledger_last_error(d->ledger));
+		return;
+	}
+	proto_out_add_int(o, T_SESSION, s.id);
+}
+
+void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
+{
+	struct jit_result res;
+	struct grant g;
+	int64_t id = 0, dur = 0;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	proto_out_init(o, PROTO_OK);
+	if (a->user[0] == '\0' && !a->is_root) {
+		reply_error(o, "forbidden", "your uid has no user name");
+		return;
+	}
+	switch (m->type) {
+	case PROTO_PING:
+		proto_out_add(o, T_MESSAGE, "okta-jitd " OJIT_VERSION);
+		proto_out_add(o, T_USER, a->user);
+		return;
+	case PROTO_CHECK:
+		do_check(d, a, m, o);
+		return;
+	case PROTO_SESSION_OPEN:
+	case PROTO_SESSION_CLOSE:
+		do_session(d, a, m, o);
+		return;
+	case PROTO_REQUEST:
+		if (parse_duration(m, &dur) != 0) {
+			reply_error(o, "invalid", "bad duration");
+			return;
+		}
+		r = grants_request(d, a, proto_get(m, T_USER), proto_get(m, T_GROUP), dur, proto_get(m, T_REASON), &g,
+				   &res);
+		break;
+	case PROTO_APPROVE:
+	case PROTO_DENY:
+	case PROTO_REVOKE:
+		if (parse_id(m, &id) != 0) {
+			reply_error(o, "invalid", "name the grant id");
+			return;
+		}
+		if (m->type == PROTO_APPROVE)
+			r = grants_approve(d, a, id, proto_get(m, T_REASON), &g, &res);
+		else if (m->type == PROTO_DENY)
+			r = grants_deny(d, a, id, proto_get(m, T_REASON), &g, &res);
+		else
+			r = grants_revoke(d, a, id, &g, &res);
+		break;
+	case PROTO_EXTEND:
+		if (parse_id(m, &id) != 0 || parse_duration(m, &dur) != 0) {
+			reply_error(o, "invalid", "name the grant id and a valid duration");
+			return;
+		}
+		r = grants_extend(d, a, id, dur, proto_get(m, T_REASON), &g, &res);
+		break;
+	case PROTO_LIST:
+	case PROTO_STATUS: {
+		struct list_ctx c = { o, d, a, 0, 0 };
+		const char *all = proto_get(m, T_ALL);
+		const char *states = proto_get(m, T_STATE);
+		const char *who = a->is_root ? proto_get(m, T_USER) : a->user;
+
+		if (m->type == PROTO_STATUS) {
+			ledger_grant_list(d->ledger, a->user, "active,pending,approved", 100, list_cb, &c);
+			return;
+		}
+		if (states != NULL && strcmp(states, "approvable") == 0) {
+			c.approvable = 1;
+			ledger_grant_list(d->ledger, NULL, "pending", 500, list_cb, &c);
+			return;
+		}
+		if (states != NULL && (strlen(states) > 100 || strspn(states, "abcdefghijklmnopqrstuvwxyz,") != strlen(states))) {
+			reply_error(o, "invalid", "bad state filter");
+			return;
+		}
+		if (all != NULL && strcmp(all, "1") == 0)
+			ledger_grant_list(d->ledger, who, states, 2000, list_cb, &c);
+		else
+			ledger_grant_list(d->ledger, who, states ? states : "active,pending,approved", 2000, list_cb, &c);
+		return;
+	}
+	case PROTO_AUDIT: {
+		struct list_ctx c = { o, d, a, 0, 0 };
+		int64_t since = 0;
+		const char *s = proto_get(m, T_SINCE);
+
+		if (!a->is_root) {
+			reply_error(o, "forbidden", "only root reads the audit trail");
+			audit_event(d, "refused", 0, a->user, "", "", "reason=audit-not-allowed");
+			return;
+		}
+		if (s != NULL && ojit_parse_int64(s, 0, INT64_MAX / 2, &since) != 0) {
+			reply_error(o, "invalid", "bad --since");
+			return;
+		}
+		ledger_audit_list(d->ledger, since, proto_get(m, T_USER), proto_get(m, T_GROUP), 10000, audit_row_cb, &c);
+		return;
+	}
+	default:
+		reply_error(o, "invalid", "unknown request type");
+		return;
+	}
+	if (r != 0) {
+		reply_result_error(o, &res);
+		return;
+	}
+	add_grant(o, &g);
+	proto_out_add(o, T_CODE, res.code[0] ? res.code : "ok");
+	proto_out_add(o, T_MESSAGE, res.message);
+	if (d->cfg->access_details != NULL)
+		proto_out_add(o, T_DETAILS, d->cfg->access_details);
+	if (strcmp(g.state, GS_PENDING) == 0) {
+		char who[256];
+
+		grants_describe_approvers(d, config_flow_for_group(d->cfg, g.grp), who, sizeof(who));
+		proto_out_add(o, T_APPROVERS, who);
+	}
+}
+
+struct client {
+	struct jitd *d;
+	int fd;
+};
+
+static void *client_thread(void *p)
+{
+	struct client *c = p;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct actor a;
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[4096];
+	int first = 1;
+
+	memset(&a, 0, sizeof(a));
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) {
+		error_f("SO_PEERCRED failed: %s", strerror(errno));
+		goto out;
+	}
+	a.uid = cred.uid;
+	a.pid = cred.pid;
+	a.is_root = cred.uid == 0;
+	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL &&
+	    jitd_valid_username(pw.pw_name))
+		ojit_strlcpy(a.user, pw.pw_name, sizeof(a.user));
+	else if (a.is_root)
+		ojit_strlcpy(a.user, "root", sizeof(a.user));
+	while (!c->d->stopping) {
+		struct proto_msg m;
+		struct proto_out o;
+		int r;
+
+		r = proto_read(c->fd, &m, PROTO_MAX_REQUEST, first ? DAEMON_IO_TIMEOUT_MS : DAEMON_IDLE_TIMEOUT_MS);
+		if (r != 0) {
+			if (r != PROTO_EOF)
+				warn_f("uid %u pid %d: bad or no request (%s); closing", (unsigned)a.uid, (int)a.pid,
+				       proto_strerror(r));
+			break;
+		}
+		first = 0;
+		if (m.type == 0 || m.type > PROTO_TYPE_MAX_REQUEST) {
+			warn_f("uid %u: unknown request type %u; closing", (unsigned)a.uid, m.type);
+			proto_msg_free(&m);
+			break;
+		}
+		daemon_dispatch(c->d, &a, &m, &o);
+		proto_msg_free(&m);
+		if (proto_out_finish(&o, PROTO_MAX_PAYLOAD) != 0) {
+			proto_out_free(&o);
+			proto_out_init(&o, PROTO_ERROR);
+			proto_out_add(&o, T_CODE, "too_big");
+			proto_out_add(&o, T_MESSAGE, "the answer is too large; narrow the query");
+			proto_out_finish(&o, PROTO_MAX_PAYLOAD);
+		}
+		r = proto_write(c->fd, &o, DAEMON_IO_TIMEOUT_MS);
+		proto_out_free(&o);
+		if (r != 0)
+			break;
+	}
+out:
+	close(c->fd);
+	free(c);
+	atomic_fetch_sub(&active_clients, 1);
+	return NULL;
+}
+
+static void *scheduler_thread(void *p)
+{
+	struct jitd *d = p;
+	int first = 1;
+
+	while (!d->stopping) {
+		int64_t next, wait_s;
+		struct timespec ts;
+
+		if (first) {
+			grants_recover(d);
+			first = 0;
+		}
+		grants_run_due(d);
+		next = ledger_next_due(d->ledger);
+		wait_s = next > 0 ? next - ojit_now() : 60;
+		if (wait_s > 60)
+			wait_s = 60;
+		if (wait_s < 0)
+			wait_s = 0;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += wait_s;
+		/* Wake on the next second boundary too: ends are in seconds. */
+		if (wait_s == 0)
+			ts.tv_nsec += 200000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&d->sched_lock);
+		while (!d->sched_kick && !d->stopping)
+			if (pthread_cond_timedwait(&d->sched_cond, &d->sched_lock, &ts) == ETIMEDOUT)
+				break;
+		d->sched_kick = 0;
+		pthread_mutex_unlock(&d->sched_lock);
+	}
+	return NULL;
+}
+
+int daemon_serve(struct jitd *d, int lfd)
+{
+	pthread_attr_t attr;
+	pthread_t sched;
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&d->sched_cond);
+	pthread_cond_init(&d->sched_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&sched, NULL, scheduler_thread, d) != 0) {
+		error_f("cannot start the scheduler");
+		return -1;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	while (!d->stopping) {
+		struct pollfd pfd = { lfd, POLLIN, 0 };
+		struct client *c;
+		pthread_t t;
+		int fd;
+
+		if (poll(&pfd, 1, 500) <= 0)
+			continue;
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (atomic_load(&active_clients) >= DAEMON_MAX_CLIENTS) {
+			warn_f("too many clients (%d); refusing a connection", DAEMON_MAX_CLIENTS);
+			close(fd);
+			continue;
+		}
+		c = malloc(sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->d = d;
+		c->fd = fd;
+		atomic_fetch_add(&active_clients, 1);
+		if (pthread_create(&t, &attr, client_thread, c) != 0) {
+			atomic_fetch_sub(&active_clients, 1);
+			close(fd);
+			free(c);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	jitd_kick(d);
+	pthread_join(sched, NULL);
+	/* give client threads a moment to finish their replies */
+	for (int i = 0; i < 50 && atomic_load(&active_clients) > 0; i++)
+		ojit_sleep_ms(100);
+	return 0;
+}

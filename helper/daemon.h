@@ -1,0 +1,22 @@
+/* daemon.h - okta-jitd's socket server and scheduler. */
+#ifndef OJIT_DAEMON_H
+#define OJIT_DAEMON_H
+
+#include "jitd.h"
+#include "proto.h"
+
+#define DAEMON_MAX_CLIENTS 1024
+#define DAEMON_IO_TIMEOUT_MS 5000
+#define DAEMON_IDLE_TIMEOUT_MS 60000
+
+/* Create the listening socket (mode 0666: every local user may connect;
+ * each request is authorised by the peer's credentials). */
+int daemon_listen(const char *path);
+/* Serve until d->stopping. */
+int daemon_serve(struct jitd *d, int listen_fd);
+/* Handle one parsed request from actor; fills the reply. Exposed for the
+ * fuzzer and tests. */
+void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *req,
+		     struct proto_out *reply);
+
+#endif

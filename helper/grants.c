@@ -1,0 +1,758 @@
+/* grants.c - the grant lifecycle.
+ *
+ * Every change that involves Okta is written to the ledger as an intent
+ * (op = add/remove) before Okta is called and settled after, so a crash at
+ * any point leaves a row that grants_run_due() finishes: an add is checked
+ * against Okta and completed, a removal is retried with backoff until Okta
+ * agrees. A grant's end is enforced by the check from the ledger, whatever
+ * Okta's state; removal from Okta follows within seconds. */
+#include "grants.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "check.h"
+#include "duration.h"
+#include "util.h"
+
+#define RETRY_MAX_SECONDS 300
+
+void jit_result_set(struct jit_result *r, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	ojit_strlcpy(r->code, code, sizeof(r->code));
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+	ojit_strip_controls(r->message);
+}
+
+static void okta_result(struct jit_result *res, const char *what, const struct okta_error *e)
+{
+	char msg[768];
+
+	okta_error_format(e, msg, sizeof(msg));
+	jit_result_set(res, "okta", "%s: %s%s%s", what, msg, e->hint[0] ? ". Fix: " : "", e->hint);
+}
+
+static int ledger_failed(struct jitd *d, struct jit_result *res)
+{
+	jit_result_set(res, "ledger",
+		       "the grant ledger cannot be written (%s); no change was made",
+		       ledger_last_error(d->ledger));
+	return -1;
+}
+
+/* Okta errors that retrying will not fix. */
+static int okta_permanent(const struct okta_error *e)
+{
+	switch (e->kind) {
+	case OKTA_ERR_NETWORK:
+	case OKTA_ERR_TIMEOUT:
+	case OKTA_ERR_SERVER:
+	case OKTA_ERR_RATE_LIMIT:
+	case OKTA_ERR_UNAUTHORIZED:
+	case OKTA_ERR_TOKEN:
+	case OKTA_ERR_TLS:
+	case OKTA_ERR_BAD_RESPONSE:
+	case OKTA_ERR_INTERNAL:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int64_t retry_delay(int attempts)
+{
+	int64_t s = 1LL << (attempts < 9 ? attempts : 9);
+
+	return s > RETRY_MAX_SECONDS ? RETRY_MAX_SECONDS : s;
+}
+
+static int check_reason(const struct flow_config *f, const char *reason, struct jit_result *res)
+{
+	const unsigned char *p;
+
+	if (reason == NULL || reason[0] == '\0') {
+		if (f != NULL && f->reason_required) {
+			jit_result_set(res, "invalid", "a reason is required for flow '%s' (--reason TEXT)", f->name);
+			return -1;
+		}
+		return 0;
+	}
+	if (strlen(reason) > GRANT_REASON_MAX) {
+		jit_result_set(res, "invalid", "the reason is longer than %d bytes", GRANT_REASON_MAX);
+		return -1;
+	}
+	for (p = (const unsigned char *)reason; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			jit_result_set(res, "invalid", "the reason may not contain control characters");
+			return -1;
+		}
+	return 0;
+}
+
+void grants_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n)
+{
+	const char *owner = d->cfg->owner;
+
+	if (f == NULL)
+		snprintf(out, n, "nobody (no access flow covers this group)");
+	else if (f->approval == APPROVAL_AUTO)
+		snprintf(out, n, "automatic");
+	else if (f->approval == APPROVAL_OWNER)
+		snprintf(out, n, "the integration owner (%s)", owner ? owner : "not set");
+	else if (owner != NULL)
+		snprintf(out, n, "the group's owners in Okta (else %s)", owner);
+	else
+		snprintf(out, n, "the group's owners in Okta");
+}
+
+static int user_in_group_named(struct jitd *d, const char *uid, const char *group, int *yes,
+			       struct okta_error *e)
+{
+	struct okta_group_list l = { 0 };
+	size_t i;
+
+	*yes = 0;
+	if (okta_user_groups(d->okta, uid, &l, e) != 0) {
+		okta_group_list_free(&l);
+		return -1;
+	}
+	for (i = 0; i < l.n; i++)
+		if (strcmp(l.v[i].name, group) == 0 || strcmp(l.v[i].id, group) == 0)
+			*yes = 1;
+	okta_group_list_free(&l);
+	return 0;
+}
+
+int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant *g,
+		       char *approver_login, size_t n, struct jit_result *res)
+{
+	const struct flow_config *f = config_flow_for_group(d->cfg, g->grp);
+	const char *owner = d->cfg->owner;
+	struct okta_user u;
+	struct okta_error e;
+	int yes = 0;
+
+	if (strcmp(a->user, g->user) == 0 || strcmp(a->user, g->requester) == 0) {
+		jit_result_set(res, "forbidden", "nobody approves their own request");
+		return 0;
+	}
+	if (a->is_root) {
+		ojit_strlcpy(approver_login, "root", n);
+		return 1;
+	}
+	if (f == NULL) {
+		jit_result_set(res, "forbidden", "no access flow covers group '%s' any more", g->grp);
+		return 0;
+	}
+	if (config_map_login(d->cfg, a->user, approver_login, n) != 0) {
+		jit_result_set(res, "forbidden", "user '%s' has no Okta login", a->user);
+		return 0;
+	}
+	if (okta_user_get(d->okta, approver_login, &u, &e) != 0) {
+		if (e.kind == OKTA_ERR_NOT_FOUND) {
+			jit_result_set(res, "forbidden", "'%s' is not an Okta user", approver_login);
+			return 0;
+		}
+		okta_result(res, "cannot look up the approver in Okta", &e);
+		return -1;
+	}
+	if (strcmp(u.status, "ACTIVE") != 0) {
+		jit_result_set(res, "forbidden", "approver %s is %s in Okta, not ACTIVE", u.login, u.status);
+		return 0;
+	}
+	/* Two local accounts mapped to one Okta person are still one person. */
+	if (strcmp(u.id, g->okta_user_id) == 0) {
+		jit_result_set(res, "forbidden", "nobody approves their own request");
+		return 0;
+	}
+	if (f->approval == APPROVAL_OWNERS) {
+		struct okta_owner_list ol = { 0 };
+		size_t i;
+
+		if (okta_group_owners(d->okta, g->group_id, &ol, &e) != 0) {
+			okta_owner_list_free(&ol);
+			okta_result(res, "cannot read the group's owners", &e);
+			return -1;
+		}
+		for (i = 0; i < ol.n && !yes; i++) {
+			if (strcmp(ol.v[i].type, "USER") == 0 && strcmp(ol.v[i].id, u.id) == 0)
+				yes = 1;
+			else if (strcmp(ol.v[i].type, "GROUP") == 0) {
+				int in = 0;
+
+				if (user_in_group_named(d, u.id, ol.v[i].id, &in, &e) != 0) {
+					okta_owner_list_free(&ol);
+					okta_result(res, "cannot read the approver's groups", &e);
+					return -1;
+				}
+				yes = in;
+			}
+		}
+		if (ol.n > 0 || owner == NULL) {
+			okta_owner_list_free(&ol);
+			if (!yes)
+				jit_result_set(res, "forbidden", "%s is not an owner of group '%s' in Okta", u.login, g->grp);
+			return yes;
+		}
+		okta_owner_list_free(&ol);
+		/* no owners: the integration owner decides */
+	}
+	if (owner == NULL) {
+		jit_result_set(res, "forbidden", "no integration owner is configured");
+		return 0;
+	}
+	if (strncmp(owner, "user:", 5) == 0) {
+		yes = strcasecmp(owner + 5, u.login) == 0;
+	} else if (user_in_group_named(d, u.id, owner + 6, &yes, &e) != 0) {
+		okta_result(res, "cannot read the approver's groups", &e);
+		return -1;
+	}
+	if (!yes)
+		jit_result_set(res, "forbidden", "%s is not the integration owner (%s)", u.login, owner);
+	return yes;
+}
+
+/* Settle an owed add: check membership in Okta, add if needed, mark the
+ * grant active. Called right after approval and by the scheduler. */
+static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
+{
+	struct okta_group grp;
+	struct okta_error e;
+	int64_t now = ojit_now();
+	int member = 0;
+	char expected[16];
+
+	ojit_strlcpy(expected, g->state, sizeof(expected));
+	if (g->end_at <= now) {
+		/* Ended before Okta ever confirmed: make sure nothing lingers. */
+		ojit_strlcpy(g->state, GS_EXPIRED, sizeof(g->state));
+		ojit_strlcpy(g->op, g->was_member ? OP_NONE : OP_REMOVE, sizeof(g->op));
+		g->next_attempt_at = now;
+		g->op_attempts = 0;
+		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+			return ledger_failed(d, res);
+		audit_event(d, "expired", g->id, "okta-jitd", g->user, g->grp, "ended before Okta confirmed the membership");
+		jitd_kick(d);
+		jit_result_set(res, "expired", "grant %lld ended before Okta confirmed it", (long long)g->id);
+		return -1;
+	}
+	memset(&grp, 0, sizeof(grp));
+	ojit_strlcpy(grp.id, g->group_id, sizeof(grp.id));
+	ojit_strlcpy(grp.name, g->grp, sizeof(grp.name));
+	ojit_strlcpy(grp.type, "OKTA_GROUP", sizeof(grp.type));
+	if (user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) == 0 &&
+	    (member || okta_group_add_member(d->okta, &grp, g->okta_user_id, &e) == 0)) {
+		ojit_strlcpy(g->state, GS_ACTIVE, sizeof(g->state));
+		ojit_strlcpy(g->op, OP_NONE, sizeof(g->op));
+		g->last_error[0] = '\0';
+		g->op_attempts = 0;
+		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+			return ledger_failed(d, res);
+		if (d->cache != NULL)
+			check_cache_forget(d->cache, g->user);
+		audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld%s",
+			    (long long)g->end_at, g->was_member ? " standing-member" : "");
+		jitd_kick(d);
+		return 0;
+	}
+	{
+		char msg[512];
+
+		okta_error_format(&e, msg, sizeof(msg));
+		ojit_strlcpy(g->last_error, msg, sizeof(g->last_error));
+	}
+	if (okta_permanent(&e)) {
+		ojit_strlcpy(g->state, GS_FAILED, sizeof(g->state));
+		/* A refused PUT added nothing, but a member we may have made on
+		 * an earlier attempt must not stay. */
+		ojit_strlcpy(g->op, g->was_member ? OP_NONE : OP_REMOVE, sizeof(g->op));
+		g->next_attempt_at = now;
+		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+			return ledger_failed(d, res);
+		audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=\"%s\"", g->last_error);
+		okta_result(res, "Okta refused the membership", &e);
+		return -1;
+	}
+	g->op_attempts++;
+	g->next_attempt_at = now + retry_delay(g->op_attempts);
+	if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+		return ledger_failed(d, res);
+	audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp, "op=add attempt=%d okta=\"%s\"",
+		    g->op_attempts, g->last_error);
+	jitd_kick(d);
+	jit_result_set(res, "pending_okta",
+		       "grant %lld is approved but Okta did not answer (%s); okta-jitd keeps trying",
+		       (long long)g->id, g->last_error);
+	return 1;
+}
+
+/* Settle an owed removal. */
+static int do_remove(struct jitd *d, struct grant *g)
+{
+	struct okta_group grp;
+	struct okta_error e;
+	char expected[16];
+
+	ojit_strlcpy(expected, g->state, sizeof(expected));
+	memset(&grp, 0, sizeof(grp));
+	ojit_strlcpy(grp.id, g->group_id, sizeof(grp.id));
+	ojit_strlcpy(grp.name, g->grp, sizeof(grp.name));
+	ojit_strlcpy(grp.type, "OKTA_GROUP", sizeof(grp.type));
+	if (g->group_id[0] == '\0' || g->okta_user_id[0] == '\0' ||
+	    okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0) {
+		ojit_strlcpy(g->op, OP_NONE, sizeof(g->op));
+		g->op_attempts = 0;
+		g->last_error[0] = '\0';
+		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+			return -1;
+		if (d->cache != NULL)
+			check_cache_forget(d->cache, g->user);
+		audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s", g->state);
+		return 0;
+	}
+	okta_error_format(&e, g->last_error, sizeof(g->last_error));
+	g->op_attempts++;
+	g->next_attempt_at = ojit_now() + retry_delay(g->op_attempts);
+	if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+		return -1;
+	/* Audit the first failures and then every doubling, not every retry. */
+	if (g->op_attempts <= 3 || (g->op_attempts & (g->op_attempts - 1)) == 0)
+		audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp,
+			    "op=remove attempt=%d next_in=%llds okta=\"%s\"", g->op_attempts,
+			    (long long)retry_delay(g->op_attempts), g->last_error);
+	return -1;
+}
+
+static int approve_and_grant(struct jitd *d, struct grant *g, const char *approver,
+			     struct jit_result *res)
+{
+	int64_t now = ojit_now();
+	struct okta_error e;
+	int member = 0;
+
+	/* Was the user a member before this grant? Then the grant adds
+	 * nothing and its end must not take a standing membership away. */
+	if (user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) != 0) {
+		okta_result(res, "cannot read the user's groups", &e);
+		return -1;
+	}
+	g->was_member = member;
+	ojit_strlcpy(g->approver, approver, sizeof(g->approver));
+	ojit_strlcpy(g->state, GS_APPROVED, sizeof(g->state));
+	ojit_strlcpy(g->op, OP_ADD, sizeof(g->op));
+	g->decided_at = now;
+	g->start_at = now;
+	g->end_at = now + g->duration;
+	g->next_attempt_at = now + 30; /* if we crash mid-call, the scheduler settles it */
+	if (ledger_grant_update(d->ledger, g, GS_PENDING) != LEDGER_OK) {
+		jit_result_set(res, "conflict", "request %lld was decided meanwhile", (long long)g->id);
+		return -1;
+	}
+	audit_event(d, "approved", g->id, approver, g->user, g->grp, "duration=%llds", (long long)g->duration);
+	return do_add(d, g, res);
+}
+
+int grants_request(struct jitd *d, const struct actor *a, const char *user, const char *group,
+		   int64_t duration, const char *reason, struct grant *out, struct jit_result *res)
+{
+	const struct flow_config *f;
+	struct okta_user u;
+	struct okta_group grp;
+	struct okta_error e;
+	struct grant g, existing;
+	char login[OKTA_LOGIN_MAX + 1];
+	char dur[32], maxd[32];
+	int64_t now = ojit_now();
+	size_t i;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	if (user == NULL)
+		user = a->user;
+	if (!a->is_root && strcmp(user, a->user) != 0) {
+		jit_result_set(res, "forbidden", "you may request access only for yourself");
+		audit_event(d, "refused", 0, a->user, user, group, "reason=request-for-other");
+		return -1;
+	}
+	if (!jitd_valid_username(user)) {
+		jit_result_set(res, "invalid", "not a valid local user name");
+		return -1;
+	}
+	if (group == NULL || group[0] == '\0' || strlen(group) > LEDGER_GROUP_MAX) {
+		jit_result_set(res, "invalid", "name the Okta group to request");
+		return -1;
+	}
+	f = config_flow_for_group(d->cfg, group);
+	if (f == NULL) {
+		jit_result_set(res, "no_flow", "no access flow covers group '%s'; ask an administrator (see `okta-jit groups`)",
+			       group);
+		audit_event(d, "refused", 0, a->user, user, group, "reason=no-flow");
+		return -1;
+	}
+	if (duration == 0)
+		duration = f->default_duration;
+	if (duration < 60 || duration > f->max_duration) {
+		duration_format(duration, dur, sizeof(dur));
+		duration_format(f->max_duration, maxd, sizeof(maxd));
+		jit_result_set(res, "invalid", "duration %s is outside what flow '%s' allows (1m to %s)", dur, f->name,
+			       maxd);
+		return -1;
+	}
+	if (check_reason(f, reason, res) != 0)
+		return -1;
+	if (ledger_grant_active(d->ledger, user, group, now, &existing) == LEDGER_OK) {
+		jit_result_set(res, "exists", "%s already holds grant %lld for '%s' until %lld; use `okta-jit extend %lld`",
+			       user, (long long)existing.id, group, (long long)existing.end_at, (long long)existing.id);
+		return -1;
+	}
+	if (ledger_grant_pending(d->ledger, user, group, &existing) == LEDGER_OK) {
+		jit_result_set(res, "exists", "request %lld for '%s' is already %s", (long long)existing.id, group,
+			       existing.state);
+		return -1;
+	}
+	if (config_map_login(d->cfg, user, login, sizeof(login)) != 0) {
+		jit_result_set(res, "invalid", "cannot map '%s' to an Okta login", user);
+		return -1;
+	}
+	if (okta_user_get(d->okta, login, &u, &e) != 0) {
+		if (e.kind == OKTA_ERR_NOT_FOUND)
+			jit_result_set(res, "not_found", "no Okta user with login %s", login);
+		else
+			okta_result(res, "cannot look up the user in Okta", &e);
+		return -1;
+	}
+	if (strcmp(u.status, "ACTIVE") != 0) {
+		jit_result_set(res, "forbidden", "Okta user %s is %s, not ACTIVE", u.login, u.status);
+		audit_event(d, "refused", 0, a->user, user, group, "reason=user-%s", u.status);
+		return -1;
+	}
+	if (f->nrequesters > 0) {
+		int ok = 0;
+
+		for (i = 0; i < f->nrequesters && !ok; i++) {
+			if (user_in_group_named(d, u.id, f->requesters[i], &ok, &e) != 0) {
+				okta_result(res, "cannot read the user's groups", &e);
+				return -1;
+			}
+		}
+		if (!ok) {
+			jit_result_set(res, "forbidden", "%s is not in any group allowed to request '%s' (flow '%s')",
+				       u.login, group, f->name);
+			audit_event(d, "refused", 0, a->user, user, group, "reason=not-a-requester");
+			return -1;
+		}
+	}
+	if (okta_group_find(d->okta, group, &grp, &e) != 0) {
+		okta_result(res, "cannot find the group in Okta", &e);
+		return -1;
+	}
+	if (strcmp(grp.type, "OKTA_GROUP") != 0) {
+		jit_result_set(res, "refused", "group '%s' is of type %s; okta-jit can only grant OKTA_GROUP groups", group,
+			       grp.type);
+		return -1;
+	}
+	ojit_strlcpy(g.kind, "grant", sizeof(g.kind));
+	ojit_strlcpy(g.user, user, sizeof(g.user));
+	ojit_strlcpy(g.okta_login, u.login, sizeof(g.okta_login));
+	ojit_strlcpy(g.okta_user_id, u.id, sizeof(g.okta_user_id));
+	ojit_strlcpy(g.grp, grp.name, sizeof(g.grp));
+	ojit_strlcpy(g.group_id, grp.id, sizeof(g.group_id));
+	ojit_strlcpy(g.flow, f->name, sizeof(g.flow));
+	ojit_strlcpy(g.requester, a->user, sizeof(g.requester));
+	ojit_strlcpy(g.reason, reason ? reason : "", sizeof(g.reason));
+	ojit_strlcpy(g.state, GS_PENDING, sizeof(g.state));
+	g.duration = duration;
+	g.requested_at = now;
+	g.pending_expires_at = now + d->cfg->pending_ttl;
+	if (ledger_grant_insert(d->ledger, &g) != LEDGER_OK)
+		return ledger_failed(d, res);
+	audit_event(d, "requested", g.id, a->user, g.user, g.grp, "duration=%llds reason=\"%s\"",
+		    (long long)duration, g.reason);
+	if (f->approval == APPROVAL_AUTO) {
+		rc = approve_and_grant(d, &g, "auto", res);
+		*out = g;
+		return rc < 0 ? -1 : 0;
+	}
+	jitd_kick(d);
+	*out = g;
+	jit_result_set(res, "ok", "request %lld is waiting for approval", (long long)g.id);
+	return 0;
+}
+
+int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char *note,
+		   struct grant *out, struct jit_result *res)
+{
+	struct grant g, parent;
+	char approver[OKTA_LOGIN_MAX + 1];
+	int r;
+
+	if (ledger_grant_get(d->ledger, id, &g) != LEDGER_OK) {
+		jit_result_set(res, "not_found", "no request %lld", (long long)id);
+		return -1;
+	}
+	if (strcmp(g.state, GS_PENDING) != 0) {
+		jit_result_set(res, "conflict", "request %lld is %s, not pending", (long long)id, g.state);
+		return -1;
+	}
+	r = grants_can_approve(d, a, &g, approver, sizeof(approver), res);
+	if (r <= 0) {
+		if (r == 0)
+			audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=approve-not-allowed detail=\"%s\"",
+				    res->message);
+		return -1;
+	}
+	if (note != NULL && check_reason(NULL, note, res) != 0)
+		return -1;
+	if (strcmp(g.kind, "extend") == 0) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, g.grp);
+		int64_t now = ojit_now(), new_end;
+
+		if (ledger_grant_get(d->ledger, g.parent_id, &parent) != LEDGER_OK ||
+		    strcmp(parent.state, GS_ACTIVE) != 0 || parent.end_at <= now) {
+			jit_result_set(res, "conflict", "grant %lld is no longer active", (long long)g.parent_id);
+			return -1;
+		}
+		new_end = parent.end_at + g.duration;
+		if (f != NULL && new_end > now + f->max_duration)
+			new_end = now + f->max_duration;
+		parent.end_at = new_end;
+		ojit_strlcpy(g.state, GS_APPROVED, sizeof(g.state));
+		ojit_strlcpy(g.approver, approver, sizeof(g.approver));
+		g.decided_at = now;
+		g.end_at = new_end;
+		if (ledger_grant_update(d->ledger, &parent, GS_ACTIVE) != LEDGER_OK ||
+		    ledger_grant_update(d->ledger, &g, GS_PENDING) != LEDGER_OK)
+			return ledger_failed(d, res);
+		audit_event(d, "extended", parent.id, approver, parent.user, parent.grp, "until=%lld request=%lld",
+			    (long long)new_end, (long long)g.id);
+		jitd_kick(d);
+		*out = parent;
+		jit_result_set(res, "ok", "grant %lld extended", (long long)parent.id);
+		return 0;
+	}
+	r = approve_and_grant(d, &g, approver, res);
+	*out = g;
+	if (r == 0)
+		jit_result_set(res, "ok", "grant %lld is active", (long long)g.id);
+	return r < 0 ? -1 : 0;
+}
+
+int grants_deny(struct jitd *d, const struct actor *a, int64_t id, const char *note,
+		struct grant *out, struct jit_result *res)
+{
+	struct grant g;
+	char approver[OKTA_LOGIN_MAX + 1];
+	int r;
+
+	if (ledger_grant_get(d->ledger, id, &g) != LEDGER_OK) {
+		jit_result_set(res, "not_found", "no request %lld", (long long)id);
+		return -1;
+	}
+	if (strcmp(g.state, GS_PENDING) != 0) {
+		jit_result_set(res, "conflict", "request %lld is %s, not pending", (long long)id, g.state);
+		return -1;
+	}
+	r = grants_can_approve(d, a, &g, approver, sizeof(approver), res);
+	if (r <= 0) {
+		if (r == 0)
+			audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=deny-not-allowed");
+		return -1;
+	}
+	if (note != NULL && check_reason(NULL, note, res) != 0)
+		return -1;
+	ojit_strlcpy(g.state, GS_DENIED, sizeof(g.state));
+	ojit_strlcpy(g.approver, approver, sizeof(g.approver));
+	g.decided_at = ojit_now();
+	if (ledger_grant_update(d->ledger, &g, GS_PENDING) != LEDGER_OK) {
+		jit_result_set(res, "conflict", "request %lld was decided meanwhile", (long long)id);
+		return -1;
+	}
+	audit_event(d, "denied", g.id, approver, g.user, g.grp, "note=\"%s\"", note ? note : "");
+	*out = g;
+	jit_result_set(res, "ok", "request %lld denied", (long long)id);
+	return 0;
+}
+
+int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct grant *out,
+		  struct jit_result *res)
+{
+	struct grant g;
+	char expected[16];
+	int64_t now = ojit_now();
+
+	if (ledger_grant_get(d->ledger, id, &g) != LEDGER_OK) {
+		jit_result_set(res, "not_found", "no grant %lld", (long long)id);
+		return -1;
+	}
+	if (!a->is_root && strcmp(a->user, g.user) != 0) {
+		jit_result_set(res, "forbidden", "you may revoke only your own grants");
+		audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=revoke-not-allowed");
+		return -1;
+	}
+	if (strcmp(g.state, GS_ACTIVE) != 0 && strcmp(g.state, GS_PENDING) != 0 &&
+	    strcmp(g.state, GS_APPROVED) != 0) {
+		jit_result_set(res, "conflict", "grant %lld is %s; nothing to revoke", (long long)id, g.state);
+		return -1;
+	}
+	ojit_strlcpy(expected, g.state, sizeof(expected));
+	if (strcmp(g.state, GS_PENDING) != 0 && !g.was_member)
+		ojit_strlcpy(g.op, OP_REMOVE, sizeof(g.op));
+	else if (strcmp(g.state, GS_PENDING) == 0)
+		ojit_strlcpy(g.op, OP_NONE, sizeof(g.op));
+	ojit_strlcpy(g.state, GS_REVOKED, sizeof(g.state));
+	if (g.end_at > now || g.end_at == 0)
+		g.end_at = now;
+	g.next_attempt_at = now;
+	g.op_attempts = 0;
+	if (ledger_grant_update(d->ledger, &g, expected) != LEDGER_OK) {
+		jit_result_set(res, "conflict", "grant %lld changed meanwhile; try again", (long long)id);
+		return -1;
+	}
+	audit_event(d, "revoked", g.id, a->user, g.user, g.grp, "was=%s", expected);
+	if (strcmp(g.op, OP_REMOVE) == 0)
+		do_remove(d, &g);
+	*out = g;
+	jit_result_set(res, "ok", "grant %lld revoked%s", (long long)id,
+		       strcmp(g.op, OP_REMOVE) == 0 ? "; Okta removal is being retried" : "");
+	return 0;
+}
+
+int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t duration,
+		  const char *reason, struct grant *out, struct jit_result *res)
+{
+	const struct flow_config *f;
+	struct grant g, ext;
+	int64_t now = ojit_now(), new_end;
+	char maxd[32];
+
+	if (ledger_grant_get(d->ledger, id, &g) != LEDGER_OK || strcmp(g.kind, "grant") != 0) {
+		jit_result_set(res, "not_found", "no grant %lld", (long long)id);
+		return -1;
+	}
+	if (!a->is_root && strcmp(a->user, g.user) != 0) {
+		jit_result_set(res, "forbidden", "you may extend only your own grants");
+		audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=extend-not-allowed");
+		return -1;
+	}
+	if (strcmp(g.state, GS_ACTIVE) != 0 || g.end_at <= now) {
+		jit_result_set(res, "conflict", "grant %lld is %s; request access again instead", (long long)id, g.state);
+		return -1;
+	}
+	f = config_flow_for_group(d->cfg, g.grp);
+	if (f == NULL) {
+		jit_result_set(res, "no_flow", "no access flow covers group '%s' any more", g.grp);
+		return -1;
+	}
+	if (duration <= 0)
+		duration = f->default_duration;
+	if (check_reason(f, reason, res) != 0)
+		return -1;
+	if (g.end_at + duration > now + f->max_duration) {
+		duration_format(f->max_duration, maxd, sizeof(maxd));
+		jit_result_set(res, "invalid", "the grant would last past %s from now, the most flow '%s' allows", maxd,
+			       f->name);
+		return -1;
+	}
+	if (f->approval == APPROVAL_AUTO) {
+		new_end = g.end_at + duration;
+		g.end_at = new_end;
+		if (ledger_grant_update(d->ledger, &g, GS_ACTIVE) != LEDGER_OK)
+			return ledger_failed(d, res);
+		audit_event(d, "extended", g.id, "auto", g.user, g.grp, "until=%lld reason=\"%s\"", (long long)new_end,
+			    reason ? reason : "");
+		jitd_kick(d);
+		*out = g;
+		jit_result_set(res, "ok", "grant %lld extended", (long long)id);
+		return 0;
+	}
+	ext = g;
+	ext.id = 0;
+	ojit_strlcpy(ext.kind, "extend", sizeof(ext.kind));
+	ext.parent_id = g.id;
+	ojit_strlcpy(ext.state, GS_PENDING, sizeof(ext.state));
+	ojit_strlcpy(ext.op, OP_NONE, sizeof(ext.op));
+	ojit_strlcpy(ext.requester, a->user, sizeof(ext.requester));
+	ojit_strlcpy(ext.reason, reason ? reason : "", sizeof(ext.reason));
+	ext.approver[0] = '\0';
+	ext.duration = duration;
+	ext.requested_at = now;
+	ext.pending_expires_at = now + d->cfg->pending_ttl;
+	ext.decided_at = ext.start_at = 0;
+	if (ledger_grant_insert(d->ledger, &ext) != LEDGER_OK)
+		return ledger_failed(d, res);
+	audit_event(d, "requested", ext.id, a->user, g.user, g.grp, "extend=%lld duration=%llds reason=\"%s\"",
+		    (long long)g.id, (long long)duration, ext.reason);
+	jitd_kick(d);
+	*out = ext;
+	jit_result_set(res, "ok", "extension request %lld is waiting for approval", (long long)ext.id);
+	return 0;
+}
+
+struct due_ctx {
+	struct jitd *d;
+	int recovering; /* at start-up: owed work is due whatever its retry time */
+};
+
+static int due_one(const struct grant *row, void *ctx)
+{
+	struct due_ctx *dc = ctx;
+	struct jitd *d = dc->d;
+	struct grant g = *row;
+	struct jit_result res;
+	int64_t now = ojit_now();
+
+	if (dc->recovering && g.op[0] != '\0')
+		g.next_attempt_at = now;
+
+	if (d->stopping)
+		return 1;
+	if (strcmp(g.state, GS_PENDING) == 0 && g.pending_expires_at <= now) {
+		ojit_strlcpy(g.state, GS_EXPIRED, sizeof(g.state));
+		if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
+			audit_event(d, "request_expired", g.id, "okta-jitd", g.user, g.grp, "nobody decided in time");
+		return 0;
+	}
+	if (strcmp(g.state, GS_ACTIVE) == 0 && strcmp(g.op, OP_NONE) == 0 && g.end_at <= now) {
+		ojit_strlcpy(g.state, GS_EXPIRED, sizeof(g.state));
+		ojit_strlcpy(g.op, g.was_member ? OP_NONE : OP_REMOVE, sizeof(g.op));
+		g.next_attempt_at = now;
+		g.op_attempts = 0;
+		if (ledger_grant_update(d->ledger, &g, GS_ACTIVE) != LEDGER_OK)
+			return 0;
+		audit_event(d, "expired", g.id, "okta-jitd", g.user, g.grp, "end=%lld", (long long)g.end_at);
+		if (strcmp(g.op, OP_REMOVE) == 0)
+			do_remove(d, &g);
+		return 0;
+	}
+	if (strcmp(g.op, OP_ADD) == 0 && g.next_attempt_at <= now) {
+		do_add(d, &g, &res);
+		return 0;
+	}
+	if (strcmp(g.op, OP_REMOVE) == 0 && g.next_attempt_at <= now) {
+		do_remove(d, &g);
+		return 0;
+	}
+	return 0;
+}
+
+void grants_run_due(struct jitd *d)
+{
+	struct due_ctx dc = { d, 0 };
+
+	ledger_grant_due(d->ledger, ojit_now(), due_one, &dc);
+}
+
+void grants_recover(struct jitd *d)
+{
+	struct due_ctx dc = { d, 1 };
+
+	/* Everything half-done when the last daemon stopped: owed adds are
+	 * checked against Okta and settled, owed removals retried now. */
+	ledger_grant_list(d->ledger, NULL, "approved,active,expired,revoked,failed", 100000, due_one, &dc);
+}

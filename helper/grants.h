@@ -1,0 +1,34 @@
+/* grants.h - the just-in-time lifecycle: request, approve, deny, revoke,
+ * extend, expire, and repair after a crash. */
+#ifndef OJIT_GRANTS_H
+#define OJIT_GRANTS_H
+
+#include "jitd.h"
+
+#define GRANT_REASON_MAX 500
+
+int grants_request(struct jitd *d, const struct actor *a, const char *user, const char *group,
+		   int64_t duration, const char *reason, struct grant *out, struct jit_result *res);
+int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char *note,
+		   struct grant *out, struct jit_result *res);
+int grants_deny(struct jitd *d, const struct actor *a, int64_t id, const char *note,
+		struct grant *out, struct jit_result *res);
+int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct grant *out,
+		  struct jit_result *res);
+int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t duration,
+		  const char *reason, struct grant *out, struct jit_result *res);
+
+/* Do every piece of work that is due now (expiries, owed Okta calls,
+ * stale requests). Called by the scheduler and at start-up. */
+void grants_run_due(struct jitd *d);
+/* At start-up: settle every grant that owes Okta work, at once. */
+void grants_recover(struct jitd *d);
+
+/* May actor approve g? 1 yes, 0 no (res says why), -1 Okta error. */
+int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant *g,
+		       char *approver_login, size_t n, struct jit_result *res);
+
+/* A short description of who approves requests for flow f. */
+void grants_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n);
+
+#endif

@@ -1,0 +1,126 @@
+/* ledger.h - the durable grant ledger and audit trail.
+ *
+ * The grant logic (grants.c) talks to the ledger through these functions
+ * alone, so a second backend (PostgreSQL for fleets) can stand behind the
+ * same interface. The SQLite backend is ledger_sqlite.c. */
+#ifndef OJIT_LEDGER_H
+#define OJIT_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEDGER_USER_MAX 64
+#define LEDGER_LOGIN_MAX 256
+#define LEDGER_GROUP_MAX 256
+#define LEDGER_REASON_MAX 512
+#define LEDGER_ERROR_MAX 512
+
+/* Grant states, as stored. */
+#define GS_PENDING "pending"
+#define GS_APPROVED "approved"
+#define GS_ACTIVE "active"
+#define GS_EXPIRED "expired"
+#define GS_REVOKED "revoked"
+#define GS_DENIED "denied"
+#define GS_FAILED "failed"
+
+/* Okta work a grant still owes (the intent recorded before the call). */
+#define OP_NONE ""
+#define OP_ADD "add"
+#define OP_REMOVE "remove"
+
+struct grant {
+	int64_t id;
+	char kind[8]; /* "grant" or "extend" */
+	int64_t parent_id; /* the grant an extension extends */
+	char user[LEDGER_USER_MAX + 1];
+	char okta_login[LEDGER_LOGIN_MAX + 1];
+	char okta_user_id[65];
+	char grp[LEDGER_GROUP_MAX + 1];
+	char group_id[65];
+	char flow[65];
+	char requester[LEDGER_USER_MAX + 1];
+	char reason[LEDGER_REASON_MAX + 1];
+	char approver[LEDGER_LOGIN_MAX + 1];
+	char state[16];
+	char op[8];
+	int was_member; /* a member before the grant: never removed by us */
+	int64_t duration;
+	int64_t requested_at, pending_expires_at, decided_at, start_at, end_at, updated_at;
+	int op_attempts;
+	int64_t next_attempt_at;
+	char last_error[LEDGER_ERROR_MAX + 1];
+};
+
+struct audit_event {
+	int64_t id;
+	int64_t at;
+	char event[32];
+	int64_t grant_id;
+	char actor[LEDGER_LOGIN_MAX + 1];
+	char user[LEDGER_USER_MAX + 1];
+	char grp[LEDGER_GROUP_MAX + 1];
+	char detail[1024];
+};
+
+struct ledger_session {
+	int64_t id;
+	int64_t grant_id;
+	char user[LEDGER_USER_MAX + 1];
+	int64_t pid;
+	char service[64];
+	char tty[64];
+	int64_t opened_at, closed_at, warned_at;
+};
+
+struct ledger;
+
+enum ledger_rc {
+	LEDGER_OK = 0,
+	LEDGER_NOTFOUND = 1,
+	LEDGER_CONFLICT = 2, /* the row is not in the expected state any more */
+	LEDGER_ERR = -1,     /* I/O, disk full, read-only, corruption */
+};
+
+/* Open (creating and migrating) the ledger. err gets the reason. */
+struct ledger *ledger_open(const char *path, char *err, size_t errlen);
+void ledger_close(struct ledger *l);
+/* The last error text of the backend (for logs and clients). */
+const char *ledger_last_error(struct ledger *l);
+int ledger_schema_version(struct ledger *l);
+
+int ledger_grant_insert(struct ledger *l, struct grant *g);
+int ledger_grant_get(struct ledger *l, int64_t id, struct grant *g);
+/* Write g if the stored state is still expected_state (compare-and-set). */
+int ledger_grant_update(struct ledger *l, const struct grant *g, const char *expected_state);
+
+/* The active grant of user for group whose end is after now, if any. */
+int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int64_t now,
+			struct grant *g);
+/* A pending request of user for group, if any. */
+int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, struct grant *g);
+
+typedef int (*grant_cb)(const struct grant *g, void *ctx);
+/* Grants filtered by user (NULL: all) and states ("" or NULL: all states;
+ * else a comma-separated list), newest first, at most limit. */
+int ledger_grant_list(struct ledger *l, const char *user, const char *states, size_t limit,
+		      grant_cb cb, void *ctx);
+/* Grants that owe work at now: active past their end, owed Okta ops whose
+ * retry time has come, pending requests past their expiry. */
+int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx);
+/* The earliest moment any grant will owe work; 0 if none. */
+int64_t ledger_next_due(struct ledger *l);
+
+int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor,
+		     const char *user, const char *grp, const char *detail);
+typedef int (*audit_cb)(const struct audit_event *e, void *ctx);
+int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp,
+		      size_t limit, audit_cb cb, void *ctx);
+
+int ledger_session_open(struct ledger *l, struct ledger_session *s);
+int ledger_session_close(struct ledger *l, int64_t id, int64_t now);
+typedef int (*session_cb)(const struct ledger_session *s, void *ctx);
+int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, void *ctx);
+int ledger_session_mark_warned(struct ledger *l, int64_t id, int64_t now);
+
+#endif

@@ -1,0 +1,699 @@
+/* ledger_sqlite.c - the ledger in SQLite: WAL, synchronous=FULL (a commit
+ * survives power loss), a versioned schema with migrations. One connection
+ * behind a mutex: ledger writes are small and rare next to checks. */
+#include "ledger.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+struct ledger {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	char last_error[512];
+};
+
+/* Each entry moves the schema one version up; never edit a shipped one. */
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE grants ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" kind TEXT NOT NULL DEFAULT 'grant' CHECK (kind IN ('grant','extend')),"
+	" parent_id INTEGER REFERENCES grants(id),"
+	" user TEXT NOT NULL, okta_login TEXT NOT NULL DEFAULT '', okta_user_id TEXT NOT NULL DEFAULT '',"
+	" grp TEXT NOT NULL, group_id TEXT NOT NULL DEFAULT '', flow TEXT NOT NULL DEFAULT '',"
+	" requester TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', approver TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state IN ('pending','approved','active','expired','revoked','denied','failed')),"
+	" op TEXT NOT NULL DEFAULT '' CHECK (op IN ('','add','remove')),"
+	" was_member INTEGER NOT NULL DEFAULT 0,"
+	" duration INTEGER NOT NULL,"
+	" requested_at INTEGER NOT NULL, pending_expires_at INTEGER NOT NULL DEFAULT 0,"
+	" decided_at INTEGER NOT NULL DEFAULT 0, start_at INTEGER NOT NULL DEFAULT 0,"
+	" end_at INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
+	" op_attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX grants_user_grp ON grants(user, grp, state);"
+	"CREATE INDEX grants_state ON grants(state, op);"
+	"CREATE TABLE audit ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL,"
+	" grant_id INTEGER NOT NULL DEFAULT 0, actor TEXT NOT NULL DEFAULT '', user TEXT NOT NULL DEFAULT '',"
+	" grp TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX audit_at ON audit(at);"
+	"CREATE TABLE sessions ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, grant_id INTEGER NOT NULL DEFAULT 0,"
+	" user TEXT NOT NULL, pid INTEGER NOT NULL, service TEXT NOT NULL DEFAULT '',"
+	" tty TEXT NOT NULL DEFAULT '', opened_at INTEGER NOT NULL, closed_at INTEGER NOT NULL DEFAULT 0,"
+	" warned_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX sessions_grant ON sessions(grant_id, closed_at);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static void set_err(struct ledger *l, const char *what)
+{
+	snprintf(l->last_error, sizeof(l->last_error), "%s: %s", what, sqlite3_errmsg(l->db));
+	error_f("ledger: %s", l->last_error);
+}
+
+const char *ledger_last_error(struct ledger *l)
+{
+	return l->last_error;
+}
+
+static int exec(struct ledger *l, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(l->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(l->last_error, sizeof(l->last_error), "%s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_version(struct ledger *l)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(l->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int ledger_schema_version(struct ledger *l)
+{
+	int v;
+
+	pthread_mutex_lock(&l->lock);
+	v = get_version(l);
+	pthread_mutex_unlock(&l->lock);
+	return v;
+}
+
+static int migrate(struct ledger *l, char *err, size_t errlen)
+{
+	int v = get_version(l);
+	char sql[64];
+
+	if (v < 0) {
+		snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(l->db));
+		return -1;
+	}
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "ledger schema version %d is newer than this okta-jitd (%d); upgrade okta-jit",
+			 v, SCHEMA_VERSION);
+		return -1;
+	}
+	for (; v < SCHEMA_VERSION; v++) {
+		if (exec(l, "BEGIN IMMEDIATE") != 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (exec(l, migrations[v]) != 0 || exec(l, sql) != 0) {
+			exec(l, "ROLLBACK");
+			goto fail;
+		}
+		if (exec(l, "COMMIT") != 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "schema migration to version %d failed: %s", v + 1, l->last_error);
+	return -1;
+}
+
+static int quick_check(struct ledger *l)
+{
+	sqlite3_stmt *st = NULL;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(l->db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		if (t != NULL && strcmp((const char *)t, "ok") == 0)
+			r = 0;
+		else
+			snprintf(l->last_error, sizeof(l->last_error), "%s", t ? (const char *)t : "error");
+	} else {
+		snprintf(l->last_error, sizeof(l->last_error), "%s", sqlite3_errmsg(l->db));
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+struct ledger *ledger_open(const char *path, char *err, size_t errlen)
+{
+	struct ledger *l = calloc(1, sizeof(*l));
+	mode_t old;
+	int rc;
+
+	if (l == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&l->lock, NULL);
+	/* The ledger names who held what: root alone reads it. */
+	old = umask(077);
+	rc = sqlite3_open_v2(path, &l->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+				 SQLITE_OPEN_NOFOLLOW,
+			     NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open ledger %s: %s", path,
+			 l->db ? sqlite3_errmsg(l->db) : "out of memory");
+		ledger_close(l);
+		return NULL;
+	}
+	sqlite3_busy_timeout(l->db, 5000);
+	sqlite3_extended_result_codes(l->db, 1);
+	if (exec(l, "PRAGMA journal_mode=WAL") != 0 || exec(l, "PRAGMA synchronous=FULL") != 0 ||
+	    exec(l, "PRAGMA foreign_keys=ON") != 0 || exec(l, "PRAGMA secure_delete=ON") != 0) {
+		snprintf(err, errlen, "cannot set up ledger %s: %s", path, l->last_error);
+		ledger_close(l);
+		return NULL;
+	}
+	if (migrate(l, err, errlen) != 0) {
+		ledger_close(l);
+		return NULL;
+	}
+	/* Verify the file is sound before trusting it with grants. */
+	if (quick_check(l) != 0) {
+		snprintf(err, errlen, "ledger %s failed its integrity check: %s", path, l->last_error);
+		ledger_close(l);
+		return NULL;
+	}
+	return l;
+}
+
+void ledger_close(struct ledger *l)
+{
+	if (l == NULL)
+		return;
+	if (l->db != NULL)
+		sqlite3_close_v2(l->db);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+#define GRANT_COLS                                                                                   \
+	"id, kind, COALESCE(parent_id,0), user, okta_login, okta_user_id, grp, group_id, flow, "     \
+	"requester, reason, approver, state, op, was_member, duration, requested_at, "               \
+	"pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts, next_attempt_at, " \
+	"last_error"
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	ojit_strlcpy(dst, t ? (const char *)t : "", n);
+}
+
+static void row_to_grant(sqlite3_stmt *st, struct grant *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, g->kind, sizeof(g->kind));
+	g->parent_id = sqlite3_column_int64(st, 2);
+	col_text(st, 3, g->user, sizeof(g->user));
+	col_text(st, 4, g->okta_login, sizeof(g->okta_login));
+	col_text(st, 5, g->okta_user_id, sizeof(g->okta_user_id));
+	col_text(st, 6, g->grp, sizeof(g->grp));
+	col_text(st, 7, g->group_id, sizeof(g->group_id));
+	col_text(st, 8, g->flow, sizeof(g->flow));
+	col_text(st, 9, g->requester, sizeof(g->requester));
+	col_text(st, 10, g->reason, sizeof(g->reason));
+	col_text(st, 11, g->approver, sizeof(g->approver));
+	col_text(st, 12, g->state, sizeof(g->state));
+	col_text(st, 13, g->op, sizeof(g->op));
+	g->was_member = sqlite3_column_int(st, 14);
+	g->duration = sqlite3_column_int64(st, 15);
+	g->requested_at = sqlite3_column_int64(st, 16);
+	g->pending_expires_at = sqlite3_column_int64(st, 17);
+	g->decided_at = sqlite3_column_int64(st, 18);
+	g->start_at = sqlite3_column_int64(st, 19);
+	g->end_at = sqlite3_column_int64(st, 20);
+	g->updated_at = sqlite3_column_int64(st, 21);
+	g->op_attempts = sqlite3_column_int(st, 22);
+	g->next_attempt_at = sqlite3_column_int64(st, 23);
+	col_text(st, 24, g->last_error, sizeof(g->last_error));
+}
+
+/* Bind the 23 writable columns in the order of the INSERT/UPDATE below. */
+static void bind_grant(sqlite3_stmt *st, const struct grant *g)
+{
+	int i = 1;
+
+	sqlite3_bind_text(st, i++, g->kind[0] ? g->kind : "grant", -1, SQLITE_TRANSIENT);
+	if (g->parent_id > 0)
+		sqlite3_bind_int64(st, i++, g->parent_id);
+	else
+		sqlite3_bind_null(st, i++);
+	sqlite3_bind_text(st, i++, g->user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->okta_login, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->okta_user_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->grp, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->group_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->flow, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->requester, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->approver, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, g->op, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, i++, g->was_member);
+	sqlite3_bind_int64(st, i++, g->duration);
+	sqlite3_bind_int64(st, i++, g->requested_at);
+	sqlite3_bind_int64(st, i++, g->pending_expires_at);
+	sqlite3_bind_int64(st, i++, g->decided_at);
+	sqlite3_bind_int64(st, i++, g->start_at);
+	sqlite3_bind_int64(st, i++, g->end_at);
+	sqlite3_bind_int64(st, i++, ojit_now());
+	sqlite3_bind_int(st, i++, g->op_attempts);
+	sqlite3_bind_int64(st, i++, g->next_attempt_at);
+	sqlite3_bind_text(st, i++, g->last_error, -1, SQLITE_TRANSIENT);
+}
+
+int ledger_grant_insert(struct ledger *l, struct grant *g)
+{
+	static const char sql[] =
+	    "INSERT INTO grants (kind, parent_id, user, okta_login, okta_user_id, grp, group_id, flow,"
+	    " requester, reason, approver, state, op, was_member, duration, requested_at,"
+	    " pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts,"
+	    " next_attempt_at, last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "insert grant");
+		goto out;
+	}
+	bind_grant(st, g);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(l, "insert grant");
+		goto out;
+	}
+	g->id = sqlite3_last_insert_rowid(l->db);
+	r = LEDGER_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+static int select_one(struct ledger *l, const char *sql, struct grant *g, const char *a,
+		      const char *b, int64_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR, rc, i = 1;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "select grant");
+		goto out;
+	}
+	if (a != NULL)
+		sqlite3_bind_text(st, i++, a, -1, SQLITE_TRANSIENT);
+	if (b != NULL)
+		sqlite3_bind_text(st, i++, b, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, i++, n);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_to_grant(st, g);
+		r = LEDGER_OK;
+	} else if (rc == SQLITE_DONE) {
+		r = LEDGER_NOTFOUND;
+	} else {
+		set_err(l, "select grant");
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+int ledger_grant_get(struct ledger *l, int64_t id, struct grant *g)
+{
+	return select_one(l, "SELECT " GRANT_COLS " FROM grants WHERE id = ?", g, NULL, NULL, id);
+}
+
+int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int64_t now,
+			struct grant *g)
+{
+	return select_one(l,
+			  "SELECT " GRANT_COLS " FROM grants WHERE user = ? AND grp = ? AND kind = 'grant'"
+			  " AND state = 'active' AND op = '' AND end_at > ? ORDER BY end_at DESC LIMIT 1",
+			  g, user, grp, now);
+}
+
+int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, struct grant *g)
+{
+	return select_one(l,
+			  "SELECT " GRANT_COLS " FROM grants WHERE user = ? AND grp = ? AND kind = 'grant'"
+			  " AND state IN ('pending','approved') AND id > ? ORDER BY id DESC LIMIT 1",
+			  g, user, grp, 0);
+}
+
+int ledger_grant_update(struct ledger *l, const struct grant *g, const char *expected_state)
+{
+	static const char sql[] =
+	    "UPDATE grants SET kind=?, parent_id=?, user=?, okta_login=?, okta_user_id=?, grp=?,"
+	    " group_id=?, flow=?, requester=?, reason=?, approver=?, state=?, op=?, was_member=?,"
+	    " duration=?, requested_at=?, pending_expires_at=?, decided_at=?, start_at=?, end_at=?,"
+	    " updated_at=?, op_attempts=?, next_attempt_at=?, last_error=? WHERE id=? AND state=?";
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "update grant");
+		goto out;
+	}
+	bind_grant(st, g);
+	sqlite3_bind_int64(st, 25, g->id);
+	sqlite3_bind_text(st, 26, expected_state, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(l, "update grant");
+		goto out;
+	}
+	r = sqlite3_changes(l->db) == 1 ? LEDGER_OK : LEDGER_CONFLICT;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+/* Rows are collected first and handed to cb after the lock is released,
+ * so a callback may call back into the ledger. */
+static int collect(struct ledger *l, sqlite3_stmt *st, grant_cb cb, void *ctx)
+{
+	struct grant *rows = NULL, *n;
+	size_t count = 0, cap = 0, i;
+	int rc, r = LEDGER_OK;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			n = realloc(rows, cap * sizeof(*rows));
+			if (n == NULL) {
+				r = LEDGER_ERR;
+				break;
+			}
+			rows = n;
+		}
+		row_to_grant(st, &rows[count++]);
+	}
+	if (r == LEDGER_OK && rc != SQLITE_DONE) {
+		set_err(l, "list grants");
+		r = LEDGER_ERR;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	for (i = 0; r == LEDGER_OK && i < count; i++)
+		if (cb(&rows[i], ctx) != 0)
+			break;
+	free(rows);
+	return r;
+}
+
+int ledger_grant_list(struct ledger *l, const char *user, const char *states, size_t limit,
+		      grant_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT " GRANT_COLS " FROM grants WHERE (?1 IS NULL OR user = ?1)"
+			       " AND (?2 IS NULL OR ?2 = '' OR instr(',' || ?2 || ',', ',' || state || ',') > 0)"
+			       " ORDER BY id DESC LIMIT ?3",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "list grants");
+		pthread_mutex_unlock(&l->lock);
+		return LEDGER_ERR;
+	}
+	if (user != NULL)
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+	if (states != NULL)
+		sqlite3_bind_text(st, 2, states, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	return collect(l, st, cb, ctx);
+}
+
+int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT " GRANT_COLS " FROM grants WHERE"
+			       " (op != '' AND next_attempt_at <= ?1)"
+			       " OR (state = 'active' AND op = '' AND end_at <= ?1)"
+			       " OR (state = 'pending' AND pending_expires_at <= ?1)"
+			       " ORDER BY id LIMIT 1000",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "due grants");
+		pthread_mutex_unlock(&l->lock);
+		return LEDGER_ERR;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	return collect(l, st, cb, ctx);
+}
+
+int64_t ledger_next_due(struct ledger *l)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t t = 0;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT MIN(t) FROM ("
+			       " SELECT MIN(next_attempt_at) AS t FROM grants WHERE op != ''"
+			       " UNION ALL SELECT MIN(end_at) FROM grants WHERE state = 'active' AND op = ''"
+			       " UNION ALL SELECT MIN(pending_expires_at) FROM grants WHERE state = 'pending')",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		t = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return t;
+}
+
+int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor,
+		     const char *user, const char *grp, const char *detail)
+{
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "INSERT INTO audit (at, event, grant_id, actor, user, grp, detail)"
+			       " VALUES (?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "audit");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, ojit_now());
+	sqlite3_bind_text(st, 2, event, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, grant_id);
+	sqlite3_bind_text(st, 4, actor ? actor : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, user ? user : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, grp ? grp : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, detail ? detail : "", -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(l, "audit");
+		goto out;
+	}
+	r = LEDGER_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp,
+		      size_t limit, audit_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	struct audit_event *rows = NULL, *n;
+	size_t count = 0, cap = 0, i;
+	int rc, r = LEDGER_OK;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT id, at, event, grant_id, actor, user, grp, detail FROM audit"
+			       " WHERE at >= ?1 AND (?2 IS NULL OR user = ?2) AND (?3 IS NULL OR grp = ?3)"
+			       " ORDER BY id DESC LIMIT ?4",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "audit list");
+		pthread_mutex_unlock(&l->lock);
+		return LEDGER_ERR;
+	}
+	sqlite3_bind_int64(st, 1, since);
+	if (user != NULL)
+		sqlite3_bind_text(st, 2, user, -1, SQLITE_TRANSIENT);
+	if (grp != NULL)
+		sqlite3_bind_text(st, 3, grp, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct audit_event *e;
+
+		if (count == cap) {
+			cap = cap ? cap * 2 : 64;
+			n = realloc(rows, cap * sizeof(*rows));
+			if (n == NULL) {
+				r = LEDGER_ERR;
+				break;
+			}
+			rows = n;
+		}
+		e = &rows[count++];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(st, 0);
+		e->at = sqlite3_column_int64(st, 1);
+		col_text(st, 2, e->event, sizeof(e->event));
+		e->grant_id = sqlite3_column_int64(st, 3);
+		col_text(st, 4, e->actor, sizeof(e->actor));
+		col_text(st, 5, e->user, sizeof(e->user));
+		col_text(st, 6, e->grp, sizeof(e->grp));
+		col_text(st, 7, e->detail, sizeof(e->detail));
+	}
+	if (r == LEDGER_OK && rc != SQLITE_DONE) {
+		set_err(l, "audit list");
+		r = LEDGER_ERR;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	/* oldest first reads naturally as a trail */
+	for (i = count; r == LEDGER_OK && i > 0; i--)
+		if (cb(&rows[i - 1], ctx) != 0)
+			break;
+	free(rows);
+	return r;
+}
+
+int ledger_session_open(struct ledger *l, struct ledger_session *s)
+{
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "INSERT INTO sessions (grant_id, user, pid, service, tty, opened_at)"
+			       " VALUES (?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "session open");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, s->grant_id);
+	sqlite3_bind_text(st, 2, s->user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, s->pid);
+	sqlite3_bind_text(st, 4, s->service, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, s->tty, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, s->opened_at);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(l, "session open");
+		goto out;
+	}
+	s->id = sqlite3_last_insert_rowid(l->db);
+	r = LEDGER_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+static int session_set(struct ledger *l, const char *sql, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "session update");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(l, "session update");
+		goto out;
+	}
+	r = sqlite3_changes(l->db) == 1 ? LEDGER_OK : LEDGER_NOTFOUND;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+int ledger_session_close(struct ledger *l, int64_t id, int64_t now)
+{
+	return session_set(l, "UPDATE sessions SET closed_at = ? WHERE id = ? AND closed_at = 0", id, now);
+}
+
+int ledger_session_mark_warned(struct ledger *l, int64_t id, int64_t now)
+{
+	return session_set(l, "UPDATE sessions SET warned_at = ? WHERE id = ?", id, now);
+}
+
+int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	struct ledger_session *rows = NULL, *n;
+	size_t count = 0, cap = 0, i;
+	int rc, r = LEDGER_OK;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT id, grant_id, user, pid, service, tty, opened_at, closed_at, warned_at"
+			       " FROM sessions WHERE closed_at = 0 AND (?1 = 0 OR grant_id = ?1)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "session list");
+		pthread_mutex_unlock(&l->lock);
+		return LEDGER_ERR;
+	}
+	sqlite3_bind_int64(st, 1, grant_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_session *s;
+
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			n = realloc(rows, cap * sizeof(*rows));
+			if (n == NULL) {
+				r = LEDGER_ERR;
+				break;
+			}
+			rows = n;
+		}
+		s = &rows[count++];
+		memset(s, 0, sizeof(*s));
+		s->id = sqlite3_column_int64(st, 0);
+		s->grant_id = sqlite3_column_int64(st, 1);
+		col_text(st, 2, s->user, sizeof(s->user));
+		s->pid = sqlite3_column_int64(st, 3);
+		col_text(st, 4, s->service, sizeof(s->service));
+		col_text(st, 5, s->tty, sizeof(s->tty));
+		s->opened_at = sqlite3_column_int64(st, 6);
+		s->closed_at = sqlite3_column_int64(st, 7);
+		s->warned_at = sqlite3_column_int64(st, 8);
+	}
+	if (r == LEDGER_OK && rc != SQLITE_DONE) {
+		set_err(l, "session list");
+		r = LEDGER_ERR;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	for (i = 0; r == LEDGER_OK && i < count; i++)
+		if (cb(&rows[i], ctx) != 0)
+			break;
+	free(rows);
+	return r;
+}

@@ -1,0 +1,184 @@
+/* okta-jitd - the privileged helper: holds the Okta connector secret,
+ * grants and removes memberships, keeps the ledger, answers the PAM module
+ * and the CLI over a Unix socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "daemon.h"
+#include "keyfile.h"
+#include "ledger.h"
+#include "okta_api.h"
+#include "okta_http.h"
+#include "util.h"
+
+static struct jitd jitd;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	jitd.stopping = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: okta-jitd [--config PATH] [--foreground] [--debug]\n");
+}
+
+/* Keep fds 0-2 valid so a stray write never lands on our socket or DB. */
+static void sanitize_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") != 0)
+		return -1;
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "foreground", no_argument, NULL, 'f' },
+					      { "debug", no_argument, NULL, 'd' },
+					      { "help", no_argument, NULL, 'h' },
+					      { "version", no_argument, NULL, 'V' },
+					      { NULL, 0, NULL, 0 } };
+	const char *config_path = OJIT_DEFAULT_CONFIG;
+	struct ojit_buf errs;
+	struct sigaction sa;
+	EVP_PKEY *key = NULL;
+	char err[512];
+	int foreground = 0, debug = 0, opt, lfd = -1, rc = 1;
+
+	while ((opt = getopt_long(argc, argv, "c:fdhV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("okta-jitd %s\n", OJIT_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	umask(077);
+	sanitize_fds();
+	ojit_log_init("okta-jitd", foreground ? OJIT_LOG_STDERR : OJIT_LOG_SYSLOG, debug);
+	openlog("okta-jitd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+	if (okta_http_global_init() != 0) {
+		ojit_log(LOG_ERR, "cannot initialise libcurl");
+		return 1;
+	}
+	memset(&jitd, 0, sizeof(jitd));
+	pthread_mutex_init(&jitd.sched_lock, NULL);
+	pthread_cond_init(&jitd.sched_cond, NULL);
+	ojit_buf_init(&errs, 64 * 1024);
+	if (config_load(config_path, &jitd.cfg, &errs) != 0) {
+		ojit_log(LOG_ERR, "invalid configuration:\n%s", errs.data ? errs.data : "");
+		fprintf(stderr, "okta-jitd: invalid configuration:\n%s", errs.data ? errs.data : "");
+		goto out;
+	}
+	if (keyfile_load(jitd.cfg->private_key, &key, err, sizeof(err)) != 0) {
+		ojit_log(LOG_ERR, "%s", err);
+		fprintf(stderr, "okta-jitd: %s\n", err);
+		goto out;
+	}
+	jitd.okta = okta_client_new(jitd.cfg, key, NULL);
+	if (jitd.okta == NULL) {
+		EVP_PKEY_free(key);
+		ojit_log(LOG_ERR, "cannot set up the Okta client");
+		goto out;
+	}
+	jitd.ledger = ledger_open(jitd.cfg->ledger, err, sizeof(err));
+	if (jitd.ledger == NULL) {
+		ojit_log(LOG_ERR, "%s", err);
+		fprintf(stderr, "okta-jitd: %s\n", err);
+		goto out;
+	}
+	jitd.cache = check_cache_new(200000);
+	lfd = daemon_listen(jitd.cfg->socket);
+	if (jitd.cache == NULL || lfd < 0) {
+		fprintf(stderr, "okta-jitd: cannot listen on %s\n", jitd.cfg->socket);
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	if (!foreground && daemonize() != 0) {
+		ojit_log(LOG_ERR, "cannot daemonize: %s", strerror(errno));
+		goto out;
+	}
+	ojit_log(LOG_INFO, "okta-jitd %s serving %s for integration %s (org %s, ledger %s)", OJIT_VERSION,
+		 jitd.cfg->socket, jitd.cfg->name, jitd.cfg->org_url, jitd.cfg->ledger);
+	rc = daemon_serve(&jitd, lfd) == 0 ? 0 : 1;
+	ojit_log(LOG_INFO, "okta-jitd stopping");
+out:
+	if (lfd >= 0) {
+		close(lfd);
+		if (jitd.cfg != NULL)
+			unlink(jitd.cfg->socket);
+	}
+	check_cache_free(jitd.cache);
+	ledger_close(jitd.ledger);
+	okta_client_free(jitd.okta);
+	config_free(jitd.cfg);
+	ojit_buf_free(&errs);
+	return rc;
+}

@@ -1,0 +1,995 @@
+/* test_config.c - config_load, its validators, config_map_login and
+ * config_flow_for_group. */
+#include <dirent.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* The four required keys; tests of other mistakes append to this so the
+ * only error is the one under test. Lines 1-6. */
+#define BASE                                          \
+	"[okta]\n"                                    \
+	"org_url = https://example.okta.com\n"        \
+	"client_id = 0oa1abcdEFGH\n"                  \
+	"private_key = /etc/okta-jit/keys/okta.pem\n" \
+	"[integration]\n"                             \
+	"name = okta-jit-test\n"
+
+static char tmpdir[PATH_MAX];
+
+struct loaded {
+	char path[PATH_MAX];
+	struct ojit_config *cfg;
+	struct ojit_buf errors;
+	int rc;
+};
+
+static int group_setup(void **state)
+{
+	const char *base = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/ojit-config-XXXXXX", base ? base : "/tmp");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+/* A failed assertion skips the test's cleanup, so sweep the directory. */
+static int group_teardown(void **state)
+{
+	char path[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d = opendir(tmpdir);
+
+	(void)state;
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	return rmdir(tmpdir);
+}
+
+static void write_file(char *path, size_t n, const char *text, size_t len)
+{
+	FILE *fp;
+	int fd;
+
+	assert_true((size_t)snprintf(path, n, "%s/conf-XXXXXX", tmpdir) < n);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void load_len(struct loaded *l, const char *text, size_t len)
+{
+	memset(l, 0, sizeof(*l));
+	ojit_buf_init(&l->errors, 0);
+	write_file(l->path, sizeof(l->path), text, len);
+	l->cfg = (struct ojit_config *)0x1; /* must be overwritten */
+	l->rc = config_load(l->path, &l->cfg, &l->errors);
+}
+
+static void load(struct loaded *l, const char *text)
+{
+	load_len(l, text, strlen(text));
+}
+
+static void unload(struct loaded *l)
+{
+	config_free(l->cfg);
+	ojit_buf_free(&l->errors);
+	unlink(l->path);
+}
+
+static struct ojit_config *load_ok(struct loaded *l, const char *text)
+{
+	load(l, text);
+	if (l->rc != 0)
+		fail_msg("config refused:\n%s", l->errors.data ? l->errors.data : "(no errors)");
+	assert_non_null(l->cfg);
+	return l->cfg;
+}
+
+#define ANY_LINE (-1)
+
+/* The config must be refused with an error line that starts with
+ * "PATH:LINE: WHERE" ("PATH: WHERE" for line 0, "PATH:N: WHERE" for some N
+ * with ANY_LINE) and contains WHAT. */
+static void expect_error(const char *text, int line, const char *where, const char *what)
+{
+	struct loaded l;
+	char prefix[PATH_MAX + 128];
+	const char *hit, *eol;
+
+	load(&l, text);
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "%s:%d: %s", l.path, line, where);
+	else if (line == 0)
+		snprintf(prefix, sizeof(prefix), "%s: %s", l.path, where);
+	else
+		snprintf(prefix, sizeof(prefix), "%s:", l.path);
+	assert_int_equal(l.rc, -1);
+	assert_null(l.cfg);
+	assert_non_null(l.errors.data);
+	hit = strstr(l.errors.data, prefix);
+	if (line == ANY_LINE) {
+		for (; hit != NULL; hit = strstr(hit + 1, prefix)) {
+			const char *p = hit + strlen(prefix);
+
+			if (*p < '1' || *p > '9')
+				continue;
+			p += strspn(p, "0123456789");
+			if (strncmp(p, ": ", 2) == 0 && strncmp(p + 2, where, strlen(where)) == 0)
+				break;
+		}
+	}
+	if (hit == NULL)
+		fail_msg("expected an error starting '%s%s', got:\n%s", prefix,
+			 line == ANY_LINE ? "N: ..." : "", l.errors.data);
+	if (what != NULL) {
+		eol = strchr(hit, '\n');
+		assert_non_null(eol);
+		hit = strstr(hit, what);
+		if (hit == NULL || hit > eol)
+			fail_msg("error line '%s' does not mention '%s':\n%s", prefix, what,
+				 l.errors.data);
+	}
+	unload(&l);
+}
+
+static void test_minimal_config_defaults(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, BASE);
+	assert_string_equal(c->path, l.path);
+	assert_string_equal(c->org_url, "https://example.okta.com");
+	assert_string_equal(c->client_id, "0oa1abcdEFGH");
+	assert_string_equal(c->private_key, "/etc/okta-jit/keys/okta.pem");
+	assert_string_equal(c->name, "okta-jit-test");
+	assert_null(c->key_id);
+	assert_null(c->ca_file);
+	assert_null(c->access_details);
+	assert_null(c->owner);
+	assert_int_equal(c->timeout, 10);
+	assert_int_equal(c->dpop, DPOP_AUTO);
+	assert_int_equal(c->cache_ttl, 30);
+	assert_int_equal(c->outage_grace, 300);
+	assert_int_equal(c->pending_ttl, 3600);
+	assert_string_equal(c->socket, OJIT_DEFAULT_SOCKET);
+	assert_string_equal(c->ledger, OJIT_DEFAULT_LEDGER);
+	assert_string_equal(c->login_format, "%u");
+	assert_int_equal(c->nflows, 0);
+	assert_true(l.errors.data == NULL || l.errors.data[0] == '\0');
+	unload(&l);
+}
+
+static const char full_config[] =
+	"# okta-jit test configuration\n"
+	"[okta]\n"
+	"org_url = https://example.okta.com/\n"
+	"client_id = 0oa1abc_-X\n"
+	"private_key = /etc/okta-jit/keys/okta.pem\n"
+	"key_id = kid-2024.1\n"
+	"ca_file = /etc/ssl/certs/extra.pem\n"
+	"timeout = 45s\n"
+	"dpop = on\n"
+	"\n"
+	"[integration]\n"
+	"name = Prod-Servers-01\n"
+	"access_details = Ask in #ops; on-call approves; see https://wiki/x?a=1\n"
+	"owner = group:Ops Owners\n"
+	"\n"
+	"[users]\n"
+	"login_format = %u@example.com\n"
+	"\n"
+	"[daemon]\n"
+	"socket = /run/test/okta-jitd.sock\n"
+	"ledger = /var/lib/test/ledger.db\n"
+	"cache_ttl = 1m\n"
+	"outage_grace = 10m\n"
+	"pending_ttl = 2h\n"
+	"\n"
+	"[flow prod-db]\n"
+	"groups = db-admins , db-readers\n"
+	"requesters = eng,sre\n"
+	"default_duration = 30m\n"
+	"max_duration = 4h\n"
+	"approval = owner\n"
+	"reason = optional\n"
+	"standing = allow\n"
+	"on_expiry = terminate\n"
+	"warn_before = 10m\n"
+	"\n"
+	"[flow web]\n"
+	"groups = web-admins\n";
+
+static void test_full_config_every_key(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+	const struct flow_config *f;
+
+	(void)state;
+	c = load_ok(&l, full_config);
+	assert_string_equal(c->org_url, "https://example.okta.com"); /* slash dropped */
+	assert_string_equal(c->client_id, "0oa1abc_-X");
+	assert_string_equal(c->private_key, "/etc/okta-jit/keys/okta.pem");
+	assert_string_equal(c->key_id, "kid-2024.1");
+	assert_string_equal(c->ca_file, "/etc/ssl/certs/extra.pem");
+	assert_int_equal(c->timeout, 45);
+	assert_int_equal(c->dpop, DPOP_ON);
+	assert_string_equal(c->name, "Prod-Servers-01");
+	assert_string_equal(c->access_details,
+			    "Ask in #ops; on-call approves; see https://wiki/x?a=1");
+	assert_string_equal(c->owner, "group:Ops Owners");
+	assert_string_equal(c->login_format, "%u@example.com");
+	assert_string_equal(c->socket, "/run/test/okta-jitd.sock");
+	assert_string_equal(c->ledger, "/var/lib/test/ledger.db");
+	assert_int_equal(c->cache_ttl, 60);
+	assert_int_equal(c->outage_grace, 600);
+	assert_int_equal(c->pending_ttl, 7200);
+
+	assert_int_equal(c->nflows, 2);
+	f = &c->flows[0];
+	assert_string_equal(f->name, "prod-db");
+	assert_int_equal(f->ngroups, 2);
+	assert_string_equal(f->groups[0], "db-admins");
+	assert_string_equal(f->groups[1], "db-readers");
+	assert_int_equal(f->nrequesters, 2);
+	assert_string_equal(f->requesters[0], "eng");
+	assert_string_equal(f->requesters[1], "sre");
+	assert_int_equal(f->default_duration, 1800);
+	assert_int_equal(f->max_duration, 14400);
+	assert_int_equal(f->approval, APPROVAL_OWNER);
+	assert_int_equal(f->reason_required, 0);
+	assert_int_equal(f->standing_allow, 1);
+	assert_int_equal(f->on_expiry, ON_EXPIRY_TERMINATE);
+	assert_int_equal(f->warn_before, 600);
+
+	f = &c->flows[1];
+	assert_string_equal(f->name, "web");
+	assert_int_equal(f->ngroups, 1);
+	assert_string_equal(f->groups[0], "web-admins");
+	unload(&l);
+}
+
+static void test_flow_defaults(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+	const struct flow_config *f;
+
+	(void)state;
+	c = load_ok(&l, BASE "[flow ops]\ngroups = ops-admins\n");
+	assert_int_equal(c->nflows, 1);
+	f = &c->flows[0];
+	assert_string_equal(f->name, "ops");
+	assert_int_equal(f->default_duration, 3600);
+	assert_int_equal(f->max_duration, 28800);
+	assert_int_equal(f->approval, APPROVAL_OWNERS);
+	assert_int_equal(f->reason_required, 1);
+	assert_int_equal(f->standing_allow, 0);
+	assert_int_equal(f->on_expiry, ON_EXPIRY_KEEP);
+	assert_int_equal(f->warn_before, 300);
+	assert_int_equal(f->nrequesters, 0);
+	assert_null(f->requesters);
+	unload(&l);
+}
+
+static void test_enum_values(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, "[okta]\ndpop = off\n" BASE
+			"[flow a]\ngroups = g1\napproval = auto\nreason = required\n"
+			"standing = deny\non_expiry = keep\n"
+			"[flow b]\ngroups = g2\napproval = owners\n");
+	assert_int_equal(c->dpop, DPOP_OFF);
+	assert_int_equal(c->flows[0].approval, APPROVAL_AUTO);
+	assert_int_equal(c->flows[0].reason_required, 1);
+	assert_int_equal(c->flows[0].standing_allow, 0);
+	assert_int_equal(c->flows[0].on_expiry, ON_EXPIRY_KEEP);
+	assert_int_equal(c->flows[1].approval, APPROVAL_OWNERS);
+	assert_string_equal(config_dpop_name(c->dpop), "off");
+	assert_string_equal(config_approval_name(c->flows[0].approval), "auto");
+	assert_string_equal(config_approval_name(c->flows[1].approval), "owners");
+	assert_string_equal(config_approval_name(APPROVAL_OWNER), "owner");
+	assert_string_equal(config_dpop_name(DPOP_AUTO), "auto");
+	assert_string_equal(config_dpop_name(DPOP_ON), "on");
+	unload(&l);
+}
+
+static void test_value_with_semicolon_kept_whole(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, BASE "access_details = call x1234 ; or page #oncall ;; done\n");
+	assert_string_equal(c->access_details, "call x1234 ; or page #oncall ;; done");
+	unload(&l);
+}
+
+static void test_comments_and_blank_lines(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, "; leading comment\n# another\n\n" BASE "; trailing\n");
+	assert_string_equal(c->name, "okta-jit-test");
+	unload(&l);
+}
+
+static void test_access_details_medium_accepted(void **state)
+{
+	char text[1024];
+	char value[181];
+	struct loaded l;
+
+	(void)state;
+	memset(value, 'a', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	snprintf(text, sizeof(text), BASE "access_details = %s\n", value);
+	load_ok(&l, text);
+	assert_string_equal(l.cfg->access_details, value);
+	unload(&l);
+}
+
+/* Bug: inih reads into a 200-byte heap buffer (ini_initial_alloc; realloc
+ * is off), so any line over 198 bytes is refused as "longer than 4093". */
+static void test_access_details_400_accepted(void **state)
+{
+	char text[1024];
+	char value[CONFIG_ACCESS_DETAILS_MAX + 1];
+	struct loaded l;
+
+	(void)state;
+	memset(value, 'a', CONFIG_ACCESS_DETAILS_MAX);
+	value[CONFIG_ACCESS_DETAILS_MAX] = '\0';
+	snprintf(text, sizeof(text), BASE "access_details = %s\n", value);
+	load_ok(&l, text);
+	assert_int_equal(strlen(l.cfg->access_details), CONFIG_ACCESS_DETAILS_MAX);
+	unload(&l);
+}
+
+static void test_access_details_401_refused(void **state)
+{
+	char text[1024];
+	char value[CONFIG_ACCESS_DETAILS_MAX + 2];
+
+	(void)state;
+	memset(value, 'a', CONFIG_ACCESS_DETAILS_MAX + 1);
+	value[CONFIG_ACCESS_DETAILS_MAX + 1] = '\0';
+	snprintf(text, sizeof(text), BASE "access_details = %s\n", value);
+	expect_error(text, 7, "[integration] access_details:", "401 characters");
+}
+
+static void test_org_url_http_refused(void **state)
+{
+	(void)state;
+	expect_error("[okta]\nclient_id = x\norg_url = http://example.okta.com\n"
+		     "private_key = /k\n[integration]\nname = n\n",
+		     3, "[okta] org_url:", "https://");
+}
+
+static void test_org_url_path_query_refused(void **state)
+{
+	(void)state;
+	expect_error("[okta]\nclient_id = x\norg_url = https://example.okta.com/oauth2/default\n"
+		     "private_key = /k\n[integration]\nname = n\n",
+		     3, "[okta] org_url:", "no path");
+	expect_error("[okta]\nclient_id = x\norg_url = https://example.okta.com?x=1\n"
+		     "private_key = /k\n[integration]\nname = n\n",
+		     3, "[okta] org_url:", "query");
+	expect_error("[okta]\nclient_id = x\norg_url = https://example.okta.com/#f\n"
+		     "private_key = /k\n[integration]\nname = n\n",
+		     3, "[okta] org_url:", NULL);
+}
+
+static void test_org_url_userinfo_refused(void **state)
+{
+	(void)state;
+	expect_error("[okta]\nclient_id = x\norg_url = https://a@b\n"
+		     "private_key = /k\n[integration]\nname = n\n",
+		     3, "[okta] org_url:", "'https://a@b'");
+}
+
+static void test_org_url_missing_host_refused(void **state)
+{
+	(void)state;
+	expect_error("[okta]\nclient_id = x\norg_url = https://\n"
+		     "private_key = /k\n[integration]\nname = n\n",
+		     3, "[okta] org_url:", "no host");
+	expect_error("[okta]\nclient_id = x\norg_url = https:///\n"
+		     "private_key = /k\n[integration]\nname = n\n",
+		     3, "[okta] org_url:", "no host");
+}
+
+static void test_check_org_url(void **state)
+{
+	static const char *const good[] = {
+		"https://example.okta.com", "https://example.okta.com/",
+		"https://example.oktapreview.com", "https://127.0.0.1:8443",
+		"https://[::1]:8443", "https://my-org.okta-emea.com",
+	};
+	static const char *const bad[] = {
+		"http://example.okta.com", "HTTPS://example.okta.com", "example.okta.com",
+		"https://", "https:///", "https://a@b", "https://ex ample.com",
+		"https://example.okta.com//", "https://example.okta.com/x",
+		"https://example.okta.com?", "https://example.okta.com#",
+		"https://exa\tmple.com", "https://ex\xc3\xa4mple.com", "",
+	};
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		why = NULL;
+		if (config_check_org_url(good[i], &why) != 0)
+			fail_msg("'%s' refused: %s", good[i], why);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		if (config_check_org_url(bad[i], &why) != -1)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_non_null(why);
+	}
+}
+
+static void test_name_invalid(void **state)
+{
+	char text[512];
+	char name[CONFIG_NAME_MAX + 2];
+
+	(void)state;
+	expect_error("[integration]\nname = prod servers\n[okta]\norg_url = https://e.okta.com\n"
+		     "client_id = x\nprivate_key = /k\n",
+		     2, "[integration] name:", "letters, digits and dashes");
+	expect_error("[integration]\nname = prod_servers\n[okta]\norg_url = https://e.okta.com\n"
+		     "client_id = x\nprivate_key = /k\n",
+		     2, "[integration] name:", NULL);
+
+	memset(name, 'n', CONFIG_NAME_MAX + 1);
+	name[CONFIG_NAME_MAX + 1] = '\0';
+	snprintf(text, sizeof(text),
+		 "[integration]\nname = %s\n[okta]\norg_url = https://e.okta.com\n"
+		 "client_id = x\nprivate_key = /k\n", name);
+	expect_error(text, 2, "[integration] name:", "1-64");
+}
+
+static void test_check_name(void **state)
+{
+	char name[CONFIG_NAME_MAX + 2];
+	const char *why;
+
+	(void)state;
+	memset(name, 'n', CONFIG_NAME_MAX);
+	name[CONFIG_NAME_MAX] = '\0';
+	assert_int_equal(config_check_name(name, &why), 0);
+	name[CONFIG_NAME_MAX] = 'n';
+	name[CONFIG_NAME_MAX + 1] = '\0';
+	assert_int_equal(config_check_name(name, &why), -1);
+	assert_int_equal(config_check_name("", &why), -1);
+	assert_int_equal(config_check_name("a-B-9", &why), 0);
+	assert_int_equal(config_check_name("a.b", &why), -1);
+	assert_int_equal(config_check_name("a/b", &why), -1);
+	assert_int_equal(config_check_name("caf\xc3\xa9", &why), -1);
+}
+
+static void test_bad_durations(void **state)
+{
+	(void)state;
+	expect_error(BASE "[daemon]\ncache_ttl = 1x\n", 8, "[daemon] cache_ttl:",
+		     "'1x' is not a duration");
+	expect_error(BASE "[daemon]\noutage_grace = 0s\n", 8, "[daemon] outage_grace:",
+		     "is not a duration");
+	expect_error(BASE "[daemon]\npending_ttl = 30s\n", 8, "[daemon] pending_ttl:",
+		     "at least 60s");
+	expect_error(BASE "[daemon]\ncache_ttl = 400d\n", 8, "[daemon] cache_ttl:", "366d");
+	expect_error("[okta]\ntimeout = 6m\n" BASE, 2, "[okta] timeout:", "at most 5m");
+	expect_error("[okta]\ntimeout = 10\n" BASE, 2, "[okta] timeout:", "missing unit");
+	expect_error(BASE "[flow a]\ngroups = g\ndefault_duration = 30s\n", 9,
+		     "[flow a] default_duration:", "at least 60s");
+	expect_error(BASE "[flow a]\ngroups = g\nmax_duration = 1m1h\n", 9,
+		     "[flow a] max_duration:", "largest first");
+	expect_error(BASE "[flow a]\ngroups = g\nwarn_before = -1m\n", 9,
+		     "[flow a] warn_before:", "not a duration");
+}
+
+static void test_bad_enums(void **state)
+{
+	(void)state;
+	expect_error("[okta]\ndpop = yes\n" BASE, 2, "[okta] dpop:", "auto, on or off");
+	expect_error(BASE "[flow a]\ngroups = g\napproval = anyone\n", 9, "[flow a] approval:",
+		     "'anyone'");
+	expect_error(BASE "[flow a]\ngroups = g\nreason = maybe\n", 9, "[flow a] reason:", NULL);
+	expect_error(BASE "[flow a]\ngroups = g\nstanding = yes\n", 9, "[flow a] standing:", NULL);
+	expect_error(BASE "[flow a]\ngroups = g\non_expiry = kill\n", 9, "[flow a] on_expiry:",
+		     NULL);
+}
+
+static void test_unknown_key(void **state)
+{
+	(void)state;
+	expect_error("[okta]\norg_url = https://e.okta.com\nclient_secret = s\n", 3,
+		     "[okta] client_secret:", "unknown key");
+	expect_error(BASE "colour = blue\n", 7, "[integration] colour:", "unknown key");
+	expect_error(BASE "[daemon]\nsockets = /x\n", 8, "[daemon] sockets:", "unknown key");
+	expect_error(BASE "[users]\nformat = %u\n", 8, "[users] format:", "unknown key");
+	expect_error(BASE "[flow a]\ngroups = g\ngroup = h\n", 9, "[flow a] group:", "unknown key");
+}
+
+static void test_unknown_section(void **state)
+{
+	(void)state;
+	expect_error(BASE "[okat]\norg_url = https://e.okta.com\n", 8, "[okat]:",
+		     "unknown section");
+	expect_error(BASE "[flows]\ngroups = g\n", 8, "[flows]:", "unknown section");
+}
+
+static void test_key_outside_section(void **state)
+{
+	(void)state;
+	expect_error("org_url = https://e.okta.com\n" BASE, 1, "", "key outside any section");
+}
+
+/* Bug: add_error() prints the key only together with a section. */
+static void test_key_outside_section_names_key(void **state)
+{
+	(void)state;
+	expect_error("org_url = https://e.okta.com\n" BASE, 1, "", "org_url");
+}
+
+static void test_duplicate_key(void **state)
+{
+	(void)state;
+	expect_error(BASE "[okta]\norg_url = https://other.okta.com\n", 8, "[okta] org_url:",
+		     "given twice");
+	expect_error(BASE "name = again\n", 7, "[integration] name:", "given twice");
+	expect_error(BASE "[flow a]\ngroups = g\ngroups = h\n", 9, "[flow a] groups:",
+		     "given twice");
+}
+
+/* Bug: only string and list keys notice a repeat (the unused "seen" bits
+ * in parse_state were meant for this); the others keep the last value. */
+static void test_duplicate_scalar_key(void **state)
+{
+	(void)state;
+	expect_error("[okta]\ntimeout = 10s\ntimeout = 20s\n" BASE, 3, "[okta] timeout:",
+		     "given twice");
+	expect_error(BASE "[daemon]\ncache_ttl = 1m\ncache_ttl = 2m\n", 9,
+		     "[daemon] cache_ttl:", "given twice");
+	expect_error(BASE "[flow a]\ngroups = g\napproval = auto\napproval = owners\n", 10,
+		     "[flow a] approval:", "given twice");
+}
+
+static void test_duplicate_flow(void **state)
+{
+	(void)state;
+	expect_error(BASE "[flow a]\ngroups = g1\n[flow b]\ngroups = g2\n[flow a]\ngroups = g3\n",
+		     12, "[flow a]:", "defined twice");
+}
+
+/* Bug: flow_begin() continues st->cur_flow whenever the name matches, so a
+ * second [flow a] after another section, or right after the first, merges
+ * into it instead of being refused. */
+static void test_duplicate_flow_after_other_section(void **state)
+{
+	(void)state;
+	expect_error(BASE "[flow a]\ngroups = g1\n[daemon]\ncache_ttl = 1m\n[flow a]\n"
+			  "approval = auto\n",
+		     12, "[flow a]:", "defined twice");
+	expect_error(BASE "[flow a]\ngroups = g1\n[flow a]\napproval = auto\n", 10, "[flow a]:",
+		     "defined twice");
+}
+
+static void test_flow_without_groups(void **state)
+{
+	(void)state;
+	expect_error(BASE "[flow a]\napproval = auto\n", ANY_LINE, "[flow a] groups:",
+		     "required key missing");
+}
+
+/* Bug: flow_config.line is documented as the [flow NAME] header's line but
+ * flow_begin() records the line of the flow's first key. */
+static void test_flow_errors_point_at_header(void **state)
+{
+	(void)state;
+	expect_error(BASE "[flow a]\n\napproval = auto\n", 7, "[flow a] groups:",
+		     "required key missing");
+	expect_error(BASE "[flow a]\ngroups = g1\n[flow b]\ngroups = g2\n[flow a]\ngroups = g3\n",
+		     12, "[flow a]:", "first at line 7");
+}
+
+static void test_flow_bad_name(void **state)
+{
+	(void)state;
+	expect_error(BASE "[flow prod_db]\ngroups = g\n", 8, "[flow prod_db]:", "flow name");
+}
+
+static void test_flow_empty_list_entry(void **state)
+{
+	(void)state;
+	expect_error(BASE "[flow a]\ngroups = g1,,g2\n", 8, "[flow a] groups:", "empty entry");
+	expect_error(BASE "[flow a]\ngroups = ,g1\n", 8, "[flow a] groups:", "empty entry");
+	expect_error(BASE "[flow a]\ngroups = g1, ,g2\n", 8, "[flow a] groups:", "empty entry");
+}
+
+static void test_default_longer_than_max(void **state)
+{
+	struct loaded l;
+
+	(void)state;
+	expect_error(BASE "[flow a]\ngroups = g\ndefault_duration = 2h\nmax_duration = 1h\n",
+		     ANY_LINE, "[flow a] default_duration:", "longer than max_duration");
+	/* The default max is 8h. */
+	expect_error(BASE "[flow a]\ngroups = g\ndefault_duration = 9h\n", ANY_LINE,
+		     "[flow a] default_duration:", "longer than max_duration");
+	load_ok(&l, BASE "[flow a]\ngroups = g\ndefault_duration = 2h\nmax_duration = 2h\n");
+	unload(&l);
+}
+
+static void test_approval_owner_needs_owner(void **state)
+{
+	struct loaded l;
+
+	(void)state;
+	expect_error(BASE "[flow a]\ngroups = g\napproval = owner\n", ANY_LINE, "[flow a] approval:",
+		     "[integration] owner");
+	load_ok(&l, BASE "owner = user:alice@example.com\n[flow a]\ngroups = g\napproval = owner\n");
+	assert_string_equal(l.cfg->owner, "user:alice@example.com");
+	unload(&l);
+}
+
+static void test_group_in_two_flows(void **state)
+{
+	(void)state;
+	expect_error(BASE "[flow a]\ngroups = g1\n[flow b]\ngroups = g2, g1\n", ANY_LINE,
+		     "[flow b] groups:", "'g1' is already granted by flow 'a'");
+}
+
+static void test_owner_format(void **state)
+{
+	(void)state;
+	expect_error(BASE "owner = Ops Owners\n", 7, "[integration] owner:", "group:");
+	expect_error(BASE "owner = group:\n", 7, "[integration] owner:", NULL);
+	expect_error(BASE "owner = user:\n", 7, "[integration] owner:", NULL);
+	expect_error(BASE "owner = app:x\n", 7, "[integration] owner:", NULL);
+}
+
+static void test_login_format_invalid(void **state)
+{
+	(void)state;
+	expect_error(BASE "[users]\nlogin_format = admin@example.com\n", 8,
+		     "[users] login_format:", "exactly once");
+	expect_error(BASE "[users]\nlogin_format = %s@example.com\n", 8,
+		     "[users] login_format:", "only %u");
+	expect_error(BASE "[users]\nlogin_format = %u.%u@example.com\n", 8,
+		     "[users] login_format:", "exactly once");
+	expect_error(BASE "[users]\nlogin_format = %u@\"x\"\n", 8, "[users] login_format:",
+		     "quotes");
+	expect_error(BASE "[users]\nlogin_format = %u%\n", 8, "[users] login_format:", NULL);
+}
+
+static void test_check_login_format(void **state)
+{
+	char longfmt[256];
+	const char *why;
+
+	(void)state;
+	assert_int_equal(config_check_login_format("%u", &why), 0);
+	assert_int_equal(config_check_login_format("%u@example.com", &why), 0);
+	assert_int_equal(config_check_login_format("100%%-%u", &why), 0);
+	assert_int_equal(config_check_login_format("%%u", &why), -1); /* a literal "%u" */
+	assert_int_equal(config_check_login_format("a b%u", &why), -1);
+	assert_int_equal(config_check_login_format("%u\\x", &why), -1);
+	assert_int_equal(config_check_login_format("%u\x7f", &why), -1);
+	assert_int_equal(config_check_login_format("", &why), -1);
+
+	memset(longfmt, 'a', sizeof(longfmt));
+	memcpy(longfmt, "%u", 2);
+	longfmt[200] = '\0';
+	assert_int_equal(config_check_login_format(longfmt, &why), 0);
+	longfmt[200] = 'a';
+	longfmt[201] = '\0';
+	assert_int_equal(config_check_login_format(longfmt, &why), -1);
+}
+
+static void test_relative_paths_refused(void **state)
+{
+	(void)state;
+	expect_error("[okta]\norg_url = https://e.okta.com\nclient_id = x\n"
+		     "private_key = keys/okta.pem\n[integration]\nname = n\n",
+		     4, "[okta] private_key:", "absolute path");
+	expect_error("[okta]\nca_file = ca.pem\n" BASE, 2, "[okta] ca_file:", "absolute path");
+	expect_error(BASE "[daemon]\nledger = ledger.db\n", 8, "[daemon] ledger:", "absolute");
+	expect_error(BASE "[daemon]\nsocket = run/s.sock\n", 8, "[daemon] socket:", "absolute");
+}
+
+static void test_socket_path_too_long(void **state)
+{
+	char text[1024];
+	char sock[120];
+
+	(void)state;
+	sock[0] = '/';
+	memset(sock + 1, 's', 107);
+	sock[108] = '\0';
+	snprintf(text, sizeof(text), BASE "[daemon]\nsocket = %s\n", sock);
+	expect_error(text, 8, "[daemon] socket:", "too long");
+}
+
+static void test_client_id_and_key_id_charset(void **state)
+{
+	(void)state;
+	expect_error("[okta]\nclient_id = 0oa1/../x\n" BASE, 2, "[okta] client_id:", NULL);
+	expect_error("[okta]\nkey_id = a\"b\n" BASE, 2, "[okta] key_id:", "quotes");
+}
+
+static void test_empty_value(void **state)
+{
+	(void)state;
+	expect_error("[okta]\nkey_id =\n" BASE, 2, "[okta] key_id:", "empty value");
+}
+
+static void test_missing_required_keys(void **state)
+{
+	(void)state;
+	expect_error("", 0, "[okta] org_url:", "required key missing");
+	expect_error("", 0, "[okta] client_id:", "required key missing");
+	expect_error("", 0, "[okta] private_key:", "required key missing");
+	expect_error("", 0, "[integration] name:", "required key missing");
+	expect_error("[okta]\norg_url = https://e.okta.com\nclient_id = x\nprivate_key = /k\n", 0,
+		     "[integration] name:", "required key missing");
+}
+
+static void test_missing_keys_listed_without_line(void **state)
+{
+	struct loaded l;
+	char bad[PATH_MAX + 8];
+
+	(void)state;
+	load(&l, "[integration]\nname = n\n");
+	assert_int_equal(l.rc, -1);
+	snprintf(bad, sizeof(bad), "%s:", l.path);
+	/* Every line is "PATH: ..." and never "PATH:N: ..." */
+	assert_non_null(strstr(l.errors.data, "org_url"));
+	assert_non_null(strstr(l.errors.data, "client_id"));
+	assert_non_null(strstr(l.errors.data, "private_key"));
+	assert_null(strstr(l.errors.data, "[integration] name"));
+	for (const char *p = l.errors.data; (p = strstr(p, bad)) != NULL; p += strlen(bad))
+		assert_int_equal(p[strlen(bad)], ' ');
+	unload(&l);
+}
+
+static void test_long_line_refused(void **state)
+{
+	size_t vlen = 4100;
+	size_t cap = sizeof(BASE) + 64 + vlen;
+	char *text = malloc(cap);
+	size_t off;
+
+	(void)state;
+	assert_non_null(text);
+	off = (size_t)snprintf(text, cap, BASE "access_details = ");
+	memset(text + off, 'x', vlen);
+	off += vlen;
+	off += (size_t)snprintf(text + off, cap - off, "\nowner = group:g\n");
+	expect_error(text, 7, "", "line longer than 4093 bytes");
+	free(text);
+}
+
+static void test_long_comment_line_does_not_leak_into_next_line(void **state)
+{
+	size_t vlen = 5000;
+	size_t cap = sizeof(BASE) + 64 + vlen;
+	char *text = malloc(cap);
+	size_t off;
+	struct loaded l;
+
+	(void)state;
+	assert_non_null(text);
+	off = (size_t)snprintf(text, cap, "# ");
+	memset(text + off, 'x', vlen);
+	off += vlen;
+	/* Without the swallowing, the tail "xxx" would be read as its own
+	 * line and be a syntax error; the next line must still be line 2. */
+	snprintf(text + off, cap - off, "\n" BASE);
+	load(&l, text);
+	assert_int_equal(l.rc, 0);
+	assert_string_equal(l.cfg->name, "okta-jit-test");
+	unload(&l);
+	free(text);
+}
+
+static void test_syntax_error_line(void **state)
+{
+	(void)state;
+	expect_error(BASE "this line has no equals sign\n", 7, "", "syntax error");
+	expect_error("[okta\n" BASE, 1, "", "syntax error");
+}
+
+static void test_missing_file(void **state)
+{
+	struct ojit_config *cfg = (struct ojit_config *)0x1;
+	struct ojit_buf errors;
+	char path[PATH_MAX + 32];
+
+	(void)state;
+	ojit_buf_init(&errors, 0);
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", tmpdir);
+	assert_int_equal(config_load(path, &cfg, &errors), -1);
+	assert_null(cfg);
+	assert_non_null(strstr(errors.data, path));
+	assert_non_null(strstr(errors.data, "cannot open"));
+	ojit_buf_free(&errors);
+}
+
+static void test_errors_stripped_of_controls(void **state)
+{
+	struct loaded l;
+
+	(void)state;
+	load(&l, BASE "[flow a]\ngroups = g\napproval = \x1b[31mred\n");
+	assert_int_equal(l.rc, -1);
+	assert_null(strchr(l.errors.data, '\x1b'));
+	assert_non_null(strstr(l.errors.data, "[flow a] approval:"));
+	unload(&l);
+}
+
+static void test_map_login(void **state)
+{
+	struct loaded l;
+	char out[64];
+
+	(void)state;
+	load_ok(&l, BASE "[users]\nlogin_format = %u@example.com\n");
+	memset(out, 'X', sizeof(out));
+	assert_int_equal(config_map_login(l.cfg, "bob", out, sizeof(out)), 0);
+	assert_string_equal(out, "bob@example.com");
+	unload(&l);
+}
+
+static void test_map_login_percent_escape(void **state)
+{
+	char fmt[] = "100%%+%u%%";
+	struct ojit_config c;
+	char out[64];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.login_format = fmt;
+	assert_int_equal(config_map_login(&c, "alice", out, sizeof(out)), 0);
+	assert_string_equal(out, "100%+alice%");
+}
+
+static void test_map_login_default_format(void **state)
+{
+	struct ojit_config c;
+	char out[16];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(config_map_login(&c, "carol", out, sizeof(out)), 0);
+	assert_string_equal(out, "carol");
+}
+
+static void test_map_login_too_long(void **state)
+{
+	char fmt[] = "%u@example.com";
+	struct ojit_config c;
+	char out[16];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.login_format = fmt;
+	/* "bob@example.com" is 15 bytes: fits in 16, not in 15. */
+	assert_int_equal(config_map_login(&c, "bob", out, 16), 0);
+	assert_string_equal(out, "bob@example.com");
+	assert_int_equal(config_map_login(&c, "bob", out, 15), -1);
+	assert_int_equal(config_map_login(&c, "robert", out, sizeof(out)), -1);
+	assert_int_equal(config_map_login(&c, "bob", out, 0), -1);
+}
+
+static void test_flow_for_group(void **state)
+{
+	struct loaded l;
+	const struct flow_config *f;
+
+	(void)state;
+	load_ok(&l, full_config);
+	f = config_flow_for_group(l.cfg, "db-readers");
+	assert_non_null(f);
+	assert_string_equal(f->name, "prod-db");
+	f = config_flow_for_group(l.cfg, "db-admins");
+	assert_ptr_equal(f, &l.cfg->flows[0]);
+	f = config_flow_for_group(l.cfg, "web-admins");
+	assert_ptr_equal(f, &l.cfg->flows[1]);
+	assert_null(config_flow_for_group(l.cfg, "eng")); /* a requester, not granted */
+	assert_null(config_flow_for_group(l.cfg, "db-admin"));
+	assert_null(config_flow_for_group(l.cfg, ""));
+	unload(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_config_defaults),
+		cmocka_unit_test(test_full_config_every_key),
+		cmocka_unit_test(test_flow_defaults),
+		cmocka_unit_test(test_enum_values),
+		cmocka_unit_test(test_value_with_semicolon_kept_whole),
+		cmocka_unit_test(test_comments_and_blank_lines),
+		cmocka_unit_test(test_access_details_medium_accepted),
+		cmocka_unit_test(test_access_details_400_accepted),
+		cmocka_unit_test(test_access_details_401_refused),
+		cmocka_unit_test(test_org_url_http_refused),
+		cmocka_unit_test(test_org_url_path_query_refused),
+		cmocka_unit_test(test_org_url_userinfo_refused),
+		cmocka_unit_test(test_org_url_missing_host_refused),
+		cmocka_unit_test(test_check_org_url),
+		cmocka_unit_test(test_name_invalid),
+		cmocka_unit_test(test_check_name),
+		cmocka_unit_test(test_bad_durations),
+		cmocka_unit_test(test_bad_enums),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_unknown_section),
+		cmocka_unit_test(test_key_outside_section),
+		cmocka_unit_test(test_key_outside_section_names_key),
+		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_duplicate_scalar_key),
+		cmocka_unit_test(test_duplicate_flow),
+		cmocka_unit_test(test_duplicate_flow_after_other_section),
+		cmocka_unit_test(test_flow_without_groups),
+		cmocka_unit_test(test_flow_errors_point_at_header),
+		cmocka_unit_test(test_flow_bad_name),
+		cmocka_unit_test(test_flow_empty_list_entry),
+		cmocka_unit_test(test_default_longer_than_max),
+		cmocka_unit_test(test_approval_owner_needs_owner),
+		cmocka_unit_test(test_group_in_two_flows),
+		cmocka_unit_test(test_owner_format),
+		cmocka_unit_test(test_login_format_invalid),
+		cmocka_unit_test(test_check_login_format),
+		cmocka_unit_test(test_relative_paths_refused),
+		cmocka_unit_test(test_socket_path_too_long),
+		cmocka_unit_test(test_client_id_and_key_id_charset),
+		cmocka_unit_test(test_empty_value),
+		cmocka_unit_test(test_missing_required_keys),
+		cmocka_unit_test(test_missing_keys_listed_without_line),
+		cmocka_unit_test(test_long_line_refused),
+		cmocka_unit_test(test_long_comment_line_does_not_leak_into_next_line),
+		cmocka_unit_test(test_syntax_error_line),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_errors_stripped_of_controls),
+		cmocka_unit_test(test_map_login),
+		cmocka_unit_test(test_map_login_percent_escape),
+		cmocka_unit_test(test_map_login_default_format),
+		cmocka_unit_test(test_map_login_too_long),
+		cmocka_unit_test(test_flow_for_group),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
+}
