@@ -469,7 +469,7 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 	if (strcmp(key, "outage_grace") == 0)
 		return set_duration(st, "daemon", key, value, &c->outage_grace, 1);
 	if (strcmp(key, "pending_ttl") == 0)
-		return set_duration(st, "daemon", key, value, &c->pending_ttl, 60);
+		return set_duration(st, "daemon", key, value, &c->pending_ttl, 1);
 	add_error(st, st->line, "daemon", key, "unknown key");
 	return 0;
 }

@@ -397,10 +397,10 @@ int grants_request(struct jitd *d, const struct actor *a, const char *user, cons
 	}
 	if (duration == 0)
 		duration = f->default_duration;
-	if (duration < 60 || duration > f->max_duration) {
+	if (duration < 1 || duration > f->max_duration) {
 		duration_format(duration, dur, sizeof(dur));
 		duration_format(f->max_duration, maxd, sizeof(maxd));
-		jit_result_set(res, "invalid", "duration %s is outside what flow '%s' allows (1m to %s)", dur, f->name,
+		jit_result_set(res, "invalid", "duration %s is longer than flow '%s' allows (at most %s)", dur, f->name,
 			       maxd);
 		return -1;
 	}

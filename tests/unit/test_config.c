@@ -506,7 +506,7 @@ static void test_bad_durations(void **state)
 		     "'1x' is not a duration");
 	expect_error(BASE "[daemon]\noutage_grace = 0s\n", 8, "[daemon] outage_grace:",
 		     "is not a duration");
-	expect_error(BASE "[daemon]\npending_ttl = 30s\n", 8, "[daemon] pending_ttl:",
+	expect_error(BASE "[flow f]\ngroups = g\nmax_duration = 30s\n", 9, "[flow f] max_duration:",
 		     "at least 60s");
 	expect_error(BASE "[daemon]\ncache_ttl = 400d\n", 8, "[daemon] cache_ttl:", "366d");
 	expect_error("[okta]\ntimeout = 6m\n" BASE, 2, "[okta] timeout:", "at most 5m");
