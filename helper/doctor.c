@@ -31,14 +31,19 @@ static void step(struct doctor *d, enum step_result res, const char *name, const
 		 const char *fmt, ...)
 {
 	static const char *const label[] = { "PASS", "FAIL", "SKIP", "WARN" };
-	char msg[1024];
+	char msg[4096];
 	char fixbuf[1024] = "";
 	va_list ap;
+	char *line, *save = NULL;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ojit_strip_controls(msg);
+	/* Messages may hold several lines (config errors): keep the breaks,
+	 * strip every other control character. */
+	for (line = msg; *line; line++)
+		if ((unsigned char)*line < 0x20 && *line != '\n')
+			*line = '?';
 	if (fix != NULL) {
 		ojit_strlcpy(fixbuf, fix, sizeof(fixbuf));
 		ojit_strip_controls(fixbuf);
@@ -56,7 +61,10 @@ static void step(struct doctor *d, enum step_result res, const char *name, const
 		cJSON_AddItemToArray(d->steps, o);
 		return;
 	}
-	printf("%s  %-14s %s\n", label[res], name, msg);
+	line = strtok_r(msg, "\n", &save);
+	printf("%s  %-14s %s\n", label[res], name, line ? line : "");
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL)
+		printf("      %s\n", line);
 	if (fixbuf[0] != '\0')
 		printf("      fix: %s\n", fixbuf);
 	fflush(stdout);

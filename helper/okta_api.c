@@ -47,6 +47,8 @@ struct okta_client {
 	char token_scope[256];
 	int64_t token_refresh_at; /* monotonic ms: fetch a new one from here */
 	int64_t token_expires_at; /* monotonic ms */
+	uint64_t tok_gen;          /* completed fetches */
+	struct okta_error tok_err; /* how the last fetch failed */
 
 	pthread_mutex_t rate_lock;
 	struct rate_bucket buckets[BUCKET_COUNT];
@@ -612,8 +614,10 @@ int okta_token_get(struct okta_client *c, char *token, size_t n, char *type, siz
 		   char *scope, size_t sn, struct okta_error *err)
 {
 	int r = -1;
+	uint64_t gen;
 
 	pthread_mutex_lock(&c->tok_lock);
+	gen = c->tok_gen;
 	for (;;) {
 		if (c->token != NULL && ojit_mono_ms() < c->token_refresh_at)
 			break;
@@ -622,9 +626,11 @@ int okta_token_get(struct okta_client *c, char *token, size_t n, char *type, siz
 		/* Someone else is fetching: wait for their answer instead of
 		 * sending a second token request. */
 		pthread_cond_wait(&c->tok_cond, &c->tok_lock);
-		if (c->token == NULL && !c->tok_fetching) {
-			/* The fetch we waited for failed; try ourselves. */
-			break;
+		if (c->token == NULL && !c->tok_fetching && c->tok_gen != gen) {
+			/* The fetch we waited for failed: share its error rather
+			 * than stampede Okta's token endpoint (4 per second). */
+			*err = c->tok_err;
+			goto out;
 		}
 	}
 	if (c->token == NULL || ojit_mono_ms() >= c->token_refresh_at) {
@@ -633,6 +639,9 @@ int okta_token_get(struct okta_client *c, char *token, size_t n, char *type, siz
 		r = token_fetch(c, err);
 		pthread_mutex_lock(&c->tok_lock);
 		c->tok_fetching = 0;
+		c->tok_gen++;
+		if (r != 0)
+			c->tok_err = *err;
 		pthread_cond_broadcast(&c->tok_cond);
 		if (r != 0) {
 			/* A still-valid old token is better than none. */

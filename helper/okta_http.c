@@ -332,9 +332,13 @@ int okta_http_perform(struct okta_http *h, const struct http_request *req,
 		if (rc == CURLE_WRITE_ERROR && resp->body.overflow)
 			snprintf(resp->curl_error, sizeof(resp->curl_error),
 				 "response larger than %zu bytes", h->max_body);
-		else if (rc == CURLE_FILESIZE_EXCEEDED)
+		else if (rc == CURLE_FILESIZE_EXCEEDED) {
+			/* Content-Length announced too much: nothing was read, but
+			 * it is the same refusal as an overflowing body. */
+			resp->body.overflow = 1;
 			snprintf(resp->curl_error, sizeof(resp->curl_error),
 				 "response larger than %zu bytes", h->max_body);
+		}
 		else
 			snprintf(resp->curl_error, sizeof(resp->curl_error), "%s",
 				 errbuf[0] ? errbuf : curl_easy_strerror(rc));

@@ -1,0 +1,290 @@
+"""`okta-jit doctor` and `okta-jit groups` (helper/doctor.c, helper/okta-jit.c)
+against the fake Okta over real HTTPS."""
+import json
+import os
+import re
+import shutil
+
+import pytest
+
+from conftest import FLOWS, default_seed, gen_key, make_config
+from helpers import (api_requests, binary, cli, config_line_number, run, set_config_line,
+                     token_requests)
+
+STEP_RE = re.compile(r"^(PASS|FAIL|SKIP|WARN)  (\S+)\s+(.*)$")
+
+
+def steps(out):
+    """[(result, step, message)] from doctor's text output."""
+    found = []
+    for line in out.splitlines():
+        m = STEP_RE.match(line)
+        if m:
+            found.append(m.groups())
+    return found
+
+
+def results(out, name):
+    return [r for r, s, _ in steps(out) if s == name]
+
+
+def failed_steps(out):
+    return [(s, msg) for r, s, msg in steps(out) if r == "FAIL"]
+
+
+def fixes(out):
+    return [l.strip()[len("fix: "):] for l in out.splitlines() if l.strip().startswith("fix: ")]
+
+
+@pytest.fixture
+def cfg(tmp_path, okta, rsa_key):
+    return make_config(tmp_path, okta, rsa_key)
+
+
+def doctor(cfg, *extra):
+    return cli(cfg, "doctor", *extra)
+
+
+# --------------------------------------------------------------------------
+# doctor
+# --------------------------------------------------------------------------
+
+def test_doctor_all_pass_on_good_setup(cfg, okta):
+    r = doctor(cfg)
+    assert r.rc == 0, r
+    st = steps(r.out)
+    names = [s for _, s, _ in st]
+    for want in ("config", "key", "token", "scope", "user", "owner", "group", "owners", "dpop"):
+        assert want in names, r
+    assert {res for res, _, _ in st} == {"PASS"}, r
+    assert names.count("group") == 2  # prod-db-ssh and web-sudo
+    assert "doctor: all steps passed" in r.out
+    assert okta.state()["tokens_issued"] == 1
+    assert len(token_requests(okta.requests())) == 1
+
+
+def test_doctor_key_not_registered_fails_token_with_hint(tmp_path, okta_factory, rsa_key):
+    okta = okta_factory(default_seed([("k1", gen_key("rsa"))]))
+    r = doctor(make_config(tmp_path, okta, rsa_key))
+    assert r.rc == 1, r
+    assert results(r.out, "token") == ["FAIL"]
+    assert results(r.out, "scopes") == ["SKIP"]
+    hint = " ".join(fixes(r.out))
+    assert "Client ID" in hint and "public key" in hint, r
+    assert okta.state()["tokens_issued"] == 0
+    # invalid_client is not retried; nothing past the token endpoint is tried.
+    assert len(token_requests(okta.requests())) == 1
+    assert api_requests(okta.requests()) == []
+
+
+def test_doctor_wrong_kid_with_two_keys_names_kid(tmp_path, okta_factory, rsa_key):
+    okta = okta_factory(default_seed([("k1", gen_key("rsa")), ("k2", rsa_key)]))
+    r = doctor(make_config(tmp_path, okta, rsa_key, kid="k9"))
+    assert r.rc == 1, r
+    fails = failed_steps(r.out)
+    assert [s for s, _ in fails] == ["token"], r
+    assert "kid" in fails[0][1], r
+
+
+def test_doctor_missing_scope_points_to_okta_api_scopes(cfg, okta):
+    okta.configure(scopes=["okta.users.read"])
+    r = doctor(cfg)
+    assert r.rc == 1, r
+    assert results(r.out, "token") == ["FAIL"]
+    assert any("Okta API Scopes" in f for f in fixes(r.out)), r
+
+
+def test_doctor_dpop_required_names_the_setting(cfg, okta):
+    okta.configure(dpop_required=True)
+    r = doctor(cfg)
+    assert r.rc == 1, r
+    assert results(r.out, "token") == ["FAIL"]
+    assert any("Require Demonstrating Proof of Possession" in f for f in fixes(r.out)), r
+
+
+def test_doctor_no_admin_role_names_organization_administrator(cfg, okta):
+    okta.configure(admin_role="NONE")
+    r = doctor(cfg)
+    assert r.rc == 1, r
+    assert results(r.out, "token") == ["PASS"]
+    assert results(r.out, "user") == ["FAIL"], r
+    assert any("Organization Administrator" in f for f in fixes(r.out)), r
+    assert 403 in [q["status"] for q in api_requests(okta.requests())]
+
+
+MISSING_GROUP_FLOW = """
+[flow ghost]
+groups = no-such-group
+requesters = ops-oncall
+default_duration = 1h
+max_duration = 4h
+approval = auto
+reason = optional
+"""
+
+APP_GROUP_FLOW = """
+[flow crm]
+groups = salesforce-users
+requesters = ops-oncall
+default_duration = 1h
+max_duration = 4h
+approval = auto
+reason = optional
+"""
+
+
+def test_doctor_flow_with_missing_group_fails(tmp_path, okta, rsa_key):
+    r = doctor(make_config(tmp_path, okta, rsa_key, flows=FLOWS + MISSING_GROUP_FLOW))
+    assert r.rc == 1, r
+    fails = failed_steps(r.out)
+    assert len(fails) == 1, r
+    assert fails[0][0] == "group" and "no-such-group" in fails[0][1] and "does not exist" in fails[0][1]
+    # the other flows' groups are still checked
+    assert results(r.out, "group").count("PASS") == 2
+
+
+def test_doctor_flow_with_app_group_fails(tmp_path, okta, rsa_key):
+    r = doctor(make_config(tmp_path, okta, rsa_key, flows=FLOWS + APP_GROUP_FLOW))
+    assert r.rc == 1, r
+    fails = failed_steps(r.out)
+    assert len(fails) == 1, r
+    assert fails[0][0] == "group" and "APP_GROUP" in fails[0][1], r
+
+
+def test_doctor_broken_config_names_file_line_and_key(tmp_path, okta, rsa_key):
+    cfg = make_config(tmp_path, okta, rsa_key)
+    set_config_line(cfg, "org_url", "http://x")
+    line = config_line_number(cfg, "org_url")
+    r = doctor(cfg)
+    assert r.rc == 1, r
+    assert results(r.out, "config") == ["FAIL"]
+    assert "%s:%d:" % (cfg, line) in r.out, r
+    assert "org_url" in r.out
+    assert results(r.out, "token") == ["SKIP"]
+    assert okta.requests() == []
+
+
+def test_doctor_config_errors_are_readable(tmp_path, okta, rsa_key):
+    # Several config errors, each must reach the admin intact: the error
+    # list is multi-line, and the line breaks must not turn into '?'.
+    cfg = make_config(tmp_path, okta, rsa_key)
+    set_config_line(cfg, "org_url", "http://x")
+    set_config_line(cfg, "timeout", "99h")
+    r = doctor(cfg)
+    assert r.rc == 1, r
+    assert "?" not in r.out, r
+    assert "%s:%d:" % (cfg, config_line_number(cfg, "org_url")) in r.out
+    assert "%s:%d:" % (cfg, config_line_number(cfg, "timeout")) in r.out
+
+
+def test_doctor_key_mode_0644_says_chmod_600(tmp_path, okta, rsa_key):
+    cfg = make_config(tmp_path, okta, rsa_key)
+    os.chmod(str(tmp_path / "okta.key"), 0o644)
+    r = doctor(cfg)
+    assert r.rc == 1, r
+    assert results(r.out, "key") == ["FAIL"]
+    assert "chmod 600" in r.out, r
+    assert results(r.out, "token") == ["SKIP"]
+    assert okta.requests() == []
+
+
+def test_doctor_json_good_setup(cfg, okta):
+    r = cli(cfg, "--json", "doctor")
+    assert r.rc == 0, r
+    doc = json.loads(r.out)
+    assert doc["ok"] is True
+    assert doc["steps"] and all(s["result"] == "PASS" for s in doc["steps"])
+    assert {"config", "key", "token", "user", "group"} <= {s["step"] for s in doc["steps"]}
+
+
+def test_doctor_json_failure(cfg, okta):
+    okta.configure(scopes=["okta.users.read"])
+    r = cli(cfg, "--json", "doctor")
+    assert r.rc == 1, r
+    doc = json.loads(r.out)
+    assert doc["ok"] is False
+    tok = [s for s in doc["steps"] if s["step"] == "token"]
+    assert tok and tok[0]["result"] == "FAIL"
+    assert "Okta API Scopes" in tok[0].get("fix", "")
+
+
+def test_doctor_json_broken_config_is_valid_json(tmp_path, okta, rsa_key):
+    cfg = make_config(tmp_path, okta, rsa_key)
+    set_config_line(cfg, "org_url", "http://x")
+    r = cli(cfg, "--json", "doctor")
+    assert r.rc == 1, r
+    doc = json.loads(r.out)
+    assert doc["ok"] is False
+    assert doc["steps"][0]["step"] == "config" and doc["steps"][0]["result"] == "FAIL"
+
+
+def test_doctor_unknown_user_is_warn_not_fail(cfg, okta):
+    r = doctor(cfg, "--user", "nobody@example.com")
+    assert r.rc == 0, r
+    assert results(r.out, "user") == ["WARN"], r
+    assert failed_steps(r.out) == []
+
+
+def test_doctor_explicit_user_is_read(cfg, okta):
+    r = doctor(cfg, "--user", "bob@example.com")
+    assert r.rc == 0, r
+    assert results(r.out, "user") == ["PASS"]
+    assert "00ubob000000000002" in r.out
+
+
+# --------------------------------------------------------------------------
+# groups
+# --------------------------------------------------------------------------
+
+OKTA_GROUPS = {"00gproddb000000001": ("prod-db-ssh", "prod-db"),
+               "00gweb00000000002": ("web-sudo", "web"),
+               "00gops00000000005": ("ops-oncall", "-"),
+               "00gaudit000000006": ("audit-readers", "-"),
+               "00gstage000000007": ("staging-ssh", "-")}
+
+
+def test_groups_lists_only_okta_groups_across_pages(cfg, okta):
+    r = cli(cfg, "groups")
+    assert r.rc == 0, r
+    rows = [l.split() for l in r.out.splitlines()[1:] if l.startswith("00g")]
+    assert {row[0]: (row[1], row[2]) for row in rows} == OKTA_GROUPS
+    assert len(rows) == len(OKTA_GROUPS)
+    assert "salesforce-users" not in r.out and "Everyone" not in r.out
+    assert "5 group(s)" in r.out
+    pages = [q for q in api_requests(okta.requests()) if q["path"].startswith("/api/v1/groups?")]
+    assert len(pages) == 3  # page_size 2
+    assert all("after=" in q["path"] for q in pages[1:])
+
+
+def test_groups_json(cfg, okta):
+    r = cli(cfg, "--json", "groups")
+    assert r.rc == 0, r
+    doc = json.loads(r.out)
+    assert {g["id"]: (g["name"], g["flow"] or "-") for g in doc} == OKTA_GROUPS
+    assert all(g["type"] == "OKTA_GROUP" for g in doc)
+
+
+def test_groups_search_narrows(cfg, okta):
+    r = cli(cfg, "--json", "groups", "--search", "prod")
+    assert r.rc == 0, r
+    doc = json.loads(r.out)
+    assert [(g["name"], g["flow"]) for g in doc] == [("prod-db-ssh", "prod-db")]
+
+
+def test_groups_okta_failure_exit_code(cfg, okta):
+    okta.configure(admin_role="NONE")
+    r = cli(cfg, "groups")
+    assert r.rc == 4, r
+    assert "Organization Administrator" in r.err
+
+
+# --------------------------------------------------------------------------
+# Valgrind (one run; deselect with -k "not valgrind")
+# --------------------------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
+def test_valgrind_doctor_no_definite_leaks(cfg, okta):
+    p = run(["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
+             "--error-exitcode=99", binary("okta-jit"), "--config", cfg, "doctor"], timeout=300)
+    assert p.returncode != 99, p.stderr[-4000:]
+    assert p.returncode == 0, p.stdout + p.stderr[-4000:]
