@@ -87,6 +87,8 @@ install: all
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/okta-jitd
 	install -m 0644 man/okta-jit.1 $(DESTDIR)$(MANDIR)/man1/okta-jit.1
 	install -m 0644 man/okta-jit.conf.5 $(DESTDIR)$(MANDIR)/man5/okta-jit.conf.5
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/okta-jitd.8 $(DESTDIR)$(MANDIR)/man8/okta-jitd.8
 	install -m 0640 packaging/okta-jit.conf.example $(DESTDIR)$(SYSCONFDIR)/okta-jit/okta-jit.conf.example
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/okta-jit/keys
 
