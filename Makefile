@@ -30,17 +30,18 @@ SO_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(EXTRA_LDFLAGS)
 
 LIB_SRCS := helper/util.c helper/duration.c helper/config.c helper/keyfile.c \
 	helper/jwt.c helper/okta_http.c helper/okta_api.c helper/doctor.c helper/proto.c \
-	helper/ledger_sqlite.c helper/grants.c helper/check.c helper/daemon.c helper/client.c
+	helper/ledger_sqlite.c helper/grants.c helper/check.c helper/daemon.c helper/client.c helper/sessions.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 
 CLI      := $(BUILD)/okta-jit
 DAEMON   := $(BUILD)/okta-jitd
+PAM_MOD  := $(BUILD)/pam_okta_jit.so
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all check unit-tests install clean demo deps
-all: $(CLI) $(DAEMON)
+all: $(CLI) $(DAEMON) $(PAM_MOD)
 
 $(BUILD)/helper/%.o: helper/%.c $(wildcard helper/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -52,6 +53,16 @@ $(LIB): $(LIB_OBJS)
 
 $(CLI): $(BUILD)/helper/okta-jit.o $(LIB)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The PAM module links the wire protocol and libpam, nothing else.
+$(BUILD)/pam/%.o: pam_module/%.c helper/proto.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(SO_CFLAGS) -Ihelper -c -o $@ $<
+$(BUILD)/pam/proto.o: helper/proto.c helper/proto.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(SO_CFLAGS) -c -o $@ $<
+$(PAM_MOD): $(BUILD)/pam/pam_okta_jit.o $(BUILD)/pam/proto.o
+	$(CC) $(SO_LDFLAGS) -o $@ $^ -lpam
 
 $(DAEMON): $(BUILD)/helper/okta-jitd.o $(LIB)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -85,6 +96,8 @@ install: all
 		$(DESTDIR)$(SYSCONFDIR)/okta-jit
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/okta-jit
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/okta-jitd
+	install -d $(DESTDIR)$(PAMDIR)
+	install -m 0644 $(PAM_MOD) $(DESTDIR)$(PAMDIR)/pam_okta_jit.so
 	install -m 0644 man/okta-jit.1 $(DESTDIR)$(MANDIR)/man1/okta-jit.1
 	install -m 0644 man/okta-jit.conf.5 $(DESTDIR)$(MANDIR)/man5/okta-jit.conf.5
 	install -d $(DESTDIR)$(MANDIR)/man8

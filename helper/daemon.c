@@ -22,6 +22,7 @@
 #include "check.h"
 #include "duration.h"
 #include "grants.h"
+#include "sessions.h"
 #include "util.h"
 
 static atomic_int active_clients;
@@ -189,6 +190,7 @@ static int parse_id(const struct proto_msg *m, int64_t *id)
 	return v != NULL && ojit_parse_int64(v, 1, INT64_MAX / 2, id) == 0 ? 0 : -1;
 }
 
+/* Seconds, or a human duration as typed at the PAM prompt ("30m"). */
 static int parse_duration(const struct proto_msg *m, int64_t *d)
 {
 	const char *v = proto_get(m, T_DURATION);
@@ -196,7 +198,9 @@ static int parse_duration(const struct proto_msg *m, int64_t *d)
 	*d = 0;
 	if (v == NULL)
 		return 0;
-	return ojit_parse_int64(v, 1, 366LL * 86400, d);
+	if (ojit_parse_int64(v, 1, DURATION_MAX_SECONDS, d) == 0)
+		return 0;
+	return duration_parse(v, d, NULL);
 }
 
 struct list_ctx {
@@ -323,6 +327,11 @@ static void do_session(struct jitd *d, const struct actor *a, const struct proto
 	ojit_strlcpy(s.service, proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "", sizeof(s.service));
 	ojit_strlcpy(s.tty, proto_get(m, T_TTY) ? proto_get(m, T_TTY) : "", sizeof(s.tty));
 	s.opened_at = now;
+	s.pid_start = sessions_pid_start((pid_t)v);
+	if (proto_get(m, T_DETAIL) != NULL && strlen(proto_get(m, T_DETAIL)) < sizeof(s.logind_id) &&
+	    strspn(proto_get(m, T_DETAIL), "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") ==
+		strlen(proto_get(m, T_DETAIL)))
+		ojit_strlcpy(s.logind_id, proto_get(m, T_DETAIL), sizeof(s.logind_id));
 	if (ledger_grant_active(d->ledger, user, group, now, &g) == LEDGER_OK) {
 		s.grant_id = g.id;
 		proto_out_add_int(o, T_END, g.end_at);
@@ -366,8 +375,17 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 			reply_error(o, "invalid", "bad duration");
 			return;
 		}
-		r = grants_request(d, a, proto_get(m, T_USER), proto_get(m, T_GROUP), dur, proto_get(m, T_REASON), &g,
-				   &res);
+		{
+			/* Filed by the PAM module (root, with a service) on the
+			 * user's behalf at their prompt: the user is the requester. */
+			const char *for_user = proto_get(m, T_USER);
+			const char *requester = a->user;
+
+			if (a->is_root && for_user != NULL && proto_get(m, T_SERVICE) != NULL)
+				requester = for_user;
+			r = grants_request(d, a, requester, for_user, proto_get(m, T_GROUP), dur, proto_get(m, T_REASON),
+					   &g, &res);
+		}
 		break;
 	case PROTO_APPROVE:
 	case PROTO_DENY:
@@ -528,6 +546,7 @@ static void *scheduler_thread(void *p)
 
 	while (!d->stopping) {
 		int64_t next, wait_s;
+		size_t open_sessions;
 		struct timespec ts;
 
 		if (first) {
@@ -535,10 +554,15 @@ static void *scheduler_thread(void *p)
 			first = 0;
 		}
 		grants_run_due(d);
+		open_sessions = sessions_tick(d);
 		next = ledger_next_due(d->ledger);
 		wait_s = next > 0 ? next - ojit_now() : 60;
 		if (wait_s > 60)
 			wait_s = 60;
+		/* Sessions are warned and ended on time: look every second
+		 * while any is open. */
+		if (open_sessions > 0 && wait_s > 1)
+			wait_s = 1;
 		if (wait_s < 0)
 			wait_s = 0;
 		clock_gettime(CLOCK_MONOTONIC, &ts);

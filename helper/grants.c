@@ -358,8 +358,9 @@ static int approve_and_grant(struct jitd *d, struct grant *g, const char *approv
 	return do_add(d, g, res);
 }
 
-int grants_request(struct jitd *d, const struct actor *a, const char *user, const char *group,
-		   int64_t duration, const char *reason, struct grant *out, struct jit_result *res)
+int grants_request(struct jitd *d, const struct actor *a, const char *requester, const char *user,
+		   const char *group, int64_t duration, const char *reason, struct grant *out,
+		   struct jit_result *res)
 {
 	const struct flow_config *f;
 	struct okta_user u;
@@ -464,7 +465,7 @@ int grants_request(struct jitd *d, const struct actor *a, const char *user, cons
 	ojit_strlcpy(g.grp, grp.name, sizeof(g.grp));
 	ojit_strlcpy(g.group_id, grp.id, sizeof(g.group_id));
 	ojit_strlcpy(g.flow, f->name, sizeof(g.flow));
-	ojit_strlcpy(g.requester, a->user, sizeof(g.requester));
+	ojit_strlcpy(g.requester, requester ? requester : a->user, sizeof(g.requester));
 	ojit_strlcpy(g.reason, reason ? reason : "", sizeof(g.reason));
 	ojit_strlcpy(g.state, GS_PENDING, sizeof(g.state));
 	g.duration = duration;
@@ -472,8 +473,8 @@ int grants_request(struct jitd *d, const struct actor *a, const char *user, cons
 	g.pending_expires_at = now + d->cfg->pending_ttl;
 	if (ledger_grant_insert(d->ledger, &g) != LEDGER_OK)
 		return ledger_failed(d, res);
-	audit_event(d, "requested", g.id, a->user, g.user, g.grp, "duration=%llds reason=\"%s\"",
-		    (long long)duration, g.reason);
+	audit_event(d, "requested", g.id, g.requester, g.user, g.grp, "duration=%llds reason=\"%s\"%s",
+		    (long long)duration, g.reason, strcmp(g.requester, a->user) != 0 ? " via=pam" : "");
 	if (f->approval == APPROVAL_AUTO) {
 		rc = approve_and_grant(d, &g, "auto", res);
 		*out = g;

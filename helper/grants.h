@@ -7,8 +7,10 @@
 
 #define GRANT_REASON_MAX 500
 
-int grants_request(struct jitd *d, const struct actor *a, const char *user, const char *group,
-		   int64_t duration, const char *reason, struct grant *out, struct jit_result *res);
+/* requester: who asked (the actor, or the user at a PAM prompt). */
+int grants_request(struct jitd *d, const struct actor *a, const char *requester, const char *user,
+		   const char *group, int64_t duration, const char *reason, struct grant *out,
+		   struct jit_result *res);
 int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char *note,
 		   struct grant *out, struct jit_result *res);
 int grants_deny(struct jitd *d, const struct actor *a, int64_t id, const char *note,

@@ -71,6 +71,8 @@ struct ledger_session {
 	char service[64];
 	char tty[64];
 	int64_t opened_at, closed_at, warned_at;
+	char logind_id[64]; /* systemd-logind session, when there is one */
+	int64_t pid_start;  /* start time of pid (guards against pid reuse) */
 };
 
 struct ledger;

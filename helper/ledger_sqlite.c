@@ -51,6 +51,9 @@ static const char *const migrations[] = {
 	" tty TEXT NOT NULL DEFAULT '', opened_at INTEGER NOT NULL, closed_at INTEGER NOT NULL DEFAULT 0,"
 	" warned_at INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX sessions_grant ON sessions(grant_id, closed_at);",
+	/* 2: what is needed to end a session safely at the grant's end */
+	"ALTER TABLE sessions ADD COLUMN logind_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -587,8 +590,8 @@ int ledger_session_open(struct ledger *l, struct ledger_session *s)
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "INSERT INTO sessions (grant_id, user, pid, service, tty, opened_at)"
-			       " VALUES (?,?,?,?,?,?)",
+			       "INSERT INTO sessions (grant_id, user, pid, service, tty, opened_at, logind_id, pid_start)"
+			       " VALUES (?,?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		set_err(l, "session open");
 		goto out;
@@ -599,6 +602,8 @@ int ledger_session_open(struct ledger *l, struct ledger_session *s)
 	sqlite3_bind_text(st, 4, s->service, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, s->tty, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 6, s->opened_at);
+	sqlite3_bind_text(st, 7, s->logind_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 8, s->pid_start);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		set_err(l, "session open");
 		goto out;
@@ -653,8 +658,8 @@ int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, 
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "SELECT id, grant_id, user, pid, service, tty, opened_at, closed_at, warned_at"
-			       " FROM sessions WHERE closed_at = 0 AND (?1 = 0 OR grant_id = ?1)",
+			       "SELECT id, grant_id, user, pid, service, tty, opened_at, closed_at, warned_at,"
+			       " logind_id, pid_start FROM sessions WHERE closed_at = 0 AND (?1 = 0 OR grant_id = ?1)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		set_err(l, "session list");
 		pthread_mutex_unlock(&l->lock);
@@ -684,6 +689,8 @@ int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, 
 		s->opened_at = sqlite3_column_int64(st, 6);
 		s->closed_at = sqlite3_column_int64(st, 7);
 		s->warned_at = sqlite3_column_int64(st, 8);
+		col_text(st, 9, s->logind_id, sizeof(s->logind_id));
+		s->pid_start = sqlite3_column_int64(st, 10);
 	}
 	if (r == LEDGER_OK && rc != SQLITE_DONE) {
 		set_err(l, "session list");
