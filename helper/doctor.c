@@ -244,9 +244,6 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 		step(&d, STEP_FAIL, "token", NULL, "cannot set up the HTTPS client");
 		goto out;
 	}
-	if (cfg->dpop == DPOP_ON)
-		step(&d, STEP_WARN, "dpop", NULL, "[okta] dpop = on is set but this build does not send DPoP proofs yet; "
-		     "tokens are requested as Bearer");
 	if (okta_token_get(c, token, sizeof(token), type, sizeof(type), scope, sizeof(scope), &e) != 0) {
 		okta_step_fail(&d, "token", "no access token from " OKTA_SCOPES, &e);
 		step(&d, STEP_SKIP, "scopes", NULL, "needs an access token");
@@ -280,8 +277,17 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	}
 	check_owner(&d, c, cfg);
 	check_groups(&d, c, cfg);
-	if (cfg->dpop != DPOP_ON)
-		step(&d, STEP_PASS, "dpop", NULL, "DPoP not in use: the token endpoint issued a %s token", type);
+	{
+		char why[256];
+
+		if (okta_client_dpop(c, why, sizeof(why)))
+			step(&d, STEP_PASS, "dpop", NULL,
+			     "DPoP in use (%s): tokens are bound to an in-memory ES256 key and every call carries a proof",
+			     why);
+		else
+			step(&d, STEP_PASS, "dpop", NULL, "DPoP not in use: the app does not require it ([okta] dpop = %s)",
+			     config_dpop_name(cfg->dpop));
+	}
 out:
 	if (json) {
 		cJSON *root = cJSON_CreateObject();

@@ -212,6 +212,39 @@ out:
 	return r;
 }
 
+int jwt_dpop_proof(EVP_PKEY *key, const char *htm, const char *htu, const char *nonce,
+		   const char *ath, int64_t now, char **out)
+{
+	cJSON *header = cJSON_CreateObject();
+	cJSON *claims = cJSON_CreateObject();
+	cJSON *jwk = jwt_public_jwk(key);
+	char jti[64];
+	int r = -1;
+
+	*out = NULL;
+	if (header == NULL || claims == NULL || jwk == NULL || jwt_random_id(jti, sizeof(jti)) != 0)
+		goto out;
+	if (cJSON_AddStringToObject(header, "typ", "dpop+jwt") == NULL)
+		goto out;
+	cJSON_AddItemToObject(header, "jwk", jwk);
+	jwk = NULL;
+	if (cJSON_AddStringToObject(claims, "htm", htm) == NULL ||
+	    cJSON_AddStringToObject(claims, "htu", htu) == NULL ||
+	    cJSON_AddNumberToObject(claims, "iat", (double)now) == NULL ||
+	    cJSON_AddStringToObject(claims, "jti", jti) == NULL)
+		goto out;
+	if (nonce != NULL && nonce[0] != '\0' && cJSON_AddStringToObject(claims, "nonce", nonce) == NULL)
+		goto out;
+	if (ath != NULL && cJSON_AddStringToObject(claims, "ath", ath) == NULL)
+		goto out;
+	r = jwt_sign(key, header, claims, out);
+out:
+	cJSON_Delete(jwk);
+	cJSON_Delete(header);
+	cJSON_Delete(claims);
+	return r;
+}
+
 static int add_bn_b64(cJSON *obj, const char *name, const BIGNUM *bn, int width)
 {
 	unsigned char buf[1024];

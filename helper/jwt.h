@@ -31,6 +31,11 @@ int jwt_random_id(char *out, size_t n);
 int jwt_client_assertion(EVP_PKEY *key, const char *kid, const char *client_id,
 			 const char *token_url, int64_t now, char **out);
 
+/* An RFC 9449 DPoP proof: header typ "dpop+jwt", alg, jwk (public key
+ * only); claims htm, htu, iat, a fresh jti, and nonce / ath when given. */
+int jwt_dpop_proof(EVP_PKEY *key, const char *htm, const char *htu, const char *nonce,
+		   const char *ath, int64_t now, char **out);
+
 /* The public half of key as a JWK object (RSA: kty,n,e; EC: kty,crv,x,y). */
 cJSON *jwt_public_jwk(EVP_PKEY *key);
 

@@ -21,6 +21,8 @@
 #include "okta_http.h"
 
 #define TOKEN_MAX 8192
+#define DPOP_KEY_LIFETIME (24 * 3600)
+#define DPOP_NONCE_RETRIES 2
 #define MAX_PAGES 10000
 #define MAX_ITEMS 1000000
 
@@ -49,6 +51,17 @@ struct okta_client {
 	int64_t token_expires_at; /* monotonic ms */
 	uint64_t tok_gen;          /* completed fetches */
 	struct okta_error tok_err; /* how the last fetch failed */
+
+	/* DPoP (RFC 9449), under tok_lock. The key lives in memory only, is
+	 * never the client-assertion key, and is replaced daily together
+	 * with the token bound to it. */
+	int dpop_active;
+	char dpop_why[256];
+	EVP_PKEY *dpop_key;
+	EVP_PKEY *token_key;   /* the key the cached token is bound to */
+	int64_t dpop_key_born; /* wall clock */
+	char dpop_nonce[512];  /* the token endpoint's */
+	char api_nonce[512];   /* the resource server's, if it ever asks */
 
 	pthread_mutex_t rate_lock;
 	struct rate_bucket buckets[BUCKET_COUNT];
@@ -317,6 +330,10 @@ struct okta_client *okta_client_new(const struct ojit_config *cfg, EVP_PKEY *key
 	ho.ca_file = cfg->ca_file;
 	ho.timeout_ms = (long)cfg->timeout * 1000;
 	ho.connect_timeout_ms = ho.timeout_ms < 5000 ? ho.timeout_ms : 5000;
+	if (cfg->dpop == DPOP_ON) {
+		c->dpop_active = 1;
+		ojit_strlcpy(c->dpop_why, "[okta] dpop = on", sizeof(c->dpop_why));
+	}
 	c->http = okta_http_new(&ho);
 	if (c->http == NULL ||
 	    ojit_snprintf(c->token_url, sizeof(c->token_url), "%s/oauth2/v1/token", cfg->org_url) < 0) {
@@ -333,6 +350,8 @@ void okta_client_free(struct okta_client *c)
 	okta_http_free(c->http);
 	ojit_free_secret(c->token);
 	EVP_PKEY_free(c->key);
+	EVP_PKEY_free(c->dpop_key);
+	EVP_PKEY_free(c->token_key);
 	pthread_mutex_destroy(&c->tok_lock);
 	pthread_cond_destroy(&c->tok_cond);
 	pthread_mutex_destroy(&c->rate_lock);
@@ -462,6 +481,65 @@ static void transport_error(struct okta_error *err, const struct http_response *
 		err_set(err, OKTA_ERR_NETWORK, 0, "cannot reach Okta: %s", resp->curl_error);
 }
 
+int okta_client_dpop(struct okta_client *c, char *why, size_t n)
+{
+	int on;
+
+	pthread_mutex_lock(&c->tok_lock);
+	on = c->dpop_active;
+	if (why != NULL)
+		ojit_strlcpy(why, c->dpop_why, n);
+	pthread_mutex_unlock(&c->tok_lock);
+	return on;
+}
+
+/* The DPoP key to use for a new token, made (or replaced when a day old)
+ * here; returned with a reference the caller drops. */
+static EVP_PKEY *dpop_key_for_token(struct okta_client *c)
+{
+	EVP_PKEY *k = NULL;
+	int64_t now = ojit_now();
+
+	pthread_mutex_lock(&c->tok_lock);
+	if (c->dpop_key == NULL || now - c->dpop_key_born >= DPOP_KEY_LIFETIME) {
+		EVP_PKEY *fresh = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+		if (fresh != NULL) {
+			EVP_PKEY_free(c->dpop_key);
+			c->dpop_key = fresh;
+			c->dpop_key_born = now;
+		}
+	}
+	if (c->dpop_key != NULL && EVP_PKEY_up_ref(c->dpop_key) == 1)
+		k = c->dpop_key;
+	pthread_mutex_unlock(&c->tok_lock);
+	return k;
+}
+
+/* htu: scheme, host and path, percent-decoded (as Okta compares it), no
+ * query or fragment. */
+static int dpop_htu(const char *url, char *out, size_t n)
+{
+	size_t i, o = 0, len = strcspn(url, "?#");
+
+	for (i = 0; i < len; i++) {
+		char c = url[i];
+
+		if (c == '%' && i + 2 < len && isxdigit((unsigned char)url[i + 1]) &&
+		    isxdigit((unsigned char)url[i + 2])) {
+			char hex[3] = { url[i + 1], url[i + 2], 0 };
+
+			c = (char)strtol(hex, NULL, 16);
+			i += 2;
+		}
+		if (o + 1 >= n)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 /* One token request. Caller holds no lock. */
 static int token_fetch(struct okta_client *c, struct okta_error *err)
 {
@@ -474,12 +552,16 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 	int attempt, r = -1;
 	cJSON *j = NULL;
 	char retry_for[128] = "";
+	char *proof = NULL;
+	EVP_PKEY *dkey = NULL;
+	int nonce_retries = 0, dpop_used = 0;
 
 	ojit_buf_init(&form, 0);
 	ojit_buf_init(&enc, 0);
 	http_response_init(&resp);
 	for (attempt = 0; attempt < c->opt.max_attempts; attempt++) {
 		int64_t wait;
+		char nonce[512];
 
 		/* A fresh assertion every time: Okta burns the jti even when the
 		 * request fails. */
@@ -503,6 +585,21 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 			err_set(err, OKTA_ERR_INTERNAL, 0, "out of memory");
 			goto out;
 		}
+		ojit_free_secret(proof);
+		proof = NULL;
+		pthread_mutex_lock(&c->tok_lock);
+		dpop_used = c->dpop_active;
+		ojit_strlcpy(nonce, c->dpop_nonce, sizeof(nonce));
+		pthread_mutex_unlock(&c->tok_lock);
+		if (dpop_used) {
+			EVP_PKEY_free(dkey);
+			dkey = dpop_key_for_token(c);
+			if (dkey == NULL ||
+			    jwt_dpop_proof(dkey, "POST", c->token_url, nonce, NULL, ojit_now(), &proof) != 0) {
+				err_set(err, OKTA_ERR_INTERNAL, 0, "cannot make a DPoP proof");
+				goto out;
+			}
+		}
 		wait = pace_ms(c, BUCKET_TOKEN);
 		if (wait > 0)
 			ojit_sleep_ms(wait > c->opt.max_wait_ms ? c->opt.max_wait_ms : wait);
@@ -512,6 +609,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 		req.content_type = "application/x-www-form-urlencoded";
 		req.body = form.data;
 		req.body_len = form.len;
+		req.dpop = proof;
 		req.retry_for = retry_for[0] ? retry_for : NULL;
 		req.retry_count = attempt;
 		atomic_fetch_add(&c->token_requests, 1);
@@ -522,10 +620,37 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 			wait = backoff_ms(attempt, c->opt.max_wait_ms);
 		} else {
 			rate_update(c, BUCKET_TOKEN, &resp);
+			if (resp.dpop_nonce[0] != '\0') {
+				pthread_mutex_lock(&c->tok_lock);
+				ojit_strlcpy(c->dpop_nonce, resp.dpop_nonce, sizeof(c->dpop_nonce));
+				pthread_mutex_unlock(&c->tok_lock);
+			}
 			if (resp.status == 200)
 				break;
 			okta_error_from_response(err, resp.status, resp.body.data, resp.body.len,
 						 resp.www_authenticate, 1);
+			/* DPoP: Okta asks for a nonce (or a fresh one), or tells us
+			 * the app requires proofs. Both are answered at once with a
+			 * fresh assertion and proof; they do not use up attempts. */
+			if (dpop_used && strcmp(err->code, "use_dpop_nonce") == 0 && resp.dpop_nonce[0] != '\0' &&
+			    nonce_retries < DPOP_NONCE_RETRIES) {
+				nonce_retries++;
+				attempt--;
+				continue;
+			}
+			if (!dpop_used && strcmp(err->code, "invalid_dpop_proof") == 0 && c->cfg->dpop == DPOP_AUTO &&
+			    nonce_retries < DPOP_NONCE_RETRIES) {
+				pthread_mutex_lock(&c->tok_lock);
+				c->dpop_active = 1;
+				ojit_strlcpy(c->dpop_why,
+					     "the app requires DPoP (Okta answered invalid_dpop_proof), [okta] dpop = auto",
+					     sizeof(c->dpop_why));
+				pthread_mutex_unlock(&c->tok_lock);
+				info_f("the Okta app requires DPoP; switching to DPoP-bound tokens");
+				nonce_retries++;
+				attempt--;
+				continue;
+			}
 			if (resp.status == 429) {
 				atomic_fetch_add(&c->rate_limited, 1);
 				wait = wait_after_429(&resp, attempt, c->opt.max_wait_ms);
@@ -569,9 +694,10 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 			err_set(err, OKTA_ERR_BAD_RESPONSE, resp.status, "the token endpoint sent an implausible expires_in");
 			goto out;
 		}
-		if (strcasecmp(type, "Bearer") != 0) {
+		if (strcasecmp(type, dpop_used ? "DPoP" : "Bearer") != 0) {
 			err_set(err, OKTA_ERR_DPOP, resp.status,
-				"the token endpoint issued a '%s' token; okta-jit expected Bearer", type);
+				"the token endpoint issued a '%s' token; okta-jit expected %s", type,
+				dpop_used ? "DPoP" : "Bearer");
 			goto out;
 		}
 		json_str(j, "scope", scope, sizeof(scope));
@@ -582,7 +708,13 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 		pthread_mutex_lock(&c->tok_lock);
 		ojit_free_secret(c->token);
 		c->token = strdup(tok->valuestring);
-		ojit_strlcpy(c->token_type, "Bearer", sizeof(c->token_type));
+		ojit_strlcpy(c->token_type, dpop_used ? "DPoP" : "Bearer", sizeof(c->token_type));
+		if (dpop_used) {
+			/* the token is bound to dkey: API proofs must use it */
+			EVP_PKEY_free(c->token_key);
+			c->token_key = dkey;
+			dkey = NULL;
+		}
 		ojit_strlcpy(c->token_scope, scope, sizeof(c->token_scope));
 		c->token_expires_at = now + lifetime;
 		c->token_refresh_at = now + lifetime - margin;
@@ -602,6 +734,8 @@ out:
 		cJSON_Delete(j);
 	}
 	ojit_free_secret(assertion);
+	ojit_free_secret(proof);
+	EVP_PKEY_free(dkey);
 	ojit_buf_free_secret(&form);
 	ojit_buf_free(&enc);
 	if (resp.body.data != NULL)
@@ -612,6 +746,12 @@ out:
 
 int okta_token_get(struct okta_client *c, char *token, size_t n, char *type, size_t tn,
 		   char *scope, size_t sn, struct okta_error *err)
+{
+	return okta_token_get_bound(c, token, n, type, tn, scope, sn, NULL, err);
+}
+
+int okta_token_get_bound(struct okta_client *c, char *token, size_t n, char *type, size_t tn,
+			 char *scope, size_t sn, EVP_PKEY **key, struct okta_error *err)
 {
 	int r = -1;
 	uint64_t gen;
@@ -657,6 +797,16 @@ int okta_token_get(struct okta_client *c, char *token, size_t n, char *type, siz
 		ojit_strlcpy(type, c->token_type, tn);
 	if (scope != NULL)
 		ojit_strlcpy(scope, c->token_scope, sn);
+	if (key != NULL) {
+		*key = NULL;
+		if (strcmp(c->token_type, "DPoP") == 0) {
+			if (c->token_key == NULL || EVP_PKEY_up_ref(c->token_key) != 1) {
+				err_set(err, OKTA_ERR_INTERNAL, 0, "DPoP key missing");
+				goto out;
+			}
+			*key = c->token_key;
+		}
+	}
 	r = 0;
 out:
 	pthread_mutex_unlock(&c->tok_lock);
@@ -686,9 +836,11 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 	char retry_for[128] = "";
 	char type[16];
 	int64_t start = ojit_mono_ms();
-	int refreshed = 0, attempt, r = -1;
+	int refreshed = 0, attempt, r = -1, nonce_retries = 0;
 	size_t olen = strlen(c->cfg->org_url);
 	enum bucket b = bucket_for(url, c->cfg->org_url);
+	char *proof = NULL;
+	EVP_PKEY *dkey = NULL;
 
 	if (out != NULL)
 		*out = NULL;
@@ -700,11 +852,27 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 
 		http_response_free(&resp);
 		http_response_init(&resp);
-		if (okta_token_get(c, token, sizeof(token), type, sizeof(type), NULL, 0, err) != 0)
+		EVP_PKEY_free(dkey);
+		dkey = NULL;
+		if (okta_token_get_bound(c, token, sizeof(token), type, sizeof(type), NULL, 0, &dkey, err) != 0)
 			goto out;
 		if (ojit_snprintf(auth, sizeof(auth), "%s %s", type, token) < 0) {
 			err_set(err, OKTA_ERR_INTERNAL, 0, "token too long");
 			goto out;
+		}
+		ojit_free_secret(proof);
+		proof = NULL;
+		if (dkey != NULL) {
+			char htu[HTTP_MAX_URL], ath[64], nonce[512];
+
+			pthread_mutex_lock(&c->tok_lock);
+			ojit_strlcpy(nonce, c->api_nonce, sizeof(nonce));
+			pthread_mutex_unlock(&c->tok_lock);
+			if (dpop_htu(url, htu, sizeof(htu)) != 0 || jwt_sha256_b64url(token, ath, sizeof(ath)) != 0 ||
+			    jwt_dpop_proof(dkey, method, htu, nonce, ath, ojit_now(), &proof) != 0) {
+				err_set(err, OKTA_ERR_INTERNAL, 0, "cannot make a DPoP proof");
+				goto out;
+			}
 		}
 		wait = pace_ms(c, b);
 		if (wait > 0)
@@ -713,6 +881,7 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 		req.method = method;
 		req.url = url;
 		req.authorization = auth;
+		req.dpop = proof;
 		req.retry_for = retry_for[0] ? retry_for : NULL;
 		req.retry_count = attempt;
 		atomic_fetch_add(&c->api_calls, 1);
@@ -727,6 +896,15 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 				break;
 			okta_error_from_response(err, resp.status, resp.body.data, resp.body.len,
 						 resp.www_authenticate, 0);
+			if (dkey != NULL && strcmp(err->code, "use_dpop_nonce") == 0 && resp.dpop_nonce[0] != '\0' &&
+			    nonce_retries < DPOP_NONCE_RETRIES) {
+				pthread_mutex_lock(&c->tok_lock);
+				ojit_strlcpy(c->api_nonce, resp.dpop_nonce, sizeof(c->api_nonce));
+				pthread_mutex_unlock(&c->tok_lock);
+				nonce_retries++;
+				attempt--;
+				continue;
+			}
 			if (resp.status == 401 && !refreshed) {
 				/* Revoked or expired early: one fresh token. */
 				okta_token_invalidate(c, token);
@@ -781,6 +959,8 @@ out:
 	}
 	ojit_wipe(token, sizeof(token));
 	ojit_wipe(auth, sizeof(auth));
+	ojit_free_secret(proof);
+	EVP_PKEY_free(dkey);
 	http_response_free(&resp);
 	return r;
 }

@@ -98,6 +98,12 @@ void okta_client_free(struct okta_client *c);
  * On success out holds "Bearer <token>" style type and token separately. */
 int okta_token_get(struct okta_client *c, char *token, size_t n, char *type, size_t tn,
 		   char *scope, size_t sn, struct okta_error *err);
+/* The same, also handing back (with a reference to drop) the DPoP key the
+ * token is bound to, or NULL for a Bearer token. */
+int okta_token_get_bound(struct okta_client *c, char *token, size_t n, char *type, size_t tn,
+			 char *scope, size_t sn, EVP_PKEY **key, struct okta_error *err);
+/* Whether DPoP is in use, and why. */
+int okta_client_dpop(struct okta_client *c, char *why, size_t n);
 /* Forget the cached token if it still is the given one. */
 void okta_token_invalidate(struct okta_client *c, const char *token);
 
