@@ -23,7 +23,25 @@ FAKE_OKTA = os.path.join(HERE, "okta_server", "fake_okta.py")
 CLIENT_ID = "0oaTESTCLIENT1"
 
 
+# With OJIT_INSTALLED=1 the product binaries are the installed ones (the
+# packaging gate runs the end-to-end tests against an installed .deb);
+# test tools always come from the build folder.
+INSTALLED = {
+    "okta-jit": "/usr/bin/okta-jit",
+    "okta-jitd": "/usr/sbin/okta-jitd",
+    "pam_okta_jit.so": os.path.join(
+        subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
+                       text=True).stdout.strip() or "/usr/lib/x86_64-linux-gnu",
+        "security", "pam_okta_jit.so"),
+}
+
+
 def binary(name):
+    if os.environ.get("OJIT_INSTALLED") == "1" and name in INSTALLED:
+        path = INSTALLED[name]
+        if not os.path.exists(path):
+            pytest.fail("%s is not installed" % path)
+        return path
     path = os.path.join(BUILD, name)
     if not os.path.exists(path):
         pytest.fail("%s is not built; run `make check`" % path)
