@@ -477,6 +477,14 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 		    (long long)duration, g.reason, strcmp(g.requester, a->user) != 0 ? " via=pam" : "");
 	if (f->approval == APPROVAL_AUTO) {
 		rc = approve_and_grant(d, &g, "auto", res);
+		if (rc < 0 && strcmp(g.state, GS_PENDING) == 0) {
+			/* Approval never reached the intent (Okta unreadable): a
+			 * request left pending would block the user's next one. */
+			ojit_strlcpy(g.state, GS_FAILED, sizeof(g.state));
+			ojit_strlcpy(g.last_error, res->message, sizeof(g.last_error));
+			if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
+				audit_event(d, "failed", g.id, "okta-jitd", g.user, g.grp, "detail=\"%s\"", res->message);
+		}
 		*out = g;
 		return rc < 0 ? -1 : 0;
 	}
