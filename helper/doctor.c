@@ -285,8 +285,9 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 			     "DPoP in use (%s): tokens are bound to an in-memory ES256 key and every call carries a proof",
 			     why);
 		else
-			step(&d, STEP_PASS, "dpop", NULL, "DPoP not in use: the app does not require it ([okta] dpop = %s)",
-			     config_dpop_name(cfg->dpop));
+			step(&d, STEP_PASS, "dpop", NULL, "%s",
+			     cfg->dpop == DPOP_OFF ? "DPoP not in use ([okta] dpop = off)"
+						   : "DPoP not in use: the app does not require it ([okta] dpop = auto)");
 	}
 out:
 	if (json) {

@@ -629,6 +629,11 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 				break;
 			okta_error_from_response(err, resp.status, resp.body.data, resp.body.len,
 						 resp.www_authenticate, 1);
+			if (dpop_used && strcmp(err->code, "invalid_dpop_proof") == 0)
+				ojit_strlcpy(err->hint,
+					     "Okta refused okta-jit's DPoP proof: check that this host's clock is right "
+					     "(timedatectl; proofs carry the time) and that nothing rewrites the request URL",
+					     sizeof(err->hint));
 			/* DPoP: Okta asks for a nonce (or a fresh one), or tells us
 			 * the app requires proofs. Both are answered at once with a
 			 * fresh assertion and proof; they do not use up attempts. */

@@ -94,7 +94,9 @@ def test_doctor_missing_scope_points_to_okta_api_scopes(cfg, okta):
     assert any("Okta API Scopes" in f for f in fixes(r.out)), r
 
 
-def test_doctor_dpop_required_names_the_setting(cfg, okta):
+def test_doctor_dpop_required_names_the_setting(tmp_path, okta, rsa_key):
+    # dpop = off: the requirement is reported with the setting that fixes it
+    cfg = make_config(tmp_path, okta, rsa_key, extra_okta="dpop = off")
     okta.configure(dpop_required=True)
     r = doctor(cfg)
     assert r.rc == 1, r
