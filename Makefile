@@ -72,7 +72,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard helper/*.h)
 	$(CC) $(EXE_CFLAGS) -Ihelper $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIB) \
 		$(EXE_LDFLAGS) $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
-TOOLS := $(BUILD)/tests/okta_driver
+TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver
+$(BUILD)/tests/pam_driver: tests/tools/pam_driver.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) -o $@ $< $(EXE_LDFLAGS) -lpam
 $(BUILD)/tests/okta_driver: tests/tools/okta_driver.c $(LIB) $(wildcard helper/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -Ihelper -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
@@ -108,3 +111,50 @@ install: all
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- packaging (docs/packaging.md) -------------------------------------
+# `make deb` / `make rpm` build from a staging copy of the tree (tracked and
+# untracked-but-not-ignored files) under $(BUILD)/pkgstage, so the work tree
+# stays clean; the packages land in $(BUILD)/packages.
+PKG_VERSION := $(shell sed -n 's/^Version: *//p' packaging/rpm/okta-jit.spec)
+PKG_STAGE   := $(abspath $(BUILD))/pkgstage
+PKG_OUT     := $(abspath $(BUILD))/packages
+PKG_SRC     := $(PKG_STAGE)/okta-jit-$(PKG_VERSION)
+# The package builds run the Makefile again inside the staging copy: give
+# them a clean environment, so that neither this make's flags nor variables
+# given on its command line (make exports them: BUILD=... would point the
+# staged build, and its `make clean`, at this tree's build folder) leak in.
+PKG_ENV     := env -i PATH="$$PATH" HOME="$$HOME" LC_ALL=C.UTF-8 \
+	$(foreach v,TMPDIR DEB_BUILD_OPTIONS DEB_BUILD_PROFILES SOURCE_DATE_EPOCH,$(if $($(v)),$(v)="$($(v))"))
+
+# On Debian, rpm's database knows none of the BuildRequires (--nodeps), and
+# its post-install step is replaced (see packaging/rpm/os-install-post-debian.sh).
+RPM_ON_DEBIAN := --nodeps --define "__os_install_post /bin/bash $(PKG_SRC)/packaging/rpm/os-install-post-debian.sh"
+
+.PHONY: deb rpm package-check pkg-stage
+pkg-stage:
+	rm -rf $(PKG_STAGE) && mkdir -p $(PKG_SRC) $(PKG_OUT)
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -xf - -C $(PKG_SRC)
+
+deb: pkg-stage
+	cp -a $(PKG_SRC)/packaging/debian $(PKG_SRC)/debian
+	cd $(PKG_SRC) && $(PKG_ENV) dpkg-buildpackage -us -uc -b
+	rm -f $(PKG_OUT)/*.deb $(PKG_OUT)/*.changes $(PKG_OUT)/*.buildinfo
+	mv $(PKG_STAGE)/*.deb $(PKG_STAGE)/*.changes $(PKG_STAGE)/*.buildinfo $(PKG_OUT)/
+	@ls -l $(PKG_OUT)/*.deb
+
+rpm: pkg-stage
+	mkdir -p $(PKG_STAGE)/rpmbuild/SOURCES
+	tar -C $(PKG_STAGE) -czf $(PKG_STAGE)/rpmbuild/SOURCES/okta-jit-$(PKG_VERSION).tar.gz okta-jit-$(PKG_VERSION)
+	$(PKG_ENV) rpmbuild -ba $(if $(wildcard /etc/debian_version),$(RPM_ON_DEBIAN)) \
+		--define "_topdir $(PKG_STAGE)/rpmbuild" $(PKG_SRC)/packaging/rpm/okta-jit.spec
+	rm -f $(PKG_OUT)/*.rpm
+	find $(PKG_STAGE)/rpmbuild/RPMS $(PKG_STAGE)/rpmbuild/SRPMS -name '*.rpm' -exec mv {} $(PKG_OUT)/ \;
+	@ls -l $(PKG_OUT)/*.rpm
+
+# Builds both, lints them, installs the .debs, runs the end-to-end tests
+# against the installed binaries and purges. Root, Debian 12.
+package-check:
+	BUILD=$(abspath $(BUILD)) bash tests/packaging/check.sh
