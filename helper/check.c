@@ -262,6 +262,9 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	memset(ans, 0, sizeof(*ans));
 	memset(&info, 0, sizeof(info));
 	ans->decision = CHECK_DENY;
+	for (i = 0; i < ngroups && i < CHECK_MAX_GROUPS; i++)
+		if (!jitd_valid_groupname(groups[i]))
+			ngroups = 0; /* refused below */
 	if (!jitd_valid_username(user) || ngroups == 0 || ngroups > CHECK_MAX_GROUPS ||
 	    config_map_login(d->cfg, user, login, sizeof(login)) != 0) {
 		ojit_strlcpy(ans->code, "invalid", sizeof(ans->code));

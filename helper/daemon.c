@@ -46,6 +46,22 @@ int jitd_valid_username(const char *u)
 	return 1;
 }
 
+int jitd_valid_groupname(const char *g)
+{
+	const unsigned char *p;
+	size_t len;
+
+	if (g == NULL)
+		return 0;
+	len = strlen(g);
+	if (len == 0 || len > LEDGER_GROUP_MAX)
+		return 0;
+	for (p = (const unsigned char *)g; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
 void jitd_kick(struct jitd *d)
 {
 	pthread_mutex_lock(&d->sched_lock);
@@ -260,6 +276,10 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 			continue;
 		if (n >= CHECK_MAX_GROUPS) {
 			reply_error(o, "invalid", "too many groups");
+			return;
+		}
+		if (!jitd_valid_groupname(m->fields[i].val)) {
+			reply_error(o, "invalid", "not a valid group name");
 			return;
 		}
 		groups[n++] = m->fields[i].val;

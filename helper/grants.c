@@ -385,7 +385,7 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 		jit_result_set(res, "invalid", "not a valid local user name");
 		return -1;
 	}
-	if (group == NULL || group[0] == '\0' || strlen(group) > LEDGER_GROUP_MAX) {
+	if (!jitd_valid_groupname(group)) {
 		jit_result_set(res, "invalid", "name the Okta group to request");
 		return -1;
 	}
@@ -604,6 +604,12 @@ int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct gran
 		audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=revoke-not-allowed");
 		return -1;
 	}
+	if (strcmp(g.kind, "extend") == 0 && strcmp(g.state, GS_PENDING) != 0) {
+		/* An applied extension is part of its grant: end the grant. */
+		jit_result_set(res, "conflict", "extension %lld is %s; revoke grant %lld instead", (long long)id, g.state,
+			       (long long)g.parent_id);
+		return -1;
+	}
 	if (strcmp(g.state, GS_ACTIVE) != 0 && strcmp(g.state, GS_PENDING) != 0 &&
 	    strcmp(g.state, GS_APPROVED) != 0) {
 		jit_result_set(res, "conflict", "grant %lld is %s; nothing to revoke", (long long)id, g.state);
@@ -624,8 +630,8 @@ int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct gran
 		return -1;
 	}
 	audit_event(d, "revoked", g.id, a->user, g.user, g.grp, "was=%s", expected);
-	if (strcmp(g.op, OP_REMOVE) == 0)
-		do_remove(d, &g);
+	if (strcmp(g.op, OP_REMOVE) == 0 && do_remove(d, &g) != 0)
+		jitd_kick(d); /* the retry is due in seconds, not at the next idle wake-up */
 	*out = g;
 	jit_result_set(res, "ok", "grant %lld revoked%s", (long long)id,
 		       strcmp(g.op, OP_REMOVE) == 0 ? "; Okta removal is being retried" : "");

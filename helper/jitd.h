@@ -52,5 +52,8 @@ void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char
 /* A local user name okta-jit accepts: the POSIX portable set plus what
  * common distributions allow, 1-32 bytes, not starting with '-'. */
 int jitd_valid_username(const char *u);
+/* An Okta group name as a client may send it: 1-255 bytes, no control
+ * characters (names are matched against newline-joined lists). */
+int jitd_valid_groupname(const char *g);
 
 #endif

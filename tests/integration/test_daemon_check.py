@@ -1,0 +1,174 @@
+"""The login decision (helper/check.c): cache, Okta outage grace, no answer
+past a grant's end, one slow Okta call not blocking another client; and the
+read-only commands: status, list, audit."""
+import re
+import threading
+import time
+
+import pytest
+
+from daemon_fixtures import *  # noqa: F401,F403
+
+USERS_API = "^/api/v1/users"
+
+
+def test_outage_grace_and_grant_end(jit_factory):
+    jit = jit_factory(daemon_extra={"cache_ttl": "1s", "outage_grace": "30s"})
+    gid = jit.request("web-sudo", dur="7s", as_user="ojt-alice").grant["id"]
+    end = jit.grant(gid)["end_at"]
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
+    jit.okta.faults({"path": USERS_API, "action": "status", "status": 500, "count": -1})
+    time.sleep(1.2)  # past cache_ttl
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
+    grace = jit.audit(event="check_grace")
+    assert grace and grace[-1]["user"] == "ojt-alice" and grace[-1]["grant_id"] == gid
+    assert [q for q in jit.okta_requests("GET", "/api/v1/users") if q["fault"] == "status"]
+    # past the grant's end: refused, Okta still down
+    wait_for(lambda: time.time() > end + 0.5, 10)
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_DENIED and c.j["decision"] == "deny" and c.j["code"] == "no_grant", c
+    assert jit.okta.state()["faults_pending"] == 1  # the forever rule is still there
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 10, what="removal (groups API is up)")
+
+
+def test_outage_past_grace_is_unavailable(jit_factory):
+    jit = jit_factory(name="short", daemon_extra={"cache_ttl": "1s", "outage_grace": "1s"})
+    gid = jit.request("web-sudo", dur="1m", as_user="ojt-alice").grant["id"]
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_OK, c
+    jit.okta.faults({"path": USERS_API, "action": "status", "status": 500, "count": -1})
+    time.sleep(1.3)
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_DENIED and c.j["decision"] == "unavailable" and c.j["code"] == "okta_unavailable", c
+    assert not jit.audit(event="check_grace")
+    # Okta back: allowed again
+    jit.okta.control("faults/clear", {})
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_OK and c.j["id"] == gid, c
+
+
+def test_slow_okta_call_does_not_block_cached_answer(jit):
+    gid = jit.request("web-sudo", dur="2m", as_user="ojt-alice").grant["id"]
+    c = jit.cli("check", "web-sudo", user="ojt-alice")  # warms alice's cache entry
+    assert c.rc == EXIT_OK, c
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/users/ojt-bob", "action": "delay", "seconds": 4,
+                     "count": 1})
+    t0 = time.time()
+    p = jit.cli_popen("request", "web-sudo", "--for", "1m", user="ojt-bob")
+    wait_for(lambda: jit.okta.state()["inflight"] >= 1, 5, interval=0.02, what="bob's lookup in flight")
+    times = []
+    for _ in range(3):
+        c = jit.cli("check", "web-sudo", user="ojt-alice")
+        assert c.rc == EXIT_OK and c.j["id"] == gid, c
+        times.append(c.elapsed)
+    assert p.poll() is None, "bob's request should still be waiting for Okta"
+    assert max(times) < 2.0, times
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == EXIT_OK, (out, err)
+    assert time.time() - t0 >= 3.5
+    assert BOB in jit.members(G_WEB)
+
+
+def test_concurrent_checks_share_one_fetch(jit_factory):
+    jit = jit_factory(daemon_extra={"cache_ttl": "30s"})
+    jit.okta.control("membership", {"op": "add", "group": G_STAGE, "user": ALICE})
+    jit.okta.clear_requests()
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/users/ojt-alice", "action": "delay", "seconds": 1,
+                     "count": 1})
+    results = []
+
+    def one():
+        results.append(jit.cli("check", "staging-ssh", user="ojt-alice"))
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 8 and all(r.rc == EXIT_OK for r in results), results
+    # one lookup of alice, not eight
+    assert len(jit.okta_requests("GET", "/api/v1/users/ojt-alice")) == 1
+
+
+def test_status_and_list(jit):
+    gb = jit.request("prod-db-ssh", dur="10m", reason="INC-7", as_user="ojt-bob").grant["id"]
+    ga = jit.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    old = jit.request("web-sudo", dur="10m", as_user="ojt-bob").grant["id"]
+    assert jit.cli("revoke", old, user="ojt-bob").rc == EXIT_OK
+
+    r = jit.cli("status", user="ojt-alice", json_out=False)
+    assert r.rc == EXIT_OK, r
+    lines = [ln for ln in r.out.splitlines() if ln.startswith(str(ga) + " ")]
+    assert len(lines) == 1 and "ojt-alice" in lines[0] and "web-sudo" in lines[0] and "active" in lines[0], r.out
+    assert re.fullmatch(r"(9m\d*s?|10m)", lines[0].split()[-1]), r.out  # time left
+    r = jit.cli("status", user="ojt-alice")
+    assert [(g["id"], g["state"]) for g in r.j["grants"]] == [(ga, "active")], r
+
+    # bob: active list shows only the pending one; --all shows the history
+    r = jit.cli("list", user="ojt-bob")
+    assert [(g["id"], g["state"]) for g in r.j["grants"]] == [(gb, "pending")], r
+    r = jit.cli("list", "--all", user="ojt-bob")
+    assert {(g["id"], g["state"]) for g in r.j["grants"]} == {(gb, "pending"), (old, "revoked")}, r
+    assert all(g["user"] == "ojt-bob" for g in r.j["grants"])
+
+    # the approvable list: olivia owns prod-db-ssh, alice does not
+    r = jit.cli("list", "--pending", user="ojt-olivia")
+    assert [g["id"] for g in r.j["grants"]] == [gb], r
+    r = jit.cli("list", "--pending", user="ojt-alice")
+    assert r.rc == EXIT_OK and r.j["grants"] == [], r
+    r = jit.cli("list", "--pending", user="ojt-bob")  # his own request
+    assert r.j["grants"] == [], r
+    r = jit.cli("list", "--pending", user="ojt-olivia", json_out=False)
+    assert str(gb) in r.out and "pending" in r.out, r
+
+    # root sees everyone
+    r = jit.cli("list", "--all")
+    assert {g["id"] for g in r.j["grants"]} == {ga, gb, old}, r
+
+
+def test_audit_cli_filters(jit):
+    ga = jit.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    gb = jit.request("prod-db-ssh", dur="10m", reason="INC-8", as_user="ojt-bob").grant["id"]
+    assert jit.cli("approve", gb, user="ojt-olivia").rc == EXIT_OK
+
+    r = jit.cli("audit")
+    assert r.rc == EXIT_OK, r
+    all_ev = r.j["events"]
+    assert len(all_ev) == len(jit.audit())
+    assert {e["event"] for e in all_ev} >= {"requested", "approved", "granted"}
+
+    r = jit.cli("audit", "--user", "ojt-alice")
+    assert r.j["events"] and all(e["user"] == "ojt-alice" for e in r.j["events"]), r
+    assert {e["id"] for e in r.j["events"]} == {ga}
+
+    r = jit.cli("audit", "--group", "web-sudo")
+    assert r.j["events"] and all(e["group"] == "web-sudo" for e in r.j["events"]), r
+    r = jit.cli("audit", "--group", "prod-db-ssh", "--user", "ojt-bob")
+    ev = r.j["events"]
+    assert {e["id"] for e in ev} == {gb} and "approved" in [e["event"] for e in ev], r
+    appr = [e for e in ev if e["event"] == "approved"][0]
+    assert appr["actor"] == "ojt-olivia@example.com"
+
+    r = jit.cli("audit", "--since", "1h")
+    assert len(r.j["events"]) == len(all_ev), r
+    r = jit.cli("audit", "--since", str(int(time.time()) + 3600))
+    assert r.rc == EXIT_OK and r.j["events"] == [], r
+    r = jit.cli("audit", "--since", "yesterday-ish")
+    assert r.rc == EXIT_USAGE, r
+
+    r = jit.cli("audit", "--user", "ojt-alice", json_out=False)
+    assert r.rc == EXIT_OK and "granted" in r.out and "ojt-bob" not in r.out, r
+
+    for who in ("ojt-alice", "ojt-olivia"):
+        r = jit.cli("audit", "--user", who, user=who)
+        assert r.rc == EXIT_DENIED and r.j["code"] == "forbidden", r
+
+
+def test_check_group_name_with_newline_is_not_allowed(jit):
+    jit.request("web-sudo", dur="10m", as_user="ojt-alice")
+    assert jit.cli("check", "ops-oncall", user="ojt-alice").rc == EXIT_OK
+    c = jit.cli("check", "ops-oncall\nweb-sudo", user="ojt-alice")
+    # refused as malformed before any matching happens
+    assert c.rc == EXIT_FAIL and c.j["code"] == "invalid", c

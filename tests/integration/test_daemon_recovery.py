@@ -1,0 +1,147 @@
+"""Crash safety and Okta failures: the ledger's intent rows are settled after
+kill -9, removals are retried until Okta agrees, grants that ended while the
+daemon was down are removed at start-up, stale requests expire."""
+import signal
+import time
+
+import pytest
+
+from daemon_fixtures import *  # noqa: F401,F403
+
+PUT_MEMBER = "^/api/v1/groups/[^/]+/users/[^/?]+$"
+
+
+def wait_hanging(jit, timeout=15):
+    """The fake logs a hung request only once it ends; while it hangs the
+    rule is spent (faults_pending 0) and the request is in flight."""
+    def hanging():
+        st = jit.okta.state()
+        return st["faults_pending"] == 0 and st["inflight"] >= 1
+    return wait_for(hanging, timeout, interval=0.02, what="a request hanging at the fake Okta")
+
+
+def test_kill9_during_add_is_settled_at_restart(jit_factory):
+    jit = jit_factory(timeout="30s")
+    jit.okta.faults({"method": "PUT", "path": PUT_MEMBER, "action": "hang", "seconds": 60, "count": 1})
+    p = jit.cli_popen("request", "web-sudo", "--for", "2m", user="ojt-alice")
+    wait_hanging(jit)
+    jit.daemon.kill9()
+    out, _ = p.communicate(timeout=10)
+    assert p.returncode == EXIT_DAEMON
+    row = jit.grants()[0]
+    assert row["state"] == "approved" and row["op"] == "add", row
+    assert ALICE not in jit.members(G_WEB)
+
+    jit.okta.control("faults/clear", {})
+    jit.daemon.start()
+    wait_for(lambda: jit.grant(row["id"])["op"] == "", 15, what="intent settled")
+    row = jit.grant(row["id"])
+    assert row["state"] == "active" and row["op"] == ""
+    assert ALICE in jit.members(G_WEB)
+    assert "granted" in jit.events(row["id"])
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_OK, c
+
+
+def test_kill9_during_remove_is_settled_at_restart(jit_factory):
+    jit = jit_factory(timeout="30s")
+    gid = jit.request("web-sudo", dur="2m", as_user="ojt-alice").grant["id"]
+    assert ALICE in jit.members(G_WEB)
+    jit.okta.faults({"method": "DELETE", "path": PUT_MEMBER, "action": "hang", "seconds": 60, "count": 1})
+    p = jit.cli_popen("revoke", gid, user="ojt-alice")
+    wait_hanging(jit)
+    jit.daemon.kill9()
+    p.communicate(timeout=10)
+    row = jit.grant(gid)
+    assert row["state"] == "revoked" and row["op"] == "remove", row
+    assert ALICE in jit.members(G_WEB)
+    # the grant no longer counts, even before Okta agrees
+    jit.okta.control("faults/clear", {})
+    jit.daemon.start()
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 15, what="membership removed after restart")
+    wait_for(lambda: jit.grant(gid)["op"] == "", 5)
+    assert jit.grant(gid)["state"] == "revoked"
+    assert "removed" in jit.events(gid)
+
+
+def test_okta_errors_during_expiry_are_retried(jit):
+    gid = jit.request("web-sudo", dur="3s", as_user="ojt-alice").grant["id"]
+    # The HTTP layer itself retries a 5xx up to 4 times per call; 6 failures
+    # make the first removal attempt fail as a whole, so the ledger's
+    # retry-with-backoff has to finish the job.
+    jit.okta.faults({"method": "DELETE", "path": PUT_MEMBER, "action": "status", "status": 500, "count": 6})
+    wait_for(lambda: jit.grant(gid)["state"] == "expired", 10, what="expiry")
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_DENIED, c
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 30, what="removal after Okta recovers")
+    wait_for(lambda: jit.grant(gid)["op"] == "", 5)
+    ev = jit.events(gid)
+    assert "okta_error" in ev and "removed" in ev, ev
+    assert ev.index("expired") < ev.index("okta_error") < ev.index("removed")
+    assert ev[-1] == "removed"
+    err = jit.audit(gid, "okta_error")[0]
+    assert "op=remove" in err["detail"] and "HTTP 500" in err["detail"]
+    assert jit.grant(gid)["op_attempts"] == 0
+    assert len(jit.okta_requests("DELETE")) == 7
+
+
+def test_okta_errors_during_revocation_are_retried(jit):
+    gid = jit.request("web-sudo", dur="5m", as_user="ojt-alice").grant["id"]
+    jit.okta.faults({"method": "DELETE", "path": PUT_MEMBER, "action": "status", "status": 500, "count": 6})
+    r = jit.cli("revoke", gid, user="ojt-alice")
+    assert r.rc == EXIT_OK and r.grant["state"] == "revoked", r
+    row = jit.grant(gid)
+    assert row["op"] == "remove" and row["op_attempts"] == 1 and row["last_error"], row
+    assert "next_in=2s" in jit.audit(gid, "okta_error")[0]["detail"]
+    # not allowed in any more, whatever Okta says
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_DENIED, c
+    # retry due 2 s after the failure (+ the HTTP layer's own ~2 s of retries)
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 15, what="removal after Okta recovers")
+    wait_for(lambda: jit.grant(gid)["op"] == "", 5)
+    ev = jit.events(gid)
+    assert ev.index("revoked") < ev.index("okta_error") < ev.index("removed")
+
+
+def test_okta_errors_during_revocation_count3(jit):
+    """3 failures are absorbed by the HTTP layer's own retries."""
+    gid = jit.request("web-sudo", dur="5m", as_user="ojt-alice").grant["id"]
+    jit.okta.faults({"method": "DELETE", "path": PUT_MEMBER, "action": "status", "status": 500, "count": 3})
+    r = jit.cli("revoke", gid, user="ojt-alice")
+    assert r.rc == EXIT_OK, r
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 30)
+    wait_for(lambda: jit.grant(gid)["op"] == "", 5)
+    assert len(jit.okta_requests("DELETE")) == 4
+    assert jit.events(gid)[-1] == "removed"
+
+
+def test_expired_while_daemon_was_down(jit):
+    gid = jit.request("web-sudo", dur="3s", as_user="ojt-alice").grant["id"]
+    assert ALICE in jit.members(G_WEB)
+    jit.daemon.stop(signal.SIGTERM)
+    assert jit.daemon.proc.returncode == 0
+    time.sleep(4.5)
+    assert ALICE in jit.members(G_WEB)
+    assert jit.grant(gid)["state"] == "active"
+    jit.daemon.start()
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 10, what="removal at start-up")
+    wait_for(lambda: jit.grant(gid)["op"] == "", 5)
+    row = jit.grant(gid)
+    assert row["state"] == "expired"
+    ev = jit.events(gid)
+    assert ev[-2:] == ["expired", "removed"], ev
+
+
+def test_pending_request_expires(jit_factory):
+    jit = jit_factory(daemon_extra={"pending_ttl": "2s"})
+    gid = jit.request("prod-db-ssh", dur="10m", reason="INC-5", as_user="ojt-bob").grant["id"]
+    assert jit.grant(gid)["state"] == "pending"
+    wait_for(lambda: jit.grant(gid)["state"] == "expired", 6, what="pending request expired")
+    assert "request_expired" in jit.events(gid)
+    r = jit.cli("approve", gid, user="ojt-olivia")
+    assert r.rc == EXIT_FAIL and r.j["code"] == "conflict", r
+    assert jit.grant(gid)["state"] == "expired"
+    assert BOB not in jit.members(G_PRODDB)
+    # and a new request is possible
+    r = jit.request("prod-db-ssh", dur="10m", reason="INC-5b", as_user="ojt-bob")
+    assert r.grant["state"] == "pending"
