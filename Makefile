@@ -88,7 +88,7 @@ check: all unit-tests
 	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -ra tests/ $(PYTEST_ARGS)
 
 # The README's main command: doctor against the bundled local Okta server.
-demo: all
+demo: all $(TOOLS)
 	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/demo.py
 
 deps:

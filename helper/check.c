@@ -345,7 +345,8 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			struct grant p;
 
 			ojit_strlcpy(ans->code, "no_grant", sizeof(ans->code));
-			if (ledger_grant_pending(d->ledger, user, groups[0], &p) == LEDGER_OK)
+			if (ledger_grant_pending(d->ledger, user, groups[0], &p) == LEDGER_OK &&
+			    ojit_strlcpy(ans->code, "pending", sizeof(ans->code)) == 0)
 				snprintf(ans->message, sizeof(ans->message),
 					 "okta-jit: access needs a grant for '%s'; your request %lld is %s (approvers: %s)",
 					 groups[0], (long long)p.id, p.state, ans->approvers);

@@ -363,6 +363,7 @@ static void do_session(struct jitd *d, const struct actor *a, const struct proto
 		return;
 	}
 	proto_out_add_int(o, T_SESSION, s.id);
+	jitd_kick(d); /* the scheduler now watches this session (warning, end) */
 }
 
 void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)

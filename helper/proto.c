@@ -419,8 +419,23 @@ int proto_connect(const char *path, unsigned owner_uid, int timeout_ms, char *er
 		}
 		fd = nfd;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		if (errno != EINPROGRESS && errno != EAGAIN) {
+	/* A Unix socket whose listen backlog is full answers EAGAIN (the
+	 * connection is not in progress): the daemon is busy, so try again
+	 * until the deadline. */
+	for (;;) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		if (errno == EAGAIN) {
+			if (mono_ms() >= deadline) {
+				set_err(err, errlen, "cannot connect to okta-jitd", "busy (timed out)");
+				goto fail;
+			}
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (errno != EINPROGRESS) {
 			set_err(err, errlen, "cannot connect to okta-jitd", strerror(errno));
 			goto fail;
 		}
@@ -429,6 +444,7 @@ int proto_connect(const char *path, unsigned owner_uid, int timeout_ms, char *er
 			set_err(err, errlen, "cannot connect to okta-jitd", soerr ? strerror(soerr) : "timed out");
 			goto fail;
 		}
+		break;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || clen != sizeof(cred) ||
 	    cred.uid != owner_uid) {

@@ -164,19 +164,36 @@ static int in_breakglass(const char *user, const char *group)
 {
 	struct group gr, *grp = NULL;
 	struct passwd pw, *pwp = NULL;
-	char gbuf[8192], pbuf[4096];
+	char pbuf[4096];
+	char *gbuf = NULL;
+	size_t glen = 16384;
 	char **m;
+	int r = 0, e;
 
 	if (group == NULL)
 		return 0;
-	if (getgrnam_r(group, &gr, gbuf, sizeof(gbuf), &grp) != 0 || grp == NULL)
-		return 0;
+	/* a break-glass group may list many members: grow until it fits */
+	for (;;) {
+		char *n = realloc(gbuf, glen);
+
+		if (n == NULL)
+			goto out;
+		gbuf = n;
+		e = getgrnam_r(group, &gr, gbuf, glen, &grp);
+		if (e != ERANGE || glen >= (1u << 24))
+			break;
+		glen *= 2;
+	}
+	if (e != 0 || grp == NULL)
+		goto out;
 	for (m = grp->gr_mem; m != NULL && *m != NULL; m++)
 		if (strcmp(*m, user) == 0)
-			return 1;
-	if (getpwnam_r(user, &pw, pbuf, sizeof(pbuf), &pwp) == 0 && pwp != NULL && pwp->pw_gid == grp->gr_gid)
-		return 1;
-	return 0;
+			r = 1;
+	if (!r && getpwnam_r(user, &pw, pbuf, sizeof(pbuf), &pwp) == 0 && pwp != NULL && pwp->pw_gid == grp->gr_gid)
+		r = 1;
+out:
+	free(gbuf);
+	return r;
 }
 
 /* One round trip to okta-jitd. 0 and *reply on success. */
@@ -244,7 +261,7 @@ static int check(pam_handle_t *pamh, const struct mod_opts *o, const char *user,
 		return 1;
 	if (strcmp(dec, "deny") == 0)
 		return 0;
-	return -1; /* "unavailable": the daemon cannot reach Okta */
+	return -2; /* "unavailable": the daemon runs but cannot reach Okta; *reply says why */
 }
 
 static void free_str(pam_handle_t *pamh, void *data, int status)
@@ -320,8 +337,15 @@ PAM_VISIBLE int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const 
 	memset(&reply, 0, sizeof(reply));
 	r = check(pamh, &o, user, &reply);
 	if (r < 0) {
-		int rc = no_answer(pamh, &o, user, "okta-jitd did not answer");
+		char why[300];
+		int rc;
 
+		if (r == -2)
+			clean(why, sizeof(why), proto_get(&reply, T_MESSAGE) ? proto_get(&reply, T_MESSAGE)
+									   : "okta-jitd cannot reach Okta");
+		else
+			snprintf(why, sizeof(why), "okta-jitd did not answer");
+		rc = no_answer(pamh, &o, user, why);
 		proto_msg_free(&reply);
 		return rc;
 	}
@@ -384,6 +408,12 @@ PAM_VISIBLE int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, con
 		 proto_get(&reply, T_GROUP) ? proto_get(&reply, T_GROUP) : o.groups[0]);
 	if (pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &reason, "%s", prompt) != PAM_SUCCESS || reason == NULL ||
 	    reason[0] == '\0') {
+		free(reason);
+		proto_msg_free(&reply);
+		return PAM_IGNORE;
+	}
+	if (strlen(reason) > 500) {
+		tell(pamh, PAM_ERROR_MSG, "okta-jit: the reason is too long (at most 500 characters); nothing was filed.");
 		free(reason);
 		proto_msg_free(&reply);
 		return PAM_IGNORE;
@@ -501,9 +531,16 @@ PAM_VISIBLE int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, con
 		long secs = strtol(left, NULL, 10);
 		char msg[256];
 
-		snprintf(msg, sizeof(msg), "okta-jit: your access through '%.100s' ends in %ldh%02ldm (grant %.20s).",
-			 (const char *)group, secs / 3600, (secs % 3600) / 60,
-			 proto_get(&reply, T_ID) ? proto_get(&reply, T_ID) : "?");
+		char human[32];
+
+		if (secs < 60)
+			snprintf(human, sizeof(human), "%lds", secs < 0 ? 0 : secs);
+		else if (secs < 3600)
+			snprintf(human, sizeof(human), "%ldm%02lds", secs / 60, secs % 60);
+		else
+			snprintf(human, sizeof(human), "%ldh%02ldm", secs / 3600, (secs % 3600) / 60);
+		snprintf(msg, sizeof(msg), "okta-jit: your access through '%.100s' ends in %s (grant %.20s).",
+			 (const char *)group, human, proto_get(&reply, T_ID) ? proto_get(&reply, T_ID) : "?");
 		tell(pamh, PAM_TEXT_INFO, msg);
 	}
 	proto_msg_free(&reply);
