@@ -263,3 +263,29 @@ def test_open_session_is_warned_before_the_grant_end(sshd, env):
     assert "session_warned" in env.events(gid), env.events(gid)
     assert re.search(r"okta-jit: your access through 'web-sudo' \(grant %d\) ends in \ds\. "
                      r"This session will be closed then\." % gid, out), out
+
+
+@pytest.fixture
+def env_keep(pam_jit_factory, sshd):
+    e = pam_jit_factory(flows=JIT_FLOWS.replace("[flow web]\ngroups = web-sudo\n",
+                                                "[flow web]\ngroups = web-sudo\non_expiry = keep\n"))
+    sshd.write_pam(e.sock)
+    yield e
+    sshd.write_pam("/nonexistent.sock")
+
+
+def test_on_expiry_keep_leaves_an_open_session_but_refuses_new_logins(sshd, env_keep):
+    env = env_keep
+    gid = grant_for(env, "4s")
+    end = env.grant(gid)["end_at"]
+    argv = sshd.ssh_argv(None, tty=True)[:-1]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the shell outlives the grant by several seconds and finishes by itself
+    out, err = p.communicate("echo star''ted; sleep 10; echo fini''shed; exit\n", timeout=40)
+    assert time.time() > end + 4
+    assert "started" in out and "finished" in out, (out, err)
+    assert not env.audit(gid, "session_ended"), env.audit(gid)
+    # the grant did end: Okta membership gone and a new login is refused
+    wait_for(lambda: env.grant(gid)["state"] == "expired" and env.grant(gid)["op"] == "", 15, what="expired")
+    r = sshd.ssh("echo ok")
+    assert r.returncode != 0 and "ok" not in r.stdout, r
