@@ -1,5 +1,7 @@
 /* daemon.c - the Unix socket server: one thread per connection (a slow
- * Okta call for one client never holds up another's cached answer), every
+ * Okta call for one client never holds up another's cached answer; threads
+ * that finish a connection wait a while for the next one instead of
+ * exiting, so a login does not pay a thread start), every
  * request authorised by the peer's SO_PEERCRED credentials, and the
  * scheduler thread that ends grants on time. */
 #include "daemon.h"
@@ -26,6 +28,16 @@
 #include "util.h"
 
 static atomic_int active_clients;
+
+/* Idle connection threads. A connection is handed to an idle thread when
+ * there is one, else a new thread is started, so concurrency is bounded by
+ * DAEMON_MAX_CLIENTS only, exactly as with a thread per connection. */
+#define POOL_MAX_IDLE 64
+#define POOL_IDLE_SECONDS 30
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+static struct client *pool_head, *pool_tail;
+static int pool_idle; /* waiting threads not yet promised a queued connection */
 
 int jitd_valid_username(const char *u)
 {
@@ -494,13 +506,13 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 }
 
 struct client {
+	struct client *next;
 	struct jitd *d;
 	int fd;
 };
 
-static void *client_thread(void *p)
+static void serve_client(struct client *c)
 {
-	struct client *c = p;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct actor a;
@@ -557,6 +569,66 @@ out:
 	close(c->fd);
 	free(c);
 	atomic_fetch_sub(&active_clients, 1);
+}
+
+/* The next queued connection, or NULL when this thread should end. */
+static struct client *pool_wait(struct jitd *d)
+{
+	struct client *c = NULL;
+	struct timespec ts;
+
+	pthread_mutex_lock(&pool_lock);
+	if (d->stopping || pool_idle >= POOL_MAX_IDLE)
+		goto out;
+	pool_idle++;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += POOL_IDLE_SECONDS;
+	while (pool_head == NULL && !d->stopping)
+		if (pthread_cond_timedwait(&pool_cond, &pool_lock, &ts) == ETIMEDOUT)
+			break;
+	if (pool_head != NULL) {
+		c = pool_head; /* the accept loop already took our idle count */
+		pool_head = c->next;
+		if (pool_head == NULL)
+			pool_tail = NULL;
+	} else {
+		pool_idle--;
+	}
+out:
+	pthread_mutex_unlock(&pool_lock);
+	return c;
+}
+
+/* Hand c to an idle thread: 0, or -1 when none is waiting. */
+static int pool_handoff(struct client *c)
+{
+	int r = -1;
+
+	pthread_mutex_lock(&pool_lock);
+	if (pool_idle > 0) {
+		pool_idle--;
+		c->next = NULL;
+		if (pool_tail != NULL)
+			pool_tail->next = c;
+		else
+			pool_head = c;
+		pool_tail = c;
+		pthread_cond_signal(&pool_cond);
+		r = 0;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return r;
+}
+
+static void *client_thread(void *p)
+{
+	struct client *c = p;
+	struct jitd *d = c->d;
+
+	while (c != NULL) {
+		serve_client(c);
+		c = pool_wait(d);
+	}
 	return NULL;
 }
 
@@ -644,9 +716,12 @@ int daemon_serve(struct jitd *d, int lfd)
 			close(fd);
 			continue;
 		}
+		c->next = NULL;
 		c->d = d;
 		c->fd = fd;
 		atomic_fetch_add(&active_clients, 1);
+		if (pool_handoff(c) == 0)
+			continue;
 		if (pthread_create(&t, &attr, client_thread, c) != 0) {
 			atomic_fetch_sub(&active_clients, 1);
 			close(fd);
@@ -654,6 +729,9 @@ int daemon_serve(struct jitd *d, int lfd)
 		}
 	}
 	pthread_attr_destroy(&attr);
+	pthread_mutex_lock(&pool_lock);
+	pthread_cond_broadcast(&pool_cond); /* idle threads see stopping and end */
+	pthread_mutex_unlock(&pool_lock);
 	jitd_kick(d);
 	pthread_join(sched, NULL);
 	/* give client threads a moment to finish their replies */

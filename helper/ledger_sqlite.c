@@ -13,10 +13,18 @@
 
 #include "util.h"
 
+/* The single-row lookups run on every login check: their statements are
+ * prepared once and reset after each use (under l->lock). */
+#define STMT_CACHE 8
+
 struct ledger {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	char last_error[512];
+	struct {
+		const char *sql; /* a string literal: compared by address */
+		sqlite3_stmt *st;
+	} stmts[STMT_CACHE];
 };
 
 /* Each entry moves the schema one version up; never edit a shipped one. */
@@ -200,8 +208,12 @@ struct ledger *ledger_open(const char *path, char *err, size_t errlen)
 
 void ledger_close(struct ledger *l)
 {
+	size_t i;
+
 	if (l == NULL)
 		return;
+	for (i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(l->stmts[i].st);
 	if (l->db != NULL)
 		sqlite3_close_v2(l->db);
 	pthread_mutex_destroy(&l->lock);
@@ -313,14 +325,50 @@ out:
 	return r;
 }
 
+/* A cached prepared statement for sql, or a fresh one (*cached 0) when the
+ * cache is full. Called with l->lock held. */
+static sqlite3_stmt *stmt_get(struct ledger *l, const char *sql, int *cached)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+
+	*cached = 0;
+	for (i = 0; i < STMT_CACHE && l->stmts[i].sql != NULL; i++)
+		if (l->stmts[i].sql == sql) {
+			*cached = 1;
+			return l->stmts[i].st;
+		}
+	if (sqlite3_prepare_v3(l->db, sql, -1, i < STMT_CACHE ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) !=
+	    SQLITE_OK)
+		return NULL;
+	if (i < STMT_CACHE) {
+		l->stmts[i].sql = sql;
+		l->stmts[i].st = st;
+		*cached = 1;
+	}
+	return st;
+}
+
+static void stmt_put(sqlite3_stmt *st, int cached)
+{
+	if (st == NULL)
+		return;
+	if (cached) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
+}
+
 static int select_one(struct ledger *l, const char *sql, struct grant *g, const char *a,
 		      const char *b, int64_t n)
 {
 	sqlite3_stmt *st = NULL;
-	int r = LEDGER_ERR, rc, i = 1;
+	int r = LEDGER_ERR, rc, i = 1, cached = 0;
 
 	pthread_mutex_lock(&l->lock);
-	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if ((st = stmt_get(l, sql, &cached)) == NULL) {
 		set_err(l, "select grant");
 		goto out;
 	}
@@ -339,7 +387,7 @@ static int select_one(struct ledger *l, const char *sql, struct grant *g, const 
 		set_err(l, "select grant");
 	}
 out:
-	sqlite3_finalize(st);
+	stmt_put(st, cached);
 	pthread_mutex_unlock(&l->lock);
 	return r;
 }
