@@ -1930,6 +1930,10 @@ class FakeOktaServer(ThreadingHTTPServer):
 
     def get_request(self):
         sock, addr = self.socket.accept()
+        # Headers and body go out in separate writes: without TCP_NODELAY,
+        # Nagle plus the client's delayed ACK adds ~40 ms to every answer,
+        # which no real Okta front end does.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.app.lock:
             self.app.connections += 1
         return self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
