@@ -257,6 +257,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	int64_t now = ojit_now();
 	int need_okta = 0, have_info = 0, grace = 0;
 	int has_grant[CHECK_MAX_GROUPS];
+	int64_t grant_id[CHECK_MAX_GROUPS], grant_end[CHECK_MAX_GROUPS];
 	size_t i;
 
 	memset(ans, 0, sizeof(*ans));
@@ -277,9 +278,12 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
 
 		has_grant[i] = 0;
+		grant_id[i] = grant_end[i] = 0;
 		if (f != NULL && !f->standing_allow) {
 			if (ledger_grant_active(d->ledger, user, groups[i], now, &g) == LEDGER_OK) {
 				has_grant[i] = 1;
+				grant_id[i] = g.id;
+				grant_end[i] = g.end_at;
 				need_okta = 1;
 			}
 		} else {
@@ -303,18 +307,18 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
 		int timebound = f != NULL && !f->standing_allow;
 
-		if (timebound && !has_grant[i])
+		/* a grant that ended while Okta was asked does not count */
+		if (timebound && (!has_grant[i] || grant_end[i] <= ojit_now()))
 			continue;
 		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0 || !has_group(&info, groups[i]))
 			continue;
 		ans->decision = CHECK_ALLOW;
 		ojit_strlcpy(ans->code, "allow", sizeof(ans->code));
 		ojit_strlcpy(ans->group, groups[i], sizeof(ans->group));
-		if (timebound && ledger_grant_active(d->ledger, user, groups[i], now, &g) == LEDGER_OK) {
-			ans->grant_id = g.id;
-			ans->end = g.end_at;
-		} else if (timebound) {
-			continue; /* ended between the two reads */
+		if (timebound) {
+			/* the grant read above, against the same "now" */
+			ans->grant_id = grant_id[i];
+			ans->end = grant_end[i];
 		}
 		if (ans->end > 0) {
 			char left[32];

@@ -528,11 +528,13 @@ static void serve_client(struct client *c)
 	a.uid = cred.uid;
 	a.pid = cred.pid;
 	a.is_root = cred.uid == 0;
-	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL &&
-	    jitd_valid_username(pw.pw_name))
-		ojit_strlcpy(a.user, pw.pw_name, sizeof(a.user));
-	else if (a.is_root)
+	/* uid 0 is root whatever passwd calls it: no NSS lookup on the PAM
+	 * module's path. */
+	if (a.is_root)
 		ojit_strlcpy(a.user, "root", sizeof(a.user));
+	else if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL &&
+		 jitd_valid_username(pw.pw_name))
+		ojit_strlcpy(a.user, pw.pw_name, sizeof(a.user));
 	while (!c->d->stopping) {
 		struct proto_msg m;
 		struct proto_out o;
