@@ -569,6 +569,12 @@ static struct flow_config *flow_begin(struct parse_state *st, const char *sectio
 	struct flow_config *f = &c->flows[c->nflows++];
 	memset(f, 0, sizeof(*f));
 	f->name = strdup(name);
+	if (f->name == NULL) {
+		/* a flow without a name would be compared with strcmp above */
+		c->nflows--;
+		add_error(st, st->line, section, NULL, "out of memory");
+		return NULL;
+	}
 	f->default_duration = 3600;
 	f->max_duration = 8 * 3600;
 	f->approval = APPROVAL_OWNERS;

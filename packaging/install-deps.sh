@@ -17,7 +17,7 @@ if command -v apt-get >/dev/null 2>&1; then
 		libsqlite3-dev libinih-dev libcmocka-dev \
 		python3 python3-pytest python3-cryptography \
 		valgrind pamtester openssh-server openssh-client sudo \
-		clang libclang-rt-14-dev \
+		clang libclang-rt-14-dev cppcheck \
 		debhelper lintian rpm rpmlint file
 elif command -v dnf >/dev/null 2>&1; then
 	$SUDO dnf install -y \
@@ -26,7 +26,7 @@ elif command -v dnf >/dev/null 2>&1; then
 		sqlite-devel inih-devel libcmocka-devel \
 		python3 python3-pytest python3-cryptography \
 		valgrind pamtester openssh-server openssh-clients sudo \
-		clang compiler-rt \
+		clang compiler-rt cppcheck \
 		rpm-build rpmlint systemd-rpm-macros
 else
 	echo "install-deps.sh: neither apt-get nor dnf found; install the packages listed in README.md by hand" >&2

@@ -26,6 +26,8 @@ def test_auto_approval_lifecycle_to_expiry(jit):
 
     wait_for(lambda: ALICE not in jit.members(G_WEB), 15, what="membership removed at the end")
     wait_for(lambda: jit.grant(gid)["op"] == "" and jit.grant(gid)["state"] == "expired", 5)
+    # the audit row follows the ledger update that settles the removal
+    wait_for(lambda: "removed" in jit.events(gid), 5, what="removed audited")
     ev = jit.events(gid)
     for e in ("requested", "approved", "granted", "expired", "removed"):
         assert e in ev, ev

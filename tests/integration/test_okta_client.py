@@ -3,6 +3,7 @@ build/tests/okta_driver against the fake Okta over real HTTPS.
 
 Each test checks what reached the fake (its request log and state), not
 only the driver's exit code."""
+import os
 import shutil
 import subprocess
 import time
@@ -593,6 +594,11 @@ def test_odd_logins_found(cfg, okta, login):
 # Valgrind (one run; deselect with -k "not valgrind")
 # --------------------------------------------------------------------------
 
+# Valgrind cannot run an ASan binary: `make asan-check` sets OJIT_SANITIZED=1.
+SANITIZED = os.environ.get("OJIT_SANITIZED") == "1"
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan build (OJIT_SANITIZED=1): valgrind cannot run it")
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
 def test_valgrind_driver_members_no_definite_leaks(cfg, okta):
     p = run(["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
