@@ -263,3 +263,16 @@ $(BENCH_DIR)/load: bench/load.c $(BUILD)/helper/proto.o Makefile
 	$(CC) $(EXE_CFLAGS) -Ihelper -o $@ $< $(BUILD)/helper/proto.o $(EXE_LDFLAGS)
 bench: all $(BENCH_TOOLS)
 	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/run.py
+
+# ---- reliability: soak and load (docs/reliability.md) ------------------
+# `make soak`: the crash-churn test with 200 SIGKILLs of okta-jitd (CI runs
+# the 40-kill variant as part of `make check`). `make load`: 200 clients
+# for 60 s against a rate-limited fake Okta; figures in build/load.json.
+.PHONY: soak load
+soak: all unit-tests
+	OJIT_BUILD=$(abspath $(BUILD)) OJIT_CHURN_KILLS=$(or $(SOAK_KILLS),200) OJIT_CHURN_SECONDS=1800 \
+		OJIT_CHURN_REPORT=$(abspath $(BUILD))/soak.json \
+		$(PYTHON) -m pytest -q -s tests/integration/test_crash_churn.py $(PYTEST_ARGS)
+load: all
+	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/load/load.py --duration $(or $(LOAD_SECONDS),60) \
+		--report $(abspath $(BUILD))/load.json

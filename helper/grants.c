@@ -8,6 +8,7 @@
  * Okta's state; removal from Okta follows within seconds. */
 #include "grants.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,11 @@
 #include "util.h"
 
 #define RETRY_MAX_SECONDS 300
+
+/* Membership changes are decided and made one at a time: a removal owed
+ * by an ended grant must not land after a newer grant of the same user
+ * and group found the membership in place and took it as its own. */
+static pthread_mutex_t member_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void jit_result_set(struct jit_result *r, const char *code, const char *fmt, ...)
 {
@@ -218,6 +224,34 @@ int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant
 	return yes;
 }
 
+struct owed_ctx {
+	const char *grp;
+	int owed;
+};
+
+static int owed_cb(const struct grant *g, void *p)
+{
+	struct owed_ctx *o = p;
+
+	if (strcmp(g->kind, "grant") != 0 || strcmp(g->grp, o->grp) != 0)
+		return 0;
+	if (strcmp(g->op, OP_REMOVE) == 0 ||
+	    ((strcmp(g->state, GS_ACTIVE) == 0 || strcmp(g->state, GS_APPROVED) == 0) && !g->was_member))
+		o->owed = 1;
+	return o->owed;
+}
+
+/* Is this membership another grant's - one still active (perhaps just
+ * ended, before the sweeper saw it) or one that still owes its removal?
+ * Then it is not a standing membership. */
+static int removal_owed(struct jitd *d, const char *user, const char *grp)
+{
+	struct owed_ctx o = { grp, 0 };
+
+	ledger_grant_list(d->ledger, user, "approved,active,expired,revoked,failed", 100000, owed_cb, &o);
+	return o.owed;
+}
+
 /* Settle an owed add: check membership in Okta, add if needed, mark the
  * grant active. Called right after approval and by the scheduler. */
 static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
@@ -246,14 +280,18 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 	ojit_strlcpy(grp.id, g->group_id, sizeof(grp.id));
 	ojit_strlcpy(grp.name, g->grp, sizeof(grp.name));
 	ojit_strlcpy(grp.type, "OKTA_GROUP", sizeof(grp.type));
+	pthread_mutex_lock(&member_lock);
 	if (user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) == 0 &&
 	    (member || okta_group_add_member(d->okta, &grp, g->okta_user_id, &e) == 0)) {
 		ojit_strlcpy(g->state, GS_ACTIVE, sizeof(g->state));
 		ojit_strlcpy(g->op, OP_NONE, sizeof(g->op));
 		g->last_error[0] = '\0';
 		g->op_attempts = 0;
-		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK) {
+			pthread_mutex_unlock(&member_lock);
 			return ledger_failed(d, res);
+		}
+		pthread_mutex_unlock(&member_lock);
 		if (d->cache != NULL)
 			check_cache_forget(d->cache, g->user);
 		audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld%s",
@@ -261,6 +299,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 		jitd_kick(d);
 		return 0;
 	}
+	pthread_mutex_unlock(&member_lock);
 	{
 		char msg[512];
 
@@ -297,25 +336,39 @@ static int do_remove(struct jitd *d, struct grant *g)
 {
 	struct okta_group grp;
 	struct okta_error e;
+	struct grant newer;
 	char expected[16];
+	int held;
 
 	ojit_strlcpy(expected, g->state, sizeof(expected));
 	memset(&grp, 0, sizeof(grp));
 	ojit_strlcpy(grp.id, g->group_id, sizeof(grp.id));
 	ojit_strlcpy(grp.name, g->grp, sizeof(grp.name));
 	ojit_strlcpy(grp.type, "OKTA_GROUP", sizeof(grp.type));
-	if (g->group_id[0] == '\0' || g->okta_user_id[0] == '\0' ||
+	pthread_mutex_lock(&member_lock);
+	/* A newer active grant of the same user and group holds the
+	 * membership now: it is that grant's to remove at its end. */
+	held = ledger_grant_active(d->ledger, g->user, g->grp, ojit_now(), &newer) == LEDGER_OK;
+	if (held || g->group_id[0] == '\0' || g->okta_user_id[0] == '\0' ||
 	    okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0) {
 		ojit_strlcpy(g->op, OP_NONE, sizeof(g->op));
 		g->op_attempts = 0;
 		g->last_error[0] = '\0';
-		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK) {
+			pthread_mutex_unlock(&member_lock);
 			return -1;
+		}
+		pthread_mutex_unlock(&member_lock);
 		if (d->cache != NULL)
 			check_cache_forget(d->cache, g->user);
-		audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s", g->state);
+		if (held)
+			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s kept-for=%lld", g->state,
+				    (long long)newer.id);
+		else
+			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s", g->state);
 		return 0;
 	}
+	pthread_mutex_unlock(&member_lock);
 	okta_error_format(&e, g->last_error, sizeof(g->last_error));
 	g->op_attempts++;
 	g->next_attempt_at = ojit_now() + retry_delay(g->op_attempts);
@@ -338,11 +391,15 @@ static int approve_and_grant(struct jitd *d, struct grant *g, const char *approv
 
 	/* Was the user a member before this grant? Then the grant adds
 	 * nothing and its end must not take a standing membership away. */
+	pthread_mutex_lock(&member_lock);
 	if (user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) != 0) {
+		pthread_mutex_unlock(&member_lock);
 		okta_result(res, "cannot read the user's groups", &e);
 		return -1;
 	}
-	g->was_member = member;
+	/* A membership an ended grant still has to remove is not standing. */
+	g->was_member = member && !removal_owed(d, g->user, g->grp);
+	pthread_mutex_unlock(&member_lock);
 	ojit_strlcpy(g->approver, approver, sizeof(g->approver));
 	ojit_strlcpy(g->state, GS_APPROVED, sizeof(g->state));
 	ojit_strlcpy(g->op, OP_ADD, sizeof(g->op));
@@ -712,7 +769,14 @@ int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t dur
 struct due_ctx {
 	struct jitd *d;
 	int recovering; /* at start-up: owed work is due whatever its retry time */
+	int ledger_failed;
 };
+
+/* While the ledger cannot be written (disk full, read-only), ended grants
+ * are still taken out of Okta, every LEDGER_RETRY_SECONDS rather than on
+ * each scheduler wake-up; their rows settle once the ledger is writable. */
+#define LEDGER_RETRY_SECONDS 5
+static int64_t ledger_retry_at; /* scheduler thread only */
 
 static int due_one(const struct grant *row, void *ctx)
 {
@@ -727,6 +791,20 @@ static int due_one(const struct grant *row, void *ctx)
 
 	if (d->stopping)
 		return 1;
+	if (dc->recovering && strcmp(g.state, GS_PENDING) == 0 && strcmp(g.kind, "grant") == 0) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, g.grp);
+
+		/* Filed but never approved: the last daemon stopped between the
+		 * two, and its client saw no answer. Left pending it would block
+		 * the user's next request until pending_ttl. */
+		if (f != NULL && f->approval == APPROVAL_AUTO) {
+			ojit_strlcpy(g.state, GS_FAILED, sizeof(g.state));
+			ojit_strlcpy(g.last_error, "interrupted by a restart of okta-jitd", sizeof(g.last_error));
+			if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
+				audit_event(d, "failed", g.id, "okta-jitd", g.user, g.grp, "detail=\"%s\"", g.last_error);
+			return 0;
+		}
+	}
 	if (strcmp(g.state, GS_PENDING) == 0 && g.pending_expires_at <= now) {
 		ojit_strlcpy(g.state, GS_EXPIRED, sizeof(g.state));
 		if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
@@ -738,8 +816,14 @@ static int due_one(const struct grant *row, void *ctx)
 		ojit_strlcpy(g.op, g.was_member ? OP_NONE : OP_REMOVE, sizeof(g.op));
 		g.next_attempt_at = now;
 		g.op_attempts = 0;
-		if (ledger_grant_update(d->ledger, &g, GS_ACTIVE) != LEDGER_OK)
+		if (ledger_grant_update(d->ledger, &g, GS_ACTIVE) != LEDGER_OK) {
+			/* The check already refuses from end_at; Okta must not
+			 * keep the membership because the disk is full. */
+			dc->ledger_failed = 1;
+			if (strcmp(g.op, OP_REMOVE) == 0)
+				do_remove(d, &g);
 			return 0;
+		}
 		audit_event(d, "expired", g.id, "okta-jitd", g.user, g.grp, "end=%lld", (long long)g.end_at);
 		if (strcmp(g.op, OP_REMOVE) == 0)
 			do_remove(d, &g);
@@ -758,16 +842,19 @@ static int due_one(const struct grant *row, void *ctx)
 
 void grants_run_due(struct jitd *d)
 {
-	struct due_ctx dc = { d, 0 };
+	struct due_ctx dc = { d, 0, 0 };
 
+	if (ojit_now() < ledger_retry_at)
+		return;
 	ledger_grant_due(d->ledger, ojit_now(), due_one, &dc);
+	ledger_retry_at = dc.ledger_failed ? ojit_now() + LEDGER_RETRY_SECONDS : 0;
 }
 
 void grants_recover(struct jitd *d)
 {
-	struct due_ctx dc = { d, 1 };
+	struct due_ctx dc = { d, 1, 0 };
 
 	/* Everything half-done when the last daemon stopped: owed adds are
 	 * checked against Okta and settled, owed removals retried now. */
-	ledger_grant_list(d->ledger, NULL, "approved,active,expired,revoked,failed", 100000, due_one, &dc);
+	ledger_grant_list(d->ledger, NULL, "pending,approved,active,expired,revoked,failed", 100000, due_one, &dc);
 }

@@ -23,6 +23,7 @@
 #define TOKEN_MAX 8192
 #define DPOP_KEY_LIFETIME (24 * 3600)
 #define DPOP_NONCE_RETRIES 2
+#define CLOCK_SKEW_IGNORE 30
 #define MAX_PAGES 10000
 #define MAX_ITEMS 1000000
 
@@ -62,6 +63,7 @@ struct okta_client {
 	int64_t dpop_key_born; /* wall clock */
 	char dpop_nonce[512];  /* the token endpoint's */
 	char api_nonce[512];   /* the resource server's, if it ever asks */
+	int64_t clock_offset;  /* Okta's Date minus this host's clock (s), when large */
 
 	pthread_mutex_t rate_lock;
 	struct rate_bucket buckets[BUCKET_COUNT];
@@ -439,7 +441,9 @@ static void rate_update(struct okta_client *c, enum bucket b, const struct http_
 	else if (r->rate_reset > 0)
 		rb->reset_local = r->rate_reset;
 	else
-		rb->reset_local = now + 60;
+		/* No reset named: pausing every call for a guessed minute would
+		 * hold logins past any PAM timeout; the 429 backoff paces. */
+		rb->reset_local = now + 1;
 	if (rb->reset_local > now + 3600)
 		rb->reset_local = now + 3600;
 	pthread_mutex_unlock(&c->rate_lock);
@@ -554,7 +558,8 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 	char retry_for[128] = "";
 	char *proof = NULL;
 	EVP_PKEY *dkey = NULL;
-	int nonce_retries = 0, dpop_used = 0;
+	int nonce_retries = 0, dpop_used = 0, skew_retried = 0;
+	int64_t signed_offset = 0, learned_offset = 0;
 
 	ojit_buf_init(&form, 0);
 	ojit_buf_init(&enc, 0);
@@ -571,8 +576,12 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 		ojit_buf_free(&enc);
 		http_response_free(&resp);
 		http_response_init(&resp);
-		if (jwt_client_assertion(c->key, cfg->key_id, cfg->client_id, c->token_url, ojit_now(),
-					 &assertion) != 0) {
+		pthread_mutex_lock(&c->tok_lock);
+		signed_offset = c->clock_offset;
+		pthread_mutex_unlock(&c->tok_lock);
+		/* Okta checks iat and exp against its own clock: sign in its time. */
+		if (jwt_client_assertion(c->key, cfg->key_id, cfg->client_id, c->token_url,
+					 ojit_now() + signed_offset, &assertion) != 0) {
 			err_set(err, OKTA_ERR_INTERNAL, 0, "cannot sign the client assertion");
 			goto out;
 		}
@@ -625,10 +634,29 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 				ojit_strlcpy(c->dpop_nonce, resp.dpop_nonce, sizeof(c->dpop_nonce));
 				pthread_mutex_unlock(&c->tok_lock);
 			}
+			if (resp.date > 0) {
+				int64_t off = resp.date - ojit_now();
+
+				/* Small differences are within Okta's leeway; the Date
+				 * header has one-second resolution. */
+				pthread_mutex_lock(&c->tok_lock);
+				c->clock_offset = off > CLOCK_SKEW_IGNORE || off < -CLOCK_SKEW_IGNORE ? off : 0;
+				learned_offset = c->clock_offset;
+				pthread_mutex_unlock(&c->tok_lock);
+			}
 			if (resp.status == 200)
 				break;
 			okta_error_from_response(err, resp.status, resp.body.data, resp.body.len,
 						 resp.www_authenticate, 1);
+			/* An assertion refused because this host's clock is off:
+			 * sign again once, in Okta's time. */
+			if (resp.status == 401 && !skew_retried && learned_offset != signed_offset) {
+				skew_retried = 1;
+				warn_f("this host's clock is %llds off Okta's; signing in Okta's time (fix the clock: timedatectl)",
+				       (long long)learned_offset);
+				attempt--;
+				continue;
+			}
 			if (dpop_used && strcmp(err->code, "invalid_dpop_proof") == 0)
 				ojit_strlcpy(err->hint,
 					     "Okta refused okta-jit's DPoP proof: check that this host's clock is right "
@@ -1014,6 +1042,34 @@ static int parse_owner(const cJSON *o, struct okta_owner *w, struct okta_error *
 	return 0;
 }
 
+/* The object parsers on raw JSON text, for the fuzzers (fuzz/). */
+int okta_parse_user_json(const char *buf, size_t len, struct okta_user *u, struct okta_error *err)
+{
+	cJSON *j = cJSON_ParseWithLength(buf, len);
+	int r = parse_user(j, u, err);
+
+	cJSON_Delete(j);
+	return r;
+}
+
+int okta_parse_group_json(const char *buf, size_t len, struct okta_group *g, struct okta_error *err)
+{
+	cJSON *j = cJSON_ParseWithLength(buf, len);
+	int r = parse_group(j, g, err);
+
+	cJSON_Delete(j);
+	return r;
+}
+
+int okta_parse_owner_json(const char *buf, size_t len, struct okta_owner *w, struct okta_error *err)
+{
+	cJSON *j = cJSON_ParseWithLength(buf, len);
+	int r = parse_owner(j, w, err);
+
+	cJSON_Delete(j);
+	return r;
+}
+
 typedef int (*item_fn)(const cJSON *item, void *ctx, struct okta_error *err);
 
 /* GET url and every next page; call fn for each array element. */
@@ -1385,6 +1441,8 @@ static int membership_change(struct okta_client *c, const char *method, const st
 			     const char *uid, struct okta_error *err)
 {
 	char url[HTTP_MAX_URL];
+	cJSON *body = NULL;
+	int r;
 
 	if (check_id_input(g->id, "group", err) != 0 || check_id_input(uid, "user", err) != 0)
 		return -1;
@@ -1400,7 +1458,17 @@ static int membership_change(struct okta_client *c, const char *method, const st
 		err_set(err, OKTA_ERR_INTERNAL, 0, "URL too long");
 		return -1;
 	}
-	return okta_call(c, method, url, NULL, NULL, 0, err);
+	r = okta_call(c, method, url, &body, NULL, 0, err);
+	if (r == 0 && body != NULL) {
+		/* Okta answers a membership change with 204 and no body. Any
+		 * other success (a proxy's page, a garbled answer) changed
+		 * nothing we know of: a failure to retry, never done. */
+		cJSON_Delete(body);
+		err_set(err, OKTA_ERR_BAD_RESPONSE, 200,
+			"Okta answered the membership change with a body, not 204 No Content");
+		return -1;
+	}
+	return r;
 }
 
 int okta_group_add_member(struct okta_client *c, const struct okta_group *g, const char *uid,

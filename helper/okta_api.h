@@ -144,6 +144,12 @@ const char *okta_err_kind_name(enum okta_err_kind k);
 void okta_error_from_response(struct okta_error *e, long status, const char *body, size_t len,
 			      const char *www_authenticate, int token_endpoint);
 
+/* Parse one user, group or owner object from JSON text with the checks
+ * applied to Okta's answers. Exposed for the fuzzers. */
+int okta_parse_user_json(const char *buf, size_t len, struct okta_user *u, struct okta_error *err);
+int okta_parse_group_json(const char *buf, size_t len, struct okta_group *g, struct okta_error *err);
+int okta_parse_owner_json(const char *buf, size_t len, struct okta_owner *w, struct okta_error *err);
+
 /* search=profile.login eq "<JSON-escaped>", then percent-encoded. */
 int okta_search_eq(const char *property, const char *value, struct ojit_buf *out);
 
