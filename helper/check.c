@@ -26,6 +26,7 @@ struct user_entry {
 	int have;             /* a successful fetch happened */
 	int64_t fetched_at;   /* wall clock of the last success */
 	int not_found;
+	int failing;          /* the last fetch from Okta failed */
 	char status[32];
 	char uid[OKTA_ID_MAX + 1];
 	char *groups;         /* "\n"-separated group names, with leading and trailing "\n" */
@@ -36,6 +37,7 @@ struct check_cache {
 	pthread_cond_t cond;
 	struct user_entry *buckets[CACHE_BUCKETS];
 	size_t n, max;
+	int refreshing; /* background refreshes in flight */
 };
 
 static unsigned hash(const char *s)
@@ -62,8 +64,21 @@ struct check_cache *check_cache_new(size_t max_entries)
 void check_cache_free(struct check_cache *c)
 {
 	size_t i;
+	int busy, waited;
 
 	if (c == NULL)
+		return;
+	/* A background refresh still holds an entry: give it a moment, and
+	 * if Okta keeps it busy leave the memory to the exiting process. */
+	for (waited = 0; waited < 50; waited++) {
+		pthread_mutex_lock(&c->lock);
+		busy = c->refreshing;
+		pthread_mutex_unlock(&c->lock);
+		if (!busy)
+			break;
+		ojit_sleep_ms(100);
+	}
+	if (busy)
 		return;
 	for (i = 0; i < CACHE_BUCKETS; i++) {
 		struct user_entry *e = c->buckets[i], *n;
@@ -147,8 +162,74 @@ static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp,
 	return 0;
 }
 
+struct refresh {
+	struct jitd *d;
+	struct user_entry *e;
+	char login[OKTA_LOGIN_MAX + 1];
+};
+
+static void store(struct user_entry *e, struct user_entry *tmp)
+{
+	free(e->groups);
+	e->groups = tmp->groups;
+	tmp->groups = NULL;
+	e->have = 1;
+	e->fetched_at = ojit_now();
+	e->not_found = tmp->not_found;
+	ojit_strlcpy(e->status, tmp->status, sizeof(e->status));
+	ojit_strlcpy(e->uid, tmp->uid, sizeof(e->uid));
+}
+
+static void *refresh_thread(void *p)
+{
+	struct refresh *r = p;
+	struct check_cache *c = r->d->cache;
+	struct user_entry tmp;
+	struct okta_error err;
+	int rc = fetch_user(r->d, r->login, &tmp, &err);
+
+	pthread_mutex_lock(&c->lock);
+	if (rc == 0)
+		store(r->e, &tmp);
+	r->e->failing = rc != 0;
+	r->e->fetching = 0;
+	c->refreshing--;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	free(tmp.groups);
+	free(r);
+	return NULL;
+}
+
+/* Refresh e in the background (the lock is held; e->fetching is 0). */
+static void refresh_async(struct jitd *d, struct user_entry *e, const char *login)
+{
+	struct refresh *r = calloc(1, sizeof(*r));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (r == NULL)
+		return;
+	r->d = d;
+	r->e = e;
+	ojit_strlcpy(r->login, login, sizeof(r->login));
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	e->fetching = 1;
+	d->cache->refreshing++;
+	if (pthread_create(&t, &attr, refresh_thread, r) != 0) {
+		e->fetching = 0;
+		d->cache->refreshing--;
+		free(r);
+	}
+	pthread_attr_destroy(&attr);
+}
+
 /* Get what Okta says about user: fresh from the cache, fetched (one caller
  * per user at a time), or stale within outage_grace when Okta fails.
+ * A stale answer still within outage_grace is used at once while a
+ * background refresh asks Okta: a slow or hung Okta must not hold a user
+ * with a valid grant at the gate past the PAM module's timeout.
  * Returns 0 with *out filled (caller frees out->groups), -1 unavailable. */
 static int user_info(struct jitd *d, const char *user, const char *login, struct user_entry *out,
 		     int *from_grace, struct okta_error *err)
@@ -164,6 +245,12 @@ static int user_info(struct jitd *d, const char *user, const char *login, struct
 		e = find(c, user);
 		if (e != NULL && e->have && now - e->fetched_at < d->cfg->cache_ttl)
 			goto hit;
+		if (e != NULL && e->have && e->fetched_at > 0 && now - e->fetched_at < d->cfg->outage_grace) {
+			if (!e->fetching)
+				refresh_async(d, e, login);
+			*from_grace = e->failing;
+			goto hit;
+		}
 		if (e == NULL || !e->fetching)
 			break;
 		pthread_cond_wait(&c->cond, &c->lock); /* share the fetch in flight */
@@ -197,15 +284,9 @@ static int user_info(struct jitd *d, const char *user, const char *login, struct
 	pthread_mutex_lock(&c->lock);
 	e->fetching = 0;
 	pthread_cond_broadcast(&c->cond);
+	e->failing = r != 0;
 	if (r == 0) {
-		free(e->groups);
-		e->groups = tmp.groups;
-		tmp.groups = NULL;
-		e->have = 1;
-		e->fetched_at = ojit_now();
-		e->not_found = tmp.not_found;
-		ojit_strlcpy(e->status, tmp.status, sizeof(e->status));
-		ojit_strlcpy(e->uid, tmp.uid, sizeof(e->uid));
+		store(e, &tmp);
 		goto hit;
 	}
 	/* Okta failed: a recent enough answer may stand in. */

@@ -20,11 +20,17 @@ def test_outage_grace_and_grant_end(jit_factory):
     assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
     jit.okta.faults({"path": USERS_API, "action": "status", "status": 500, "count": -1})
     time.sleep(1.2)  # past cache_ttl
+    # stale but within outage_grace: answered at once from the cache while
+    # a background refresh asks Okta
     c = jit.cli("check", "web-sudo", user="ojt-alice")
     assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
+    wait_for(lambda: [q for q in jit.okta_requests("GET", "/api/v1/users") if q["fault"] == "status"], 30,
+             what="the background refresh met the outage")
+    # once the refresh has failed, answers from the cache are audited as grace
+    wait_for(lambda: jit.cli("check", "web-sudo", user="ojt-alice").rc == EXIT_OK
+             and jit.audit(event="check_grace"), 30, interval=0.5, what="check_grace")
     grace = jit.audit(event="check_grace")
     assert grace and grace[-1]["user"] == "ojt-alice" and grace[-1]["grant_id"] == gid
-    assert [q for q in jit.okta_requests("GET", "/api/v1/users") if q["fault"] == "status"]
     # past the grant's end: refused, Okta still down
     wait_for(lambda: time.time() > end + 0.5, 10)
     c = jit.cli("check", "web-sudo", user="ojt-alice")
@@ -172,3 +178,23 @@ def test_check_group_name_with_newline_is_not_allowed(jit):
     c = jit.cli("check", "ops-oncall\nweb-sudo", user="ojt-alice")
     # refused as malformed before any matching happens
     assert c.rc == EXIT_FAIL and c.j["code"] == "invalid", c
+
+
+def test_hung_okta_does_not_hold_a_granted_user_at_the_gate(jit_factory):
+    # A stale cache entry within outage_grace answers at once while Okta
+    # hangs: the PAM module's 3 s default timeout is never reached.
+    jit = jit_factory(name="hang", daemon_extra={"cache_ttl": "1s", "outage_grace": "5m"})
+    jit.request("web-sudo", dur="2m", as_user="ojt-alice")
+    assert jit.cli("check", "web-sudo", user="ojt-alice").rc == EXIT_OK
+    jit.okta.faults({"path": USERS_API, "action": "hang", "seconds": 20, "count": -1})
+    time.sleep(1.2)  # past cache_ttl
+    for _ in range(3):
+        t0 = time.time()
+        c = jit.cli("check", "web-sudo", user="ojt-alice")
+        took = time.time() - t0
+        assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
+        assert took < 2.5, "a stale-but-graced answer waited %.1fs for Okta" % took
+    # a user without a grant is still refused, at once
+    c = jit.cli("check", "web-sudo", user="ojt-bob")
+    assert c.rc == EXIT_DENIED and c.j["code"] == "no_grant", c
+    jit.okta.control("faults/clear", {})
