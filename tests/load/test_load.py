@@ -14,6 +14,10 @@ def test_load_short(tmp_path):
     seconds = float(os.environ.get("OJIT_LOAD_SECONDS", "10"))
     r = load.main(["--duration", str(seconds), "--report", str(tmp_path / "load.json")])
     problems = load.verdict(r)
+    if os.environ.get("OJIT_SANITIZED") == "1":
+        # ASan keeps freed memory in its quarantine (256 MB by default), so
+        # RSS grows by design there; flat memory is shown by the plain build.
+        problems = [p for p in problems if not p.startswith("RSS grew")]
     assert not problems, problems
     assert r["checks"] > 1000, r
     assert r["requests_ok"] > 0, r
