@@ -27,6 +27,12 @@ struct user_entry {
 	int64_t fetched_at;   /* wall clock of the last success */
 	int not_found;
 	int failing;          /* the last fetch from Okta failed */
+	struct okta_error err; /* why, when failing */
+	/* A membership change okta-jitd made while a fetch was in flight:
+	 * re-applied to the fetched answer, which may predate it. */
+	int notes;            /* 0, 1 (note_* below), 2 (too many: refetch) */
+	int note_member;
+	char note_group[LEDGER_GROUP_MAX + 1];
 	char status[32];
 	char uid[OKTA_ID_MAX + 1];
 	char *groups;         /* "\n"-separated group names, with leading and trailing "\n" */
@@ -114,14 +120,56 @@ static struct user_entry *find(struct check_cache *c, const char *user)
 	return NULL;
 }
 
-void check_cache_forget(struct check_cache *c, const char *user)
+/* Add or take group out of e's groups (the lock is held). */
+static void apply_member(struct user_entry *e, const char *group, int member)
+{
+	char needle[LEDGER_GROUP_MAX + 3];
+	char *at, *n;
+	size_t len;
+
+	if (e->groups == NULL)
+		return;
+	snprintf(needle, sizeof(needle), "\n%s\n", group);
+	at = strstr(e->groups, needle);
+	if (member && at == NULL) {
+		len = strlen(e->groups);
+		n = realloc(e->groups, len + strlen(group) + 2);
+		if (n == NULL) {
+			e->fetched_at = 0; /* cannot record it: ask Okta */
+			return;
+		}
+		snprintf(n + len, strlen(group) + 2, "%s\n", group);
+		e->groups = n;
+	} else if (!member && at != NULL) {
+		len = strlen(needle) - 1; /* keep one "\n" */
+		memmove(at, at + len, strlen(at + len) + 1);
+	}
+}
+
+/* okta-jitd itself just added user to group (member = 1) or removed it,
+ * and Okta confirmed: update the cached answer rather than drop it, so
+ * the user passes at once and no Okta call is spent to learn it. */
+void check_cache_note_member(struct check_cache *c, const char *user, const char *group, int member)
 {
 	struct user_entry *e;
 
 	pthread_mutex_lock(&c->lock);
 	e = find(c, user);
-	if (e != NULL && !e->fetching)
-		e->fetched_at = 0; /* stale: the next check asks Okta again */
+	if (e != NULL) {
+		if (e->have && e->groups != NULL)
+			apply_member(e, group, member);
+		else if (e->have)
+			e->fetched_at = 0; /* not ACTIVE or not found when asked: ask again */
+		if (e->fetching) {
+			if (e->notes == 0) {
+				e->notes = 1;
+				e->note_member = member;
+				ojit_strlcpy(e->note_group, group, sizeof(e->note_group));
+			} else {
+				e->notes = 2;
+			}
+		}
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -189,8 +237,16 @@ static void *refresh_thread(void *p)
 	int rc = fetch_user(r->d, r->login, &tmp, &err);
 
 	pthread_mutex_lock(&c->lock);
-	if (rc == 0)
+	if (rc == 0) {
 		store(r->e, &tmp);
+		if (r->e->notes == 1)
+			apply_member(r->e, r->e->note_group, r->e->note_member);
+		else if (r->e->notes == 2)
+			r->e->fetched_at = 0;
+	} else {
+		r->e->err = err;
+	}
+	r->e->notes = 0;
 	r->e->failing = rc != 0;
 	r->e->fetching = 0;
 	c->refreshing--;
@@ -201,15 +257,17 @@ static void *refresh_thread(void *p)
 	return NULL;
 }
 
-/* Refresh e in the background (the lock is held; e->fetching is 0). */
-static void refresh_async(struct jitd *d, struct user_entry *e, const char *login)
+/* Refresh e in the background (the lock is held; e->fetching is 0).
+ * Returns 0 when a refresh is under way. */
+static int refresh_async(struct jitd *d, struct user_entry *e, const char *login)
 {
 	struct refresh *r = calloc(1, sizeof(*r));
 	pthread_attr_t attr;
 	pthread_t t;
+	int rc = 0;
 
 	if (r == NULL)
-		return;
+		return -1;
 	r->d = d;
 	r->e = e;
 	ojit_strlcpy(r->login, login, sizeof(r->login));
@@ -221,78 +279,120 @@ static void refresh_async(struct jitd *d, struct user_entry *e, const char *logi
 		e->fetching = 0;
 		d->cache->refreshing--;
 		free(r);
+		rc = -1;
 	}
 	pthread_attr_destroy(&attr);
+	return rc;
 }
 
-/* Get what Okta says about user: fresh from the cache, fetched (one caller
- * per user at a time), or stale within outage_grace when Okta fails.
- * A stale answer still within outage_grace is used at once while a
- * background refresh asks Okta: a slow or hung Okta must not hold a user
- * with a valid grant at the gate past the PAM module's timeout.
+/* A new entry for user (the lock is held; room was checked). */
+static struct user_entry *new_entry(struct check_cache *c, const char *user)
+{
+	struct user_entry *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	ojit_strlcpy(e->user, user, sizeof(e->user));
+	e->next = c->buckets[hash(user)];
+	c->buckets[hash(user)] = e;
+	c->n++;
+	return e;
+}
+
+/* A grant was just made for user: unless a fresh answer is cached, ask
+ * Okta now, in the background, so that the user's first login finds the
+ * answer there rather than waiting for Okta. */
+void check_cache_prefetch(struct jitd *d, const char *user, const char *login)
+{
+	struct check_cache *c = d->cache;
+	struct user_entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = find(c, user);
+	if (e == NULL && c->n < c->max)
+		e = new_entry(c, user);
+	if (e != NULL && !e->fetching && !(e->have && ojit_now() - e->fetched_at < d->cfg->cache_ttl))
+		refresh_async(d, e, login);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* How long a check waits for Okta when no usable answer is cached: below
+ * the PAM module's default timeout_ms (3 s), so the user hears okta-jit's
+ * own "Okta is not answering" rather than a timeout. The fetch goes on in
+ * the background and its answer serves the next check. */
+#define CHECK_WAIT_MS 2000
+
+/* Get what Okta says about user: fresh from the cache, or fetched in the
+ * background (one fetch per user at a time, shared by all waiting
+ * checks) and waited for at most CHECK_WAIT_MS, or stale within
+ * outage_grace. A stale answer still within outage_grace is used at once
+ * while a background refresh asks Okta: a slow, paced or hung Okta must
+ * not hold a user at the gate past the PAM module's timeout.
  * Returns 0 with *out filled (caller frees out->groups), -1 unavailable. */
 static int user_info(struct jitd *d, const char *user, const char *login, struct user_entry *out,
 		     int *from_grace, struct okta_error *err)
 {
 	struct check_cache *c = d->cache;
-	struct user_entry *e, tmp;
+	struct user_entry *e;
 	int64_t now = ojit_now();
-	int r;
+	struct timespec deadline;
 
 	*from_grace = 0;
+	memset(err, 0, sizeof(*err));
 	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		e = find(c, user);
-		if (e != NULL && e->have && now - e->fetched_at < d->cfg->cache_ttl)
-			goto hit;
-		if (e != NULL && e->have && e->fetched_at > 0 && now - e->fetched_at < d->cfg->outage_grace) {
-			if (!e->fetching)
-				refresh_async(d, e, login);
-			*from_grace = e->failing;
-			goto hit;
-		}
-		if (e == NULL || !e->fetching)
-			break;
-		pthread_cond_wait(&c->cond, &c->lock); /* share the fetch in flight */
-		now = ojit_now();
-		e = find(c, user);
-		if (e != NULL && e->have && now - e->fetched_at < d->cfg->cache_ttl)
-			goto hit;
+	e = find(c, user);
+	if (e != NULL && e->have && now - e->fetched_at < d->cfg->cache_ttl)
+		goto hit;
+	if (e != NULL && e->have && e->fetched_at > 0 && now - e->fetched_at < d->cfg->outage_grace) {
+		if (!e->fetching)
+			refresh_async(d, e, login);
+		*from_grace = e->failing;
+		goto hit;
 	}
 	if (e == NULL) {
 		if (c->n >= c->max) {
 			pthread_mutex_unlock(&c->lock);
 			/* Full: answer without caching rather than fail. */
-			r = fetch_user(d, login, out, err);
-			return r;
+			return fetch_user(d, login, out, err);
 		}
-		e = calloc(1, sizeof(*e));
+		e = new_entry(c, user);
 		if (e == NULL) {
 			pthread_mutex_unlock(&c->lock);
+			err->kind = OKTA_ERR_INTERNAL;
+			ojit_strlcpy(err->summary, "out of memory", sizeof(err->summary));
 			return -1;
 		}
-		ojit_strlcpy(e->user, user, sizeof(e->user));
-		e->next = c->buckets[hash(user)];
-		c->buckets[hash(user)] = e;
-		c->n++;
 	}
-	e->fetching = 1;
-	pthread_mutex_unlock(&c->lock);
-
-	r = fetch_user(d, login, &tmp, err);
-
-	pthread_mutex_lock(&c->lock);
-	e->fetching = 0;
-	pthread_cond_broadcast(&c->cond);
-	e->failing = r != 0;
-	if (r == 0) {
-		store(e, &tmp);
+	if (!e->fetching && refresh_async(d, e, login) != 0) {
+		pthread_mutex_unlock(&c->lock);
+		err->kind = OKTA_ERR_INTERNAL;
+		ojit_strlcpy(err->summary, "cannot start a thread to ask Okta", sizeof(err->summary));
+		return -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += CHECK_WAIT_MS / 1000;
+	deadline.tv_nsec += (long)(CHECK_WAIT_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	while (e->fetching)
+		if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) != 0)
+			break;
+	now = ojit_now();
+	if (e->have && now - e->fetched_at < d->cfg->cache_ttl && !e->failing)
 		goto hit;
-	}
 	/* Okta failed: a recent enough answer may stand in. */
-	if (e->have && ojit_now() - e->fetched_at < d->cfg->outage_grace) {
+	if (e->have && e->fetched_at > 0 && now - e->fetched_at < d->cfg->outage_grace) {
 		*from_grace = 1;
 		goto hit;
+	}
+	if (e->fetching) {
+		err->kind = OKTA_ERR_TIMEOUT;
+		snprintf(err->summary, sizeof(err->summary),
+			 "Okta did not answer within %d ms (okta-jitd keeps asking; try again shortly)", CHECK_WAIT_MS);
+	} else {
+		*err = e->err;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return -1;

@@ -292,8 +292,10 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 			return ledger_failed(d, res);
 		}
 		pthread_mutex_unlock(&member_lock);
-		if (d->cache != NULL)
-			check_cache_forget(d->cache, g->user);
+		if (d->cache != NULL) {
+			check_cache_note_member(d->cache, g->user, g->grp, 1);
+			check_cache_prefetch(d, g->user, g->okta_login);
+		}
 		audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld%s",
 			    (long long)g->end_at, g->was_member ? " standing-member" : "");
 		jitd_kick(d);
@@ -359,8 +361,8 @@ static int do_remove(struct jitd *d, struct grant *g)
 			return -1;
 		}
 		pthread_mutex_unlock(&member_lock);
-		if (d->cache != NULL)
-			check_cache_forget(d->cache, g->user);
+		if (d->cache != NULL && !held && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0')
+			check_cache_note_member(d->cache, g->user, g->grp, 0);
 		if (held)
 			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s kept-for=%lld", g->state,
 				    (long long)newer.id);

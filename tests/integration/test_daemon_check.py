@@ -198,3 +198,40 @@ def test_hung_okta_does_not_hold_a_granted_user_at_the_gate(jit_factory):
     c = jit.cli("check", "web-sudo", user="ojt-bob")
     assert c.rc == EXIT_DENIED and c.j["code"] == "no_grant", c
     jit.okta.control("faults/clear", {})
+
+
+def test_cold_check_is_bounded_when_okta_hangs(jit_factory):
+    # No answer cached for the user and Okta hangs: the check does not wait
+    # for Okta's own timeout (here 10 s) but answers "unavailable" after
+    # okta-jitd's bound, below the PAM module's 3 s default; the fetch goes
+    # on in the background and its answer serves the next check.
+    jit = jit_factory(name="coldhang", daemon_extra={"cache_ttl": "5m"})
+    jit.okta.faults({"path": USERS_API, "action": "hang", "seconds": 4, "count": 1})
+    c = jit.cli("check", "staging-ssh", user="ojt-bob")
+    assert c.rc == EXIT_DENIED and c.j["decision"] == "unavailable", c
+    assert c.j["code"] == "okta_unavailable" and "did not answer within" in c.j["message"], c
+    # once the hung call returns, the answer is cached and used
+    wait_for(lambda: jit.cli("check", "staging-ssh", user="ojt-bob").j["decision"] != "unavailable", 20,
+             what="the background fetch answered")
+    n = len(jit.okta_requests(contains="/api/v1/users"))
+    c = jit.cli("check", "staging-ssh", user="ojt-bob")
+    assert c.j["decision"] in ("allow", "deny") and c.j["code"] != "okta_unavailable", c
+    assert len(jit.okta_requests(contains="/api/v1/users")) == n, "a cached answer asked Okta again"
+
+
+def test_a_grant_updates_the_cached_answer(jit_factory):
+    # alice's answer is cached before her grant. okta-jitd makes the
+    # membership itself, so it updates that answer: she passes at once,
+    # even with Okta's user API hanging, and no lookup is spent on it.
+    jit = jit_factory(name="note", daemon_extra={"cache_ttl": "5m"})
+    c = jit.cli("check", "staging-ssh", user="ojt-alice")
+    assert c.j["decision"] in ("allow", "deny"), c
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_DENIED and c.j["code"] == "no_grant", c
+    jit.request("web-sudo", dur="10m", as_user="ojt-alice")
+    jit.okta.faults({"path": USERS_API, "action": "hang", "seconds": 20, "count": -1})
+    try:
+        c = jit.cli("check", "web-sudo", user="ojt-alice")
+        assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
+    finally:
+        jit.okta.control("faults/clear", {})

@@ -85,7 +85,10 @@ def main(argv=None):
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--limit", type=int, default=1200, help="Okta rate limit per bucket per minute")
     ap.add_argument("--concurrency", type=int, default=20, help="Okta concurrency limit")
-    ap.add_argument("--timeout", type=float, default=10.0, help="client timeout per call (s)")
+    ap.add_argument("--timeout", type=float, default=10.0, help="client timeout per check (s)")
+    ap.add_argument("--request-timeout", type=float, default=90.0,
+                    help="client timeout per grant request (s): a request may wait while the client paces "
+                         "itself under Okta's rate limit, as the CLI does")
     ap.add_argument("--report")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args(argv)
@@ -151,7 +154,7 @@ def main(argv=None):
                         counts["requests"] += 1
                     try:
                         ft, f = call(sock, REQUEST, [(T_GROUP, "web-sudo"), (T_USER, user), (T_SERVICE, "load"),
-                                                     (T_DURATION, "600")], a.timeout * 3)
+                                                     (T_DURATION, "600")], a.request_timeout)
                         with lock:
                             if ft == P_OK:
                                 counts["request_ok"] += 1
@@ -193,7 +196,7 @@ def main(argv=None):
         with lock:
             checks_in_time = counts["checks"]
         for t in threads:
-            t.join(a.timeout * 3 + 5)
+            t.join(a.request_timeout + 5)
         drain = time.time() - t0 - elapsed
         reqs = okta.requests()
         n429 = sum(1 for r in reqs if r["status"] == 429)
