@@ -173,28 +173,71 @@ void check_cache_note_member(struct check_cache *c, const char *user, const char
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Fetch status and groups from Okta into e (called without the lock). */
+struct user_call {
+	struct jitd *d;
+	const char *login;
+	struct okta_user u;
+	struct okta_error err;
+	int rc;
+};
+
+static void *user_call_thread(void *p)
+{
+	struct user_call *uc = p;
+
+	uc->rc = okta_user_get(uc->d->okta, uc->login, &uc->u, &uc->err);
+	return NULL;
+}
+
+/* Fetch status and groups from Okta into tmp (called without the lock).
+ * The user and their groups are asked at the same time, both by login,
+ * so a cold check costs one round trip rather than two; the groups are
+ * used only when the user, matched by exact login, is ACTIVE. */
 static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp, struct okta_error *err)
 {
-	struct okta_user u;
+	struct user_call uc;
 	struct okta_group_list l = { 0 };
+	struct okta_error gerr;
 	struct ojit_buf b;
+	pthread_t t;
+	int parallel, grc;
 	size_t i;
 
 	memset(tmp, 0, sizeof(*tmp));
-	if (okta_user_get(d->okta, login, &u, err) != 0) {
+	memset(&uc, 0, sizeof(uc));
+	memset(&gerr, 0, sizeof(gerr));
+	uc.d = d;
+	uc.login = login;
+	parallel = pthread_create(&t, NULL, user_call_thread, &uc) == 0;
+	if (!parallel)
+		user_call_thread(&uc);
+	grc = okta_user_groups_by_login(d->okta, login, &l, &gerr);
+	if (parallel)
+		pthread_join(t, NULL);
+	if (uc.rc != 0) {
+		okta_group_list_free(&l);
+		*err = uc.err;
 		if (err->kind == OKTA_ERR_NOT_FOUND) {
 			tmp->not_found = 1;
 			return 0;
 		}
 		return -1;
 	}
-	ojit_strlcpy(tmp->status, u.status, sizeof(tmp->status));
-	ojit_strlcpy(tmp->uid, u.id, sizeof(tmp->uid));
-	if (strcmp(u.status, "ACTIVE") != 0)
-		return 0; /* groups do not matter for a user who cannot pass */
-	if (okta_user_groups(d->okta, u.id, &l, err) != 0) {
+	ojit_strlcpy(tmp->status, uc.u.status, sizeof(tmp->status));
+	ojit_strlcpy(tmp->uid, uc.u.id, sizeof(tmp->uid));
+	if (strcmp(uc.u.status, "ACTIVE") != 0) {
 		okta_group_list_free(&l);
+		return 0; /* groups do not matter for a user who cannot pass */
+	}
+	if (grc != 0 && gerr.kind == OKTA_ERR_REFUSED) {
+		/* a login that cannot be a path: ask by id */
+		okta_group_list_free(&l);
+		memset(&l, 0, sizeof(l));
+		grc = okta_user_groups(d->okta, uc.u.id, &l, &gerr);
+	}
+	if (grc != 0) {
+		okta_group_list_free(&l);
+		*err = gerr;
 		return -1;
 	}
 	ojit_buf_init(&b, 0);
@@ -204,6 +247,8 @@ static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp,
 	okta_group_list_free(&l);
 	if (b.data == NULL) {
 		ojit_buf_free(&b);
+		err->kind = OKTA_ERR_INTERNAL;
+		ojit_strlcpy(err->summary, "out of memory", sizeof(err->summary));
 		return -1;
 	}
 	tmp->groups = b.data;

@@ -1317,6 +1317,36 @@ int okta_user_groups(struct okta_client *c, const char *uid, struct okta_group_l
 	return paged_get(c, url, push_group, l, err);
 }
 
+/* The same list asked by login (Okta's listUserGroups takes "an ID, login,
+ * or login shortname"), so that it can be asked at the same time as the
+ * user. Only logins that go into a path as they are; others return
+ * OKTA_ERR_REFUSED and the caller asks by id. */
+int okta_user_groups_by_login(struct okta_client *c, const char *login, struct okta_group_list *l,
+			      struct okta_error *err)
+{
+	struct ojit_buf url, enc;
+	int r = -1;
+
+	ojit_buf_init(&url, HTTP_MAX_URL);
+	ojit_buf_init(&enc, 0);
+	if (check_login_input(login, err) != 0)
+		goto out;
+	if (login_needs_search(login)) {
+		err_set(err, OKTA_ERR_REFUSED, 0, "login '%s' cannot be used in a path", login);
+		goto out;
+	}
+	if (http_url_encode(login, &enc) != 0 ||
+	    ojit_buf_printf(&url, "%s/api/v1/users/%s/groups?limit=200", c->cfg->org_url, enc.data) != 0) {
+		err_set(err, OKTA_ERR_INTERNAL, 0, "URL too long");
+		goto out;
+	}
+	r = paged_get(c, url.data, push_group, l, err);
+out:
+	ojit_buf_free(&url);
+	ojit_buf_free(&enc);
+	return r;
+}
+
 int okta_group_get(struct okta_client *c, const char *gid, struct okta_group *g,
 		   struct okta_error *err)
 {

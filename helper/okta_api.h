@@ -111,6 +111,8 @@ int okta_user_get(struct okta_client *c, const char *login, struct okta_user *u,
 		  struct okta_error *err);
 int okta_user_groups(struct okta_client *c, const char *uid, struct okta_group_list *l,
 		     struct okta_error *err);
+int okta_user_groups_by_login(struct okta_client *c, const char *login, struct okta_group_list *l,
+			      struct okta_error *err);
 int okta_group_get(struct okta_client *c, const char *gid, struct okta_group *g,
 		   struct okta_error *err);
 /* Exact name match; OKTA_ERR_NOT_FOUND or OKTA_ERR_AMBIGUOUS otherwise. */
