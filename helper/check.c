@@ -479,7 +479,6 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	char login[OKTA_LOGIN_MAX + 1];
 	struct user_entry info;
 	struct okta_error err;
-	struct grant g;
 	int64_t now = ojit_now();
 	int need_okta = 0, have_info = 0, grace = 0;
 	int has_grant[CHECK_MAX_GROUPS];
@@ -506,11 +505,12 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		has_grant[i] = 0;
 		grant_id[i] = grant_end[i] = 0;
 		if (f != NULL && !f->standing_allow) {
-			if (ledger_grant_active(d->ledger, user, groups[i], now, &g) == LEDGER_OK) {
+			if (ledger_grant_active_end(d->ledger, user, groups[i], now, &grant_id[i], &grant_end[i]) ==
+			    LEDGER_OK) {
 				has_grant[i] = 1;
-				grant_id[i] = g.id;
-				grant_end[i] = g.end_at;
 				need_okta = 1;
+			} else {
+				grant_id[i] = grant_end[i] = 0;
 			}
 		} else {
 			need_okta = 1;

@@ -29,15 +29,19 @@
 
 static atomic_int active_clients;
 
-/* Idle connection threads. A connection is handed to an idle thread when
- * there is one, else a new thread is started, so concurrency is bounded by
- * DAEMON_MAX_CLIENTS only, exactly as with a thread per connection. */
-#define POOL_MAX_IDLE 64
+/* Connection threads accept for themselves: each idle worker blocks in
+ * accept(2) on the listening socket and the kernel wakes exactly one per
+ * connection, so no thread hands connections to another (a wake-up and a
+ * lock less on every login). When the last idle worker takes a
+ * connection it starts another first, so a slow client never holds up the
+ * next one; workers beyond POOL_MIN_IDLE that stay idle POOL_IDLE_SECONDS
+ * end. Threads are bounded by DAEMON_MAX_CLIENTS; past that, connections
+ * wait in the listen backlog. */
+#define POOL_MIN_IDLE 4
 #define POOL_IDLE_SECONDS 30
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
-static struct client *pool_head, *pool_tail;
-static int pool_idle; /* waiting threads not yet promised a queued connection */
+static atomic_int pool_threads; /* workers alive */
+static atomic_int pool_idle;    /* workers waiting in accept() */
+static int pool_lfd = -1;
 
 int jitd_valid_username(const char *u)
 {
@@ -573,65 +577,74 @@ out:
 	atomic_fetch_sub(&active_clients, 1);
 }
 
-/* The next queued connection, or NULL when this thread should end. */
-static struct client *pool_wait(struct jitd *d)
-{
-	struct client *c = NULL;
-	struct timespec ts;
+static int start_worker(struct jitd *d);
 
-	pthread_mutex_lock(&pool_lock);
-	if (d->stopping || pool_idle >= POOL_MAX_IDLE)
-		goto out;
-	pool_idle++;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += POOL_IDLE_SECONDS;
-	while (pool_head == NULL && !d->stopping)
-		if (pthread_cond_timedwait(&pool_cond, &pool_lock, &ts) == ETIMEDOUT)
+static void *worker_thread(void *p)
+{
+	struct jitd *d = p;
+
+	for (;;) {
+		struct client *c;
+		int fd, idle_left;
+
+		atomic_fetch_add(&pool_idle, 1);
+		fd = accept4(pool_lfd, NULL, NULL, SOCK_CLOEXEC);
+		idle_left = atomic_fetch_sub(&pool_idle, 1) - 1;
+		if (d->stopping) {
+			if (fd >= 0)
+				close(fd);
 			break;
-	if (pool_head != NULL) {
-		c = pool_head; /* the accept loop already took our idle count */
-		pool_head = c->next;
-		if (pool_head == NULL)
-			pool_tail = NULL;
-	} else {
-		pool_idle--;
+		}
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* idle for POOL_IDLE_SECONDS: end if others wait */
+				if (atomic_load(&pool_idle) >= POOL_MIN_IDLE)
+					break;
+			} else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				warn_f("accept: %s", strerror(errno));
+				ojit_sleep_ms(50);
+			} else if (errno != EINTR && errno != ECONNABORTED) {
+				ojit_sleep_ms(10);
+			}
+			continue;
+		}
+		if (idle_left <= 0)
+			start_worker(d); /* keep one waiting while this one serves */
+		c = malloc(sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->next = NULL;
+		c->d = d;
+		c->fd = fd;
+		atomic_fetch_add(&active_clients, 1);
+		serve_client(c);
 	}
-out:
-	pthread_mutex_unlock(&pool_lock);
-	return c;
+	atomic_fetch_sub(&pool_threads, 1);
+	return NULL;
 }
 
-/* Hand c to an idle thread: 0, or -1 when none is waiting. */
-static int pool_handoff(struct client *c)
+/* 0, or -1 when at the thread bound or out of resources. */
+static int start_worker(struct jitd *d)
 {
+	pthread_attr_t attr;
+	pthread_t t;
 	int r = -1;
 
-	pthread_mutex_lock(&pool_lock);
-	if (pool_idle > 0) {
-		pool_idle--;
-		c->next = NULL;
-		if (pool_tail != NULL)
-			pool_tail->next = c;
-		else
-			pool_head = c;
-		pool_tail = c;
-		pthread_cond_signal(&pool_cond);
+	if (atomic_fetch_add(&pool_threads, 1) >= DAEMON_MAX_CLIENTS) {
+		atomic_fetch_sub(&pool_threads, 1);
+		return -1;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (pthread_create(&t, &attr, worker_thread, d) == 0)
 		r = 0;
-	}
-	pthread_mutex_unlock(&pool_lock);
+	else
+		atomic_fetch_sub(&pool_threads, 1);
+	pthread_attr_destroy(&attr);
 	return r;
-}
-
-static void *client_thread(void *p)
-{
-	struct client *c = p;
-	struct jitd *d = c->d;
-
-	while (c != NULL) {
-		serve_client(c);
-		c = pool_wait(d);
-	}
-	return NULL;
 }
 
 static void *scheduler_thread(void *p)
@@ -681,7 +694,6 @@ static void *scheduler_thread(void *p)
 
 int daemon_serve(struct jitd *d, int lfd)
 {
-	pthread_attr_t attr;
 	pthread_t sched;
 	pthread_condattr_t ca;
 
@@ -694,46 +706,28 @@ int daemon_serve(struct jitd *d, int lfd)
 		error_f("cannot start the scheduler");
 		return -1;
 	}
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	while (!d->stopping) {
-		struct pollfd pfd = { lfd, POLLIN, 0 };
-		struct client *c;
-		pthread_t t;
-		int fd;
+	{
+		/* accept() in the workers returns EAGAIN after this long idle */
+		struct timeval tv = { POOL_IDLE_SECONDS, 0 };
 
-		if (poll(&pfd, 1, 500) <= 0)
-			continue;
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (atomic_load(&active_clients) >= DAEMON_MAX_CLIENTS) {
-			warn_f("too many clients (%d); refusing a connection", DAEMON_MAX_CLIENTS);
-			close(fd);
-			continue;
-		}
-		c = malloc(sizeof(*c));
-		if (c == NULL) {
-			close(fd);
-			continue;
-		}
-		c->next = NULL;
-		c->d = d;
-		c->fd = fd;
-		atomic_fetch_add(&active_clients, 1);
-		if (pool_handoff(c) == 0)
-			continue;
-		if (pthread_create(&t, &attr, client_thread, c) != 0) {
-			atomic_fetch_sub(&active_clients, 1);
-			close(fd);
-			free(c);
-		}
+		if (setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+			warn_f("SO_RCVTIMEO on the socket: %s", strerror(errno));
 	}
-	pthread_attr_destroy(&attr);
-	pthread_mutex_lock(&pool_lock);
-	pthread_cond_broadcast(&pool_cond); /* idle threads see stopping and end */
-	pthread_mutex_unlock(&pool_lock);
+	pool_lfd = lfd;
+	for (int i = 0; i < POOL_MIN_IDLE; i++)
+		if (start_worker(d) != 0 && i == 0) {
+			error_f("cannot start a connection thread");
+			d->stopping = 1;
+		}
+	/* The workers accept; this thread only waits for the stop signal
+	 * and, should every worker have ended (threads refused), starts one. */
+	while (!d->stopping) {
+		ojit_sleep_ms(200);
+		if (!d->stopping && atomic_load(&pool_threads) == 0)
+			start_worker(d);
+	}
+	/* wake the workers blocked in accept(): they see stopping and end */
+	shutdown(lfd, SHUT_RDWR);
 	jitd_kick(d);
 	pthread_join(sched, NULL);
 	/* give client threads a moment to finish their replies */

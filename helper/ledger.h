@@ -99,6 +99,12 @@ int ledger_grant_update(struct ledger *l, const struct grant *g, const char *exp
 /* The active grant of user for group whose end is after now, if any. */
 int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int64_t now,
 			struct grant *g);
+/* The same question for the gate, answered from memory while no grant has
+ * been written since the last read (okta-jitd is the ledger's only writer):
+ * LEDGER_OK with *id and *end_at of the active grant ending last, if it
+ * ends after now. */
+int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp, int64_t now, int64_t *id,
+			    int64_t *end_at);
 /* A pending request of user for group, if any. */
 int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, struct grant *g);
 

@@ -17,9 +17,25 @@
  * prepared once and reset after each use (under l->lock). */
 #define STMT_CACHE 8
 
+/* What ledger_grant_active_end last read for a user and group, valid while
+ * no grant has been written since (gen). okta-jitd is the ledger's only
+ * writer while it runs, and every grant write goes through this file. */
+#define ACTIVE_BUCKETS 4096
+#define ACTIVE_MAX 65536
+struct active_entry {
+	struct active_entry *next;
+	uint64_t gen;
+	int found;
+	int64_t id, end_at;
+	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2]; /* user "\n" group */
+};
+
 struct ledger {
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	uint64_t gen; /* bumped by every grant write */
+	struct active_entry *active[ACTIVE_BUCKETS];
+	size_t nactive;
 	char last_error[512];
 	struct {
 		const char *sql; /* a string literal: compared by address */
@@ -206,6 +222,21 @@ struct ledger *ledger_open(const char *path, char *err, size_t errlen)
 	return l;
 }
 
+static void active_clear(struct ledger *l)
+{
+	size_t i;
+
+	for (i = 0; i < ACTIVE_BUCKETS; i++) {
+		while (l->active[i] != NULL) {
+			struct active_entry *e = l->active[i];
+
+			l->active[i] = e->next;
+			free(e);
+		}
+	}
+	l->nactive = 0;
+}
+
 void ledger_close(struct ledger *l)
 {
 	size_t i;
@@ -214,6 +245,7 @@ void ledger_close(struct ledger *l)
 		return;
 	for (i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(l->stmts[i].st);
+	active_clear(l);
 	if (l->db != NULL)
 		sqlite3_close_v2(l->db);
 	pthread_mutex_destroy(&l->lock);
@@ -321,6 +353,7 @@ int ledger_grant_insert(struct ledger *l, struct grant *g)
 	r = LEDGER_OK;
 out:
 	sqlite3_finalize(st);
+	l->gen++; /* after the write, under the lock: see ledger_grant_active_end */
 	pthread_mutex_unlock(&l->lock);
 	return r;
 }
@@ -406,6 +439,76 @@ int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int
 			  g, user, grp, now);
 }
 
+static unsigned active_hash(const char *key)
+{
+	unsigned h = 2166136261u;
+
+	while (*key)
+		h = (h ^ (unsigned char)*key++) * 16777619u;
+	return h % ACTIVE_BUCKETS;
+}
+
+int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp, int64_t now, int64_t *id,
+			    int64_t *end_at)
+{
+	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2];
+	struct active_entry *e;
+	struct grant g;
+	uint64_t gen;
+	unsigned h;
+	int r;
+
+	if (strlen(user) > LEDGER_USER_MAX || strlen(grp) > LEDGER_GROUP_MAX)
+		return LEDGER_NOTFOUND;
+	snprintf(key, sizeof(key), "%s\n%s", user, grp);
+	h = active_hash(key);
+	pthread_mutex_lock(&l->lock);
+	for (e = l->active[h]; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			break;
+	if (e != NULL && e->gen == l->gen) {
+		/* the row with the latest end: if it has ended, all have */
+		r = e->found && e->end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
+		*id = e->id;
+		*end_at = e->end_at;
+		pthread_mutex_unlock(&l->lock);
+		return r;
+	}
+	gen = l->gen;
+	pthread_mutex_unlock(&l->lock);
+
+	/* Any active row, ended or not: its end decides at each lookup. */
+	r = ledger_grant_active(l, user, grp, INT64_MIN, &g);
+	if (r != LEDGER_OK && r != LEDGER_NOTFOUND)
+		return r;
+	pthread_mutex_lock(&l->lock);
+	for (e = l->active[h]; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			break;
+	if (e == NULL) {
+		if (l->nactive >= ACTIVE_MAX)
+			active_clear(l);
+		e = calloc(1, sizeof(*e));
+		if (e != NULL) {
+			memcpy(e->key, key, strlen(key) + 1);
+			e->next = l->active[h];
+			l->active[h] = e;
+			l->nactive++;
+		}
+	}
+	if (e != NULL) {
+		/* read under gen: a grant written meanwhile makes it stale */
+		e->gen = gen;
+		e->found = r == LEDGER_OK;
+		e->id = r == LEDGER_OK ? g.id : 0;
+		e->end_at = r == LEDGER_OK ? g.end_at : 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+	*id = r == LEDGER_OK ? g.id : 0;
+	*end_at = r == LEDGER_OK ? g.end_at : 0;
+	return r == LEDGER_OK && g.end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
+}
+
 int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, struct grant *g)
 {
 	return select_one(l,
@@ -439,6 +542,7 @@ int ledger_grant_update(struct ledger *l, const struct grant *g, const char *exp
 	r = sqlite3_changes(l->db) == 1 ? LEDGER_OK : LEDGER_CONFLICT;
 out:
 	sqlite3_finalize(st);
+	l->gen++;
 	pthread_mutex_unlock(&l->lock);
 	return r;
 }

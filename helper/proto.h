@@ -139,7 +139,8 @@ const char *proto_strerror(int code);
  * peer's kernel-checked credentials (SO_PEERCRED) must be owner_uid.
  * Returns an O_CLOEXEC fd above 2, or -1 with err filled. */
 int proto_connect(const char *path, unsigned owner_uid, int timeout_ms, char *err, size_t errlen);
-/* Send req and read the reply (one round trip). */
+/* Send req, shut the writing side (one request per connection) and read
+ * the reply. */
 int proto_call(int fd, const struct proto_out *req, struct proto_msg *reply, size_t max_payload,
 	       int timeout_ms);
 

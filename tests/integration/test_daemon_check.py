@@ -237,3 +237,30 @@ def test_a_grant_updates_the_cached_answer(jit_factory):
         assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
     finally:
         jit.okta.control("faults/clear", {})
+
+
+def test_gate_sees_every_grant_change_at_once(jit_factory):
+    # okta-jitd answers the gate's grant question from memory while no
+    # grant has been written; each write (grant, revoke, new grant) must
+    # show in the very next check, with no wait.
+    jit = jit_factory(name="gatemem", daemon_extra={"cache_ttl": "5m"})
+    g1 = jit.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    for _ in range(3):
+        c = jit.cli("check", "web-sudo", user="ojt-alice")
+        assert c.rc == EXIT_OK and c.j["decision"] == "allow" and c.j["id"] == g1, c
+    r = jit.cli("revoke", str(g1), user="ojt-alice")
+    assert r.rc == EXIT_OK, r
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_DENIED and c.j["code"] == "no_grant", c
+    g2 = jit.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_OK and c.j["id"] == g2, c
+    # and a grant that reaches its end is refused from that second on,
+    # before the scheduler has written anything
+    g3 = jit.request("web-sudo", dur="3s", as_user="ojt-bob").grant["id"]
+    c = jit.cli("check", "web-sudo", user="ojt-bob")
+    assert c.rc == EXIT_OK and c.j["id"] == g3, c
+    end = jit.grant(g3)["end_at"]
+    wait_for(lambda: time.time() >= end, 10)
+    c = jit.cli("check", "web-sudo", user="ojt-bob")
+    assert c.rc == EXIT_DENIED, c
