@@ -11,7 +11,7 @@ CC         ?= cc
 WERROR     ?= 1
 BUILD      ?= build
 
-PKGS := libcurl openssl libcjson inih sqlite3
+PKGS := libcurl openssl libcjson inih sqlite3 libpq
 
 WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wwrite-strings -Wcast-qual -Wno-unused-parameter
@@ -30,7 +30,7 @@ SO_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(EXTRA_LDFLAGS)
 
 LIB_SRCS := helper/util.c helper/duration.c helper/config.c helper/keyfile.c \
 	helper/jwt.c helper/okta_http.c helper/okta_api.c helper/doctor.c helper/proto.c \
-	helper/ledger_sqlite.c helper/grants.c helper/check.c helper/daemon.c helper/client.c helper/sessions.c
+	helper/ledger.c helper/ledger_schema.c helper/ledger_sqlite.c helper/ledger_pg.c helper/grants.c helper/check.c helper/daemon.c helper/client.c helper/sessions.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 
@@ -72,11 +72,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard helper/*.h)
 	$(CC) $(EXE_CFLAGS) -Ihelper $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIB) \
 		$(EXE_LDFLAGS) $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
-TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver
+TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver
 $(BUILD)/tests/pam_driver: tests/tools/pam_driver.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -o $@ $< $(EXE_LDFLAGS) -lpam
 $(BUILD)/tests/okta_driver: tests/tools/okta_driver.c $(LIB) $(wildcard helper/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) -Ihelper -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
+$(BUILD)/tests/ledger_driver: tests/tools/ledger_driver.c $(LIB) $(wildcard helper/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -Ihelper -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
 

@@ -38,10 +38,22 @@ struct user_entry {
 	char *groups;         /* "\n"-separated group names, with leading and trailing "\n" */
 };
 
+/* The last answer a shared (PostgreSQL) ledger gave for a user and group:
+ * while the database is unreachable it stands in for up to outage_grace,
+ * never past the grant's end. */
+struct ledger_memo {
+	struct ledger_memo *next;
+	int found;
+	int64_t id, end_at, read_at;
+	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2]; /* user "\n" group */
+};
+
 struct check_cache {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct user_entry *buckets[CACHE_BUCKETS];
+	struct ledger_memo *memos[CACHE_BUCKETS];
+	size_t nmemos;
 	size_t n, max;
 	int refreshing; /* background refreshes in flight */
 };
@@ -88,11 +100,16 @@ void check_cache_free(struct check_cache *c)
 		return;
 	for (i = 0; i < CACHE_BUCKETS; i++) {
 		struct user_entry *e = c->buckets[i], *n;
+		struct ledger_memo *m = c->memos[i], *mn;
 
 		for (; e != NULL; e = n) {
 			n = e->next;
 			free(e->groups);
 			free(e);
+		}
+		for (; m != NULL; m = mn) {
+			mn = m->next;
+			free(m);
 		}
 	}
 	pthread_mutex_destroy(&c->lock);
@@ -173,6 +190,10 @@ void check_cache_note_member(struct check_cache *c, const char *user, const char
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Okta fetches run in threads of their own (libcurl, OpenSSL, cJSON: well
+ * under this much stack), not on 8 MiB default stacks. */
+#define FETCH_STACK (512 * 1024)
+
 struct user_call {
 	struct jitd *d;
 	const char *login;
@@ -198,6 +219,7 @@ static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp,
 	struct user_call uc;
 	struct okta_group_list l = { 0 };
 	struct okta_error gerr;
+	pthread_attr_t attr;
 	struct ojit_buf b;
 	pthread_t t;
 	int parallel, grc;
@@ -208,7 +230,10 @@ static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp,
 	memset(&gerr, 0, sizeof(gerr));
 	uc.d = d;
 	uc.login = login;
-	parallel = pthread_create(&t, NULL, user_call_thread, &uc) == 0;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, FETCH_STACK);
+	parallel = pthread_create(&t, &attr, user_call_thread, &uc) == 0;
+	pthread_attr_destroy(&attr);
 	if (!parallel)
 		user_call_thread(&uc);
 	grc = okta_user_groups_by_login(d->okta, login, &l, &gerr);
@@ -318,6 +343,7 @@ static int refresh_async(struct jitd *d, struct user_entry *e, const char *login
 	ojit_strlcpy(r->login, login, sizeof(r->login));
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, FETCH_STACK);
 	e->fetching = 1;
 	d->cache->refreshing++;
 	if (pthread_create(&t, &attr, refresh_thread, r) != 0) {
@@ -374,7 +400,7 @@ void check_cache_prefetch(struct jitd *d, const char *user, const char *login)
  * while a background refresh asks Okta: a slow, paced or hung Okta must
  * not hold a user at the gate past the PAM module's timeout.
  * Returns 0 with *out filled (caller frees out->groups), -1 unavailable. */
-static int user_info(struct jitd *d, const char *user, const char *login, struct user_entry *out,
+static int user_info(struct jitd *d, const char *user, const char *login, int64_t max_age, struct user_entry *out,
 		     int *from_grace, struct okta_error *err)
 {
 	struct check_cache *c = d->cache;
@@ -386,9 +412,11 @@ static int user_info(struct jitd *d, const char *user, const char *login, struct
 	memset(err, 0, sizeof(*err));
 	pthread_mutex_lock(&c->lock);
 	e = find(c, user);
-	if (e != NULL && e->have && now - e->fetched_at < d->cfg->cache_ttl)
+	if (e != NULL && e->have && now - e->fetched_at < max_age)
 		goto hit;
-	if (e != NULL && e->have && e->fetched_at > 0 && now - e->fetched_at < d->cfg->outage_grace) {
+	/* (asked for an answer fresher than cache_ttl: wait for it below) */
+	if (e != NULL && e->have && e->fetched_at > 0 && now - e->fetched_at < d->cfg->outage_grace &&
+	    max_age >= d->cfg->cache_ttl) {
 		if (!e->fetching)
 			refresh_async(d, e, login);
 		*from_grace = e->failing;
@@ -425,11 +453,11 @@ static int user_info(struct jitd *d, const char *user, const char *login, struct
 		if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) != 0)
 			break;
 	now = ojit_now();
-	if (e->have && now - e->fetched_at < d->cfg->cache_ttl && !e->failing)
+	if (e->have && now - e->fetched_at < max_age && !e->failing)
 		goto hit;
-	/* Okta failed: a recent enough answer may stand in. */
+	/* Okta failed or is slow: a recent enough answer may stand in. */
 	if (e->have && e->fetched_at > 0 && now - e->fetched_at < d->cfg->outage_grace) {
-		*from_grace = 1;
+		*from_grace = e->failing || max_age >= d->cfg->cache_ttl;
 		goto hit;
 	}
 	if (e->fetching) {
@@ -473,6 +501,68 @@ static void deny_text(struct jitd *d, const struct flow_config *f, const char *g
 	}
 }
 
+/* Ask the ledger whether user holds an active grant for group. With a
+ * shared ledger, remember each answer, and while the database cannot be
+ * reached use the last one read within outage_grace (*grace set).
+ * Returns LEDGER_OK (a grant ending after now), LEDGER_NOTFOUND, or
+ * LEDGER_ERR (unreachable and nothing recent enough known). */
+static int grant_lookup(struct jitd *d, const char *user, const char *group, int64_t now, int64_t *id,
+			int64_t *end_at, int *grace)
+{
+	struct check_cache *c = d->cache;
+	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2];
+	struct ledger_memo *m;
+	int r = ledger_grant_active_end(d->ledger, user, group, now, id, end_at);
+	unsigned h;
+
+	if (!d->ledger_shared || c == NULL || strlen(user) > LEDGER_USER_MAX || strlen(group) > LEDGER_GROUP_MAX)
+		return r;
+	snprintf(key, sizeof(key), "%s\n%s", user, group);
+	h = hash(key);
+	pthread_mutex_lock(&c->lock);
+	for (m = c->memos[h]; m != NULL; m = m->next)
+		if (strcmp(m->key, key) == 0)
+			break;
+	if (r == LEDGER_OK || r == LEDGER_NOTFOUND) {
+		if (m == NULL && c->nmemos < c->max && (m = calloc(1, sizeof(*m))) != NULL) {
+			memcpy(m->key, key, strlen(key) + 1);
+			m->next = c->memos[h];
+			c->memos[h] = m;
+			c->nmemos++;
+		}
+		if (m != NULL) {
+			m->found = r == LEDGER_OK;
+			m->id = r == LEDGER_OK ? *id : 0;
+			m->end_at = r == LEDGER_OK ? *end_at : 0;
+			m->read_at = now;
+		}
+	} else if (m != NULL && now - m->read_at < d->cfg->outage_grace) {
+		*grace = 1;
+		*id = m->id;
+		*end_at = m->end_at;
+		r = m->found && m->end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* How often a check may ask Okta again for a user whose cached answer
+ * lacks a group they hold an active grant for. */
+#define REASK_SECONDS 10
+
+static int grant_not_in_okta_answer(const struct user_entry *info, const char *const *groups, size_t ngroups,
+				    const int *has_grant)
+{
+	size_t i;
+
+	if (info->not_found || strcmp(info->status, "ACTIVE") != 0 || ojit_now() - info->fetched_at < REASK_SECONDS)
+		return 0;
+	for (i = 0; i < ngroups && i < CHECK_MAX_GROUPS; i++)
+		if (has_grant[i] && !has_group(info, groups[i]))
+			return 1;
+	return 0;
+}
+
 int check_decide(struct jitd *d, const char *user, const char *const *groups, size_t ngroups,
 		 struct check_answer *ans)
 {
@@ -480,7 +570,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	struct user_entry info;
 	struct okta_error err;
 	int64_t now = ojit_now();
-	int need_okta = 0, have_info = 0, grace = 0;
+	int need_okta = 0, have_info = 0, grace = 0, ledger_grace = 0, ledger_down = 0;
 	int has_grant[CHECK_MAX_GROUPS];
 	int64_t grant_id[CHECK_MAX_GROUPS], grant_end[CHECK_MAX_GROUPS];
 	size_t i;
@@ -505,19 +595,39 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		has_grant[i] = 0;
 		grant_id[i] = grant_end[i] = 0;
 		if (f != NULL && !f->standing_allow) {
-			if (ledger_grant_active_end(d->ledger, user, groups[i], now, &grant_id[i], &grant_end[i]) ==
-			    LEDGER_OK) {
+			int lr = grant_lookup(d, user, groups[i], now, &grant_id[i], &grant_end[i], &ledger_grace);
+
+			if (lr == LEDGER_OK) {
 				has_grant[i] = 1;
 				need_okta = 1;
 			} else {
 				grant_id[i] = grant_end[i] = 0;
+				if (lr == LEDGER_ERR)
+					ledger_down = 1;
 			}
 		} else {
 			need_okta = 1;
 		}
 	}
 	if (need_okta) {
-		if (user_info(d, user, login, &info, &grace, &err) != 0) {
+		int r = user_info(d, user, login, d->cfg->cache_ttl, &info, &grace, &err);
+
+		if (r == 0 && grant_not_in_okta_answer(&info, groups, ngroups, has_grant)) {
+			/* A grant this daemon did not make (another okta-jitd of
+			 * the fleet did) while the cached answer predates it:
+			 * ask Okta again, at most every REASK_SECONDS. */
+			struct user_entry again;
+			struct okta_error err2;
+			int grace2 = 0;
+
+			memset(&again, 0, sizeof(again));
+			if (user_info(d, user, login, REASK_SECONDS, &again, &grace2, &err2) == 0) {
+				free(info.groups);
+				info = again;
+				grace = grace2;
+			}
+		}
+		if (r != 0) {
 			char msg[512];
 
 			okta_error_format(&err, msg, sizeof(msg));
@@ -529,6 +639,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		have_info = 1;
 		ans->from_grace = grace;
 	}
+	ans->from_grace |= ledger_grace;
 	for (i = 0; i < ngroups; i++) {
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
 		int timebound = f != NULL && !f->standing_allow;
@@ -556,6 +667,16 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			snprintf(ans->message, sizeof(ans->message), "okta-jit: access through Okta group '%s'", groups[i]);
 		}
 		free(info.groups);
+		return 0;
+	}
+	if (ledger_down) {
+		/* What was never read cannot be allowed: the PAM module's
+		 * failmode decides. */
+		free(info.groups);
+		ans->decision = CHECK_UNAVAILABLE;
+		ojit_strlcpy(ans->code, "ledger_unavailable", sizeof(ans->code));
+		snprintf(ans->message, sizeof(ans->message), "okta-jit cannot read the grant ledger: %s",
+			 ledger_last_error(d->ledger));
 		return 0;
 	}
 	/* Refused: say why for the first group, and how to get in. */

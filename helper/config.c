@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "ledger_backend.h"
 
 #define CONFIG_LINE_MAX 4096
 
@@ -442,15 +443,63 @@ static int handle_users(struct parse_state *st, const char *key, const char *val
 	return 0;
 }
 
+/* A password inside a postgresql:// URI: userinfo with a ':' or a
+ * password parameter, however percent-encoded. */
+static int uri_has_password(const char *uri)
+{
+	const char *rest = strstr(uri, "://");
+	const char *at, *slash, *colon;
+	char decoded[CONFIG_LINE_MAX];
+	size_t i, n = 0;
+
+	for (i = 0; uri[i] != '\0' && n + 1 < sizeof(decoded); i++) {
+		if (uri[i] == '%' && isxdigit((unsigned char)uri[i + 1]) && isxdigit((unsigned char)uri[i + 2])) {
+			char hex[3] = { uri[i + 1], uri[i + 2], '\0' };
+
+			decoded[n++] = (char)tolower((int)strtol(hex, NULL, 16));
+			i += 2;
+		} else {
+			decoded[n++] = (char)tolower((unsigned char)uri[i]);
+		}
+	}
+	decoded[n] = '\0';
+	if (strstr(decoded, "password") != NULL)
+		return 1;
+	if (rest == NULL)
+		return 0;
+	rest += 3;
+	slash = strchr(rest, '/');
+	at = strchr(rest, '@');
+	if (at == NULL || (slash != NULL && at > slash))
+		return 0;
+	colon = memchr(rest, ':', (size_t)(at - rest));
+	return colon != NULL;
+}
+
 static int handle_daemon(struct parse_state *st, const char *key, const char *value)
 {
 	struct ojit_config *c = st->cfg;
 	char **dst = NULL;
 
+	if (strcmp(key, "ledger") == 0) {
+		if (!set_string(st, "daemon", key, value, &c->ledger))
+			return 0;
+		if (ledger_spec_kind(value) < 0) {
+			add_error(st, st->line, "daemon", key,
+				  "must be sqlite:/path, an absolute path, or a postgresql:// URI");
+			return 0;
+		}
+		if (ledger_spec_kind(value) == LEDGER_DIALECT_PG && uri_has_password(value)) {
+			add_error(st, st->line, "daemon", key,
+				  "holds a password; put it in ledger_password_file (root-only) instead");
+			return 0;
+		}
+		return 1;
+	}
 	if (strcmp(key, "socket") == 0)
 		dst = &c->socket;
-	else if (strcmp(key, "ledger") == 0)
-		dst = &c->ledger;
+	else if (strcmp(key, "ledger_password_file") == 0)
+		dst = &c->ledger_password_file;
 	if (dst != NULL) {
 		if (!set_string(st, "daemon", key, value, dst))
 			return 0;
@@ -460,6 +509,17 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 		}
 		if (strcmp(key, "socket") == 0 && strlen(value) >= 108) {
 			add_error(st, st->line, "daemon", key, "path too long for a Unix socket (at most 107 bytes)");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "role") == 0) {
+		if (strcmp(value, "granter") == 0) {
+			c->role_gate = 0;
+		} else if (strcmp(value, "gate") == 0) {
+			c->role_gate = 1;
+		} else {
+			add_error(st, st->line, "daemon", key, "must be granter or gate, not '%s'", value);
 			return 0;
 		}
 		return 1;
@@ -663,6 +723,9 @@ static void check_required(struct parse_state *st)
 		add_error(st, 0, "okta", "private_key", "required key missing (path to the app's private key, PEM)");
 	if (c->name == NULL)
 		add_error(st, 0, "integration", "name", "required key missing");
+	if (c->role_gate && (c->ledger == NULL || ledger_spec_kind(c->ledger) != LEDGER_DIALECT_PG))
+		add_error(st, 0, "daemon", "role",
+			  "a gate answers from a shared ledger: set [daemon] ledger to a postgresql:// URI");
 	for (i = 0; i < c->nflows; i++) {
 		struct flow_config *f = &c->flows[i];
 		char sect[80];
@@ -789,6 +852,7 @@ void config_free(struct ojit_config *c)
 	free(c->login_format);
 	free(c->socket);
 	free(c->ledger);
+	free(c->ledger_password_file);
 	if (c->flows != NULL) {
 		for (i = 0; i < c->nflows; i++) {
 			free(c->flows[i].name);

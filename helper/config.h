@@ -53,7 +53,9 @@ struct ojit_config {
 	char *login_format;
 	/* [daemon] */
 	char *socket;
-	char *ledger;
+	char *ledger;               /* sqlite:/path, /path or postgresql://... */
+	char *ledger_password_file; /* the PostgreSQL password, root-only */
+	int role_gate;              /* role = gate: answers checks only, no manage key */
 	int64_t cache_ttl;
 	int64_t outage_grace;
 	int64_t pending_ttl;

@@ -395,6 +395,13 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		reply_error(o, "forbidden", "your uid has no user name");
 		return;
 	}
+	if (d->cfg->role_gate && (m->type == PROTO_REQUEST || m->type == PROTO_APPROVE || m->type == PROTO_DENY ||
+				  m->type == PROTO_REVOKE || m->type == PROTO_EXTEND)) {
+		reply_error(o, "role",
+			    "this host only answers checks (role = gate) and holds no key that can change Okta groups; "
+			    "run this on a granter host of the fleet");
+		return;
+	}
 	switch (m->type) {
 	case PROTO_PING:
 		proto_out_add(o, T_MESSAGE, "okta-jitd " OJIT_VERSION);
@@ -657,11 +664,13 @@ static void *scheduler_thread(void *p)
 		size_t open_sessions;
 		struct timespec ts;
 
-		if (first) {
+		/* A gate changes nothing in Okta: the granters of the fleet
+		 * settle grants; every host warns and ends its own sessions. */
+		if (first && !d->cfg->role_gate)
 			grants_recover(d);
-			first = 0;
-		}
-		grants_run_due(d);
+		first = 0;
+		if (!d->cfg->role_gate)
+			grants_run_due(d);
 		open_sessions = sessions_tick(d);
 		next = ledger_next_due(d->ledger);
 		wait_s = next > 0 ? next - ojit_now() : 60;

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "keyfile.h"
+#include "ledger_backend.h"
 #include "okta_api.h"
 #include "okta_http.h"
 #include "util.h"
@@ -230,6 +231,15 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	}
 	step(&d, STEP_PASS, "config", NULL, "%s is valid (integration '%s', %zu flow(s))", config_path, cfg->name,
 	     cfg->nflows);
+	if (cfg->role_gate)
+		step(&d, STEP_PASS, "role", NULL,
+		     "gate: answers checks from the shared ledger (%s); its Okta app needs okta.users.read only "
+		     "- give it no okta.groups.manage",
+		     ledger_spec_kind(cfg->ledger) == LEDGER_DIALECT_PG ? "PostgreSQL" : "SQLite");
+	else
+		step(&d, STEP_PASS, "role", NULL, "granter: makes and ends grants in Okta (ledger: %s); needs "
+		     "okta.groups.manage and okta.users.read",
+		     ledger_spec_kind(cfg->ledger) == LEDGER_DIALECT_PG ? "PostgreSQL, shared" : "SQLite, this host");
 	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
 		step(&d, STEP_FAIL, "key",
 		     "keep the key as a PEM file owned by root with mode 0600 (RSA 2048+ or EC P-256)", "%s", kerr);
@@ -252,7 +262,9 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	ojit_wipe(token, sizeof(token));
 	step(&d, STEP_PASS, "token", NULL, "obtained a %s access token from %s/oauth2/v1/token", type, cfg->org_url);
 	{
-		static const char *const want[] = { "okta.groups.manage", "okta.users.read", NULL };
+		static const char *const want_granter[] = { "okta.groups.manage", "okta.users.read", NULL };
+		static const char *const want_gate[] = { "okta.users.read", NULL };
+		const char *const *want = cfg->role_gate ? want_gate : want_granter;
 		int i;
 
 		for (i = 0; want[i] != NULL; i++) {

@@ -384,6 +384,34 @@ static int do_remove(struct jitd *d, struct grant *g)
 	return -1;
 }
 
+/* do_add / do_remove under this daemon's claim on the grant. When another
+ * okta-jitd sharing the ledger holds it, that one settles the grant. */
+static int claimed_add(struct jitd *d, struct grant *g, struct jit_result *res)
+{
+	int r;
+
+	if (ledger_claim(d->ledger, g->id) != 1) {
+		jitd_kick(d);
+		jit_result_set(res, "pending_okta", "grant %lld is approved; another okta-jitd is adding the membership",
+			       (long long)g->id);
+		return 1;
+	}
+	r = do_add(d, g, res);
+	ledger_unclaim(d->ledger, g->id);
+	return r;
+}
+
+static int claimed_remove(struct jitd *d, struct grant *g)
+{
+	int r;
+
+	if (ledger_claim(d->ledger, g->id) != 1)
+		return -1; /* another okta-jitd is removing it; ours retries later */
+	r = do_remove(d, g);
+	ledger_unclaim(d->ledger, g->id);
+	return r;
+}
+
 static int approve_and_grant(struct jitd *d, struct grant *g, const char *approver,
 			     struct jit_result *res)
 {
@@ -414,7 +442,7 @@ static int approve_and_grant(struct jitd *d, struct grant *g, const char *approv
 		return -1;
 	}
 	audit_event(d, "approved", g->id, approver, g->user, g->grp, "duration=%llds", (long long)g->duration);
-	return do_add(d, g, res);
+	return claimed_add(d, g, res);
 }
 
 int grants_request(struct jitd *d, const struct actor *a, const char *requester, const char *user,
@@ -689,7 +717,7 @@ int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct gran
 		return -1;
 	}
 	audit_event(d, "revoked", g.id, a->user, g.user, g.grp, "was=%s", expected);
-	if (strcmp(g.op, OP_REMOVE) == 0 && do_remove(d, &g) != 0)
+	if (strcmp(g.op, OP_REMOVE) == 0 && claimed_remove(d, &g) != 0)
 		jitd_kick(d); /* the retry is due in seconds, not at the next idle wake-up */
 	*out = g;
 	jit_result_set(res, "ok", "grant %lld revoked%s", (long long)id,
@@ -780,7 +808,7 @@ struct due_ctx {
 #define LEDGER_RETRY_SECONDS 5
 static int64_t ledger_retry_at; /* scheduler thread only */
 
-static int due_one(const struct grant *row, void *ctx)
+static int due_work(const struct grant *row, void *ctx)
 {
 	struct due_ctx *dc = ctx;
 	struct jitd *d = dc->d;
@@ -840,6 +868,31 @@ static int due_one(const struct grant *row, void *ctx)
 		return 0;
 	}
 	return 0;
+}
+
+/* Work on one due grant once this daemon holds its claim (several
+ * granters may share a ledger), from the row as it is now: another granter
+ * may have settled it since the sweep read it. */
+static int due_one(const struct grant *row, void *ctx)
+{
+	struct due_ctx *dc = ctx;
+	struct grant now_row;
+	int c, r;
+
+	if (dc->d->stopping)
+		return 1;
+	/* nothing owed: no claim, no second read */
+	if (row->op[0] == '\0' && !(strcmp(row->state, GS_ACTIVE) == 0 && row->end_at <= ojit_now()) &&
+	    strcmp(row->state, GS_PENDING) != 0)
+		return 0;
+	c = ledger_claim(dc->d->ledger, row->id);
+	if (c != 1)
+		return 0; /* another okta-jitd works on it, or the ledger is away */
+	if (ledger_grant_get(dc->d->ledger, row->id, &now_row) != LEDGER_OK)
+		now_row = *row;
+	r = due_work(&now_row, ctx);
+	ledger_unclaim(dc->d->ledger, row->id);
+	return r;
 }
 
 void grants_run_due(struct jitd *d)

@@ -16,6 +16,7 @@ struct jitd {
 	struct ojit_config *cfg;
 	struct okta_client *okta;
 	struct ledger *ledger;
+	int ledger_shared; /* PostgreSQL, shared with other hosts */
 	struct check_cache *cache;
 
 	pthread_mutex_t sched_lock;

@@ -84,8 +84,16 @@ enum ledger_rc {
 	LEDGER_ERR = -1,     /* I/O, disk full, read-only, corruption */
 };
 
-/* Open (creating and migrating) the ledger. err gets the reason. */
-struct ledger *ledger_open(const char *path, char *err, size_t errlen);
+/* Open (creating and migrating) the ledger. spec: "sqlite:/path" or an
+ * absolute path (SQLite on this host), or a "postgresql://" URI (a database
+ * shared by a fleet; password_file, when not NULL, is a root-only file
+ * holding its password). err gets the reason. */
+struct ledger *ledger_open(const char *spec, const char *password_file, char *err, size_t errlen);
+/* LEDGER_DIALECT_SQLITE, LEDGER_DIALECT_PG (ledger_backend.h) or -1. */
+int ledger_spec_kind(const char *spec);
+const char *ledger_backend_name(struct ledger *l);
+/* This host's name, as stored with its sessions. */
+const char *ledger_host(void);
 void ledger_close(struct ledger *l);
 /* The last error text of the backend (for logs and clients). */
 const char *ledger_last_error(struct ledger *l);
@@ -118,6 +126,12 @@ int ledger_grant_list(struct ledger *l, const char *user, const char *states, si
 int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx);
 /* The earliest moment any grant will owe work; 0 if none. */
 int64_t ledger_next_due(struct ledger *l);
+/* Take the Okta work of a grant for this daemon: 1 when it is ours now,
+ * 0 when another okta-jitd sharing the ledger works on it, -1 on error.
+ * A claim lasts until ledger_unclaim or until this daemon's connection to
+ * the ledger ends, so the work of a granter that died is taken over. */
+int ledger_claim(struct ledger *l, int64_t grant_id);
+void ledger_unclaim(struct ledger *l, int64_t grant_id);
 
 int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor,
 		     const char *user, const char *grp, const char *detail);

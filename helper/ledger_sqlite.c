@@ -1,7 +1,7 @@
 /* ledger_sqlite.c - the ledger in SQLite: WAL, synchronous=FULL (a commit
  * survives power loss), a versioned schema with migrations. One connection
  * behind a mutex: ledger writes are small and rare next to checks. */
-#include "ledger.h"
+#include "ledger_backend.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -30,7 +31,7 @@ struct active_entry {
 	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2]; /* user "\n" group */
 };
 
-struct ledger {
+struct sq {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	uint64_t gen; /* bumped by every grant write */
@@ -43,56 +44,21 @@ struct ledger {
 	} stmts[STMT_CACHE];
 };
 
-/* Each entry moves the schema one version up; never edit a shipped one. */
-static const char *const migrations[] = {
-	/* 1 */
-	"CREATE TABLE grants ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" kind TEXT NOT NULL DEFAULT 'grant' CHECK (kind IN ('grant','extend')),"
-	" parent_id INTEGER REFERENCES grants(id),"
-	" user TEXT NOT NULL, okta_login TEXT NOT NULL DEFAULT '', okta_user_id TEXT NOT NULL DEFAULT '',"
-	" grp TEXT NOT NULL, group_id TEXT NOT NULL DEFAULT '', flow TEXT NOT NULL DEFAULT '',"
-	" requester TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', approver TEXT NOT NULL DEFAULT '',"
-	" state TEXT NOT NULL CHECK (state IN ('pending','approved','active','expired','revoked','denied','failed')),"
-	" op TEXT NOT NULL DEFAULT '' CHECK (op IN ('','add','remove')),"
-	" was_member INTEGER NOT NULL DEFAULT 0,"
-	" duration INTEGER NOT NULL,"
-	" requested_at INTEGER NOT NULL, pending_expires_at INTEGER NOT NULL DEFAULT 0,"
-	" decided_at INTEGER NOT NULL DEFAULT 0, start_at INTEGER NOT NULL DEFAULT 0,"
-	" end_at INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
-	" op_attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL DEFAULT 0,"
-	" last_error TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX grants_user_grp ON grants(user, grp, state);"
-	"CREATE INDEX grants_state ON grants(state, op);"
-	"CREATE TABLE audit ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL,"
-	" grant_id INTEGER NOT NULL DEFAULT 0, actor TEXT NOT NULL DEFAULT '', user TEXT NOT NULL DEFAULT '',"
-	" grp TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX audit_at ON audit(at);"
-	"CREATE TABLE sessions ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT, grant_id INTEGER NOT NULL DEFAULT 0,"
-	" user TEXT NOT NULL, pid INTEGER NOT NULL, service TEXT NOT NULL DEFAULT '',"
-	" tty TEXT NOT NULL DEFAULT '', opened_at INTEGER NOT NULL, closed_at INTEGER NOT NULL DEFAULT 0,"
-	" warned_at INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX sessions_grant ON sessions(grant_id, closed_at);",
-	/* 2: what is needed to end a session safely at the grant's end */
-	"ALTER TABLE sessions ADD COLUMN logind_id TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0;",
-};
-#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#define SCHEMA_VERSION ledger_schema_count()
 
-static void set_err(struct ledger *l, const char *what)
+static void set_err(struct sq *l, const char *what)
 {
 	snprintf(l->last_error, sizeof(l->last_error), "%s: %s", what, sqlite3_errmsg(l->db));
 	error_f("ledger: %s", l->last_error);
 }
 
-const char *ledger_last_error(struct ledger *l)
+static const char *sq_last_error(void *b)
 {
+	struct sq *l = b;
 	return l->last_error;
 }
 
-static int exec(struct ledger *l, const char *sql)
+static int exec(struct sq *l, const char *sql)
 {
 	char *msg = NULL;
 
@@ -104,7 +70,7 @@ static int exec(struct ledger *l, const char *sql)
 	return 0;
 }
 
-static int get_version(struct ledger *l)
+static int get_version(struct sq *l)
 {
 	sqlite3_stmt *st = NULL;
 	int v = -1;
@@ -116,8 +82,9 @@ static int get_version(struct ledger *l)
 	return v;
 }
 
-int ledger_schema_version(struct ledger *l)
+static int sq_schema_version(void *b)
 {
+	struct sq *l = b;
 	int v;
 
 	pthread_mutex_lock(&l->lock);
@@ -126,7 +93,7 @@ int ledger_schema_version(struct ledger *l)
 	return v;
 }
 
-static int migrate(struct ledger *l, char *err, size_t errlen)
+static int migrate(struct sq *l, char *err, size_t errlen)
 {
 	int v = get_version(l);
 	char sql[64];
@@ -141,13 +108,23 @@ static int migrate(struct ledger *l, char *err, size_t errlen)
 		return -1;
 	}
 	for (; v < SCHEMA_VERSION; v++) {
-		if (exec(l, "BEGIN IMMEDIATE") != 0)
+		char *m = ledger_schema_render(v, LEDGER_DIALECT_SQLITE);
+
+		if (m == NULL) {
+			snprintf(l->last_error, sizeof(l->last_error), "out of memory");
 			goto fail;
+		}
+		if (exec(l, "BEGIN IMMEDIATE") != 0) {
+			free(m);
+			goto fail;
+		}
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (exec(l, migrations[v]) != 0 || exec(l, sql) != 0) {
+		if (exec(l, m) != 0 || exec(l, sql) != 0) {
+			free(m);
 			exec(l, "ROLLBACK");
 			goto fail;
 		}
+		free(m);
 		if (exec(l, "COMMIT") != 0)
 			goto fail;
 	}
@@ -157,7 +134,7 @@ fail:
 	return -1;
 }
 
-static int quick_check(struct ledger *l)
+static int quick_check(struct sq *l)
 {
 	sqlite3_stmt *st = NULL;
 	int r = -1;
@@ -177,9 +154,11 @@ static int quick_check(struct ledger *l)
 	return r;
 }
 
-struct ledger *ledger_open(const char *path, char *err, size_t errlen)
+static void sq_close(void *b);
+
+void *ledger_sqlite_open(const char *path, char *err, size_t errlen)
 {
-	struct ledger *l = calloc(1, sizeof(*l));
+	struct sq *l = calloc(1, sizeof(*l));
 	mode_t old;
 	int rc;
 
@@ -198,7 +177,7 @@ struct ledger *ledger_open(const char *path, char *err, size_t errlen)
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open ledger %s: %s", path,
 			 l->db ? sqlite3_errmsg(l->db) : "out of memory");
-		ledger_close(l);
+		sq_close(l);
 		return NULL;
 	}
 	sqlite3_busy_timeout(l->db, 5000);
@@ -206,23 +185,23 @@ struct ledger *ledger_open(const char *path, char *err, size_t errlen)
 	if (exec(l, "PRAGMA journal_mode=WAL") != 0 || exec(l, "PRAGMA synchronous=FULL") != 0 ||
 	    exec(l, "PRAGMA foreign_keys=ON") != 0 || exec(l, "PRAGMA secure_delete=ON") != 0) {
 		snprintf(err, errlen, "cannot set up ledger %s: %s", path, l->last_error);
-		ledger_close(l);
+		sq_close(l);
 		return NULL;
 	}
 	if (migrate(l, err, errlen) != 0) {
-		ledger_close(l);
+		sq_close(l);
 		return NULL;
 	}
 	/* Verify the file is sound before trusting it with grants. */
 	if (quick_check(l) != 0) {
 		snprintf(err, errlen, "ledger %s failed its integrity check: %s", path, l->last_error);
-		ledger_close(l);
+		sq_close(l);
 		return NULL;
 	}
 	return l;
 }
 
-static void active_clear(struct ledger *l)
+static void active_clear(struct sq *l)
 {
 	size_t i;
 
@@ -237,8 +216,9 @@ static void active_clear(struct ledger *l)
 	l->nactive = 0;
 }
 
-void ledger_close(struct ledger *l)
+static void sq_close(void *b)
 {
+	struct sq *l = b;
 	size_t i;
 
 	if (l == NULL)
@@ -253,7 +233,7 @@ void ledger_close(struct ledger *l)
 }
 
 #define GRANT_COLS                                                                                   \
-	"id, kind, COALESCE(parent_id,0), user, okta_login, okta_user_id, grp, group_id, flow, "     \
+	"id, kind, COALESCE(parent_id,0), \"user\", okta_login, okta_user_id, grp, group_id, flow, "     \
 	"requester, reason, approver, state, op, was_member, duration, requested_at, "               \
 	"pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts, next_attempt_at, " \
 	"last_error"
@@ -329,10 +309,11 @@ static void bind_grant(sqlite3_stmt *st, const struct grant *g)
 	sqlite3_bind_text(st, i++, g->last_error, -1, SQLITE_TRANSIENT);
 }
 
-int ledger_grant_insert(struct ledger *l, struct grant *g)
+static int sq_grant_insert(void *b, struct grant *g)
 {
+	struct sq *l = b;
 	static const char sql[] =
-	    "INSERT INTO grants (kind, parent_id, user, okta_login, okta_user_id, grp, group_id, flow,"
+	    "INSERT INTO grants (kind, parent_id, \"user\", okta_login, okta_user_id, grp, group_id, flow,"
 	    " requester, reason, approver, state, op, was_member, duration, requested_at,"
 	    " pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts,"
 	    " next_attempt_at, last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
@@ -360,7 +341,7 @@ out:
 
 /* A cached prepared statement for sql, or a fresh one (*cached 0) when the
  * cache is full. Called with l->lock held. */
-static sqlite3_stmt *stmt_get(struct ledger *l, const char *sql, int *cached)
+static sqlite3_stmt *stmt_get(struct sq *l, const char *sql, int *cached)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
@@ -394,7 +375,7 @@ static void stmt_put(sqlite3_stmt *st, int cached)
 	}
 }
 
-static int select_one(struct ledger *l, const char *sql, struct grant *g, const char *a,
+static int select_one(struct sq *l, const char *sql, struct grant *g, const char *a,
 		      const char *b, int64_t n)
 {
 	sqlite3_stmt *st = NULL;
@@ -425,17 +406,19 @@ out:
 	return r;
 }
 
-int ledger_grant_get(struct ledger *l, int64_t id, struct grant *g)
+static int sq_grant_get(void *b, int64_t id, struct grant *g)
 {
+	struct sq *l = b;
 	return select_one(l, "SELECT " GRANT_COLS " FROM grants WHERE id = ?", g, NULL, NULL, id);
 }
 
-int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int64_t now,
+static int sq_grant_active(void *b, const char *user, const char *grp, int64_t now,
 			struct grant *g)
 {
+	struct sq *l = b;
 	return select_one(l,
-			  "SELECT " GRANT_COLS " FROM grants WHERE user = ? AND grp = ? AND kind = 'grant'"
-			  " AND state = 'active' AND op = '' AND end_at > ? ORDER BY end_at DESC LIMIT 1",
+			  "SELECT " GRANT_COLS " FROM grants WHERE \"user\" = ? AND grp = ? AND kind = 'grant'"
+			  " AND state = 'active' AND op = '' AND end_at > ? ORDER BY end_at DESC, id DESC LIMIT 1",
 			  g, user, grp, now);
 }
 
@@ -448,9 +431,10 @@ static unsigned active_hash(const char *key)
 	return h % ACTIVE_BUCKETS;
 }
 
-int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp, int64_t now, int64_t *id,
+static int sq_grant_active_end(void *b, const char *user, const char *grp, int64_t now, int64_t *id,
 			    int64_t *end_at)
 {
+	struct sq *l = b;
 	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2];
 	struct active_entry *e;
 	struct grant g;
@@ -478,7 +462,7 @@ int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp,
 	pthread_mutex_unlock(&l->lock);
 
 	/* Any active row, ended or not: its end decides at each lookup. */
-	r = ledger_grant_active(l, user, grp, INT64_MIN, &g);
+	r = sq_grant_active(l, user, grp, INT64_MIN, &g);
 	if (r != LEDGER_OK && r != LEDGER_NOTFOUND)
 		return r;
 	pthread_mutex_lock(&l->lock);
@@ -509,18 +493,20 @@ int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp,
 	return r == LEDGER_OK && g.end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
 }
 
-int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, struct grant *g)
+static int sq_grant_pending(void *b, const char *user, const char *grp, struct grant *g)
 {
+	struct sq *l = b;
 	return select_one(l,
-			  "SELECT " GRANT_COLS " FROM grants WHERE user = ? AND grp = ? AND kind = 'grant'"
+			  "SELECT " GRANT_COLS " FROM grants WHERE \"user\" = ? AND grp = ? AND kind = 'grant'"
 			  " AND state IN ('pending','approved') AND id > ? ORDER BY id DESC LIMIT 1",
 			  g, user, grp, 0);
 }
 
-int ledger_grant_update(struct ledger *l, const struct grant *g, const char *expected_state)
+static int sq_grant_update(void *b, const struct grant *g, const char *expected_state)
 {
+	struct sq *l = b;
 	static const char sql[] =
-	    "UPDATE grants SET kind=?, parent_id=?, user=?, okta_login=?, okta_user_id=?, grp=?,"
+	    "UPDATE grants SET kind=?, parent_id=?, \"user\"=?, okta_login=?, okta_user_id=?, grp=?,"
 	    " group_id=?, flow=?, requester=?, reason=?, approver=?, state=?, op=?, was_member=?,"
 	    " duration=?, requested_at=?, pending_expires_at=?, decided_at=?, start_at=?, end_at=?,"
 	    " updated_at=?, op_attempts=?, next_attempt_at=?, last_error=? WHERE id=? AND state=?";
@@ -549,7 +535,7 @@ out:
 
 /* Rows are collected first and handed to cb after the lock is released,
  * so a callback may call back into the ledger. */
-static int collect(struct ledger *l, sqlite3_stmt *st, grant_cb cb, void *ctx)
+static int collect(struct sq *l, sqlite3_stmt *st, grant_cb cb, void *ctx)
 {
 	struct grant *rows = NULL, *n;
 	size_t count = 0, cap = 0, i;
@@ -580,14 +566,15 @@ static int collect(struct ledger *l, sqlite3_stmt *st, grant_cb cb, void *ctx)
 	return r;
 }
 
-int ledger_grant_list(struct ledger *l, const char *user, const char *states, size_t limit,
+static int sq_grant_list(void *b, const char *user, const char *states, size_t limit,
 		      grant_cb cb, void *ctx)
 {
+	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "SELECT " GRANT_COLS " FROM grants WHERE (?1 IS NULL OR user = ?1)"
+			       "SELECT " GRANT_COLS " FROM grants WHERE (?1 IS NULL OR \"user\" = ?1)"
 			       " AND (?2 IS NULL OR ?2 = '' OR instr(',' || ?2 || ',', ',' || state || ',') > 0)"
 			       " ORDER BY id DESC LIMIT ?3",
 			       -1, &st, NULL) != SQLITE_OK) {
@@ -603,8 +590,9 @@ int ledger_grant_list(struct ledger *l, const char *user, const char *states, si
 	return collect(l, st, cb, ctx);
 }
 
-int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx)
+static int sq_grant_due(void *b, int64_t now, grant_cb cb, void *ctx)
 {
+	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
 
 	pthread_mutex_lock(&l->lock);
@@ -623,8 +611,9 @@ int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx)
 	return collect(l, st, cb, ctx);
 }
 
-int64_t ledger_next_due(struct ledger *l)
+static int64_t sq_next_due(void *b)
 {
+	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
 	int64_t t = 0;
 
@@ -642,15 +631,16 @@ int64_t ledger_next_due(struct ledger *l)
 	return t;
 }
 
-int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor,
+static int sq_audit_add(void *b, const char *event, int64_t grant_id, const char *actor,
 		     const char *user, const char *grp, const char *detail)
 {
+	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
 	int r = LEDGER_ERR;
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "INSERT INTO audit (at, event, grant_id, actor, user, grp, detail)"
+			       "INSERT INTO audit (at, event, grant_id, actor, \"user\", grp, detail)"
 			       " VALUES (?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		set_err(l, "audit");
@@ -674,9 +664,10 @@ out:
 	return r;
 }
 
-int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp,
+static int sq_audit_list(void *b, int64_t since, const char *user, const char *grp,
 		      size_t limit, audit_cb cb, void *ctx)
 {
+	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
 	struct audit_event *rows = NULL, *n;
 	size_t count = 0, cap = 0, i;
@@ -684,8 +675,8 @@ int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const c
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "SELECT id, at, event, grant_id, actor, user, grp, detail FROM audit"
-			       " WHERE at >= ?1 AND (?2 IS NULL OR user = ?2) AND (?3 IS NULL OR grp = ?3)"
+			       "SELECT id, at, event, grant_id, actor, \"user\", grp, detail FROM audit"
+			       " WHERE at >= ?1 AND (?2 IS NULL OR \"user\" = ?2) AND (?3 IS NULL OR grp = ?3)"
 			       " ORDER BY id DESC LIMIT ?4",
 			       -1, &st, NULL) != SQLITE_OK) {
 		set_err(l, "audit list");
@@ -735,15 +726,16 @@ int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const c
 	return r;
 }
 
-int ledger_session_open(struct ledger *l, struct ledger_session *s)
+static int sq_session_open(void *b, struct ledger_session *s)
 {
+	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
 	int r = LEDGER_ERR;
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "INSERT INTO sessions (grant_id, user, pid, service, tty, opened_at, logind_id, pid_start)"
-			       " VALUES (?,?,?,?,?,?,?,?)",
+			       "INSERT INTO sessions (grant_id, \"user\", pid, service, tty, opened_at, logind_id, pid_start,"
+			       " host) VALUES (?,?,?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		set_err(l, "session open");
 		goto out;
@@ -756,6 +748,7 @@ int ledger_session_open(struct ledger *l, struct ledger_session *s)
 	sqlite3_bind_int64(st, 6, s->opened_at);
 	sqlite3_bind_text(st, 7, s->logind_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 8, s->pid_start);
+	sqlite3_bind_text(st, 9, ledger_host(), -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		set_err(l, "session open");
 		goto out;
@@ -768,7 +761,7 @@ out:
 	return r;
 }
 
-static int session_set(struct ledger *l, const char *sql, int64_t id, int64_t now)
+static int session_set(struct sq *l, const char *sql, int64_t id, int64_t now)
 {
 	sqlite3_stmt *st = NULL;
 	int r = LEDGER_ERR;
@@ -791,18 +784,21 @@ out:
 	return r;
 }
 
-int ledger_session_close(struct ledger *l, int64_t id, int64_t now)
+static int sq_session_close(void *b, int64_t id, int64_t now)
 {
+	struct sq *l = b;
 	return session_set(l, "UPDATE sessions SET closed_at = ? WHERE id = ? AND closed_at = 0", id, now);
 }
 
-int ledger_session_mark_warned(struct ledger *l, int64_t id, int64_t now)
+static int sq_session_mark_warned(void *b, int64_t id, int64_t now)
 {
+	struct sq *l = b;
 	return session_set(l, "UPDATE sessions SET warned_at = ? WHERE id = ?", id, now);
 }
 
-int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, void *ctx)
+static int sq_session_list_open(void *b, int64_t grant_id, session_cb cb, void *ctx)
 {
+	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
 	struct ledger_session *rows = NULL, *n;
 	size_t count = 0, cap = 0, i;
@@ -810,14 +806,16 @@ int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, 
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "SELECT id, grant_id, user, pid, service, tty, opened_at, closed_at, warned_at,"
-			       " logind_id, pid_start FROM sessions WHERE closed_at = 0 AND (?1 = 0 OR grant_id = ?1)",
+			       "SELECT id, grant_id, \"user\", pid, service, tty, opened_at, closed_at, warned_at,"
+			       " logind_id, pid_start FROM sessions WHERE closed_at = 0 AND (?1 = 0 OR grant_id = ?1)"
+			       " AND host = ?2 ORDER BY id",
 			       -1, &st, NULL) != SQLITE_OK) {
 		set_err(l, "session list");
 		pthread_mutex_unlock(&l->lock);
 		return LEDGER_ERR;
 	}
 	sqlite3_bind_int64(st, 1, grant_id);
+	sqlite3_bind_text(st, 2, ledger_host(), -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_session *s;
 
@@ -856,3 +854,41 @@ int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, 
 	free(rows);
 	return r;
 }
+
+/* One process owns a SQLite ledger: every grant is ours to work on. */
+static int sq_claim(void *b, int64_t grant_id)
+{
+	(void)b;
+	(void)grant_id;
+	return 1;
+}
+
+static void sq_unclaim(void *b, int64_t grant_id)
+{
+	(void)b;
+	(void)grant_id;
+}
+
+const struct ledger_ops ledger_sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.last_error = sq_last_error,
+	.schema_version = sq_schema_version,
+	.grant_insert = sq_grant_insert,
+	.grant_get = sq_grant_get,
+	.grant_update = sq_grant_update,
+	.grant_active = sq_grant_active,
+	.grant_active_end = sq_grant_active_end,
+	.grant_pending = sq_grant_pending,
+	.grant_list = sq_grant_list,
+	.grant_due = sq_grant_due,
+	.next_due = sq_next_due,
+	.claim = sq_claim,
+	.unclaim = sq_unclaim,
+	.audit_add = sq_audit_add,
+	.audit_list = sq_audit_list,
+	.session_open = sq_session_open,
+	.session_close = sq_session_close,
+	.session_list_open = sq_session_list_open,
+	.session_mark_warned = sq_session_mark_warned,
+};

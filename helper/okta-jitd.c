@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "keyfile.h"
-#include "ledger.h"
+#include "ledger_backend.h"
 #include "okta_api.h"
 #include "okta_http.h"
 #include "util.h"
@@ -74,6 +75,21 @@ static int daemonize(void)
 	return 0;
 }
 
+/* The PostgreSQL password: ledger_password_file, else the systemd
+ * credential "ledger-password" (LoadCredential=), else none. */
+static const char *ledger_password_path(const struct ojit_config *cfg)
+{
+	static char cred[4096];
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+	if (cfg->ledger_password_file != NULL)
+		return cfg->ledger_password_file;
+	if (dir != NULL && dir[0] == '/' &&
+	    snprintf(cred, sizeof(cred), "%s/ledger-password", dir) < (int)sizeof(cred) && access(cred, F_OK) == 0)
+		return cred;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
@@ -88,6 +104,10 @@ int main(int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	char err[512];
 	int foreground = 0, debug = 0, opt, lfd = -1, rc = 1;
+
+	/* Connection and fetch threads come and go: a few malloc arenas
+	 * rather than one per core times eight keep the resident size flat. */
+	mallopt(M_ARENA_MAX, 4);
 
 	while ((opt = getopt_long(argc, argv, "c:fdhV", opts, NULL)) != -1) {
 		switch (opt) {
@@ -143,7 +163,8 @@ int main(int argc, char **argv)
 		ojit_log(LOG_ERR, "cannot set up the Okta client");
 		goto out;
 	}
-	jitd.ledger = ledger_open(jitd.cfg->ledger, err, sizeof(err));
+	jitd.ledger = ledger_open(jitd.cfg->ledger, ledger_password_path(jitd.cfg), err, sizeof(err));
+	jitd.ledger_shared = ledger_spec_kind(jitd.cfg->ledger) == LEDGER_DIALECT_PG;
 	if (jitd.ledger == NULL) {
 		ojit_log(LOG_ERR, "%s", err);
 		fprintf(stderr, "okta-jitd: %s\n", err);

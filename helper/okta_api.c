@@ -585,7 +585,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 			err_set(err, OKTA_ERR_INTERNAL, 0, "cannot sign the client assertion");
 			goto out;
 		}
-		if (http_url_encode(OKTA_SCOPES, &enc) != 0 ||
+		if (http_url_encode(cfg->role_gate ? OKTA_SCOPES_GATE : OKTA_SCOPES, &enc) != 0 ||
 		    ojit_buf_printf(&form,
 				    "grant_type=client_credentials&scope=%s&client_assertion_type="
 				    "urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-assertion-type%%3Ajwt-bearer"

@@ -13,6 +13,8 @@
 #define OKTA_LOGIN_MAX 256
 #define OKTA_NAME_MAX 256
 #define OKTA_SCOPES "okta.groups.manage okta.users.read"
+/* A gate (role = gate) reads users and their groups, and changes nothing. */
+#define OKTA_SCOPES_GATE "okta.users.read"
 
 enum okta_err_kind {
 	OKTA_OK = 0,

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -27,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from conftest import CLIENT_ID, binary, default_seed, write_private_key  # noqa: E402
+from pg_fixtures import pg_server  # noqa: E402,F401 - jit_factory asks for it by name
 
 # ---------------------------------------------------------------- constants
 
@@ -328,10 +330,51 @@ class Daemon:
             return ""
 
 
-class JitEnv:
-    """A fake Okta + okta-jitd + helpers. Built by the jit_factory fixture."""
+def _sql_literal(v):
+    if isinstance(v, bool) or v is None:
+        raise TypeError("no literal for %r" % (v,))
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
 
-    def __init__(self, workdir, okta, key, cli_path, daemon_extra=None, timeout="10s", flows=JIT_FLOWS):
+
+class PgLedger:
+    """A database of its own on the test PostgreSQL (pg_fixtures.pg_server)
+    for one okta-jitd, read with psql as the daemon's role."""
+
+    def __init__(self, pg, workdir):
+        self.pg = pg
+        self.db = "t_" + uuid.uuid4().hex[:12]
+        pg.psql("CREATE DATABASE %s OWNER okta_jit" % self.db)
+        port = [p[5:] for p in pg.conninfo.split() if p.startswith("port=")][0]
+        self.uri = "postgresql://okta_jit@127.0.0.1:%s/%s?sslmode=disable" % (port, self.db)
+        self.pwfile = os.path.join(workdir, "ledger-password")
+        pg.write_password_file(self.pwfile)
+
+    def rows(self, query, params=()):
+        parts = query.split("?")
+        assert len(parts) == len(params) + 1, (query, params)
+        sql = parts[0] + "".join(_sql_literal(v) + rest for v, rest in zip(params, parts[1:]))
+        r = subprocess.run(["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.uri, "-c",
+                            "SELECT COALESCE(json_agg(t), '[]') FROM (%s) t" % sql],
+                           capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, PGPASSWORD=self.pg.password))
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout.strip())
+
+    def drop(self):
+        try:
+            self.pg.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.db)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+
+class JitEnv:
+    """A fake Okta + okta-jitd + helpers. Built by the jit_factory fixture.
+    With pg (the pg_server fixture) the ledger is a PostgreSQL database of
+    its own, else a SQLite file in workdir."""
+
+    def __init__(self, workdir, okta, key, cli_path, daemon_extra=None, timeout="10s", flows=JIT_FLOWS, pg=None):
         self.workdir = workdir
         self.okta = okta
         self.cli_path = cli_path
@@ -339,7 +382,12 @@ class JitEnv:
         os.chmod(self.sockdir, 0o755)
         self.sock = os.path.join(self.sockdir, "jitd.sock")
         self.ledger_path = os.path.join(workdir, "ledger.db")
-        self.conf = write_jit_config(workdir, okta, key, self.sock, self.ledger_path, timeout=timeout,
+        self.pgl = PgLedger(pg, workdir) if pg is not None else None
+        ledger = self.ledger_path
+        if self.pgl is not None:
+            ledger = self.pgl.uri
+            daemon_extra = dict(daemon_extra or {}, ledger_password_file=self.pgl.pwfile)
+        self.conf = write_jit_config(workdir, okta, key, self.sock, ledger, timeout=timeout,
                                      daemon_extra=daemon_extra, flows=flows)
         self.daemon = Daemon(self.conf, self.sock, os.path.join(workdir, "okta-jitd.log"),
                              exe=os.path.join(os.path.dirname(cli_path), "okta-jitd"))
@@ -355,6 +403,8 @@ class JitEnv:
         if self.daemon.alive():
             self.daemon.kill9()
         shutil.rmtree(self.sockdir, ignore_errors=True)
+        if self.pgl is not None:
+            self.pgl.drop()
 
     # -- CLI
     def cli_argv(self, args, user=None, json_out=True):
@@ -386,6 +436,8 @@ class JitEnv:
         return db
 
     def grants(self, where="1=1", params=()):
+        if self.pgl is not None:
+            return self.pgl.rows("SELECT * FROM grants WHERE %s ORDER BY id" % where, params)
         db = self._db()
         try:
             return [dict(r) for r in db.execute("SELECT * FROM grants WHERE %s ORDER BY id" % where, params)]
@@ -405,6 +457,8 @@ class JitEnv:
         if event is not None:
             q += " AND event = ?"
             params.append(event)
+        if self.pgl is not None:
+            return self.pgl.rows("SELECT * FROM audit WHERE %s ORDER BY id" % q, params)
         db = self._db()
         try:
             return [dict(r) for r in db.execute("SELECT * FROM audit WHERE %s ORDER BY id" % q, params)]
@@ -520,14 +574,29 @@ def cli_copy():
 
 
 @pytest.fixture
-def jit_factory(tmp_path, okta_factory, rsa_key, local_users, cli_copy):
+def ledger_backend(request):
+    """"sqlite" unless a module parametrizes it (see run_on_both_ledgers)."""
+    return getattr(request, "param", "sqlite")
+
+
+def run_on_both_ledgers(metafunc):
+    """For a test module's pytest_generate_tests: every test that builds
+    okta-jitd through jit/jit_factory runs on SQLite and on PostgreSQL."""
+    if "ledger_backend" in metafunc.fixturenames:
+        metafunc.parametrize("ledger_backend", ["sqlite", "pg"], indirect=True)
+
+
+@pytest.fixture
+def jit_factory(request, tmp_path, okta_factory, rsa_key, local_users, cli_copy, ledger_backend):
     envs = []
+    pg = request.getfixturevalue("pg_server") if ledger_backend == "pg" else None
 
     def make(name="jit", daemon_extra=None, timeout="10s", flows=JIT_FLOWS, start=True):
         workdir = str(tmp_path / name)
         os.makedirs(workdir, exist_ok=True)
         okta = okta_factory(jit_seed(rsa_key), name=name + "-okta")
-        env = JitEnv(workdir, okta, rsa_key, cli_copy, daemon_extra=daemon_extra, timeout=timeout, flows=flows)
+        env = JitEnv(workdir, okta, rsa_key, cli_copy, daemon_extra=daemon_extra, timeout=timeout, flows=flows,
+                     pg=pg)
         envs.append(env)
         if start:
             env.daemon.start()

@@ -7,6 +7,10 @@ import pytest
 from daemon_fixtures import *  # noqa: F401,F403
 
 
+def pytest_generate_tests(metafunc):
+    run_on_both_ledgers(metafunc)  # noqa: F405 - every grant test on SQLite and on PostgreSQL
+
+
 def test_non_root_may_not_act_for_others(jit):
     # request for someone else
     r = jit.cli("request", "web-sudo", "--for", "5m", "--user", "ojt-bob", user="ojt-alice")

@@ -9,6 +9,10 @@ import pytest
 
 from daemon_fixtures import *  # noqa: F401,F403
 
+
+def pytest_generate_tests(metafunc):
+    run_on_both_ledgers(metafunc)  # noqa: F405 - every grant test on SQLite and on PostgreSQL
+
 USERS_API = "^/api/v1/users"
 
 

@@ -8,6 +8,10 @@ import pytest
 from daemon_fixtures import *  # noqa: F401,F403
 
 
+def pytest_generate_tests(metafunc):
+    run_on_both_ledgers(metafunc)  # noqa: F405 - every grant test on SQLite and on PostgreSQL
+
+
 def test_auto_approval_lifecycle_to_expiry(jit):
     r = jit.request("web-sudo", dur="4s", as_user="ojt-alice")
     g = r.grant

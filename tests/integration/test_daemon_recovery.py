@@ -8,6 +8,10 @@ import pytest
 
 from daemon_fixtures import *  # noqa: F401,F403
 
+
+def pytest_generate_tests(metafunc):
+    run_on_both_ledgers(metafunc)  # noqa: F405 - every grant test on SQLite and on PostgreSQL
+
 PUT_MEMBER = "^/api/v1/groups/[^/]+/users/[^/?]+$"
 
 

@@ -294,3 +294,36 @@ def test_valgrind_doctor_no_definite_leaks(cfg, okta):
              "--error-exitcode=99", binary("okta-jit"), "--config", cfg, "doctor"], timeout=300)
     assert p.returncode != 99, p.stderr[-4000:]
     assert p.returncode == 0, p.stdout + p.stderr[-4000:]
+
+
+@pytest.mark.parametrize("value,says", [
+    ("postgresql://okta_jit:s3cret@db.example/okta_jit", "holds a password"),
+    ("postgresql://db.example/okta_jit?user=okta_jit&pass%77ord=s3cret", "holds a password"),
+    ("mysql://db.example/okta_jit", "postgresql://"),
+    ("ledger.db", "absolute path"),
+    ("sqlite:relative.db", "absolute path"),
+])
+def test_doctor_refuses_a_bad_ledger_setting(tmp_path, okta, rsa_key, value, says):
+    cfg = make_config(tmp_path, okta, rsa_key)
+    set_config_line(cfg, "ledger", value)
+    line = config_line_number(cfg, "ledger")
+    r = doctor(cfg)
+    assert r.rc == 1, r
+    assert "%s:%d: [daemon] ledger" % (cfg, line) in r.out and says in r.out, r
+    assert "s3cret" not in r.out + r.err, "the password was echoed"
+
+
+def test_doctor_role_gate_needs_a_shared_ledger_and_reads_only(tmp_path, okta, rsa_key):
+    cfg = make_config(tmp_path, okta, rsa_key)
+    text = open(cfg).read().replace("[daemon]\n", "[daemon]\nrole = gate\n", 1)
+    open(cfg, "w").write(text)
+    r = doctor(cfg)
+    assert r.rc == 1 and "[daemon] role" in r.out and "postgresql://" in r.out, r
+    text = open(cfg).read().replace("role = gate", "role = sometimes")
+    open(cfg, "w").write(text)
+    r = doctor(cfg)
+    assert r.rc == 1 and "must be granter or gate" in r.out, r
+    text = open(cfg).read().replace("role = sometimes", "role = granter")
+    open(cfg, "w").write(text)
+    r = doctor(cfg)
+    assert results(r.out, "role") == ["PASS"] and "granter" in r.out, r

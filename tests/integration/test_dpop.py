@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signatur
                                                               encode_dss_signature)
 
 from conftest import CLIENT_ID, default_seed, gen_key, make_config
-from daemon_fixtures import (ALICE, BOB, EXIT_OK, G_WEB, jit_factory, local_users,  # noqa: F401
+from daemon_fixtures import (ALICE, BOB, EXIT_OK, G_WEB, jit_factory, ledger_backend, local_users,  # noqa: F401
                              cli_copy, wait_for)
 from helpers import api_requests, by_method, cli, driver, token_requests
 

@@ -1,0 +1,184 @@
+/* ledger.c - picks the ledger backend from the [daemon] ledger setting and
+ * forwards every call to it: SQLite on this host (the default) or a
+ * PostgreSQL database shared by a fleet. */
+#include "ledger_backend.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct ledger {
+	const struct ledger_ops *ops;
+	void *b;
+};
+
+int ledger_spec_kind(const char *spec)
+{
+	if (spec == NULL || spec[0] == '\0')
+		return -1;
+	if (strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0)
+		return LEDGER_DIALECT_PG;
+	if (strncmp(spec, "sqlite:", 7) == 0)
+		return spec[7] == '/' ? LEDGER_DIALECT_SQLITE : -1;
+	return spec[0] == '/' ? LEDGER_DIALECT_SQLITE : -1;
+}
+
+struct ledger *ledger_open(const char *spec, const char *password_file, char *err, size_t errlen)
+{
+	struct ledger *l;
+	int kind = ledger_spec_kind(spec);
+
+	if (kind < 0) {
+		snprintf(err, errlen, "ledger must be sqlite:/path, an absolute path or a postgresql:// URI");
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (kind == LEDGER_DIALECT_PG) {
+		l->ops = &ledger_pg_ops;
+		l->b = ledger_pg_open(spec, password_file, err, errlen);
+	} else {
+		l->ops = &ledger_sqlite_ops;
+		l->b = ledger_sqlite_open(strncmp(spec, "sqlite:", 7) == 0 ? spec + 7 : spec, err, errlen);
+	}
+	if (l->b == NULL) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void ledger_close(struct ledger *l)
+{
+	if (l == NULL)
+		return;
+	l->ops->close(l->b);
+	free(l);
+}
+
+const char *ledger_backend_name(struct ledger *l)
+{
+	return l->ops->name;
+}
+
+static char host_name[256];
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void host_init(void)
+{
+	if (gethostname(host_name, sizeof(host_name) - 1) != 0 || host_name[0] == '\0')
+		ojit_strlcpy(host_name, "localhost", sizeof(host_name));
+	host_name[sizeof(host_name) - 1] = '\0';
+}
+
+const char *ledger_host(void)
+{
+	pthread_once(&host_once, host_init);
+	return host_name;
+}
+
+const char *ledger_last_error(struct ledger *l)
+{
+	return l->ops->last_error(l->b);
+}
+
+int ledger_schema_version(struct ledger *l)
+{
+	return l->ops->schema_version(l->b);
+}
+
+int ledger_grant_insert(struct ledger *l, struct grant *g)
+{
+	return l->ops->grant_insert(l->b, g);
+}
+
+int ledger_grant_get(struct ledger *l, int64_t id, struct grant *g)
+{
+	return l->ops->grant_get(l->b, id, g);
+}
+
+int ledger_grant_update(struct ledger *l, const struct grant *g, const char *expected_state)
+{
+	return l->ops->grant_update(l->b, g, expected_state);
+}
+
+int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int64_t now, struct grant *g)
+{
+	return l->ops->grant_active(l->b, user, grp, now, g);
+}
+
+int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp, int64_t now, int64_t *id,
+			    int64_t *end_at)
+{
+	return l->ops->grant_active_end(l->b, user, grp, now, id, end_at);
+}
+
+int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, struct grant *g)
+{
+	return l->ops->grant_pending(l->b, user, grp, g);
+}
+
+int ledger_grant_list(struct ledger *l, const char *user, const char *states, size_t limit, grant_cb cb,
+		      void *ctx)
+{
+	return l->ops->grant_list(l->b, user, states, limit, cb, ctx);
+}
+
+int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx)
+{
+	return l->ops->grant_due(l->b, now, cb, ctx);
+}
+
+int64_t ledger_next_due(struct ledger *l)
+{
+	return l->ops->next_due(l->b);
+}
+
+int ledger_claim(struct ledger *l, int64_t grant_id)
+{
+	return l->ops->claim(l->b, grant_id);
+}
+
+void ledger_unclaim(struct ledger *l, int64_t grant_id)
+{
+	l->ops->unclaim(l->b, grant_id);
+}
+
+int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor, const char *user,
+		     const char *grp, const char *detail)
+{
+	return l->ops->audit_add(l->b, event, grant_id, actor, user, grp, detail);
+}
+
+int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp, size_t limit,
+		      audit_cb cb, void *ctx)
+{
+	return l->ops->audit_list(l->b, since, user, grp, limit, cb, ctx);
+}
+
+int ledger_session_open(struct ledger *l, struct ledger_session *s)
+{
+	return l->ops->session_open(l->b, s);
+}
+
+int ledger_session_close(struct ledger *l, int64_t id, int64_t now)
+{
+	return l->ops->session_close(l->b, id, now);
+}
+
+int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, void *ctx)
+{
+	return l->ops->session_list_open(l->b, grant_id, cb, ctx);
+}
+
+int ledger_session_mark_warned(struct ledger *l, int64_t id, int64_t now)
+{
+	return l->ops->session_mark_warned(l->b, id, now);
+}

@@ -1,0 +1,100 @@
+/* ledger_schema.c - the ledger's schema, one list of migrations for every
+ * backend. Each entry moves the schema one version up; never edit a
+ * shipped one. The SQL is portable except for two placeholders, rendered
+ * per dialect: @ID@ (a 64-bit auto-increment primary key) and @INT@ (a
+ * 64-bit integer). The column "user" is quoted: PostgreSQL reserves it. */
+#include "ledger_backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE grants ("
+	" id @ID@,"
+	" kind TEXT NOT NULL DEFAULT 'grant' CHECK (kind IN ('grant','extend')),"
+	" parent_id @INT@ REFERENCES grants(id),"
+	" \"user\" TEXT NOT NULL, okta_login TEXT NOT NULL DEFAULT '', okta_user_id TEXT NOT NULL DEFAULT '',"
+	" grp TEXT NOT NULL, group_id TEXT NOT NULL DEFAULT '', flow TEXT NOT NULL DEFAULT '',"
+	" requester TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', approver TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state IN ('pending','approved','active','expired','revoked','denied','failed')),"
+	" op TEXT NOT NULL DEFAULT '' CHECK (op IN ('','add','remove')),"
+	" was_member @INT@ NOT NULL DEFAULT 0,"
+	" duration @INT@ NOT NULL,"
+	" requested_at @INT@ NOT NULL, pending_expires_at @INT@ NOT NULL DEFAULT 0,"
+	" decided_at @INT@ NOT NULL DEFAULT 0, start_at @INT@ NOT NULL DEFAULT 0,"
+	" end_at @INT@ NOT NULL DEFAULT 0, updated_at @INT@ NOT NULL,"
+	" op_attempts @INT@ NOT NULL DEFAULT 0, next_attempt_at @INT@ NOT NULL DEFAULT 0,"
+	" last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX grants_user_grp ON grants(\"user\", grp, state);"
+	"CREATE INDEX grants_state ON grants(state, op);"
+	"CREATE TABLE audit ("
+	" id @ID@, at @INT@ NOT NULL, event TEXT NOT NULL,"
+	" grant_id @INT@ NOT NULL DEFAULT 0, actor TEXT NOT NULL DEFAULT '', \"user\" TEXT NOT NULL DEFAULT '',"
+	" grp TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX audit_at ON audit(at);"
+	"CREATE TABLE sessions ("
+	" id @ID@, grant_id @INT@ NOT NULL DEFAULT 0,"
+	" \"user\" TEXT NOT NULL, pid @INT@ NOT NULL, service TEXT NOT NULL DEFAULT '',"
+	" tty TEXT NOT NULL DEFAULT '', opened_at @INT@ NOT NULL, closed_at @INT@ NOT NULL DEFAULT 0,"
+	" warned_at @INT@ NOT NULL DEFAULT 0);"
+	"CREATE INDEX sessions_grant ON sessions(grant_id, closed_at);",
+	/* 2: what is needed to end a session safely at the grant's end */
+	"ALTER TABLE sessions ADD COLUMN logind_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN pid_start @INT@ NOT NULL DEFAULT 0;",
+	/* 3: a shared ledger holds the sessions of many hosts; each host warns
+	 * and ends only its own */
+	"ALTER TABLE sessions ADD COLUMN host TEXT NOT NULL DEFAULT '';",
+};
+
+int ledger_schema_count(void)
+{
+	return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
+
+/* Replace every placeholder of src: to == NULL only measures. */
+static size_t render(const char *src, const char *id, const char *in, char *to)
+{
+	size_t n = 0, k;
+	const char *p = src;
+
+	while (*p) {
+		const char *with = NULL;
+
+		if (strncmp(p, "@ID@", 4) == 0) {
+			with = id;
+			p += 4;
+		} else if (strncmp(p, "@INT@", 5) == 0) {
+			with = in;
+			p += 5;
+		}
+		if (with != NULL) {
+			k = strlen(with);
+			if (to != NULL)
+				memcpy(to + n, with, k);
+			n += k;
+		} else {
+			if (to != NULL)
+				to[n] = *p;
+			n++;
+			p++;
+		}
+	}
+	if (to != NULL)
+		to[n] = '\0';
+	return n;
+}
+
+char *ledger_schema_render(int n, int dialect)
+{
+	const char *id = dialect == LEDGER_DIALECT_PG ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
+	const char *in = dialect == LEDGER_DIALECT_PG ? "BIGINT" : "INTEGER";
+	char *out;
+
+	if (n < 0 || n >= ledger_schema_count())
+		return NULL;
+	out = malloc(render(migrations[n], id, in, NULL) + 1);
+	if (out != NULL)
+		render(migrations[n], id, in, out);
+	return out;
+}
