@@ -546,19 +546,23 @@ static int grant_lookup(struct jitd *d, const char *user, const char *group, int
 	return r;
 }
 
-/* How often a check may ask Okta again for a user whose cached answer
- * lacks a group they hold an active grant for. */
-#define REASK_SECONDS 10
-
-static int grant_not_in_okta_answer(const struct user_entry *info, const char *const *groups, size_t ngroups,
-				    const int *has_grant)
+/* Does the user hold an active grant for a group their cached Okta answer
+ * lacks, while that answer is older than the grant's activation (the row's
+ * updated_at, written after Okta confirmed the membership)? Then the grant
+ * was made by another okta-jitd of the fleet after we asked Okta: ask again.
+ * An answer fetched after the activation that still lacks the group is
+ * Okta's word, kept until cache_ttl. */
+static int grant_not_in_okta_answer(struct jitd *d, const struct user_entry *info, const char *const *groups,
+				    size_t ngroups, const int *has_grant, const int64_t *grant_id)
 {
+	struct grant g;
 	size_t i;
 
-	if (info->not_found || strcmp(info->status, "ACTIVE") != 0 || ojit_now() - info->fetched_at < REASK_SECONDS)
+	if (info->not_found || strcmp(info->status, "ACTIVE") != 0)
 		return 0;
 	for (i = 0; i < ngroups && i < CHECK_MAX_GROUPS; i++)
-		if (has_grant[i] && !has_group(info, groups[i]))
+		if (has_grant[i] && !has_group(info, groups[i]) &&
+		    ledger_grant_get(d->ledger, grant_id[i], &g) == LEDGER_OK && info->fetched_at <= g.updated_at)
 			return 1;
 	return 0;
 }
@@ -612,16 +616,16 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	if (need_okta) {
 		int r = user_info(d, user, login, d->cfg->cache_ttl, &info, &grace, &err);
 
-		if (r == 0 && grant_not_in_okta_answer(&info, groups, ngroups, has_grant)) {
+		if (r == 0 && grant_not_in_okta_answer(d, &info, groups, ngroups, has_grant, grant_id)) {
 			/* A grant this daemon did not make (another okta-jitd of
 			 * the fleet did) while the cached answer predates it:
-			 * ask Okta again, at most every REASK_SECONDS. */
+			 * ask Okta again, waiting at most CHECK_WAIT_MS. */
 			struct user_entry again;
 			struct okta_error err2;
 			int grace2 = 0;
 
 			memset(&again, 0, sizeof(again));
-			if (user_info(d, user, login, REASK_SECONDS, &again, &grace2, &err2) == 0) {
+			if (user_info(d, user, login, 0, &again, &grace2, &err2) == 0) {
 				free(info.groups);
 				info = again;
 				grace = grace2;

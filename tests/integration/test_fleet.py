@@ -36,11 +36,13 @@ class Fleet:
         pg.write_password_file(self.pwfile)
         self.hosts = {}
 
-    def host(self, name, role="granter", start=True, extra=None):
+    def host(self, name, role="granter", start=True, extra=None, credential=False):
         workdir = os.path.join(self.base, name)
         os.makedirs(workdir, exist_ok=True)
         env = JitEnv(workdir, self.okta, self.key, self.cli_path, timeout="5s")
-        de = {"role": role, "ledger_password_file": self.pwfile, "cache_ttl": "30s"}
+        de = {"role": role, "cache_ttl": "30s"}
+        if not credential:
+            de["ledger_password_file"] = self.pwfile
         de.update(extra or {})
         env.conf = write_jit_config(workdir, self.okta, self.key, env.sock, self.uri, timeout="5s", daemon_extra=de)
         env.daemon.conf = env.conf
@@ -116,7 +118,10 @@ def test_a_grant_made_on_one_host_gates_everywhere(fleet):
     a = fleet.host("granter-a")
     b = fleet.host("granter-b")
     g = fleet.host("gate", role="gate")
-    # the gate's cache learns alice before her grant
+    # the gate's cache learns alice's Okta groups before her grant (a
+    # standing group needs Okta; a time-bound one without a grant not)
+    c = g.cli("check", "staging-ssh", "--user", "ojt-alice")
+    assert c.j["decision"] in ("allow", "deny") and c.j["code"] != "okta_unavailable", c
     c = g.cli("check", "web-sudo", "--user", "ojt-alice")
     assert c.rc == EXIT_DENIED and c.j["code"] == "no_grant", c
     gid = a.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
@@ -295,3 +300,29 @@ def test_churn_through_a_database_restart(fleet):
     assert ended and all(removed.get(i, 0) in (1, 2) for i in ended), (ended, removed)
     print("FLEET churn: %d grants, %d requests refused (the database was down for 4 s), %d removed twice" %
           (counts["ok"], counts["refused"], sum(1 for n in removed.values() if n > 1)))
+
+
+def test_the_database_password_from_a_systemd_credential(fleet):
+    """No ledger_password_file: okta-jitd reads the credential systemd
+    passes (LoadCredential=ledger-password:...) from $CREDENTIALS_DIRECTORY."""
+    creds = os.path.join(fleet.base, "credentials")
+    os.makedirs(creds, mode=0o700)
+    fleet.pg.write_password_file(os.path.join(creds, "ledger-password"))
+    a = fleet.host("granter-cred", start=False, credential=True)
+    old = os.environ.get("CREDENTIALS_DIRECTORY")
+    os.environ["CREDENTIALS_DIRECTORY"] = creds
+    try:
+        a.daemon.start()
+    finally:
+        if old is None:
+            del os.environ["CREDENTIALS_DIRECTORY"]
+        else:
+            os.environ["CREDENTIALS_DIRECTORY"] = old
+    gid = a.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    assert fleet.grant(gid)["state"] == "active"
+    # without it, the database refuses and okta-jitd says so at start
+    b = fleet.host("granter-nopw", start=False, credential=True)
+    with pytest.raises(RuntimeError) as ei:
+        b.daemon.start(timeout=15)
+    assert "ledger" in str(ei.value), str(ei.value)[-2000:]
+    assert fleet.pg.password not in str(ei.value)
