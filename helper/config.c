@@ -671,6 +671,135 @@ static int seen_before(struct parse_state *st, const char *section, const char *
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	unsigned bit;
+} notify_events[] = {
+	{ "requested", NOTIFY_REQUESTED }, { "approved", NOTIFY_APPROVED }, { "denied", NOTIFY_DENIED },
+	{ "granted", NOTIFY_GRANTED },     { "expiring", NOTIFY_EXPIRING }, { "expired", NOTIFY_EXPIRED },
+	{ "revoked", NOTIFY_REVOKED },     { "failed", NOTIFY_FAILED },     { "breakglass", NOTIFY_BREAKGLASS },
+};
+
+unsigned config_notify_event(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(notify_events) / sizeof(notify_events[0]); i++)
+		if (strcmp(notify_events[i].name, name) == 0)
+			return notify_events[i].bit;
+	return 0;
+}
+
+/* The [notify NAME] section being read, created at its first key. */
+static struct notify_config *notify_begin(struct parse_state *st, const char *section)
+{
+	struct ojit_config *c = st->cfg;
+	const char *name = section + 7;
+	const char *why;
+	struct notify_config *n;
+	size_t i;
+
+	while (*name == ' ')
+		name++;
+	for (i = 0; i < c->nnotify; i++)
+		if (strcmp(c->notify[i].name, name) == 0)
+			return &c->notify[i];
+	if (config_check_name(name, &why) != 0 || strlen(name) > 64) {
+		add_error(st, st->line, section, NULL, "notify name '%s' %s", name, why ? why : "is too long");
+		return NULL;
+	}
+	if (c->nnotify >= CONFIG_MAX_NOTIFY) {
+		add_error(st, st->line, section, NULL, "too many notify targets (at most %d)", CONFIG_MAX_NOTIFY);
+		return NULL;
+	}
+	n = &c->notify[c->nnotify];
+	memset(n, 0, sizeof(*n));
+	n->name = strdup(name);
+	if (n->name == NULL) {
+		add_error(st, st->line, section, NULL, "out of memory");
+		return NULL;
+	}
+	c->nnotify++;
+	n->events = NOTIFY_ALL;
+	n->expiring_before = 600;
+	n->max_age = 86400;
+	n->line = st->section_line;
+	return n;
+}
+
+static int handle_notify(struct parse_state *st, const char *section, const char *key, const char *value)
+{
+	struct notify_config *n = notify_begin(st, section);
+
+	if (n == NULL)
+		return 0;
+	if (strcmp(key, "url") == 0) {
+		if (!set_string(st, section, key, value, &n->url))
+			return 0;
+		if (strncmp(value, "https://", 8) != 0 || value[8] == '\0' || strpbrk(value, " \t\"'<>\\") != NULL) {
+			add_error(st, st->line, section, key, "must be an https:// URL");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "secret_file") == 0 || strcmp(key, "ca_file") == 0) {
+		if (!set_string(st, section, key, value, strcmp(key, "ca_file") == 0 ? &n->ca_file : &n->secret_file))
+			return 0;
+		if (value[0] != '/') {
+			add_error(st, st->line, section, key, "must be an absolute path");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "events") == 0) {
+		const char *p = value;
+		char tok[32];
+
+		n->events = 0;
+		while (*p != '\0') {
+			size_t len;
+			unsigned bit;
+
+			p += strspn(p, ", ");
+			len = strcspn(p, ", ");
+			if (len == 0)
+				break;
+			if (len >= sizeof(tok))
+				len = sizeof(tok) - 1; /* too long to be an event: refused below */
+			memcpy(tok, p, len);
+			tok[len] = '\0';
+			p += strcspn(p, ", ");
+			bit = config_notify_event(tok);
+			if (bit == 0) {
+				add_error(st, st->line, section, key,
+					  "unknown event '%s' (requested, approved, denied, granted, expiring, expired, "
+					  "revoked, failed, breakglass)", tok);
+				return 0;
+			}
+			n->events |= bit;
+		}
+		if (n->events == 0) {
+			add_error(st, st->line, section, key, "name at least one event");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "format") == 0) {
+		if (strcmp(value, "json") == 0 || strcmp(value, "slack") == 0) {
+			n->slack = strcmp(value, "slack") == 0;
+			return 1;
+		}
+		add_error(st, st->line, section, key, "must be json or slack, not '%s'", value);
+		return 0;
+	}
+	if (strcmp(key, "expiring_before") == 0)
+		return set_duration(st, section, key, value, &n->expiring_before, 1);
+	if (strcmp(key, "max_age") == 0)
+		return set_duration(st, section, key, value, &n->max_age, 1);
+	add_error(st, st->line, section, key, "unknown key");
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
@@ -688,6 +817,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	if (strncmp(section, "flow ", 5) == 0 && flow_begin(st, section) == NULL)
 		return 0;
+	if (strncmp(section, "notify ", 7) == 0 && notify_begin(st, section) == NULL)
+		return 0;
 	if (seen_before(st, section, name)) {
 		add_error(st, st->line, section[0] ? section : NULL, name, "given twice");
 		return 0;
@@ -702,11 +833,13 @@ static int handler(void *user, const char *section, const char *name, const char
 		return handle_daemon(st, name, value);
 	if (strncmp(section, "flow ", 5) == 0)
 		return handle_flow(st, section, name, value);
+	if (strncmp(section, "notify ", 7) == 0)
+		return handle_notify(st, section, name, value);
 	if (*section == '\0')
 		add_error(st, st->line, NULL, name, "key outside any section");
 	else
 		add_error(st, st->line, section, NULL,
-			  "unknown section (expected okta, integration, users, daemon or flow NAME)");
+			  "unknown section (expected okta, integration, users, daemon, flow NAME or notify NAME)");
 	return 0;
 }
 
@@ -723,6 +856,16 @@ static void check_required(struct parse_state *st)
 		add_error(st, 0, "okta", "private_key", "required key missing (path to the app's private key, PEM)");
 	if (c->name == NULL)
 		add_error(st, 0, "integration", "name", "required key missing");
+	for (i = 0; i < c->nnotify; i++) {
+		char sect[80];
+
+		snprintf(sect, sizeof(sect), "notify %s", c->notify[i].name);
+		if (c->notify[i].url == NULL)
+			add_error(st, c->notify[i].line, sect, "url", "required key missing (an https:// URL)");
+		if (c->notify[i].secret_file == NULL)
+			add_error(st, c->notify[i].line, sect, "secret_file",
+				  "required key missing (a root-only file holding the signing secret)");
+	}
 	if (c->role_gate && (c->ledger == NULL || ledger_spec_kind(c->ledger) != LEDGER_DIALECT_PG))
 		add_error(st, 0, "daemon", "role",
 			  "a gate answers from a shared ledger: set [daemon] ledger to a postgresql:// URI");
@@ -853,6 +996,12 @@ void config_free(struct ojit_config *c)
 	free(c->socket);
 	free(c->ledger);
 	free(c->ledger_password_file);
+	for (i = 0; i < c->nnotify; i++) {
+		free(c->notify[i].name);
+		free(c->notify[i].url);
+		free(c->notify[i].secret_file);
+		free(c->notify[i].ca_file);
+	}
 	if (c->flows != NULL) {
 		for (i = 0; i < c->nflows; i++) {
 			free(c->flows[i].name);

@@ -35,6 +35,34 @@ struct flow_config {
 	int line;            /* line of the [flow NAME] header */
 };
 
+/* [notify NAME]: a webhook target (notify.c). */
+#define CONFIG_MAX_NOTIFY 16
+enum notify_event {
+	NOTIFY_REQUESTED = 1 << 0,
+	NOTIFY_APPROVED = 1 << 1,
+	NOTIFY_DENIED = 1 << 2,
+	NOTIFY_GRANTED = 1 << 3,
+	NOTIFY_EXPIRING = 1 << 4,
+	NOTIFY_EXPIRED = 1 << 5,
+	NOTIFY_REVOKED = 1 << 6,
+	NOTIFY_FAILED = 1 << 7,
+	NOTIFY_BREAKGLASS = 1 << 8,
+	NOTIFY_ALL = (1 << 9) - 1,
+};
+struct notify_config {
+	char *name;
+	char *url;         /* https:// */
+	char *secret_file; /* root-only; first line = the HMAC secret */
+	char *ca_file;     /* the CAs to trust for url instead of the system's */
+	unsigned events;   /* enum notify_event bits */
+	int slack;         /* format = slack */
+	int64_t expiring_before;
+	int64_t max_age;
+	int line;
+};
+/* The bit of an event name, or 0. */
+unsigned config_notify_event(const char *name);
+
 struct ojit_config {
 	char *path;
 	/* [okta] */
@@ -62,6 +90,9 @@ struct ojit_config {
 	/* [flow NAME] */
 	struct flow_config *flows;
 	size_t nflows;
+	/* [notify NAME] */
+	struct notify_config notify[CONFIG_MAX_NOTIFY];
+	size_t nnotify;
 };
 
 /* Load and validate path. On failure returns -1 and appends one line per

@@ -24,6 +24,7 @@
 #include "check.h"
 #include "duration.h"
 #include "grants.h"
+#include "notify.h"
 #include "sessions.h"
 #include "util.h"
 
@@ -128,6 +129,7 @@ void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char
 	if (!ojit_log_debug_enabled())
 		ojit_log(LOG_INFO, "%s", line.data ? line.data : event);
 	ojit_buf_free(&line);
+	notify_event(d, event, grant_id, user, grp, detail);
 }
 
 int daemon_listen(const char *path)
@@ -410,6 +412,26 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 	case PROTO_CHECK:
 		do_check(d, a, m, o);
 		return;
+	case PROTO_BREAKGLASS: {
+		/* Told by the PAM module (root) after a break-glass login passed
+		 * without asking us: audit it and tell the [notify] targets. */
+		const char *who = proto_get(m, T_USER);
+
+		if (!a->is_root) {
+			reply_error(o, "forbidden", "only the PAM module (root) reports break-glass logins");
+			return;
+		}
+		if (who == NULL || !jitd_valid_username(who)) {
+			reply_error(o, "invalid", "name the user");
+			return;
+		}
+		audit_event(d, "breakglass", 0, "pam", who, "", "local_group=\"%s\" service=\"%s\" rhost=\"%s\" tty=\"%s\"",
+			    proto_get(m, T_REASON) ? proto_get(m, T_REASON) : "",
+			    proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "",
+			    proto_get(m, T_RHOST) ? proto_get(m, T_RHOST) : "",
+			    proto_get(m, T_TTY) ? proto_get(m, T_TTY) : "");
+		return;
+	}
 	case PROTO_SESSION_OPEN:
 	case PROTO_SESSION_CLOSE:
 		do_session(d, a, m, o);
@@ -722,6 +744,8 @@ int daemon_serve(struct jitd *d, int lfd)
 		if (setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
 			warn_f("SO_RCVTIMEO on the socket: %s", strerror(errno));
 	}
+	if (notify_start(d) != 0)
+		error_f("cannot start the notification sender; events stay queued in the ledger");
 	pool_lfd = lfd;
 	for (int i = 0; i < POOL_MIN_IDLE; i++)
 		if (start_worker(d) != 0 && i == 0) {
@@ -739,6 +763,7 @@ int daemon_serve(struct jitd *d, int lfd)
 	shutdown(lfd, SHUT_RDWR);
 	jitd_kick(d);
 	pthread_join(sched, NULL);
+	notify_stop(d);
 	/* give client threads a moment to finish their replies */
 	for (int i = 0; i < 50 && atomic_load(&active_clients) > 0; i++)
 		ojit_sleep_ms(100);

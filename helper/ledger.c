@@ -163,6 +163,26 @@ int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const c
 	return l->ops->audit_list(l->b, since, user, grp, limit, cb, ctx);
 }
 
+int ledger_notify_add(struct ledger *l, struct notification *n)
+{
+	return l->ops->notify_add(l->b, n);
+}
+
+int ledger_notify_due(struct ledger *l, int64_t now, size_t limit, notify_cb cb, void *ctx)
+{
+	return l->ops->notify_due(l->b, now, limit, cb, ctx);
+}
+
+int ledger_notify_update(struct ledger *l, const struct notification *n)
+{
+	return l->ops->notify_update(l->b, n);
+}
+
+int ledger_notify_exists(struct ledger *l, const char *target, const char *event, int64_t grant_id)
+{
+	return l->ops->notify_exists(l->b, target, event, grant_id);
+}
+
 int ledger_session_open(struct ledger *l, struct ledger_session *s)
 {
 	return l->ops->session_open(l->b, s);

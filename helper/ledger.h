@@ -75,6 +75,22 @@ struct ledger_session {
 	int64_t pid_start;  /* start time of pid (guards against pid reuse) */
 };
 
+/* A notification waiting in the durable queue (issue 10): one row per
+ * event and webhook target, sent in the background by notify.c. */
+#define NOTIFY_TARGET_MAX 64
+#define NOTIFY_PAYLOAD_MAX 8192
+struct notification {
+	int64_t id;
+	char target[NOTIFY_TARGET_MAX + 1]; /* the [notify NAME] section */
+	char event[32];
+	int64_t grant_id;
+	char payload[NOTIFY_PAYLOAD_MAX]; /* the body to POST, as queued */
+	int64_t created_at, next_attempt_at;
+	int attempts;
+	char last_error[256];
+	int64_t sent_at, dropped_at; /* 0 while waiting */
+};
+
 struct ledger;
 
 enum ledger_rc {
@@ -138,6 +154,17 @@ int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, cons
 typedef int (*audit_cb)(const struct audit_event *e, void *ctx);
 int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp,
 		      size_t limit, audit_cb cb, void *ctx);
+
+/* The notification queue. add sets n->id. due: waiting rows (sent_at = 0,
+ * dropped_at = 0, next_attempt_at <= now), oldest first, at most limit.
+ * update writes attempts, next_attempt_at, last_error, sent_at and
+ * dropped_at of row n->id. exists: LEDGER_OK when a row for target, event
+ * and grant_id was ever queued, else LEDGER_NOTFOUND. */
+typedef int (*notify_cb)(const struct notification *n, void *ctx);
+int ledger_notify_add(struct ledger *l, struct notification *n);
+int ledger_notify_due(struct ledger *l, int64_t now, size_t limit, notify_cb cb, void *ctx);
+int ledger_notify_update(struct ledger *l, const struct notification *n);
+int ledger_notify_exists(struct ledger *l, const char *target, const char *event, int64_t grant_id);
 
 int ledger_session_open(struct ledger *l, struct ledger_session *s);
 int ledger_session_close(struct ledger *l, int64_t id, int64_t now);

@@ -1101,6 +1101,142 @@ static int pg_audit_list(void *b, int64_t since, const char *user, const char *g
 	return LEDGER_OK;
 }
 
+/* ---- the notification queue ------------------------------------------- */
+
+#define NOTIFY_COLS \
+	"id, target, event, grant_id, payload, created_at, next_attempt_at, attempts, last_error, sent_at, dropped_at"
+
+static void row_to_notification(const PGresult *res, int row, struct notification *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->id = val_i64(res, row, 0);
+	val_text(res, row, 1, n->target, sizeof(n->target));
+	val_text(res, row, 2, n->event, sizeof(n->event));
+	n->grant_id = val_i64(res, row, 3);
+	val_text(res, row, 4, n->payload, sizeof(n->payload));
+	n->created_at = val_i64(res, row, 5);
+	n->next_attempt_at = val_i64(res, row, 6);
+	n->attempts = (int)val_i64(res, row, 7);
+	val_text(res, row, 8, n->last_error, sizeof(n->last_error));
+	n->sent_at = val_i64(res, row, 9);
+	n->dropped_at = val_i64(res, row, 10);
+}
+
+static int pg_notify_add(void *b, struct notification *n)
+{
+	struct pg_ledger *p = b;
+	struct params pa = { 0 };
+	PGresult *res;
+	int r = LEDGER_ERR;
+
+	p_text(&pa, n->target);
+	p_text(&pa, n->event);
+	p_int(&pa, n->grant_id);
+	p_text(&pa, n->payload);
+	p_int(&pa, n->created_at);
+	p_int(&pa, n->next_attempt_at);
+	p_int(&pa, n->attempts);
+	p_text(&pa, n->last_error);
+	p_int(&pa, n->sent_at);
+	p_int(&pa, n->dropped_at);
+	pthread_mutex_lock(&p->lock);
+	res = run(p, "queue notification",
+		  "INSERT INTO notifications (target, event, grant_id, payload, created_at, next_attempt_at,"
+		  " attempts, last_error, sent_at, dropped_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id",
+		  &pa, PGRES_TUPLES_OK, 0);
+	if (res != NULL && PQntuples(res) == 1) {
+		n->id = val_i64(res, 0, 0);
+		r = LEDGER_OK;
+	}
+	PQclear(res);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+static int pg_notify_due(void *b, int64_t now, size_t limit, notify_cb cb, void *ctx)
+{
+	struct pg_ledger *p = b;
+	struct params pa = { 0 };
+	struct notification *n;
+	PGresult *res;
+	int i, count;
+
+	p_int(&pa, now);
+	p_limit(&pa, limit);
+	pthread_mutex_lock(&p->lock);
+	res = run(p, "due notifications",
+		  "SELECT " NOTIFY_COLS " FROM notifications WHERE sent_at = 0 AND dropped_at = 0"
+		  " AND next_attempt_at <= $1::bigint ORDER BY id LIMIT $2::bigint",
+		  &pa, PGRES_TUPLES_OK, 1);
+	pthread_mutex_unlock(&p->lock);
+	if (res == NULL)
+		return LEDGER_ERR;
+	/* a notification is over 8 KiB: not on the stack of a callback's caller */
+	n = malloc(sizeof(*n));
+	if (n == NULL) {
+		PQclear(res);
+		pthread_mutex_lock(&p->lock);
+		snprintf(p->last_error, sizeof(p->last_error), "due notifications: out of memory");
+		pthread_mutex_unlock(&p->lock);
+		return LEDGER_ERR;
+	}
+	count = PQntuples(res);
+	for (i = 0; i < count; i++) {
+		row_to_notification(res, i, n);
+		if (cb(n, ctx) != 0)
+			break;
+	}
+	free(n);
+	PQclear(res);
+	return LEDGER_OK;
+}
+
+static int pg_notify_update(void *b, const struct notification *n)
+{
+	struct pg_ledger *p = b;
+	struct params pa = { 0 };
+	PGresult *res;
+	int r = LEDGER_ERR;
+
+	p_int(&pa, n->attempts);
+	p_int(&pa, n->next_attempt_at);
+	p_text(&pa, n->last_error);
+	p_int(&pa, n->sent_at);
+	p_int(&pa, n->dropped_at);
+	p_int(&pa, n->id);
+	pthread_mutex_lock(&p->lock);
+	res = run(p, "update notification",
+		  "UPDATE notifications SET attempts = $1, next_attempt_at = $2, last_error = $3,"
+		  " sent_at = $4, dropped_at = $5 WHERE id = $6",
+		  &pa, PGRES_COMMAND_OK, 0);
+	if (res != NULL)
+		r = changed(res) == 1 ? LEDGER_OK : LEDGER_NOTFOUND;
+	PQclear(res);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+static int pg_notify_exists(void *b, const char *target, const char *event, int64_t grant_id)
+{
+	struct pg_ledger *p = b;
+	struct params pa = { 0 };
+	PGresult *res;
+	int r = LEDGER_ERR;
+
+	p_text(&pa, target ? target : "");
+	p_text(&pa, event ? event : "");
+	p_int(&pa, grant_id);
+	pthread_mutex_lock(&p->lock);
+	res = run(p, "find notification",
+		  "SELECT 1 FROM notifications WHERE target = $1 AND event = $2 AND grant_id = $3::bigint LIMIT 1",
+		  &pa, PGRES_TUPLES_OK, 1);
+	if (res != NULL)
+		r = PQntuples(res) > 0 ? LEDGER_OK : LEDGER_NOTFOUND;
+	PQclear(res);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
 /* ---- sessions: each host (ledger_host()) sees its own ----------------- */
 
 static int pg_session_open(void *b, struct ledger_session *s)
@@ -1218,6 +1354,10 @@ const struct ledger_ops ledger_pg_ops = {
 	.unclaim = pg_unclaim,
 	.audit_add = pg_audit_add,
 	.audit_list = pg_audit_list,
+	.notify_add = pg_notify_add,
+	.notify_due = pg_notify_due,
+	.notify_update = pg_notify_update,
+	.notify_exists = pg_notify_exists,
 	.session_open = pg_session_open,
 	.session_close = pg_session_close,
 	.session_list_open = pg_session_list_open,

@@ -45,6 +45,14 @@ static const char *const migrations[] = {
 	/* 3: a shared ledger holds the sessions of many hosts; each host warns
 	 * and ends only its own */
 	"ALTER TABLE sessions ADD COLUMN host TEXT NOT NULL DEFAULT '';",
+	/* 4: the durable queue of webhook notifications */
+	"CREATE TABLE notifications ("
+	" id @ID@, target TEXT NOT NULL, event TEXT NOT NULL, grant_id @INT@ NOT NULL DEFAULT 0,"
+	" payload TEXT NOT NULL, created_at @INT@ NOT NULL, next_attempt_at @INT@ NOT NULL DEFAULT 0,"
+	" attempts @INT@ NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+	" sent_at @INT@ NOT NULL DEFAULT 0, dropped_at @INT@ NOT NULL DEFAULT 0);"
+	"CREATE INDEX notifications_due ON notifications(sent_at, dropped_at, next_attempt_at);"
+	"CREATE INDEX notifications_grant ON notifications(grant_id, event, target);",
 };
 
 int ledger_schema_count(void)

@@ -726,6 +726,168 @@ static int sq_audit_list(void *b, int64_t since, const char *user, const char *g
 	return r;
 }
 
+/* ---- the notification queue: not grant writes, l->gen stays ---------- */
+
+#define NOTIFY_COLS \
+	"id, target, event, grant_id, payload, created_at, next_attempt_at, attempts, last_error, sent_at, dropped_at"
+
+static void row_to_notification(sqlite3_stmt *st, struct notification *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, n->target, sizeof(n->target));
+	col_text(st, 2, n->event, sizeof(n->event));
+	n->grant_id = sqlite3_column_int64(st, 3);
+	col_text(st, 4, n->payload, sizeof(n->payload));
+	n->created_at = sqlite3_column_int64(st, 5);
+	n->next_attempt_at = sqlite3_column_int64(st, 6);
+	n->attempts = sqlite3_column_int(st, 7);
+	col_text(st, 8, n->last_error, sizeof(n->last_error));
+	n->sent_at = sqlite3_column_int64(st, 9);
+	n->dropped_at = sqlite3_column_int64(st, 10);
+}
+
+static int sq_notify_add(void *b, struct notification *n)
+{
+	struct sq *l = b;
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "INSERT INTO notifications (target, event, grant_id, payload, created_at, next_attempt_at,"
+			       " attempts, last_error, sent_at, dropped_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "queue notification");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, n->target, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, n->event, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, n->grant_id);
+	sqlite3_bind_text(st, 4, n->payload, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, n->created_at);
+	sqlite3_bind_int64(st, 6, n->next_attempt_at);
+	sqlite3_bind_int(st, 7, n->attempts);
+	sqlite3_bind_text(st, 8, n->last_error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 9, n->sent_at);
+	sqlite3_bind_int64(st, 10, n->dropped_at);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(l, "queue notification");
+		goto out;
+	}
+	n->id = sqlite3_last_insert_rowid(l->db);
+	r = LEDGER_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+static int sq_notify_due(void *b, int64_t now, size_t limit, notify_cb cb, void *ctx)
+{
+	struct sq *l = b;
+	sqlite3_stmt *st = NULL;
+	struct notification *rows = NULL, *m;
+	size_t count = 0, cap = 0, i;
+	int rc, r = LEDGER_OK;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT " NOTIFY_COLS " FROM notifications"
+			       " WHERE sent_at = 0 AND dropped_at = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "due notifications");
+		pthread_mutex_unlock(&l->lock);
+		return LEDGER_ERR;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			m = realloc(rows, cap * sizeof(*rows));
+			if (m == NULL) {
+				snprintf(l->last_error, sizeof(l->last_error), "due notifications: out of memory");
+				r = LEDGER_ERR;
+				break;
+			}
+			rows = m;
+		}
+		row_to_notification(st, &rows[count++]);
+	}
+	if (r == LEDGER_OK && rc != SQLITE_DONE) {
+		set_err(l, "due notifications");
+		r = LEDGER_ERR;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	for (i = 0; r == LEDGER_OK && i < count; i++)
+		if (cb(&rows[i], ctx) != 0)
+			break;
+	free(rows);
+	return r;
+}
+
+static int sq_notify_update(void *b, const struct notification *n)
+{
+	struct sq *l = b;
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "UPDATE notifications SET attempts = ?, next_attempt_at = ?, last_error = ?,"
+			       " sent_at = ?, dropped_at = ? WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "update notification");
+		goto out;
+	}
+	sqlite3_bind_int(st, 1, n->attempts);
+	sqlite3_bind_int64(st, 2, n->next_attempt_at);
+	sqlite3_bind_text(st, 3, n->last_error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, n->sent_at);
+	sqlite3_bind_int64(st, 5, n->dropped_at);
+	sqlite3_bind_int64(st, 6, n->id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(l, "update notification");
+		goto out;
+	}
+	r = sqlite3_changes(l->db) == 1 ? LEDGER_OK : LEDGER_NOTFOUND;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+static int sq_notify_exists(void *b, const char *target, const char *event, int64_t grant_id)
+{
+	struct sq *l = b;
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR, rc;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT 1 FROM notifications WHERE target = ? AND event = ? AND grant_id = ? LIMIT 1", -1,
+			       &st, NULL) != SQLITE_OK) {
+		set_err(l, "find notification");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, target ? target : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, event ? event : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, grant_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = LEDGER_OK;
+	else if (rc == SQLITE_DONE)
+		r = LEDGER_NOTFOUND;
+	else
+		set_err(l, "find notification");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
 static int sq_session_open(void *b, struct ledger_session *s)
 {
 	struct sq *l = b;
@@ -887,6 +1049,10 @@ const struct ledger_ops ledger_sqlite_ops = {
 	.unclaim = sq_unclaim,
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,
+	.notify_add = sq_notify_add,
+	.notify_due = sq_notify_due,
+	.notify_update = sq_notify_update,
+	.notify_exists = sq_notify_exists,
 	.session_open = sq_session_open,
 	.session_close = sq_session_close,
 	.session_list_open = sq_session_list_open,

@@ -35,7 +35,8 @@ enum proto_type {
 	PROTO_LIST = 10,
 	PROTO_STATUS = 11,
 	PROTO_AUDIT = 12,
-	PROTO_TYPE_MAX_REQUEST = 12,
+	PROTO_BREAKGLASS = 13, /* root only: a break-glass login passed (audit + notify) */
+	PROTO_TYPE_MAX_REQUEST = 13,
 	/* replies */
 	PROTO_OK = 100,
 	PROTO_ERROR = 101,

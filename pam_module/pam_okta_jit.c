@@ -264,6 +264,26 @@ static int check(pam_handle_t *pamh, const struct mod_opts *o, const char *user,
 	return -2; /* "unavailable": the daemon runs but cannot reach Okta; *reply says why */
 }
 
+/* Best effort: tell okta-jitd (audit, notifications). Break-glass must
+ * work when the daemon is down or hung, so this waits briefly and its
+ * outcome changes nothing. */
+static void report_breakglass(pam_handle_t *pamh, const struct mod_opts *o, const char *user)
+{
+	struct mod_opts quick = *o;
+	struct proto_out req;
+	struct proto_msg reply;
+
+	quick.timeout_ms = 300;
+	proto_out_init(&req, PROTO_BREAKGLASS);
+	proto_out_add(&req, T_USER, user);
+	proto_out_add(&req, T_REASON, o->breakglass);
+	add_items(pamh, &req);
+	memset(&reply, 0, sizeof(reply));
+	if (ask(pamh, &quick, &req, &reply) == 0)
+		proto_msg_free(&reply);
+	proto_out_free(&req);
+}
+
 static void free_str(pam_handle_t *pamh, void *data, int status)
 {
 	(void)pamh;
@@ -332,6 +352,7 @@ PAM_VISIBLE int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const 
 		pam_syslog(pamh, LOG_ALERT, "breakglass: user=%s passes as a member of local group %s; okta-jit not consulted",
 			   user, o.breakglass);
 		tell(pamh, PAM_TEXT_INFO, "okta-jit: break-glass access; this login is audited.");
+		report_breakglass(pamh, &o, user);
 		return PAM_SUCCESS;
 	}
 	memset(&reply, 0, sizeof(reply));

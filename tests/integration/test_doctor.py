@@ -327,3 +327,22 @@ def test_doctor_role_gate_needs_a_shared_ledger_and_reads_only(tmp_path, okta, r
     open(cfg, "w").write(text)
     r = doctor(cfg)
     assert results(r.out, "role") == ["PASS"] and "granter" in r.out, r
+
+
+@pytest.mark.parametrize("section,says", [
+    ("[notify hook]\nurl = http://hooks.example/x\nsecret_file = /etc/okta-jit/hook.secret\n",
+     "[notify hook] url: must be an https:// URL"),
+    ("[notify hook]\nurl = https://hooks.example/x\nsecret_file = /etc/okta-jit/hook.secret\nevents = granted, exploded\n",
+     "[notify hook] events: unknown event 'exploded'"),
+    ("[notify hook]\nurl = https://hooks.example/x\n", "[notify hook] secret_file: required key missing"),
+    ("[notify hook]\nurl = https://hooks.example/x\nsecret_file = hook.secret\n",
+     "[notify hook] secret_file: must be an absolute path"),
+    ("[notify hook]\nurl = https://hooks.example/x\nsecret_file = /s\nformat = teams\n",
+     "[notify hook] format: must be json or slack"),
+    ("[notify bad name!]\nurl = https://hooks.example/x\n", "notify name 'bad name!'"),
+])
+def test_doctor_refuses_a_bad_notify_section(tmp_path, okta, rsa_key, section, says):
+    cfg = make_config(tmp_path, okta, rsa_key, extra="\n" + section)
+    r = doctor(cfg)
+    assert r.rc == 1, r
+    assert says in r.out and cfg + ":" in r.out, r.out

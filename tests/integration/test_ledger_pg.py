@@ -12,10 +12,14 @@ calls a backend's operations (ledger_backend.h) one JSON line at a time:
   * the password file must be root's and private, and is named when it
     is refused; no error or log line carries the password;
   * a database of a newer schema is refused; daemons starting at once on
-    a fresh database migrate it once;
+    a fresh database migrate it once; a version 3 database gains the
+    notification queue;
+  * the notification queue: the same answers on both backends for add,
+    due, update and exists, and a payload comes back byte for byte;
   * a database that goes away fails calls within a bounded time, and the
     connection comes back by itself when it returns; a statement waiting
     on a lock gives up after lock_timeout."""
+import hashlib
 import json
 import os
 import queue
@@ -36,7 +40,8 @@ from pg_fixtures import pg_server  # noqa: E402,F401
 
 T = 1_700_000_000  # the tests' "now": fixed, so both backends see the same times
 OK, NOTFOUND, CONFLICT, ERR = 0, 1, 2, -1
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+PAYLOAD_MAX = 8192  # NOTIFY_PAYLOAD_MAX: a payload holds up to 8191 bytes
 
 
 class Driver:
@@ -349,6 +354,226 @@ def test_pg_stores_what_the_schema_says(open_pg, pg):
     assert ("host", "text") in cols and ("opened_at", "bigint") in cols and ("id", "bigint") in cols
 
 
+# ---------------------------------------------------------------- notifications
+
+def note(**kw):
+    n = {"target": "slack", "event": "grant.active", "grant_id": 1, "payload": '{"text": "hi"}',
+         "created_at": T, "next_attempt_at": T, "attempts": 0, "last_error": "", "sent_at": 0, "dropped_at": 0}
+    n.update(kw)
+    return n
+
+
+# quotes, newlines, backslashes, what SQL or printf would take for their own,
+# and UTF-8 of two, three and four bytes
+ODD_PAYLOAD = ('{"text": "it\'s \\"quoted\\"\\n", "raw": "line1\nline2\r\n\ttab",'
+               ' "bs": "C:\\\\path\\\\ \\\\x00 \\\\u0041", "sql": "\'; DROP TABLE notifications; --",'
+               ' "fmt": "%s %d $1 ?1 :name", "utf8": "é ñ ü — ✓ 日本語 \u00a0 🚀 𝄞"}\n')
+# exactly the most a payload holds, ending in a two-byte character
+BIG_PAYLOAD = "x" * (PAYLOAD_MAX - 1 - 2 * 40) + "é" * 40
+
+NOTES = [
+    note(),                                                               # 1 due at T
+    note(target="pager", next_attempt_at=T + 10),                         # 2 due at T+10
+    note(event="grant.expired", grant_id=2, next_attempt_at=T - 5),       # 3 due first, queued later
+    note(event="odd", grant_id=3, payload=ODD_PAYLOAD),                   # 4 due at T
+    note(grant_id=4, next_attempt_at=T + 100),                            # 5 due at T+100
+    note(target="big", event="grant.denied", grant_id=5, payload=BIG_PAYLOAD,
+         next_attempt_at=T + 10**5),                                      # 6 the largest payload
+]
+
+
+def notify_script(d):
+    """The queue's sequence on any backend; returns every answer."""
+    out = []
+
+    def call(op, **kw):
+        r = d(op, **kw)
+        out.append((op, kw, r))
+        return r
+
+    for n in NOTES:
+        call("notify_add", notification=n)
+
+    def due_checks():
+        for now in (T - 10, T, T + 10, T + 60, T + 100, T + 10**6):
+            call("notify_due", now=now, limit=100)
+        call("notify_due", now=T, limit=2)
+        call("notify_due", now=T + 10, limit=0)
+        call("notify_due", now=T + 10**6, limit=100, stop_after=1)
+
+    def exists_checks():
+        for target, event, gid in (("slack", "grant.active", 1), ("pager", "grant.active", 1),
+                                   ("slack", "grant.active", 2), ("pager", "grant.expired", 1),
+                                   ("slack", "grant.expired", 2), ("slack", "odd", 3), ("big", "grant.denied", 5),
+                                   ("slack", "grant.active", 4), ("slack", "grant.active", 99),
+                                   ("Slack", "grant.active", 1), ("x' OR '1'='1", "grant.active", 1),
+                                   ("", "", 0)):
+            call("notify_exists", target=target, event=event, grant_id=gid)
+
+    due_checks()
+    exists_checks()
+    # 1 sent, 3 dropped, 4 failed once and waits for its retry, 999 is not there
+    call("notify_update", notification=dict(NOTES[0], id=1, attempts=1, sent_at=T + 1))
+    call("notify_update", notification=dict(NOTES[2], id=3, attempts=5, last_error="http 410 Gone",
+                                            dropped_at=T + 2))
+    call("notify_update", notification=dict(NOTES[3], id=4, attempts=1, next_attempt_at=T + 60,
+                                            last_error="timeout: 'hooks.example.com' ✓"))
+    call("notify_update", notification=dict(NOTES[0], id=999, attempts=1, sent_at=T + 1))
+    due_checks()
+    exists_checks()
+    # a second failure of 4, then it goes through; 5 is given up on
+    call("notify_update", notification=dict(NOTES[3], id=4, attempts=2, next_attempt_at=T + 120,
+                                            last_error="http 502"))
+    call("notify_update", notification=dict(NOTES[3], id=4, attempts=3, next_attempt_at=T + 120,
+                                            last_error="", sent_at=T + 121))
+    call("notify_update", notification=dict(NOTES[4], id=5, attempts=9, last_error="http 500",
+                                            dropped_at=T + 130))
+    due_checks()
+    exists_checks()
+    # another event for the same grant and target is queued on its own
+    call("notify_add", notification=note(event="grant.expired", created_at=T + 200, next_attempt_at=T + 200))
+    call("notify_exists", target="slack", event="grant.expired", grant_id=1)
+    call("notify_due", now=T + 10**6, limit=100)
+    # a callback that calls the ledger again must not deadlock
+    call("notify_due", now=T + 10**6, limit=100, reenter=True)
+    call("schema_version")
+    return out
+
+
+def ids(r):
+    return [n["id"] for n in r["rows"]]
+
+
+def test_the_notification_queue_is_the_same_on_sqlite_and_postgresql(open_backend):
+    lite = open_backend("sqlite")
+    pgd = open_backend("pg")
+    a = notify_script(lite)
+    b = notify_script(pgd)
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x == y, "sqlite and postgresql differ on %s %s:\n  sqlite: %s\n  pg:     %s" % (
+            x[0], x[1], x[2], y[2])
+    # and the answers are the right ones (the same on both, so read one)
+    adds = [r for op, kw, r in b if op == "notify_add"]
+    assert [r["rc"] for r in adds] == [OK] * (len(NOTES) + 1)
+    assert [r["id"] for r in adds] == list(range(1, len(NOTES) + 2))
+    dues = [(kw, r) for op, kw, r in b if op == "notify_due"]
+    assert all(r["rc"] == OK for kw, r in dues)
+
+    def due(round_, now, limit=100, **extra):
+        want = dict({"now": now, "limit": limit}, **extra)
+        return [r for kw, r in dues if kw == want][round_]
+
+    # before any update: waiting rows whose time has come, oldest (lowest id) first
+    assert ids(due(0, T - 10)) == []
+    assert ids(due(0, T)) == [1, 3, 4]
+    assert ids(due(0, T, limit=2)) == [1, 3]
+    assert ids(due(0, T + 10, limit=0)) == []
+    assert ids(due(0, T + 10)) == [1, 2, 3, 4]
+    assert ids(due(0, T + 10**6)) == [1, 2, 3, 4, 5, 6]
+    assert ids(due(0, T + 10**6, stop_after=1)) == [1]
+    first = due(0, T + 10**6)["rows"]
+    for want, got in zip(NOTES, first):
+        assert {k: got[k] for k in want} == want, got["id"]
+    assert first[3]["payload"] == ODD_PAYLOAD
+    assert first[5]["payload"] == BIG_PAYLOAD and len(BIG_PAYLOAD.encode()) == PAYLOAD_MAX - 1
+    # after 1 sent, 3 dropped, 4 put off to T+60: never due again once sent or dropped
+    assert ids(due(1, T)) == []
+    assert ids(due(1, T + 10)) == [2]
+    assert ids(due(1, T + 60)) == [2, 4]
+    assert ids(due(1, T + 10**6)) == [2, 4, 5, 6]
+    four = due(1, T + 60)["rows"][1]
+    assert (four["attempts"], four["next_attempt_at"], four["last_error"], four["sent_at"], four["dropped_at"]) == (
+        1, T + 60, "timeout: 'hooks.example.com' ✓", 0, 0)
+    assert four["payload"] == ODD_PAYLOAD and four["created_at"] == T, "an update touched more than it writes"
+    # after 4 sent and 5 dropped
+    assert ids(due(2, T + 10**6)) == [2, 6]
+    assert ids(due(3, T + 10**6)) == [2, 6, 7]
+    updates = [r["rc"] for op, kw, r in b if op == "notify_update"]
+    assert updates == [OK, OK, OK, NOTFOUND, OK, OK, OK], updates
+    exists = [(kw["target"], kw["event"], kw["grant_id"], r["rc"]) for op, kw, r in b if op == "notify_exists"]
+    queued = {("slack", "grant.active", 1), ("pager", "grant.active", 1), ("slack", "grant.expired", 2),
+              ("slack", "odd", 3), ("big", "grant.denied", 5), ("slack", "grant.active", 4)}
+    for target, event, gid, rc in exists[:-1]:
+        # sent or dropped, a row still counts as queued
+        assert rc == (OK if (target, event, gid) in queued else NOTFOUND), (target, event, gid, rc)
+    assert exists[-1] == ("slack", "grant.expired", 1, OK)
+    assert due(0, T + 10**6, reenter=True)["reenter_bad"] == 0
+    assert [r for op, kw, r in b if op == "schema_version"][-1]["v"] == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_a_payload_longer_than_the_struct_is_cut_on_read(kind, open_backend, pg, tmp_path):
+    d = open_backend(kind)
+    big = "".join(chr(ord("a") + i % 26) for i in range(3 * PAYLOAD_MAX))
+    if kind == "sqlite":
+        db = sqlite3.connect(str(tmp_path / "ledger.db"))
+        db.execute("INSERT INTO notifications (target, event, grant_id, payload, created_at) VALUES (?,?,?,?,?)",
+                   ("slack", "grant.active", 1, big, T))
+        db.commit()
+        db.close()
+    else:
+        pg.psql("INSERT INTO notifications (target, event, grant_id, payload, created_at)"
+                " VALUES ('slack', 'grant.active', 1, '%s', %d)" % (big, T))
+    rows = d("notify_due", now=T, limit=10)["rows"]
+    assert [n["payload"] for n in rows] == [big[:PAYLOAD_MAX - 1]]
+    assert d("notify_exists", target="slack", event="grant.active", grant_id=1)["rc"] == OK
+
+
+def test_pg_stores_the_payload_as_given(open_pg, pg):
+    d = open_pg()
+    nid = d("notify_add", notification=note(payload=ODD_PAYLOAD))["id"]
+    # compared in the server (psql's text output would turn \r\n into \n)
+    assert pg.psql("SELECT payload = %s, md5(payload), octet_length(payload) FROM notifications WHERE id = %d"
+                   % ("$odd$" + ODD_PAYLOAD + "$odd$", nid)) == [
+        ("t", hashlib.md5(ODD_PAYLOAD.encode()).hexdigest(), str(len(ODD_PAYLOAD.encode())))]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_path, drivers):
+    path = str(tmp_path / "ledger.db")
+    args = ("sqlite", path) if kind == "sqlite" else ("pg", pg.conninfo, pwfile)
+    d = drivers(*args)
+    gid = d("insert", grant=grant())["id"]
+    d.close()
+    # back to what version 3 was: migration 4 only added the table and its indexes
+    if kind == "sqlite":
+        db = sqlite3.connect(path)
+        db.execute("DROP TABLE notifications")
+        db.execute("PRAGMA user_version = 3")
+        db.commit()
+        assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'notifications%'").fetchall() == []
+        db.close()
+    else:
+        pg.psql("DROP TABLE notifications; UPDATE okta_jit_schema SET version = 3")
+    d = drivers(*args)
+    assert d.hello["schema_version"] == SCHEMA_VERSION == 4, d.hello
+    assert d("get", id=gid)["grant"]["user"] == "alice", "the migration lost a grant"
+    assert d("notify_exists", target="slack", event="grant.active", grant_id=gid)["rc"] == NOTFOUND
+    assert d("notify_add", notification=note(grant_id=gid))["id"] == 1
+    assert ids(d("notify_due", now=T, limit=10)) == [1]
+    assert d("notify_exists", target="slack", event="grant.active", grant_id=gid)["rc"] == OK
+    want_cols = ["id", "target", "event", "grant_id", "payload", "created_at", "next_attempt_at", "attempts",
+                 "last_error", "sent_at", "dropped_at"]
+    if kind == "sqlite":
+        db = sqlite3.connect(path)
+        cols = [r[1] for r in db.execute("PRAGMA table_info(notifications)")]
+        indexes = sorted(r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notifications'"))
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        db.close()
+    else:
+        cols = [r[0] for r in pg.psql("SELECT column_name FROM information_schema.columns"
+                                      " WHERE table_name = 'notifications' ORDER BY ordinal_position")]
+        indexes = sorted(r[0] for r in pg.psql("SELECT indexname FROM pg_indexes WHERE tablename = 'notifications'"
+                                               " AND indexname <> 'notifications_pkey'"))
+        version = int(pg.psql("SELECT version FROM okta_jit_schema")[0][0])
+        assert pg.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'notifications'") == [("okta_jit",)]
+    assert cols == want_cols
+    assert indexes == ["notifications_due", "notifications_grant"]
+    assert version == SCHEMA_VERSION
+
+
 # ---------------------------------------------------------------- claims
 
 def test_claims_are_exclusive_between_daemons(open_pg, pg):
@@ -515,7 +740,7 @@ def test_daemons_starting_at_once_migrate_once(pg, pwfile, tmp_path):
     for h, err in hellos:
         assert h["open"] and h["schema_version"] == SCHEMA_VERSION, (h, err)
     assert pg.psql("SELECT version FROM okta_jit_schema") == [(str(SCHEMA_VERSION),)]
-    assert pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [("4",)]
+    assert pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [("5",)]
 
 
 # ---------------------------------------------------------------- outages

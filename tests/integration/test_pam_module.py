@@ -166,8 +166,10 @@ def test_breakglass_member_passes_with_daemon_down_and_up(jit, stack, local_grou
     r = stack.account(line).run(ALICE_U, "acct")
     assert r["acct"] == "PAM_SUCCESS", r
     assert any("break-glass" in i for i in r.infos), r
-    # okta-jitd was not asked (no refusal recorded for alice)
+    # okta-jitd was not asked (no refusal recorded for alice), only told
     assert [a for a in jit.audit(event="check_refused") if a["user"] == ALICE_U] == []
+    told = [a for a in jit.audit(event="breakglass") if a["user"] == ALICE_U]
+    assert len(told) == 1 and bg in told[0]["detail"] and told[0]["actor"] == "pam", told
     # a non-member is still gated
     r = stack.account(line).run(BOB_U, "acct")
     assert r["acct"] == "PAM_PERM_DENIED", r

@@ -8,7 +8,8 @@
  * Opens the backend through its ops table (ledger_backend.h) and prints one
  * JSON line: {"open": true, "backend": ..., "schema_version": N} or
  * {"open": false, "error": ...} (exit 2). Then reads one JSON request per
- * line on stdin ({"op": "insert", "grant": {...}}, see run()) and answers
+ * line on stdin ({"op": "insert", "grant": {...}}, {"op": "notify_add",
+ * "notification": {...}}, see run()) and answers
  * each with one JSON line; "rc" is the backend's return code and "error"
  * its last error when rc is LEDGER_ERR. Exits at end of input. */
 #include <cjson/cJSON.h>
@@ -166,6 +167,46 @@ static int session_row(const struct ledger_session *s, void *ctx)
 	return r->stop_after > 0 && cJSON_GetArraySize(r->arr) >= r->stop_after;
 }
 
+static void notification_from_json(const cJSON *o, struct notification *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->id = get_i64(o, "id");
+	get_str(o, "target", n->target, sizeof(n->target));
+	get_str(o, "event", n->event, sizeof(n->event));
+	n->grant_id = get_i64(o, "grant_id");
+	get_str(o, "payload", n->payload, sizeof(n->payload));
+	n->created_at = get_i64(o, "created_at");
+	n->next_attempt_at = get_i64(o, "next_attempt_at");
+	n->attempts = (int)get_i64(o, "attempts");
+	get_str(o, "last_error", n->last_error, sizeof(n->last_error));
+	n->sent_at = get_i64(o, "sent_at");
+	n->dropped_at = get_i64(o, "dropped_at");
+}
+
+static int notification_row(const struct notification *n, void *ctx)
+{
+	struct rows *r = ctx;
+	cJSON *o;
+
+	/* notify.c may call the ledger from inside the walk */
+	if (r->reenter && ops->notify_exists(be, n->target, n->event, n->grant_id) != LEDGER_OK)
+		r->reenter_bad++;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)n->id);
+	cJSON_AddStringToObject(o, "target", n->target);
+	cJSON_AddStringToObject(o, "event", n->event);
+	cJSON_AddNumberToObject(o, "grant_id", (double)n->grant_id);
+	cJSON_AddStringToObject(o, "payload", n->payload);
+	cJSON_AddNumberToObject(o, "created_at", (double)n->created_at);
+	cJSON_AddNumberToObject(o, "next_attempt_at", (double)n->next_attempt_at);
+	cJSON_AddNumberToObject(o, "attempts", n->attempts);
+	cJSON_AddStringToObject(o, "last_error", n->last_error);
+	cJSON_AddNumberToObject(o, "sent_at", (double)n->sent_at);
+	cJSON_AddNumberToObject(o, "dropped_at", (double)n->dropped_at);
+	cJSON_AddItemToArray(r->arr, o);
+	return r->stop_after > 0 && cJSON_GetArraySize(r->arr) >= r->stop_after;
+}
+
 /* Several threads insert, read back and update grants at once: the
  * backend's one connection must serialize them. */
 struct hammer {
@@ -257,6 +298,24 @@ static cJSON *run(const cJSON *req)
 		rows.arr = cJSON_AddArrayToObject(out, "rows");
 		rc = ops->audit_list(be, get_i64(req, "since"), opt_str(req, "user"), opt_str(req, "grp"),
 				     (size_t)get_i64(req, "limit"), audit_row, &rows);
+	} else if (strcmp(op, "notify_add") == 0 || strcmp(op, "notify_update") == 0) {
+		struct notification n;
+
+		notification_from_json(cJSON_GetObjectItemCaseSensitive(req, "notification"), &n);
+		if (op[7] == 'a') {
+			rc = ops->notify_add(be, &n);
+			if (rc == LEDGER_OK)
+				cJSON_AddNumberToObject(out, "id", (double)n.id);
+		} else {
+			rc = ops->notify_update(be, &n);
+		}
+	} else if (strcmp(op, "notify_due") == 0) {
+		rows.arr = cJSON_AddArrayToObject(out, "rows");
+		rc = ops->notify_due(be, get_i64(req, "now"), (size_t)get_i64(req, "limit"), notification_row, &rows);
+		if (rows.reenter)
+			cJSON_AddNumberToObject(out, "reenter_bad", rows.reenter_bad);
+	} else if (strcmp(op, "notify_exists") == 0) {
+		rc = ops->notify_exists(be, opt_str(req, "target"), opt_str(req, "event"), get_i64(req, "grant_id"));
 	} else if (strcmp(op, "session_open") == 0) {
 		const cJSON *o = cJSON_GetObjectItemCaseSensitive(req, "session");
 		struct ledger_session s;

@@ -1,0 +1,527 @@
+/* notify.c - webhook notifications ([notify NAME] targets).
+ *
+ * An event worth telling (requested, approved, ... ) is queued in the
+ * ledger, one row per target, in the same breath as its audit line; a
+ * background thread POSTs the queue. Delivery never blocks a grant, a check
+ * or an expiry: a down, slow or failing receiver costs retries with backoff
+ * until the row is older than the target's max_age, when it is dropped with
+ * an audit line. The queue stores the facts as JSON; each attempt renders
+ * them (json or slack) and signs body and timestamp with HMAC-SHA256. */
+#include "notify.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "grants.h"
+#include "ledger.h"
+#include "util.h"
+
+#define NOTIFY_BATCH 32
+#define NOTIFY_TIMEOUT_S 5
+#define NOTIFY_BACKOFF_MAX 300
+#define EXPIRING_SCAN_S 1
+
+static pthread_mutex_t nlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ncond = PTHREAD_COND_INITIALIZER;
+static int nkick;
+static pthread_t nthread;
+static int nthread_started;
+
+static const struct notify_config *target_named(const struct jitd *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->cfg->nnotify; i++)
+		if (strcmp(d->cfg->notify[i].name, name) == 0)
+			return &d->cfg->notify[i];
+	return NULL;
+}
+
+/* The facts of an event, as queued. */
+static char *facts_json(struct jitd *d, const char *event, const struct grant *g, const char *user,
+			const char *grp, const char *detail)
+{
+	cJSON *o = cJSON_CreateObject();
+	char approvers[512] = "";
+	char *s;
+
+	if (o == NULL)
+		return NULL;
+	if (g != NULL)
+		grants_describe_approvers(d, config_flow_for_group(d->cfg, g->grp), approvers, sizeof(approvers));
+	cJSON_AddStringToObject(o, "event", event);
+	cJSON_AddNumberToObject(o, "grant_id", g ? (double)g->id : 0);
+	cJSON_AddStringToObject(o, "user", g ? g->user : (user ? user : ""));
+	cJSON_AddStringToObject(o, "group", g ? g->grp : (grp ? grp : ""));
+	cJSON_AddStringToObject(o, "reason", g ? g->reason : (detail ? detail : ""));
+	cJSON_AddStringToObject(o, "requester", g ? g->requester : "");
+	cJSON_AddStringToObject(o, "approver", g ? g->approver : "");
+	cJSON_AddStringToObject(o, "approvers", approvers);
+	cJSON_AddStringToObject(o, "state", g ? g->state : "");
+	cJSON_AddNumberToObject(o, "start", g ? (double)g->start_at : 0);
+	cJSON_AddNumberToObject(o, "end", g ? (double)g->end_at : 0);
+	cJSON_AddNumberToObject(o, "duration", g ? (double)g->duration : 0);
+	cJSON_AddStringToObject(o, "integration", d->cfg->name ? d->cfg->name : "");
+	cJSON_AddStringToObject(o, "host", ledger_host());
+	cJSON_AddNumberToObject(o, "at", (double)ojit_now());
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static void kick(void)
+{
+	pthread_mutex_lock(&nlock);
+	nkick = 1;
+	pthread_cond_signal(&ncond);
+	pthread_mutex_unlock(&nlock);
+}
+
+static void enqueue(struct jitd *d, const struct notify_config *t, const char *event, int64_t grant_id,
+		    const char *facts)
+{
+	struct notification n;
+
+	memset(&n, 0, sizeof(n));
+	ojit_strlcpy(n.target, t->name, sizeof(n.target));
+	ojit_strlcpy(n.event, event, sizeof(n.event));
+	n.grant_id = grant_id;
+	if (strlen(facts) >= sizeof(n.payload)) {
+		error_f("notification %s for grant %lld too large to queue", event, (long long)grant_id);
+		return;
+	}
+	ojit_strlcpy(n.payload, facts, sizeof(n.payload));
+	n.created_at = ojit_now();
+	n.next_attempt_at = n.created_at;
+	if (ledger_notify_add(d->ledger, &n) != LEDGER_OK)
+		error_f("notification %s for grant %lld to %s not queued: %s", event, (long long)grant_id, t->name,
+			ledger_last_error(d->ledger));
+}
+
+void notify_event(struct jitd *d, const char *event, int64_t grant_id, const char *user, const char *grp,
+		  const char *detail)
+{
+	unsigned bit = config_notify_event(event);
+	struct grant g;
+	int have = 0;
+	char *facts;
+	size_t i;
+	int any = 0;
+
+	if (bit == 0 || d->cfg->nnotify == 0)
+		return;
+	for (i = 0; i < d->cfg->nnotify; i++)
+		any |= (d->cfg->notify[i].events & bit) != 0;
+	if (!any)
+		return;
+	if (grant_id > 0 && ledger_grant_get(d->ledger, grant_id, &g) == LEDGER_OK)
+		have = 1;
+	facts = facts_json(d, event, have ? &g : NULL, user, grp, detail);
+	if (facts == NULL)
+		return;
+	for (i = 0; i < d->cfg->nnotify; i++)
+		if (d->cfg->notify[i].events & bit)
+			enqueue(d, &d->cfg->notify[i], event, grant_id, facts);
+	free(facts);
+	kick();
+}
+
+/* Grants whose end is within a target's expiring_before: one "expiring"
+ * per grant and target. */
+struct expiring_ctx {
+	struct jitd *d;
+	int64_t now;
+};
+
+static int expiring_cb(const struct grant *g, void *p)
+{
+	struct expiring_ctx *x = p;
+	size_t i;
+	char *facts = NULL;
+
+	if (strcmp(g->kind, "grant") != 0 || g->end_at <= x->now)
+		return 0;
+	for (i = 0; i < x->d->cfg->nnotify; i++) {
+		const struct notify_config *t = &x->d->cfg->notify[i];
+
+		if (!(t->events & NOTIFY_EXPIRING) || g->end_at - t->expiring_before > x->now)
+			continue;
+		if (ledger_notify_exists(x->d->ledger, t->name, "expiring", g->id) != LEDGER_NOTFOUND)
+			continue;
+		if (facts == NULL && (facts = facts_json(x->d, "expiring", g, NULL, NULL, NULL)) == NULL)
+			return 0;
+		enqueue(x->d, t, "expiring", g->id, facts);
+	}
+	free(facts);
+	return 0;
+}
+
+static void scan_expiring(struct jitd *d)
+{
+	struct expiring_ctx x = { d, ojit_now() };
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < d->cfg->nnotify; i++)
+		any |= (d->cfg->notify[i].events & NOTIFY_EXPIRING) != 0;
+	if (any)
+		ledger_grant_list(d->ledger, NULL, "active", 100000, expiring_cb, &x);
+}
+
+/* The first line of a root-only file. */
+static int read_secret(const char *path, char *buf, size_t n, char *err, size_t errlen)
+{
+	struct stat st;
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	char *nl;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open secret_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "secret_file %s must be a regular file owned by root with mode 0600 or 0400",
+			 path);
+		close(fd);
+		return -1;
+	}
+	r = read(fd, buf, n - 1);
+	close(fd);
+	if (r <= 0) {
+		snprintf(err, errlen, "secret_file %s is empty", path);
+		return -1;
+	}
+	buf[r] = '\0';
+	nl = strpbrk(buf, "\r\n");
+	if (nl != NULL)
+		*nl = '\0';
+	if (buf[0] == '\0') {
+		snprintf(err, errlen, "secret_file %s has an empty first line", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* &, < and > escaped, as Slack asks: no mention, link or channel ping can
+ * come from a user's reason or a group name. Control characters dropped. */
+static void slack_escape(struct ojit_buf *b, const char *s)
+{
+	for (; s != NULL && *s; s++) {
+		if (*s == '&')
+			ojit_buf_printf(b, "&amp;");
+		else if (*s == '<')
+			ojit_buf_printf(b, "&lt;");
+		else if (*s == '>')
+			ojit_buf_printf(b, "&gt;");
+		else if ((unsigned char)*s < 0x20)
+			ojit_buf_append(b, " ", 1);
+		else
+			ojit_buf_append(b, s, 1);
+	}
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) && v->valuestring != NULL ? v->valuestring : "";
+}
+
+static int64_t jnum(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static void fmt_time(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		ojit_strlcpy(out, "-", n);
+}
+
+/* The body to POST for this attempt, or NULL. */
+static char *render(const struct notify_config *t, const struct notification *n)
+{
+	cJSON *o = cJSON_Parse(n->payload);
+	char *out = NULL;
+
+	if (o == NULL)
+		return NULL;
+	if (!t->slack) {
+		cJSON_AddNumberToObject(o, "delivery_id", (double)n->id);
+		out = cJSON_PrintUnformatted(o);
+	} else {
+		struct ojit_buf b;
+		char end[64], start[64];
+		int64_t id = jnum(o, "grant_id");
+		cJSON *m;
+
+		fmt_time(jnum(o, "end"), end, sizeof(end));
+		fmt_time(jnum(o, "start"), start, sizeof(start));
+		ojit_buf_init(&b, 2048);
+		ojit_buf_printf(&b, "okta-jit (");
+		slack_escape(&b, jstr(o, "integration"));
+		ojit_buf_printf(&b, ", ");
+		slack_escape(&b, jstr(o, "host"));
+		ojit_buf_printf(&b, "): *%s* - grant %lld: ", n->event, (long long)id);
+		slack_escape(&b, jstr(o, "user"));
+		ojit_buf_printf(&b, " in `");
+		slack_escape(&b, jstr(o, "group"));
+		ojit_buf_printf(&b, "` (state %s", jstr(o, "state"));
+		if (jnum(o, "end") > 0)
+			ojit_buf_printf(&b, ", %s to %s", start, end);
+		ojit_buf_printf(&b, ")\nReason: ");
+		slack_escape(&b, jstr(o, "reason")[0] ? jstr(o, "reason") : "(none)");
+		ojit_buf_printf(&b, "\nRequested by: ");
+		slack_escape(&b, jstr(o, "requester"));
+		if (jstr(o, "approvers")[0]) {
+			ojit_buf_printf(&b, "\nApprovers: ");
+			slack_escape(&b, jstr(o, "approvers"));
+		}
+		if (strcmp(n->event, "requested") == 0 && strcmp(jstr(o, "state"), "pending") == 0)
+			ojit_buf_printf(&b, "\nApprove: `okta-jit approve %lld`   Deny: `okta-jit deny %lld`",
+					(long long)id, (long long)id);
+		m = cJSON_CreateObject();
+		if (m != NULL && b.data != NULL) {
+			cJSON_AddStringToObject(m, "text", b.data);
+			out = cJSON_PrintUnformatted(m);
+		}
+		cJSON_Delete(m);
+		ojit_buf_free(&b);
+	}
+	cJSON_Delete(o);
+	return out;
+}
+
+static size_t discard(char *p, size_t size, size_t nmemb, void *ctx)
+{
+	(void)p;
+	(void)ctx;
+	return size * nmemb;
+}
+
+/* POST one notification: 0 delivered, -1 with err set. */
+static int deliver(const struct notify_config *t, const struct notification *n, char *err, size_t errlen)
+{
+	char secret[1024], ts[32], sig[EVP_MAX_MD_SIZE * 2 + 8], hdr[256];
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	struct curl_slist *h = NULL;
+	struct ojit_buf signed_data;
+	char *body = NULL;
+	CURL *c = NULL;
+	long code = 0;
+	CURLcode rc;
+	int r = -1;
+	unsigned i;
+
+	ojit_buf_init(&signed_data, 4096);
+	if (read_secret(t->secret_file, secret, sizeof(secret), err, errlen) != 0)
+		goto out;
+	body = render(t, n);
+	if (body == NULL) {
+		snprintf(err, errlen, "cannot render the queued notification");
+		goto out;
+	}
+	snprintf(ts, sizeof(ts), "%lld", (long long)ojit_now());
+	ojit_buf_printf(&signed_data, "%s.", ts);
+	ojit_buf_append(&signed_data, body, strlen(body));
+	if (signed_data.data == NULL ||
+	    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)signed_data.data, signed_data.len,
+		 mac, &maclen) == NULL) {
+		snprintf(err, errlen, "cannot sign the notification");
+		goto out;
+	}
+	snprintf(sig, sizeof(sig), "v1=");
+	for (i = 0; i < maclen; i++)
+		snprintf(sig + 3 + 2 * i, sizeof(sig) - 3 - 2 * i, "%02x", mac[i]);
+	c = curl_easy_init();
+	if (c == NULL) {
+		snprintf(err, errlen, "cannot set up HTTPS");
+		goto out;
+	}
+	h = curl_slist_append(h, "Content-Type: application/json");
+	snprintf(hdr, sizeof(hdr), "X-OktaJit-Event: %s", n->event);
+	h = curl_slist_append(h, hdr);
+	snprintf(hdr, sizeof(hdr), "X-OktaJit-Delivery: %lld", (long long)n->id);
+	h = curl_slist_append(h, hdr);
+	snprintf(hdr, sizeof(hdr), "X-OktaJit-Timestamp: %s", ts);
+	h = curl_slist_append(h, hdr);
+	snprintf(hdr, sizeof(hdr), "X-OktaJit-Signature: %s", sig);
+	h = curl_slist_append(h, hdr);
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, t->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROXY, ""); /* no proxy from the environment */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (t->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)NOTIFY_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 3L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "okta-jit/" OJIT_VERSION " (notify)");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 200 || code > 299) {
+		snprintf(err, errlen, "the receiver answered HTTP %ld", code);
+		goto out;
+	}
+	r = 0;
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	ojit_buf_free(&signed_data);
+	curl_slist_free_all(h);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	free(body);
+	return r;
+}
+
+struct due_rows {
+	struct notification *v;
+	size_t n;
+};
+
+static int due_cb(const struct notification *n, void *p)
+{
+	struct due_rows *rows = p;
+
+	if (rows->n < NOTIFY_BATCH)
+		rows->v[rows->n++] = *n;
+	return rows->n >= NOTIFY_BATCH;
+}
+
+static void send_due(struct jitd *d)
+{
+	struct due_rows rows = { NULL, 0 };
+	size_t i;
+
+	rows.v = calloc(NOTIFY_BATCH, sizeof(*rows.v));
+	if (rows.v == NULL)
+		return;
+	ledger_notify_due(d->ledger, ojit_now(), NOTIFY_BATCH, due_cb, &rows);
+	for (i = 0; i < rows.n && !d->stopping; i++) {
+		struct notification *n = &rows.v[i];
+		const struct notify_config *t = target_named(d, n->target);
+		char err[256] = "";
+		int64_t now, delay;
+
+		/* another okta-jitd sharing the ledger may send it; claims on
+		 * notifications use negative ids, apart from the grants' */
+		if (ledger_claim(d->ledger, -n->id) != 1)
+			continue;
+		now = ojit_now();
+		if (t == NULL) {
+			ojit_strlcpy(err, "no such [notify] target in this host's config", sizeof(err));
+		} else if (deliver(t, n, err, sizeof(err)) == 0) {
+			n->sent_at = ojit_now();
+			n->attempts++;
+			n->last_error[0] = '\0';
+			if (ledger_notify_update(d->ledger, n) != LEDGER_OK)
+				error_f("notification %lld sent but not marked: %s", (long long)n->id,
+					ledger_last_error(d->ledger));
+			ledger_unclaim(d->ledger, -n->id);
+			continue;
+		}
+		n->attempts++;
+		ojit_strlcpy(n->last_error, err, sizeof(n->last_error));
+		ojit_strip_controls(n->last_error);
+		if (t == NULL || now - n->created_at >= t->max_age) {
+			n->dropped_at = now;
+			ledger_notify_update(d->ledger, n);
+			audit_event(d, "notify_dropped", n->grant_id, "okta-jitd", "", "",
+				    "target=%s event=%s attempts=%d error=\"%s\"", n->target, n->event, n->attempts,
+				    n->last_error);
+		} else {
+			delay = n->attempts < 8 ? (int64_t)1 << n->attempts : NOTIFY_BACKOFF_MAX;
+			if (delay > NOTIFY_BACKOFF_MAX)
+				delay = NOTIFY_BACKOFF_MAX;
+			/* never past the drop time: the drop happens on time */
+			if (now + delay > n->created_at + t->max_age)
+				delay = n->created_at + t->max_age - now;
+			n->next_attempt_at = now + (delay > 0 ? delay : 0);
+			ledger_notify_update(d->ledger, n);
+			if (n->attempts <= 3 || (n->attempts & (n->attempts - 1)) == 0)
+				warn_f("notification %lld (%s to %s) not delivered, attempt %d: %s", (long long)n->id,
+				       n->event, n->target, n->attempts, n->last_error);
+		}
+		ledger_unclaim(d->ledger, -n->id);
+	}
+	free(rows.v);
+}
+
+static void *notify_thread(void *p)
+{
+	struct jitd *d = p;
+	int64_t last_scan = 0;
+
+	while (!d->stopping) {
+		struct timespec ts;
+
+		if (ojit_now() - last_scan >= EXPIRING_SCAN_S) {
+			scan_expiring(d);
+			last_scan = ojit_now();
+		}
+		send_due(d);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_mutex_lock(&nlock);
+		while (!nkick && !d->stopping)
+			if (pthread_cond_timedwait(&ncond, &nlock, &ts) != 0)
+				break;
+		nkick = 0;
+		pthread_mutex_unlock(&nlock);
+	}
+	return NULL;
+}
+
+int notify_start(struct jitd *d)
+{
+	/* Gates change nothing and send nothing: the granters of the fleet
+	 * tell what happened. */
+	if (d->cfg->nnotify == 0 || d->cfg->role_gate)
+		return 0;
+	if (pthread_create(&nthread, NULL, notify_thread, d) != 0)
+		return -1;
+	nthread_started = 1;
+	return 0;
+}
+
+void notify_stop(struct jitd *d)
+{
+	(void)d;
+	if (!nthread_started)
+		return;
+	kick();
+	pthread_join(nthread, NULL);
+	nthread_started = 0;
+}
