@@ -862,9 +862,6 @@ static void check_required(struct parse_state *st)
 		snprintf(sect, sizeof(sect), "notify %s", c->notify[i].name);
 		if (c->notify[i].url == NULL)
 			add_error(st, c->notify[i].line, sect, "url", "required key missing (an https:// URL)");
-		if (c->notify[i].secret_file == NULL)
-			add_error(st, c->notify[i].line, sect, "secret_file",
-				  "required key missing (a root-only file holding the signing secret)");
 	}
 	if (c->role_gate && (c->ledger == NULL || ledger_spec_kind(c->ledger) != LEDGER_DIALECT_PG))
 		add_error(st, 0, "daemon", "role",

@@ -216,6 +216,24 @@ static int read_secret(const char *path, char *buf, size_t n, char *err, size_t 
 	return 0;
 }
 
+/* The target's signing secret: secret_file, else the systemd credential
+ * "notify-NAME" (LoadCredential=notify-NAME:...). */
+static int target_secret(const struct notify_config *t, char *buf, size_t n, char *err, size_t errlen)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[4096];
+
+	if (t->secret_file != NULL)
+		return read_secret(t->secret_file, buf, n, err, errlen);
+	if (dir == NULL || dir[0] != '/' ||
+	    snprintf(path, sizeof(path), "%s/notify-%s", dir, t->name) >= (int)sizeof(path)) {
+		snprintf(err, errlen, "[notify %s] has no secret_file and the unit passes no credential notify-%s",
+			 t->name, t->name);
+		return -1;
+	}
+	return read_secret(path, buf, n, err, errlen);
+}
+
 /* &, < and > escaped, as Slack asks: no mention, link or channel ping can
  * come from a user's reason or a group name. Control characters dropped. */
 static void slack_escape(struct ojit_buf *b, const char *s)
@@ -334,7 +352,7 @@ static int deliver(const struct notify_config *t, const struct notification *n, 
 	unsigned i;
 
 	ojit_buf_init(&signed_data, 4096);
-	if (read_secret(t->secret_file, secret, sizeof(secret), err, errlen) != 0)
+	if (target_secret(t, secret, sizeof(secret), err, errlen) != 0)
 		goto out;
 	body = render(t, n);
 	if (body == NULL) {
@@ -510,6 +528,14 @@ int notify_start(struct jitd *d)
 	 * tell what happened. */
 	if (d->cfg->nnotify == 0 || d->cfg->role_gate)
 		return 0;
+	for (size_t i = 0; i < d->cfg->nnotify; i++) {
+		char secret[1024], err[512];
+
+		/* say so now rather than at the first event */
+		if (target_secret(&d->cfg->notify[i], secret, sizeof(secret), err, sizeof(err)) != 0)
+			error_f("%s; its notifications will be retried and then dropped", err);
+		OPENSSL_cleanse(secret, sizeof(secret));
+	}
 	if (pthread_create(&nthread, NULL, notify_thread, d) != 0)
 		return -1;
 	nthread_started = 1;

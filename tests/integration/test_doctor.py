@@ -334,7 +334,7 @@ def test_doctor_role_gate_needs_a_shared_ledger_and_reads_only(tmp_path, okta, r
      "[notify hook] url: must be an https:// URL"),
     ("[notify hook]\nurl = https://hooks.example/x\nsecret_file = /etc/okta-jit/hook.secret\nevents = granted, exploded\n",
      "[notify hook] events: unknown event 'exploded'"),
-    ("[notify hook]\nurl = https://hooks.example/x\n", "[notify hook] secret_file: required key missing"),
+    ("[notify hook]\nsecret_file = /etc/okta-jit/hook.secret\n", "[notify hook] url: required key missing"),
     ("[notify hook]\nurl = https://hooks.example/x\nsecret_file = hook.secret\n",
      "[notify hook] secret_file: must be an absolute path"),
     ("[notify hook]\nurl = https://hooks.example/x\nsecret_file = /s\nformat = teams\n",

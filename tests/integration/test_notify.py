@@ -297,6 +297,31 @@ def breakglass_report(sock, user, as_user=None):
     return int(lines[0]), {21: lines[1]}
 
 
+def test_the_secret_from_a_systemd_credential(jit_factory, webhook, tmp_path):
+    # no secret_file: okta-jitd reads $CREDENTIALS_DIRECTORY/notify-NAME
+    creds = tmp_path / "credentials"
+    creds.mkdir(mode=0o700)
+    secret = "whsec-" + secrets.token_hex(24)
+    path = creds / "notify-hook"
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT, 0o400)
+    os.write(fd, (secret + "\n").encode())
+    os.close(fd)
+    section = "\n[notify hook]\nurl = %s\nca_file = %s\nevents = granted\n" % (webhook.url, webhook.ca)
+    jit = jit_factory(name="cred", flows=JIT_FLOWS + section, start=False)
+    old = os.environ.get("CREDENTIALS_DIRECTORY")
+    os.environ["CREDENTIALS_DIRECTORY"] = str(creds)
+    try:
+        jit.daemon.start()
+    finally:
+        if old is None:
+            del os.environ["CREDENTIALS_DIRECTORY"]
+        else:
+            os.environ["CREDENTIALS_DIRECTORY"] = old
+    gid = jit.request("web-sudo", dur="1h", as_user="ojt-alice").grant["id"]
+    wait_delivered(webhook, {("granted", gid)})
+    assert_once_each(webhook, secret)
+
+
 # ---------------------------------------------------------------- receiver trouble
 
 @pytest.mark.parametrize("mode", ["down", "slow", "fail500"])
