@@ -186,7 +186,6 @@ def test_a_granter_killed_mid_removal_is_finished_by_another(fleet):
              what="a started the removal")
     a.daemon.kill9()
     fleet.okta.control("faults/clear", {})
-    assert BOB in fleet.okta.members(G_WEB) or True  # the hung DELETE may or may not have landed
     b.daemon.start()
     wait_for(lambda: fleet.grant(gid)["op"] == "" and BOB not in fleet.okta.members(G_WEB), 60,
              what="b finished the removal a started")
