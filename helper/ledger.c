@@ -183,6 +183,11 @@ int ledger_notify_exists(struct ledger *l, const char *target, const char *event
 	return l->ops->notify_exists(l->b, target, event, grant_id);
 }
 
+int ledger_notify_prune(struct ledger *l, int64_t before)
+{
+	return l->ops->notify_prune(l->b, before);
+}
+
 int ledger_session_open(struct ledger *l, struct ledger_session *s)
 {
 	return l->ops->session_open(l->b, s);

@@ -165,6 +165,9 @@ int ledger_notify_add(struct ledger *l, struct notification *n);
 int ledger_notify_due(struct ledger *l, int64_t now, size_t limit, notify_cb cb, void *ctx);
 int ledger_notify_update(struct ledger *l, const struct notification *n);
 int ledger_notify_exists(struct ledger *l, const char *target, const char *event, int64_t grant_id);
+/* Delete the rows sent or dropped before `before`: the number deleted, or
+ * LEDGER_ERR. Waiting rows are never deleted. */
+int ledger_notify_prune(struct ledger *l, int64_t before);
 
 int ledger_session_open(struct ledger *l, struct ledger_session *s);
 int ledger_session_close(struct ledger *l, int64_t id, int64_t now);

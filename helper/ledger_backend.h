@@ -36,6 +36,7 @@ struct ledger_ops {
 	int (*notify_due)(void *b, int64_t now, size_t limit, notify_cb cb, void *ctx);
 	int (*notify_update)(void *b, const struct notification *n);
 	int (*notify_exists)(void *b, const char *target, const char *event, int64_t grant_id);
+	int (*notify_prune)(void *b, int64_t before);
 	int (*session_open)(void *b, struct ledger_session *s);
 	int (*session_close)(void *b, int64_t id, int64_t now);
 	int (*session_list_open)(void *b, int64_t grant_id, session_cb cb, void *ctx);

@@ -1191,6 +1191,26 @@ static int pg_notify_due(void *b, int64_t now, size_t limit, notify_cb cb, void 
 	return LEDGER_OK;
 }
 
+static int pg_notify_prune(void *b, int64_t before)
+{
+	struct pg_ledger *p = b;
+	struct params pa = { 0 };
+	PGresult *res;
+	int r = LEDGER_ERR;
+
+	p_int(&pa, before);
+	pthread_mutex_lock(&p->lock);
+	res = run(p, "prune notifications",
+		  "DELETE FROM notifications WHERE (sent_at > 0 AND sent_at < $1)"
+		  " OR (dropped_at > 0 AND dropped_at < $1)",
+		  &pa, PGRES_COMMAND_OK, 0);
+	if (res != NULL)
+		r = (int)changed(res);
+	PQclear(res);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
 static int pg_notify_update(void *b, const struct notification *n)
 {
 	struct pg_ledger *p = b;
@@ -1358,6 +1378,7 @@ const struct ledger_ops ledger_pg_ops = {
 	.notify_due = pg_notify_due,
 	.notify_update = pg_notify_update,
 	.notify_exists = pg_notify_exists,
+	.notify_prune = pg_notify_prune,
 	.session_open = pg_session_open,
 	.session_close = pg_session_close,
 	.session_list_open = pg_session_list_open,

@@ -828,6 +828,32 @@ static int sq_notify_due(void *b, int64_t now, size_t limit, notify_cb cb, void 
 	return r;
 }
 
+static int sq_notify_prune(void *b, int64_t before)
+{
+	struct sq *l = b;
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "DELETE FROM notifications WHERE (sent_at > 0 AND sent_at < ?1)"
+			       " OR (dropped_at > 0 AND dropped_at < ?1)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		set_err(l, "prune notifications");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, before);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(l, "prune notifications");
+		goto out;
+	}
+	r = sqlite3_changes(l->db);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
 static int sq_notify_update(void *b, const struct notification *n)
 {
 	struct sq *l = b;
@@ -1053,6 +1079,7 @@ const struct ledger_ops ledger_sqlite_ops = {
 	.notify_due = sq_notify_due,
 	.notify_update = sq_notify_update,
 	.notify_exists = sq_notify_exists,
+	.notify_prune = sq_notify_prune,
 	.session_open = sq_session_open,
 	.session_close = sq_session_close,
 	.session_list_open = sq_session_list_open,

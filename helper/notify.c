@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,10 @@
 #define NOTIFY_TIMEOUT_S 5
 #define NOTIFY_BACKOFF_MAX 300
 #define EXPIRING_SCAN_S 1
+/* Sent and dropped rows are kept this long (their facts are in the audit
+ * trail too), then deleted; waiting rows are never deleted. */
+#define NOTIFY_KEEP_S (7 * 86400)
+#define NOTIFY_PRUNE_EVERY_S 3600
 
 static pthread_mutex_t nlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ncond = PTHREAD_COND_INITIALIZER;
@@ -500,10 +505,18 @@ static void send_due(struct jitd *d)
 static void *notify_thread(void *p)
 {
 	struct jitd *d = p;
-	int64_t last_scan = 0;
+	int64_t last_scan = 0, last_prune = 0;
 
 	while (!d->stopping) {
 		struct timespec ts;
+
+		if (ojit_now() - last_prune >= NOTIFY_PRUNE_EVERY_S) {
+			int n = ledger_notify_prune(d->ledger, ojit_now() - NOTIFY_KEEP_S);
+
+			if (n > 0)
+				ojit_log(LOG_INFO, "deleted %d notifications sent or dropped over 7 days ago", n);
+			last_prune = ojit_now();
+		}
 
 		if (ojit_now() - last_scan >= EXPIRING_SCAN_S) {
 			scan_expiring(d);

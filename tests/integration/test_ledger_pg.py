@@ -836,3 +836,26 @@ def test_a_server_that_hangs(open_pg, pg):
     assert 14 < took < 20, took
     assert d("get", id=gid)["rc"] == OK
     assert d("reconnects")["n"] == 1
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_old_sent_and_dropped_notifications_are_pruned(open_backend, kind):
+    """prune deletes rows sent or dropped before the cut, never a waiting
+    row, and says how many it deleted; the same on both backends."""
+    d = open_backend(kind)
+    rows = [note(grant_id=i) for i in range(1, 6)]
+    got = [d("notify_add", notification=n)["id"] for n in rows]
+    # 1 sent long ago, 2 dropped long ago, 3 sent just now, 4 waiting, 5 waiting and failed before
+    updates = {got[0]: dict(sent_at=T - 100), got[1]: dict(dropped_at=T - 100), got[2]: dict(sent_at=T),
+               got[4]: dict(attempts=3, last_error="HTTP 500")}
+    for gid, change in updates.items():
+        n = dict(rows[got.index(gid)], id=gid, **change)
+        assert d("notify_update", notification=n)["rc"] == OK
+    r = d("notify_prune", before=T - 10)
+    assert r["rc"] == 2, r
+    assert d("notify_prune", before=T - 10)["rc"] == 0
+    left = ids(d("notify_due", now=T + 10**6, limit=100))
+    assert left == [got[3], got[4]], left
+    for gid, want in ((got[0], NOTFOUND), (got[1], NOTFOUND), (got[2], OK), (got[3], OK)):
+        n = rows[got.index(gid)]
+        assert d("notify_exists", target=n["target"], event=n["event"], grant_id=n["grant_id"])["rc"] == want, gid

@@ -314,6 +314,8 @@ static cJSON *run(const cJSON *req)
 		rc = ops->notify_due(be, get_i64(req, "now"), (size_t)get_i64(req, "limit"), notification_row, &rows);
 		if (rows.reenter)
 			cJSON_AddNumberToObject(out, "reenter_bad", rows.reenter_bad);
+	} else if (strcmp(op, "notify_prune") == 0) {
+		rc = ops->notify_prune(be, get_i64(req, "before"));
 	} else if (strcmp(op, "notify_exists") == 0) {
 		rc = ops->notify_exists(be, opt_str(req, "target"), opt_str(req, "event"), get_i64(req, "grant_id"));
 	} else if (strcmp(op, "session_open") == 0) {
