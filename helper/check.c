@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "duration.h"
 #include "grants.h"
 #include "util.h"
@@ -79,13 +81,13 @@ struct check_cache *check_cache_new(size_t max_entries)
 	return c;
 }
 
-void check_cache_free(struct check_cache *c)
+int check_cache_free(struct check_cache *c)
 {
 	size_t i;
 	int busy, waited;
 
 	if (c == NULL)
-		return;
+		return 0;
 	/* A background refresh still holds an entry: give it a moment, and
 	 * if Okta keeps it busy leave the memory to the exiting process. */
 	for (waited = 0; waited < 50; waited++) {
@@ -97,7 +99,7 @@ void check_cache_free(struct check_cache *c)
 		ojit_sleep_ms(100);
 	}
 	if (busy)
-		return;
+		return -1;
 	for (i = 0; i < CACHE_BUCKETS; i++) {
 		struct user_entry *e = c->buckets[i], *n;
 		struct ledger_memo *m = c->memos[i], *mn;
@@ -115,6 +117,7 @@ void check_cache_free(struct check_cache *c)
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);
+	return 0;
 }
 
 size_t check_cache_size(struct check_cache *c)
@@ -306,6 +309,7 @@ static void *refresh_thread(void *p)
 	struct okta_error err;
 	int rc = fetch_user(r->d, r->login, &tmp, &err);
 
+	OPENSSL_thread_stop(); /* before the count below says this thread is done */
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0) {
 		store(r->e, &tmp);

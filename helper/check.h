@@ -23,7 +23,9 @@ struct check_answer {
 };
 
 struct check_cache *check_cache_new(size_t max_entries);
-void check_cache_free(struct check_cache *c);
+/* 0 when freed; -1 when a background fetch still holds it (left to the
+ * exiting process). */
+int check_cache_free(struct check_cache *c);
 /* Forget what is cached for user (after a grant changes). */
 void check_cache_prefetch(struct jitd *d, const char *user, const char *login);
 void check_cache_note_member(struct check_cache *c, const char *user, const char *group, int member);

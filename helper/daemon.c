@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "check.h"
 #include "duration.h"
 #include "grants.h"
@@ -650,6 +652,9 @@ static void *worker_thread(void *p)
 		atomic_fetch_add(&active_clients, 1);
 		serve_client(c);
 	}
+	/* Free OpenSSL's per-thread state now, not in a destructor that may
+	 * still be running when the process exits. */
+	OPENSSL_thread_stop();
 	atomic_fetch_sub(&pool_threads, 1);
 	return NULL;
 }
@@ -767,5 +772,10 @@ int daemon_serve(struct jitd *d, int lfd)
 	/* give client threads a moment to finish their replies */
 	for (int i = 0; i < 50 && atomic_load(&active_clients) > 0; i++)
 		ojit_sleep_ms(100);
+	/* then end what still waits on Okta (an owed change is in the ledger
+	 * and finished at the next start) and let every thread leave */
+	okta_client_abort(d->okta);
+	for (int i = 0; i < 100 && atomic_load(&pool_threads) > 0; i++)
+		ojit_sleep_ms(20);
 	return 0;
 }

@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	EVP_PKEY *key = NULL;
 	char err[512];
+	int busy;
 	int foreground = 0, debug = 0, opt, lfd = -1, rc = 1;
 
 	/* Connection and fetch threads come and go: a few malloc arenas
@@ -196,9 +197,13 @@ out:
 		if (jitd.cfg != NULL)
 			unlink(jitd.cfg->socket);
 	}
-	check_cache_free(jitd.cache);
+	/* Background fetches end now (their Okta calls are aborted); what
+	 * one still holds after the wait is left to the exiting process. */
+	okta_client_abort(jitd.okta);
+	busy = check_cache_free(jitd.cache) != 0 || okta_client_wait_idle(jitd.okta, 5000) != 0;
 	ledger_close(jitd.ledger);
-	okta_client_free(jitd.okta);
+	if (!busy)
+		okta_client_free(jitd.okta);
 	config_free(jitd.cfg);
 	ojit_buf_free(&errs);
 	return rc;

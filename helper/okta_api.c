@@ -71,6 +71,15 @@ struct okta_client {
 	_Atomic uint64_t api_calls, token_requests, retries, rate_limited;
 };
 
+/* Wait ms (a pace or a retry's backoff), or less once shutdown began. */
+static void okta_pause(struct okta_client *c, int64_t ms)
+{
+	while (ms > 0 && !okta_http_aborted(c->http)) {
+		ojit_sleep_ms(ms > 50 ? 50 : ms);
+		ms -= 50;
+	}
+}
+
 static void err_set(struct okta_error *e, enum okta_err_kind kind, long status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -345,6 +354,17 @@ struct okta_client *okta_client_new(const struct ojit_config *cfg, EVP_PKEY *key
 	return c;
 }
 
+void okta_client_abort(struct okta_client *c)
+{
+	if (c != NULL)
+		okta_http_abort(c->http);
+}
+
+int okta_client_wait_idle(struct okta_client *c, int ms)
+{
+	return c == NULL ? 0 : okta_http_wait_idle(c->http, ms);
+}
+
 void okta_client_free(struct okta_client *c)
 {
 	if (c == NULL)
@@ -611,7 +631,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 		}
 		wait = pace_ms(c, BUCKET_TOKEN);
 		if (wait > 0)
-			ojit_sleep_ms(wait > c->opt.max_wait_ms ? c->opt.max_wait_ms : wait);
+			okta_pause(c, wait > c->opt.max_wait_ms ? c->opt.max_wait_ms : wait);
 		memset(&req, 0, sizeof(req));
 		req.method = "POST";
 		req.url = c->token_url;
@@ -697,7 +717,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 		if (attempt + 1 >= c->opt.max_attempts || ojit_mono_ms() - start + wait > c->opt.budget_ms)
 			goto out;
 		atomic_fetch_add(&c->retries, 1);
-		ojit_sleep_ms(wait);
+		okta_pause(c, wait);
 	}
 	if (attempt >= c->opt.max_attempts)
 		goto out;
@@ -909,7 +929,7 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 		}
 		wait = pace_ms(c, b);
 		if (wait > 0)
-			ojit_sleep_ms(wait > c->opt.max_wait_ms ? c->opt.max_wait_ms : wait);
+			okta_pause(c, wait > c->opt.max_wait_ms ? c->opt.max_wait_ms : wait);
 		memset(&req, 0, sizeof(req));
 		req.method = method;
 		req.url = url;
@@ -958,7 +978,7 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 		    ojit_mono_ms() - start + wait > c->opt.budget_ms)
 			goto out;
 		atomic_fetch_add(&c->retries, 1);
-		ojit_sleep_ms(wait);
+		okta_pause(c, wait);
 	}
 	if (attempt >= c->opt.max_attempts + refreshed)
 		goto out;

@@ -95,6 +95,11 @@ struct okta_client;
 struct okta_client *okta_client_new(const struct ojit_config *cfg, EVP_PKEY *key,
 				    const struct okta_client_options *opt);
 void okta_client_free(struct okta_client *c);
+/* Shutdown: calls under way end at once with a transport error, waits
+ * are cut short, and later calls fail at once. */
+void okta_client_abort(struct okta_client *c);
+/* 0 once no HTTP request is under way, -1 if one still is after ms. */
+int okta_client_wait_idle(struct okta_client *c, int ms);
 
 /* Get a valid access token (cached; at most one token request in flight).
  * On success out holds "Bearer <token>" style type and token separately. */

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +24,8 @@ struct okta_http {
 	long connect_timeout_ms;
 	long timeout_ms;
 	size_t max_body;
+	atomic_int aborting; /* set once, at shutdown */
+	atomic_int inflight; /* okta_http_perform calls under way */
 };
 
 int okta_http_global_init(void)
@@ -99,6 +102,37 @@ void okta_http_free(struct okta_http *h)
 		pthread_mutex_destroy(&h->locks[i]);
 	free(h->ca_file);
 	free(h);
+}
+
+void okta_http_abort(struct okta_http *h)
+{
+	if (h != NULL)
+		atomic_store(&h->aborting, 1);
+}
+
+int okta_http_aborted(struct okta_http *h)
+{
+	return h != NULL && atomic_load(&h->aborting);
+}
+
+int okta_http_wait_idle(struct okta_http *h, int ms)
+{
+	for (; ms > 0 && atomic_load(&h->inflight) > 0; ms -= 20)
+		ojit_sleep_ms(20);
+	return atomic_load(&h->inflight) > 0 ? -1 : 0;
+}
+
+/* libcurl calls this often during a transfer, also while it waits. */
+static int progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct okta_http *h = userp;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(&h->aborting) ? 1 : 0;
 }
 
 void http_response_init(struct http_response *r)
@@ -239,8 +273,25 @@ static void free_headers_secret(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
+static int perform(struct okta_http *h, const struct http_request *req, struct http_response *resp);
+
 int okta_http_perform(struct okta_http *h, const struct http_request *req,
 		      struct http_response *resp)
+{
+	int r;
+
+	atomic_fetch_add(&h->inflight, 1);
+	if (atomic_load(&h->aborting)) {
+		snprintf(resp->curl_error, sizeof(resp->curl_error), "okta-jitd is stopping");
+		r = -1;
+	} else {
+		r = perform(h, req, resp);
+	}
+	atomic_fetch_sub(&h->inflight, 1);
+	return r;
+}
+
+static int perform(struct okta_http *h, const struct http_request *req, struct http_response *resp)
 {
 	CURL *c = NULL;
 	struct curl_slist *hdrs = NULL;
@@ -304,6 +355,9 @@ int okta_http_perform(struct okta_http *h, const struct http_request *req,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 
 	if (strcmp(req->method, "GET") == 0) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);

@@ -56,6 +56,12 @@ int okta_http_global_init(void);
 
 struct okta_http *okta_http_new(const struct okta_http_options *opt);
 void okta_http_free(struct okta_http *h);
+/* Shutdown: every transfer under way ends at once (libcurl's progress
+ * callback aborts it) and later ones fail without connecting. */
+void okta_http_abort(struct okta_http *h);
+int okta_http_aborted(struct okta_http *h);
+/* 0 once no okta_http_perform is under way, -1 if some still is after ms. */
+int okta_http_wait_idle(struct okta_http *h, int ms);
 /* Perform one request; never retries. Returns 0 when an HTTP answer came
  * (any status), -1 on transport failure (resp->curl_error says why). */
 int okta_http_perform(struct okta_http *h, const struct http_request *req,

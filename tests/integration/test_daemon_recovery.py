@@ -47,6 +47,36 @@ def test_kill9_during_add_is_settled_at_restart(jit_factory):
     assert c.rc == EXIT_OK, c
 
 
+def test_stop_while_okta_hangs_ends_promptly_and_is_settled_at_restart(jit_factory):
+    """SIGTERM while a grant's Okta call hangs (and a check's fetch waits
+    on a hung Okta): okta-jitd gives requests 5 s, then aborts what still
+    waits on Okta, and exits; the owed add stays in the ledger and is
+    finished at the next start."""
+    jit = jit_factory(timeout="60s")
+    jit.okta.faults({"method": "PUT", "path": PUT_MEMBER, "action": "hang", "seconds": 120, "count": 1})
+    p = jit.cli_popen("request", "web-sudo", "--for", "2m", user="ojt-alice")
+    wait_hanging(jit)
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/users/", "action": "hang", "seconds": 120, "count": 4})
+    c = jit.cli_popen("check", "staging-ssh", user="ojt-olivia")
+    wait_for(lambda: jit.okta.state()["inflight"] >= 3, 15, interval=0.02, what="Okta calls hanging")
+    t0 = time.time()
+    jit.daemon.stop()
+    took = time.time() - t0
+    assert jit.daemon.proc.returncode == 0, (jit.daemon.proc.returncode, jit.daemon.log()[-2000:])
+    print("stopped in %.1f s" % took)
+    assert took < 8, took  # 5 s for requests, then the abort: no wait on the hang
+    p.communicate(timeout=10)
+    c.communicate(timeout=10)
+    row = jit.grants()[0]
+    assert row["state"] == "approved" and row["op"] == "add", row
+
+    jit.okta.control("faults/clear", {})
+    jit.daemon.start()
+    wait_for(lambda: jit.grant(row["id"])["op"] == "", 15, what="intent settled")
+    assert jit.grant(row["id"])["state"] == "active"
+    assert ALICE in jit.members(G_WEB)
+
+
 def test_kill9_during_remove_is_settled_at_restart(jit_factory):
     jit = jit_factory(timeout="30s")
     gid = jit.request("web-sudo", dur="2m", as_user="ojt-alice").grant["id"]
