@@ -1,8 +1,9 @@
 /* load - concurrent CHECKs against okta-jitd, a new connection per check
  * (as the PAM module does), the users taken round robin.
  *
- *   load SOCKET GROUP CLIENTS SECONDS|-COUNT USER...
+ *   load SOCKET GROUP[,GROUP...] CLIENTS SECONDS|-COUNT USER...
  *
+ * Check k asks for user k and group k (round robin over both lists).
  * SECONDS > 0 runs for that long; -COUNT sends exactly COUNT checks. Prints
  * one JSON object: checks/s, p50/p99 latency (µs), decisions. */
 #include <pthread.h>
@@ -17,9 +18,9 @@
 
 #define MAX_LAT (1 << 22)
 
-static const char *sock_path, *group;
-static char **users;
-static int nusers;
+static const char *sock_path;
+static char **users, *groups[4096];
+static int nusers, ngroups;
 static atomic_long next_user, sent, allowed, denied, errors, nlat;
 static long limit_count;
 static long long deadline_ns;
@@ -50,7 +51,7 @@ static void *worker(void *p)
 		t0 = now_ns();
 		proto_out_init(&req, PROTO_CHECK);
 		proto_out_add(&req, T_USER, users[k % nusers]);
-		proto_out_add(&req, T_GROUP, group);
+		proto_out_add(&req, T_GROUP, groups[k % ngroups]);
 		proto_out_add(&req, T_SERVICE, "sshd");
 		proto_out_finish(&req, PROTO_MAX_REQUEST);
 		fd = proto_connect(sock_path, 0, 10000, err, sizeof(err));
@@ -99,16 +100,18 @@ int main(int argc, char **argv)
 	int clients;
 
 	if (argc < 6) {
-		fprintf(stderr, "usage: load SOCKET GROUP CLIENTS SECONDS|-COUNT USER...\n");
+		fprintf(stderr, "usage: load SOCKET GROUP[,GROUP...] CLIENTS SECONDS|-COUNT USER...\n");
 		return 2;
 	}
 	sock_path = argv[1];
-	group = argv[2];
+	for (char *save = NULL, *g = strtok_r(argv[2], ",", &save); g != NULL && ngroups < 4096;
+	     g = strtok_r(NULL, ",", &save))
+		groups[ngroups++] = g;
 	clients = atoi(argv[3]);
 	secs = strtol(argv[4], NULL, 10);
 	users = argv + 5;
 	nusers = argc - 5;
-	if (clients < 1 || secs == 0)
+	if (clients < 1 || secs == 0 || ngroups == 0)
 		return 2;
 	if (secs < 0)
 		limit_count = -secs;

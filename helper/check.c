@@ -5,13 +5,21 @@
  * grant whose end is after now. The grant comes from the ledger on every
  * check (so no cached answer outlives a grant's end); what Okta says about
  * the user is cached per user for cache_ttl, fetched by one caller at a
- * time, and during an Okta outage used for at most outage_grace. */
+ * time, and during an Okta outage used for at most outage_grace.
+ *
+ * On a granter, each gated group's member list (its roster: the logins of
+ * its ACTIVE members) is also fetched, one paged call per group per
+ * cache_ttl, under the same rules. A login on a fresh roster passes
+ * without any per-user call; the roster never refuses: a login it lacks
+ * is decided by the per-user answer, which also words every refusal. */
 #include "check.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <syslog.h>
 
 #include <openssl/crypto.h>
 
@@ -50,6 +58,24 @@ struct ledger_memo {
 	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2]; /* user "\n" group */
 };
 
+/* Larger groups are not listed: their users are asked one by one. */
+#define ROSTER_MAX_MEMBERS 50000
+#define ROSTER_MAX_GROUPS 256
+
+struct roster {
+	struct roster *next;
+	char group[LEDGER_GROUP_MAX + 1];
+	char gid[OKTA_ID_MAX + 1];
+	int fetching;
+	int have;               /* a successful fetch happened */
+	int failing;            /* the last fetch failed (Okta unreachable) */
+	int dirty;              /* a member was removed while a fetch ran */
+	int64_t fetched_at;     /* wall clock when that fetch began */
+	int64_t unusable_until; /* too large, unknown or not readable: per-user answers until then */
+	char **slots;           /* open addressing: lowercased logins of ACTIVE members */
+	size_t cap, n;
+};
+
 struct check_cache {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -58,6 +84,8 @@ struct check_cache {
 	size_t nmemos;
 	size_t n, max;
 	int refreshing; /* background refreshes in flight */
+	struct roster *rosters;
+	size_t nrosters;
 };
 
 static unsigned hash(const char *s)
@@ -67,6 +95,112 @@ static unsigned hash(const char *s)
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 16777619u;
 	return h % CACHE_BUCKETS;
+}
+
+static int ascii_lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
+}
+
+static unsigned login_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)ascii_lower(*s++)) * 16777619u;
+	return h;
+}
+
+static void roster_slots_free(char **slots, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; slots != NULL && i < cap; i++)
+		free(slots[i]);
+	free(slots);
+}
+
+/* The slot holding login, or the empty one where it would go. */
+static char **roster_slot(char **slots, size_t cap, const char *login)
+{
+	size_t i = login_hash(login) & (cap - 1);
+
+	while (slots[i] != NULL && strcasecmp(slots[i], login) != 0)
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static int roster_has(const struct roster *r, const char *login)
+{
+	return r->cap > 0 && *roster_slot(r->slots, r->cap, login) != NULL;
+}
+
+/* A member set being built from Okta's pages. */
+struct roster_build {
+	char **slots;
+	size_t cap, n;
+	int oom;
+};
+
+static int roster_build_add(const struct okta_user *u, void *p)
+{
+	struct roster_build *b = p;
+	char **at, *l;
+	size_t i;
+
+	if (strcmp(u->status, "ACTIVE") != 0 || u->login[0] == '\0')
+		return 0; /* only ACTIVE members pass; the rest ask per user */
+	if (2 * (b->n + 1) > b->cap) {
+		size_t ncap = b->cap ? 2 * b->cap : 64;
+		char **ns = calloc(ncap, sizeof(*ns));
+
+		if (ns == NULL) {
+			b->oom = 1;
+			return -1;
+		}
+		for (i = 0; i < b->cap; i++)
+			if (b->slots[i] != NULL)
+				*roster_slot(ns, ncap, b->slots[i]) = b->slots[i];
+		free(b->slots);
+		b->slots = ns;
+		b->cap = ncap;
+	}
+	at = roster_slot(b->slots, b->cap, u->login);
+	if (*at != NULL)
+		return 0;
+	if ((l = strdup(u->login)) == NULL) {
+		b->oom = 1;
+		return -1;
+	}
+	for (i = 0; l[i] != '\0'; i++)
+		l[i] = ascii_lower(l[i]);
+	*at = l;
+	b->n++;
+	return 0;
+}
+
+/* Take login out of r's set (the lock is held): back-shift deletion. */
+static void roster_remove(struct roster *r, const char *login)
+{
+	size_t i, j, k;
+
+	if (r->cap == 0)
+		return;
+	i = (size_t)(roster_slot(r->slots, r->cap, login) - r->slots);
+	if (r->slots[i] == NULL)
+		return;
+	free(r->slots[i]);
+	r->slots[i] = NULL;
+	r->n--;
+	for (j = (i + 1) & (r->cap - 1); r->slots[j] != NULL; j = (j + 1) & (r->cap - 1)) {
+		k = login_hash(r->slots[j]) & (r->cap - 1);
+		/* move slots[j] into the hole at i unless its home k lies in (i, j] */
+		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+			r->slots[i] = r->slots[j];
+			r->slots[j] = NULL;
+			i = j;
+		}
+	}
 }
 
 struct check_cache *check_cache_new(size_t max_entries)
@@ -113,6 +247,13 @@ int check_cache_free(struct check_cache *c)
 			mn = m->next;
 			free(m);
 		}
+	}
+	while (c->rosters != NULL) {
+		struct roster *r = c->rosters;
+
+		c->rosters = r->next;
+		roster_slots_free(r->slots, r->cap);
+		free(r);
 	}
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
@@ -169,11 +310,21 @@ static void apply_member(struct user_entry *e, const char *group, int member)
 /* okta-jitd itself just added user to group (member = 1) or removed it,
  * and Okta confirmed: update the cached answer rather than drop it, so
  * the user passes at once and no Okta call is spent to learn it. */
-void check_cache_note_member(struct check_cache *c, const char *user, const char *group, int member)
+void check_cache_note_member(struct check_cache *c, const char *user, const char *login, const char *group,
+			     int member)
 {
 	struct user_entry *e;
+	struct roster *r;
 
 	pthread_mutex_lock(&c->lock);
+	/* A roster only ever lets in: an addition waits for its next fetch
+	 * (the per-user answer serves until then), a removal is applied now. */
+	for (r = c->rosters; r != NULL && !member; r = r->next)
+		if (strcmp(r->group, group) == 0) {
+			roster_remove(r, login);
+			if (r->fetching)
+				r->dirty = 1;
+		}
 	e = find(c, user);
 	if (e != NULL) {
 		if (e->have && e->groups != NULL)
@@ -360,7 +511,177 @@ static int refresh_async(struct jitd *d, struct user_entry *e, const char *login
 	return rc;
 }
 
-/* A new entry for user (the lock is held; room was checked). */
+struct roster_fetch {
+	struct jitd *d;
+	struct roster *r;
+	char group[LEDGER_GROUP_MAX + 1];
+	char gid[OKTA_ID_MAX + 1];
+};
+
+static void *roster_thread(void *p)
+{
+	struct roster_fetch *f = p;
+	struct check_cache *c = f->d->cache;
+	struct roster *r = f->r;
+	struct roster_build b = { 0 };
+	struct okta_error err;
+	int64_t began = ojit_now();
+	int rc = 0;
+
+	memset(&err, 0, sizeof(err));
+	if (f->gid[0] == '\0') {
+		struct okta_group g;
+
+		rc = okta_group_find(f->d->okta, f->group, &g, &err);
+		if (rc == 0)
+			ojit_strlcpy(f->gid, g.id, sizeof(f->gid));
+	}
+	if (rc == 0)
+		rc = okta_group_members_each(f->d->okta, f->gid, ROSTER_MAX_MEMBERS, roster_build_add, &b, &err);
+	OPENSSL_thread_stop(); /* before the count below says this thread is done */
+	pthread_mutex_lock(&c->lock);
+	if (rc == 0 && !b.oom) {
+		ojit_strlcpy(r->gid, f->gid, sizeof(r->gid));
+		if (!r->dirty) {
+			/* (a removal during the fetch: keep the older set, which
+			 * has it applied, and ask again when that one is stale) */
+			roster_slots_free(r->slots, r->cap);
+			r->slots = b.slots;
+			r->cap = b.cap;
+			r->n = b.n;
+			b.slots = NULL;
+			r->have = 1;
+			r->fetched_at = began;
+		}
+		r->failing = 0;
+	} else if (b.oom || err.kind == OKTA_ERR_REFUSED || err.kind == OKTA_ERR_NOT_FOUND ||
+		   err.kind == OKTA_ERR_AMBIGUOUS || err.kind == OKTA_ERR_FORBIDDEN || err.kind == OKTA_ERR_SCOPE) {
+		/* too large, no such group, or not ours to list: the users are
+		 * asked one by one, and the group looked at again later */
+		roster_slots_free(r->slots, r->cap);
+		r->slots = NULL;
+		r->cap = r->n = 0;
+		r->have = 0;
+		if (err.kind == OKTA_ERR_NOT_FOUND)
+			r->gid[0] = '\0'; /* renamed or deleted: look it up by name next time */
+		r->unusable_until = ojit_now() + f->d->cfg->cache_ttl;
+		ojit_log(LOG_INFO, "group '%s' is not listed (%s): its users are asked one by one", r->group,
+			 b.oom ? "out of memory" : err.summary);
+	} else {
+		r->failing = 1;
+	}
+	r->dirty = 0;
+	r->fetching = 0;
+	c->refreshing--;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	roster_slots_free(b.slots, b.cap);
+	free(f);
+	return NULL;
+}
+
+/* Fetch r in the background (the lock is held; r->fetching is 0). */
+static int roster_refresh_async(struct jitd *d, struct roster *r)
+{
+	struct roster_fetch *f = calloc(1, sizeof(*f));
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = 0;
+
+	if (f == NULL)
+		return -1;
+	f->d = d;
+	f->r = r;
+	ojit_strlcpy(f->group, r->group, sizeof(f->group));
+	ojit_strlcpy(f->gid, r->gid, sizeof(f->gid));
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, FETCH_STACK);
+	r->fetching = 1;
+	d->cache->refreshing++;
+	if (pthread_create(&t, &attr, roster_thread, f) != 0) {
+		r->fetching = 0;
+		d->cache->refreshing--;
+		free(f);
+		rc = -1;
+	}
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+/* Does group's roster let login (local user) in? 1 yes (*from_grace set
+ * when the roster is stale and Okta failing), 0 ask per user. Fetches a
+ * missing or stale roster in the background and, when none is usable,
+ * waits for it until deadline. A per-user answer fresher than the roster
+ * is the one that counts. */
+static int roster_allows(struct jitd *d, const char *group, int64_t grant_id, const char *user, const char *login,
+			 const struct timespec *deadline, int *from_grace)
+{
+	struct check_cache *c = d->cache;
+	struct user_entry *e;
+	struct roster *r;
+	int64_t now = ojit_now(), ttl = d->cfg->cache_ttl;
+	int ok = 0;
+
+	*from_grace = 0;
+	if (d->cfg->role_gate)
+		return 0; /* a gate's token reads users only */
+	pthread_mutex_lock(&c->lock);
+	for (r = c->rosters; r != NULL; r = r->next)
+		if (strcmp(r->group, group) == 0)
+			break;
+	if (r == NULL && c->nrosters < ROSTER_MAX_GROUPS && (r = calloc(1, sizeof(*r))) != NULL) {
+		ojit_strlcpy(r->group, group, sizeof(r->group));
+		r->next = c->rosters;
+		c->rosters = r;
+		c->nrosters++;
+	}
+	if (r == NULL || r->unusable_until > now)
+		goto out;
+	if (r->gid[0] == '\0' && !r->fetching && grant_id > 0) {
+		/* The grant row names the group's id: the first fetch needs no
+		 * search by name. (Rosters live as long as the cache.) */
+		struct grant g;
+
+		pthread_mutex_unlock(&c->lock);
+		if (ledger_grant_get(d->ledger, grant_id, &g) != LEDGER_OK || !okta_valid_id(g.group_id) ||
+		    strcmp(g.grp, group) != 0)
+			g.group_id[0] = '\0';
+		pthread_mutex_lock(&c->lock);
+		if (r->gid[0] == '\0' && !r->fetching)
+			ojit_strlcpy(r->gid, g.group_id, sizeof(r->gid));
+	}
+	if (!(r->have && now - r->fetched_at < ttl)) {
+		if (!r->fetching)
+			roster_refresh_async(d, r);
+		/* Stale but within outage_grace: use it while it is refreshed.
+		 * None usable: wait for it, unless the user's own answer is
+		 * fresh (a grant just made: that answer knows it). */
+		e = find(c, user);
+		if (e != NULL && e->have && now - e->fetched_at < ttl)
+			goto out;
+		if (!(r->have && now - r->fetched_at < d->cfg->outage_grace))
+			while (r->fetching)
+				if (pthread_cond_timedwait(&c->cond, &c->lock, deadline) != 0)
+					break;
+		now = ojit_now();
+		if (!r->have || r->unusable_until > now ||
+		    (now - r->fetched_at >= ttl && now - r->fetched_at >= d->cfg->outage_grace))
+			goto out;
+		*from_grace = r->failing && now - r->fetched_at >= ttl;
+	}
+	if (!roster_has(r, login))
+		goto out;
+	e = find(c, user);
+	if (e != NULL && e->have && e->fetched_at > r->fetched_at)
+		goto out;
+	ok = 1;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+/* A new entry for user (the lock is held; room was checked). *//* A new entry for user (the lock is held; room was checked). */
 static struct user_entry *new_entry(struct check_cache *c, const char *user)
 {
 	struct user_entry *e = calloc(1, sizeof(*e));
@@ -397,6 +718,18 @@ void check_cache_prefetch(struct jitd *d, const char *user, const char *login)
  * the background and its answer serves the next check. */
 #define CHECK_WAIT_MS 2000
 
+/* CHECK_WAIT_MS from now, for pthread_cond_timedwait. */
+static void check_deadline(struct timespec *deadline)
+{
+	clock_gettime(CLOCK_REALTIME, deadline);
+	deadline->tv_sec += CHECK_WAIT_MS / 1000;
+	deadline->tv_nsec += (long)(CHECK_WAIT_MS % 1000) * 1000000L;
+	if (deadline->tv_nsec >= 1000000000L) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000L;
+	}
+}
+
 /* Get what Okta says about user: fresh from the cache, or fetched in the
  * background (one fetch per user at a time, shared by all waiting
  * checks) and waited for at most CHECK_WAIT_MS, or stale within
@@ -405,12 +738,11 @@ void check_cache_prefetch(struct jitd *d, const char *user, const char *login)
  * not hold a user at the gate past the PAM module's timeout.
  * Returns 0 with *out filled (caller frees out->groups), -1 unavailable. */
 static int user_info(struct jitd *d, const char *user, const char *login, int64_t max_age, struct user_entry *out,
-		     int *from_grace, struct okta_error *err)
+		     int *from_grace, const struct timespec *deadline, struct okta_error *err)
 {
 	struct check_cache *c = d->cache;
 	struct user_entry *e;
 	int64_t now = ojit_now();
-	struct timespec deadline;
 
 	*from_grace = 0;
 	memset(err, 0, sizeof(*err));
@@ -446,15 +778,8 @@ static int user_info(struct jitd *d, const char *user, const char *login, int64_
 		ojit_strlcpy(err->summary, "cannot start a thread to ask Okta", sizeof(err->summary));
 		return -1;
 	}
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += CHECK_WAIT_MS / 1000;
-	deadline.tv_nsec += (long)(CHECK_WAIT_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	while (e->fetching)
-		if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) != 0)
+		if (pthread_cond_timedwait(&c->cond, &c->lock, deadline) != 0)
 			break;
 	now = ojit_now();
 	if (e->have && now - e->fetched_at < max_age && !e->failing)
@@ -571,9 +896,32 @@ static int grant_not_in_okta_answer(struct jitd *d, const struct user_entry *inf
 	return 0;
 }
 
+static void allow(const char *group, int timebound, int64_t grant_id, int64_t grant_end, int64_t now,
+		  struct check_answer *ans)
+{
+	ans->decision = CHECK_ALLOW;
+	ojit_strlcpy(ans->code, "allow", sizeof(ans->code));
+	ojit_strlcpy(ans->group, group, sizeof(ans->group));
+	if (timebound) {
+		/* the grant read above, against the same "now" */
+		ans->grant_id = grant_id;
+		ans->end = grant_end;
+	}
+	if (ans->end > 0) {
+		char left[32];
+
+		duration_format(ans->end - now, left, sizeof(left));
+		snprintf(ans->message, sizeof(ans->message), "okta-jit: access to '%s' granted (grant %lld) for %s more",
+			 group, (long long)ans->grant_id, left);
+	} else {
+		snprintf(ans->message, sizeof(ans->message), "okta-jit: access through Okta group '%s'", group);
+	}
+}
+
 int check_decide(struct jitd *d, const char *user, const char *const *groups, size_t ngroups,
 		 struct check_answer *ans)
 {
+	struct timespec deadline;
 	char login[OKTA_LOGIN_MAX + 1];
 	struct user_entry info;
 	struct okta_error err;
@@ -617,8 +965,24 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			need_okta = 1;
 		}
 	}
+	check_deadline(&deadline);
+	/* A group's roster first: one call per group, not two per user. */
+	for (i = 0; need_okta && i < ngroups; i++) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
+		int timebound = f != NULL && !f->standing_allow;
+
+		if (timebound && !has_grant[i])
+			continue;
+		if (!roster_allows(d, groups[i], grant_id[i], user, login, &deadline, &grace))
+			continue;
+		if (timebound && grant_end[i] <= ojit_now())
+			continue;
+		allow(groups[i], timebound, grant_id[i], grant_end[i], now, ans);
+		ans->from_grace = grace || ledger_grace;
+		return 0;
+	}
 	if (need_okta) {
-		int r = user_info(d, user, login, d->cfg->cache_ttl, &info, &grace, &err);
+		int r = user_info(d, user, login, d->cfg->cache_ttl, &info, &grace, &deadline, &err);
 
 		if (r == 0 && grant_not_in_okta_answer(d, &info, groups, ngroups, has_grant, grant_id)) {
 			/* A grant this daemon did not make (another okta-jitd of
@@ -629,7 +993,8 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			int grace2 = 0;
 
 			memset(&again, 0, sizeof(again));
-			if (user_info(d, user, login, 0, &again, &grace2, &err2) == 0) {
+			check_deadline(&deadline);
+			if (user_info(d, user, login, 0, &again, &grace2, &deadline, &err2) == 0) {
 				free(info.groups);
 				info = again;
 				grace = grace2;
@@ -657,23 +1022,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			continue;
 		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0 || !has_group(&info, groups[i]))
 			continue;
-		ans->decision = CHECK_ALLOW;
-		ojit_strlcpy(ans->code, "allow", sizeof(ans->code));
-		ojit_strlcpy(ans->group, groups[i], sizeof(ans->group));
-		if (timebound) {
-			/* the grant read above, against the same "now" */
-			ans->grant_id = grant_id[i];
-			ans->end = grant_end[i];
-		}
-		if (ans->end > 0) {
-			char left[32];
-
-			duration_format(ans->end - now, left, sizeof(left));
-			snprintf(ans->message, sizeof(ans->message), "okta-jit: access to '%s' granted (grant %lld) for %s more",
-				 groups[i], (long long)ans->grant_id, left);
-		} else {
-			snprintf(ans->message, sizeof(ans->message), "okta-jit: access through Okta group '%s'", groups[i]);
-		}
+		allow(groups[i], timebound, grant_id[i], grant_end[i], now, ans);
 		free(info.groups);
 		return 0;
 	}

@@ -28,7 +28,8 @@ struct check_cache *check_cache_new(size_t max_entries);
 int check_cache_free(struct check_cache *c);
 /* Forget what is cached for user (after a grant changes). */
 void check_cache_prefetch(struct jitd *d, const char *user, const char *login);
-void check_cache_note_member(struct check_cache *c, const char *user, const char *group, int member);
+void check_cache_note_member(struct check_cache *c, const char *user, const char *login, const char *group,
+			     int member);
 size_t check_cache_size(struct check_cache *c);
 
 int check_decide(struct jitd *d, const char *user, const char *const *groups, size_t ngroups,

@@ -293,7 +293,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 		}
 		pthread_mutex_unlock(&member_lock);
 		if (d->cache != NULL) {
-			check_cache_note_member(d->cache, g->user, g->grp, 1);
+			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, 1);
 			check_cache_prefetch(d, g->user, g->okta_login);
 		}
 		audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld%s",
@@ -362,7 +362,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 		}
 		pthread_mutex_unlock(&member_lock);
 		if (d->cache != NULL && !held && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0')
-			check_cache_note_member(d->cache, g->user, g->grp, 0);
+			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, 0);
 		if (held)
 			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s kept-for=%lld", g->state,
 				    (long long)newer.id);

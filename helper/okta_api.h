@@ -130,6 +130,12 @@ int okta_groups_list(struct okta_client *c, const char *prefix, struct okta_grou
 		     struct okta_error *err);
 int okta_group_members(struct okta_client *c, const char *gid, struct okta_user_list *l,
 		       struct okta_error *err);
+/* Every member of group gid, page by page (1,000 a page), each passed to
+ * fn (which returns 0, or -1 to stop); more than max members is refused
+ * with OKTA_ERR_REFUSED. */
+typedef int (*okta_member_fn)(const struct okta_user *u, void *ctx);
+int okta_group_members_each(struct okta_client *c, const char *gid, size_t max, okta_member_fn fn, void *ctx,
+			    struct okta_error *err);
 int okta_group_owners(struct okta_client *c, const char *gid, struct okta_owner_list *l,
 		      struct okta_error *err);
 /* Refuse APP_GROUP and BUILT_IN before calling Okta. */

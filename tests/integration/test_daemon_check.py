@@ -13,7 +13,9 @@ from daemon_fixtures import *  # noqa: F401,F403
 def pytest_generate_tests(metafunc):
     run_on_both_ledgers(metafunc)  # noqa: F405 - every grant test on SQLite and on PostgreSQL
 
-USERS_API = "^/api/v1/users"
+# What a check reads from Okta: a user and their groups, or a group's
+# member list (its roster). Membership changes are not matched.
+USERS_API = r"^/api/v1/(users|groups/[^/]+/users(\?|$))"
 
 
 def test_outage_grace_and_grant_end(jit_factory):
@@ -28,7 +30,7 @@ def test_outage_grace_and_grant_end(jit_factory):
     # a background refresh asks Okta
     c = jit.cli("check", "web-sudo", user="ojt-alice")
     assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
-    wait_for(lambda: [q for q in jit.okta_requests("GET", "/api/v1/users") if q["fault"] == "status"], 30,
+    wait_for(lambda: [q for q in jit.okta_requests("GET") if q["fault"] == "status"], 30,
              what="the background refresh met the outage")
     # once the refresh has failed, answers from the cache are audited as grace
     wait_for(lambda: jit.cli("check", "web-sudo", user="ojt-alice").rc == EXIT_OK
@@ -85,23 +87,40 @@ def test_concurrent_checks_share_one_fetch(jit_factory):
     jit = jit_factory(daemon_extra={"cache_ttl": "30s"})
     jit.okta.control("membership", {"op": "add", "group": G_STAGE, "user": ALICE})
     jit.okta.clear_requests()
-    jit.okta.faults({"method": "GET", "path": "^/api/v1/users/ojt-alice", "action": "delay", "seconds": 1,
-                     "count": 1})
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/groups/%s/users" % G_STAGE, "action": "delay",
+                     "seconds": 1, "count": 1})
     results = []
 
-    def one():
-        results.append(jit.cli("check", "staging-ssh", user="ojt-alice"))
+    def one(user):
+        results.append(jit.cli("check", "staging-ssh", user=user))
 
-    threads = [threading.Thread(target=one) for _ in range(8)]
+    threads = [threading.Thread(target=one, args=("ojt-alice",)) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
     assert len(results) == 8 and all(r.rc == EXIT_OK for r in results), results
-    # one lookup of alice (her user and her groups), not eight
-    asked = [q["path"] for q in jit.okta_requests("GET", "/api/v1/users/ojt-alice")]
+    # one read of the group's members, shared by all eight; no per-user call
+    asked = [q["path"] for q in jit.okta_requests("GET") if q["path"].startswith("/api/v1/")]
+    assert len([p for p in asked if p.startswith("/api/v1/groups/%s/users" % G_STAGE)]) == 1, asked
+    assert not [p for p in asked if p.startswith("/api/v1/users/")], asked
+
+    # bob is not on the list: his answer (and its wording) comes from his own
+    # lookup, one for eight checks
+    jit.okta.clear_requests()
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/users/ojt-bob", "action": "delay", "seconds": 1,
+                     "count": 1})
+    results.clear()
+    threads = [threading.Thread(target=one, args=("ojt-bob",)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 8 and all(r.rc == EXIT_DENIED and r.j["code"] == "not_member" for r in results), results
+    asked = [q["path"] for q in jit.okta_requests("GET", "/api/v1/users/ojt-bob")]
     assert len([p for p in asked if "/groups" not in p]) == 1, asked
     assert len([p for p in asked if "/groups" in p]) == 1, asked
+    assert not [q for q in jit.okta_requests("GET") if "/api/v1/groups/" in q["path"]]
 
 
 def test_status_and_list(jit):
@@ -219,10 +238,10 @@ def test_cold_check_is_bounded_when_okta_hangs(jit_factory):
     # once the hung call returns, the answer is cached and used
     wait_for(lambda: jit.cli("check", "staging-ssh", user="ojt-bob").j["decision"] != "unavailable", 20,
              what="the background fetch answered")
-    n = len(jit.okta_requests(contains="/api/v1/users"))
+    n = len(jit.okta_requests(contains="/api/v1/"))
     c = jit.cli("check", "staging-ssh", user="ojt-bob")
     assert c.j["decision"] in ("allow", "deny") and c.j["code"] != "okta_unavailable", c
-    assert len(jit.okta_requests(contains="/api/v1/users")) == n, "a cached answer asked Okta again"
+    assert len(jit.okta_requests(contains="/api/v1/")) == n, "a cached answer asked Okta again"
 
 
 def test_a_grant_updates_the_cached_answer(jit_factory):
@@ -268,3 +287,77 @@ def test_gate_sees_every_grant_change_at_once(jit_factory):
     wait_for(lambda: time.time() >= end, 10)
     c = jit.cli("check", "web-sudo", user="ojt-bob")
     assert c.rc == EXIT_DENIED, c
+
+
+ROSTER_PATH = "/api/v1/groups/%s/users"
+
+
+def test_member_list_answers_many_users_with_one_call(jit_factory):
+    # Three members of a standing group, five checks each at once: one GET
+    # of the group's member list, no per-user lookup, everyone allowed. A
+    # user who is not on the list is looked up (and refused) on their own.
+    jit = jit_factory(daemon_extra={"cache_ttl": "5m"})
+    for u in (ALICE, BOB, OLIVIA):
+        jit.okta.control("membership", {"op": "add", "group": G_STAGE, "user": u})
+    jit.okta.clear_requests()
+    results = []
+
+    def one(user):
+        results.append((user, jit.cli("check", "staging-ssh", user=user)))
+
+    threads = [threading.Thread(target=one, args=(u,)) for u in ("ojt-alice", "ojt-bob", "ojt-olivia") * 5]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 15 and all(r.rc == EXIT_OK and r.j["decision"] == "allow" for _, r in results), results
+    api = [q["path"] for q in jit.okta.requests() if q["path"].startswith("/api/v1/")]
+    lists = [p for p in api if p.startswith(ROSTER_PATH % G_STAGE)]
+    # one fetch of the list (this fake pages every 2 items), found by name once
+    assert len([p for p in lists if "after=" not in p]) == 1 and all("limit=1000" in p for p in lists), api
+    assert len([p for p in api if p.startswith("/api/v1/groups?")]) == 1, api
+    assert not [p for p in api if p.startswith("/api/v1/users/")], api
+
+    c = jit.cli("check", "staging-ssh", user="ojt-mallory")
+    assert c.rc == EXIT_DENIED and c.j["code"] == "not_member", c
+    api = [q["path"] for q in jit.okta.requests() if q["path"].startswith("/api/v1/")]
+    assert len([p for p in api if p.startswith("/api/v1/users/ojt-mallory")]) == 2, api
+    assert len([p for p in api if p.startswith(ROSTER_PATH % G_STAGE) and "after=" not in p]) == 1, api
+
+
+def test_member_list_lets_in_only_active_users(jit_factory):
+    # alice is a member but SUSPENDED in Okta: the list never lets her in;
+    # her own lookup refuses her and says why.
+    jit = jit_factory(daemon_extra={"cache_ttl": "5m"})
+    for u in (ALICE, BOB):
+        jit.okta.control("membership", {"op": "add", "group": G_STAGE, "user": u})
+    jit.okta.control("users", {"op": "update", "id": ALICE, "status": "SUSPENDED"})
+    c = jit.cli("check", "staging-ssh", user="ojt-bob")
+    assert c.rc == EXIT_OK, c
+    c = jit.cli("check", "staging-ssh", user="ojt-alice")
+    assert c.rc == EXIT_DENIED and c.j["code"] == "user_inactive", c
+
+
+def test_member_list_with_a_grant_and_paging(jit_factory):
+    # A time-bound group's list comes a page at a time (Link: rel="next")
+    # and is found by the id in the grant's row (no search by name); the
+    # list alone never lets in a member without an active grant.
+    jit = jit_factory(daemon_extra={"cache_ttl": "5m"})
+    jit.okta.configure(page_size=2)  # (as the fixture sets it)
+    for i in range(5):
+        uid = "00ufill%011d" % i
+        jit.okta.control("users", {"op": "add", "id": uid, "login": "fill%d@example.com" % i})
+        jit.okta.control("membership", {"op": "add", "group": G_WEB, "user": uid})
+    jit.okta.control("membership", {"op": "add", "group": G_WEB, "user": BOB})  # a member, no grant
+    gid = jit.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    jit.daemon.stop()
+    jit.daemon.start()  # nothing cached
+    jit.okta.clear_requests()
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_OK and c.j["id"] == gid, c
+    api = [q["path"] for q in jit.okta.requests() if q["path"].startswith("/api/v1/")]
+    lists = [p for p in api if p.startswith(ROSTER_PATH % G_WEB)]
+    assert len(lists) == 4 and sum("after=" in p for p in lists) == 3, api  # 7 members, 2 a page
+    assert not [p for p in api if not p.startswith(ROSTER_PATH % G_WEB)], api
+    c = jit.cli("check", "web-sudo", user="ojt-bob")
+    assert c.rc == EXIT_DENIED and c.j["code"] == "no_grant", c
