@@ -615,7 +615,7 @@ static int roster_refresh_async(struct jitd *d, struct roster *r)
  * waits for it until deadline. A per-user answer fresher than the roster
  * is the one that counts. */
 static int roster_allows(struct jitd *d, const char *group, int64_t grant_id, const char *user, const char *login,
-			 const struct timespec *deadline, int *from_grace)
+			 const struct timespec *deadline, int *from_grace, int64_t *fresh_until)
 {
 	struct check_cache *c = d->cache;
 	struct user_entry *e;
@@ -676,6 +676,7 @@ static int roster_allows(struct jitd *d, const char *group, int64_t grant_id, co
 	if (e != NULL && e->have && e->fetched_at > r->fetched_at)
 		goto out;
 	ok = 1;
+	*fresh_until = *from_grace ? 0 : r->fetched_at + ttl;
 out:
 	pthread_mutex_unlock(&c->lock);
 	return ok;
@@ -925,7 +926,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	char login[OKTA_LOGIN_MAX + 1];
 	struct user_entry info;
 	struct okta_error err;
-	int64_t now = ojit_now();
+	int64_t now = ojit_now(), fresh_until = 0;
 	int need_okta = 0, have_info = 0, grace = 0, ledger_grace = 0, ledger_down = 0;
 	int has_grant[CHECK_MAX_GROUPS];
 	int64_t grant_id[CHECK_MAX_GROUPS], grant_end[CHECK_MAX_GROUPS];
@@ -973,12 +974,13 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 
 		if (timebound && !has_grant[i])
 			continue;
-		if (!roster_allows(d, groups[i], grant_id[i], user, login, &deadline, &grace))
+		if (!roster_allows(d, groups[i], grant_id[i], user, login, &deadline, &grace, &fresh_until))
 			continue;
 		if (timebound && grant_end[i] <= ojit_now())
 			continue;
 		allow(groups[i], timebound, grant_id[i], grant_end[i], now, ans);
 		ans->from_grace = grace || ledger_grace;
+		ans->valid_until = ans->from_grace ? 0 : timebound && grant_end[i] < fresh_until ? grant_end[i] : fresh_until;
 		return 0;
 	}
 	if (need_okta) {
@@ -1023,6 +1025,8 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0 || !has_group(&info, groups[i]))
 			continue;
 		allow(groups[i], timebound, grant_id[i], grant_end[i], now, ans);
+		fresh_until = info.fetched_at + d->cfg->cache_ttl;
+		ans->valid_until = ans->from_grace ? 0 : timebound && grant_end[i] < fresh_until ? grant_end[i] : fresh_until;
 		free(info.groups);
 		return 0;
 	}

@@ -20,6 +20,7 @@ struct check_answer {
 	int64_t max_duration;
 	int reason_required;
 	int from_grace;     /* answered from a stale cache during an outage */
+	int64_t valid_until; /* an allow holds until then (grant end, Okta answer's cache_ttl) */
 };
 
 struct check_cache *check_cache_new(size_t max_entries);

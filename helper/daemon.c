@@ -23,6 +23,7 @@
 
 #include <openssl/crypto.h>
 
+#include "answers.h"
 #include "check.h"
 #include "duration.h"
 #include "grants.h"
@@ -283,6 +284,7 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 	const char *groups[CHECK_MAX_GROUPS];
 	struct check_answer ans;
 	size_t i, n = 0;
+	uint64_t gen;
 
 	if (user == NULL)
 		user = a->user;
@@ -308,7 +310,12 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 		reply_error(o, "invalid", "name at least one group");
 		return;
 	}
+	gen = d->answers != NULL ? answers_gen(d->answers) : 0; /* before the ledger is read */
 	check_decide(d, user, groups, n, &ans);
+	/* A plain allow goes on the answer board for the PAM module (root)
+	 * until it would no longer hold; anything written since voids it. */
+	if (d->answers != NULL && a->is_root && ans.decision == CHECK_ALLOW && !ans.from_grace && ans.valid_until > 0)
+		answers_put(d->answers, gen, user, ans.group, ans.valid_until, ans.grant_id);
 	proto_out_add(o, T_DECISION, ans.decision == CHECK_ALLOW ? "allow" : ans.decision == CHECK_DENY ? "deny" : "unavailable");
 	proto_out_add(o, T_CODE, ans.code);
 	proto_out_add(o, T_MESSAGE, ans.message);

@@ -18,6 +18,7 @@ struct jitd {
 	struct ledger *ledger;
 	int ledger_shared; /* PostgreSQL, shared with other hosts */
 	struct check_cache *cache;
+	struct answers *answers; /* NULL: every check asks (shared ledger, or none) */
 
 	pthread_mutex_t sched_lock;
 	pthread_cond_t sched_cond;

@@ -14,7 +14,21 @@
 struct ledger {
 	const struct ledger_ops *ops;
 	void *b;
+	void (*on_grant_write)(void *);
+	void *on_grant_write_ctx;
 };
+
+void ledger_on_grant_write(struct ledger *l, void (*fn)(void *), void *ctx)
+{
+	l->on_grant_write = fn;
+	l->on_grant_write_ctx = ctx;
+}
+
+static void grant_written(struct ledger *l)
+{
+	if (l->on_grant_write != NULL)
+		l->on_grant_write(l->on_grant_write_ctx);
+}
 
 int ledger_spec_kind(const char *spec)
 {
@@ -96,7 +110,12 @@ int ledger_schema_version(struct ledger *l)
 
 int ledger_grant_insert(struct ledger *l, struct grant *g)
 {
-	return l->ops->grant_insert(l->b, g);
+	int r;
+
+	grant_written(l);
+	r = l->ops->grant_insert(l->b, g);
+	grant_written(l);
+	return r;
 }
 
 int ledger_grant_get(struct ledger *l, int64_t id, struct grant *g)
@@ -106,7 +125,12 @@ int ledger_grant_get(struct ledger *l, int64_t id, struct grant *g)
 
 int ledger_grant_update(struct ledger *l, const struct grant *g, const char *expected_state)
 {
-	return l->ops->grant_update(l->b, g, expected_state);
+	int r;
+
+	grant_written(l);
+	r = l->ops->grant_update(l->b, g, expected_state);
+	grant_written(l);
+	return r;
 }
 
 int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int64_t now, struct grant *g)

@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "answers.h"
 #include "check.h"
 #include "config.h"
 #include "daemon.h"
@@ -177,6 +178,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "okta-jitd: cannot listen on %s\n", jitd.cfg->socket);
 		goto out;
 	}
+	/* The answer board lets the PAM module skip the round trip for a
+	 * recent allow; only while this daemon is the ledger's one writer. */
+	if (!jitd.ledger_shared && !jitd.cfg->role_gate && (jitd.answers = answers_open(jitd.cfg->socket)) != NULL)
+		ledger_on_grant_write(jitd.ledger, answers_bump, jitd.answers);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -201,6 +206,9 @@ out:
 	 * one still holds after the wait is left to the exiting process. */
 	okta_client_abort(jitd.okta);
 	busy = check_cache_free(jitd.cache) != 0 || okta_client_wait_idle(jitd.okta, 5000) != 0;
+	if (jitd.ledger != NULL)
+		ledger_on_grant_write(jitd.ledger, NULL, NULL);
+	answers_close(jitd.answers);
 	ledger_close(jitd.ledger);
 	if (!busy)
 		okta_client_free(jitd.okta);

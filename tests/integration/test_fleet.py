@@ -137,6 +137,9 @@ def test_a_grant_made_on_one_host_gates_everywhere(fleet):
         assert c.rc == EXIT_DENIED, (host.workdir, c)
     wait_for(lambda: ALICE not in fleet.okta.members(G_WEB), 20, what="alice removed from Okta")
     assert removed_events(fleet).get(gid) == 1
+    # other hosts write the shared ledger: no host keeps an answer board
+    for host in (a, b, g):
+        assert not os.path.exists(host.sock + ".answers"), host.workdir
 
 
 def test_a_gate_changes_nothing(fleet):

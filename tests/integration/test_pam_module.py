@@ -111,6 +111,106 @@ def test_multiple_groups_any_one_passes(jit, stack):
     assert r["acct"] == "PAM_SUCCESS", r
 
 
+# ---------------------------------------------------------------- the answer board
+
+def board(jit):
+    return jit.sock + ".answers"
+
+
+def frozen(jit):
+    """okta-jitd stopped with SIGSTOP: a module that asks it gets no answer
+    (timeout_ms=400), one that reads the board needs none."""
+    class Frozen:
+        def __enter__(self):
+            jit.daemon.proc.send_signal(signal.SIGSTOP)
+
+        def __exit__(self, *a):
+            jit.daemon.proc.send_signal(signal.SIGCONT)
+    return Frozen()
+
+
+def test_a_recent_allow_is_answered_from_the_board(jit, stack):
+    gid = grant(jit, dur="10m")
+    st = os.stat(board(jit))
+    assert st.st_uid == 0 and (st.st_mode & 0o777) == 0o600, oct(st.st_mode)
+    line = acct_line(jit.sock, "timeout_ms=400")
+    assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"  # asks: now on the board
+    with frozen(jit):
+        r = stack.account(line).run(ALICE_U, "acct")
+        assert r["acct"] == "PAM_SUCCESS", r  # no round trip
+        r = stack.account(line).run(BOB_U, "acct")  # nothing on the board for bob: asks, no answer
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
+        r = stack.account("group=prod-db-ssh socket=%s timeout_ms=400" % jit.sock).run(ALICE_U, "acct")
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r  # another group: asks
+        r = stack.account(acct_line(jit.sock, "timeout_ms=400 answers=off")).run(ALICE_U, "acct")
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r  # answers=off: always asks
+    # a revocation voids the board before okta-jitd answers the revoker
+    assert jit.cli("revoke", str(gid), user=ALICE_U).rc == EXIT_OK
+    with frozen(jit):
+        r = stack.account(line).run(ALICE_U, "acct")
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
+    r = stack.account(line).run(ALICE_U, "acct")
+    assert r["acct"] == "PAM_PERM_DENIED", r
+
+
+def test_board_answers_end_with_the_grant_and_any_grant_write(jit, stack):
+    line = acct_line(jit.sock, "timeout_ms=400")
+    gid = grant(jit, dur="3s")
+    end = jit.grant(gid)["end_at"]
+    assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
+    with frozen(jit):
+        assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
+        while time.time() < end + 0.2:
+            time.sleep(0.1)
+        r = stack.account(line).run(ALICE_U, "acct")
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r  # past the grant's end: asks
+    r = stack.account(line).run(ALICE_U, "acct")
+    assert r["acct"] == "PAM_PERM_DENIED", r
+    # any grant written (here bob's) voids every answer: the next asks
+    grant(jit, dur="10m")
+    assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
+    grant(jit, user=BOB_U, dur="10m")
+    with frozen(jit):
+        r = stack.account(line).run(ALICE_U, "acct")
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
+
+
+@pytest.mark.parametrize("tamper", ["mode", "owner", "symlink", "truncated"])
+def test_a_board_not_safely_roots_is_ignored(jit, stack, tamper):
+    line = acct_line(jit.sock, "timeout_ms=400")
+    grant(jit, dur="10m")
+    assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
+    path = board(jit)
+    if tamper == "mode":
+        os.chmod(path, 0o644)
+    elif tamper == "owner":
+        os.chown(path, pwd.getpwnam(BOB_U).pw_uid, -1)
+    elif tamper == "symlink":
+        os.rename(path, path + ".real")
+        os.symlink(path + ".real", path)
+    else:
+        with open(path, "r+b") as f:
+            f.truncate(4096)
+    with frozen(jit):
+        r = stack.account(line).run(ALICE_U, "acct")
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", (tamper, r)
+
+
+def test_clean_stop_removes_the_board_and_a_restart_starts_empty(jit, stack):
+    line = acct_line(jit.sock, "timeout_ms=400")
+    grant(jit, dur="10m")
+    assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
+    jit.daemon.stop()
+    assert not os.path.exists(board(jit))
+    r = stack.account(line).run(ALICE_U, "acct")
+    assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
+    jit.daemon.start()
+    with frozen(jit):
+        r = stack.account(line).run(ALICE_U, "acct")
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r  # a new, empty board
+    assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
+
+
 # ---------------------------------------------------------------- no answer: failmode
 
 def test_daemon_stopped_failsecure_is_the_default(jit, stack):
