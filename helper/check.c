@@ -61,6 +61,7 @@ struct ledger_memo {
 /* Larger groups are not listed: their users are asked one by one. */
 #define ROSTER_MAX_MEMBERS 50000
 #define ROSTER_MAX_GROUPS 256
+#define ROSTER_RETRY_SECONDS 5
 
 struct roster {
 	struct roster *next;
@@ -72,6 +73,7 @@ struct roster {
 	int dirty;              /* a member was removed while a fetch ran */
 	int64_t fetched_at;     /* wall clock when that fetch began */
 	int64_t unusable_until; /* too large, unknown or not readable: per-user answers until then */
+	int64_t retry_at;       /* after a failed fetch, the next one not before then */
 	char **slots;           /* open addressing: lowercased logins of ACTIVE members */
 	size_t cap, n;
 };
@@ -568,7 +570,11 @@ static void *roster_thread(void *p)
 		ojit_log(LOG_INFO, "group '%s' is not listed (%s): its users are asked one by one", r->group,
 			 b.oom ? "out of memory" : err.summary);
 	} else {
+		/* Okta unreachable, slow or garbled: what the roster knew stands
+		 * in within outage_grace; ask again in a few seconds, not at every
+		 * check (a list may be many pages) */
 		r->failing = 1;
+		r->retry_at = ojit_now() + ROSTER_RETRY_SECONDS;
 	}
 	r->dirty = 0;
 	r->fetching = 0;
@@ -652,7 +658,7 @@ static int roster_allows(struct jitd *d, const char *group, int64_t grant_id, co
 			ojit_strlcpy(r->gid, g.group_id, sizeof(r->gid));
 	}
 	if (!(r->have && now - r->fetched_at < ttl)) {
-		if (!r->fetching)
+		if (!r->fetching && now >= r->retry_at)
 			roster_refresh_async(d, r);
 		/* Stale but within outage_grace: use it while it is refreshed.
 		 * None usable: wait for it, unless the user's own answer is

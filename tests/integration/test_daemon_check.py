@@ -361,3 +361,23 @@ def test_member_list_with_a_grant_and_paging(jit_factory):
     assert not [p for p in api if not p.startswith(ROSTER_PATH % G_WEB)], api
     c = jit.cli("check", "web-sudo", user="ojt-bob")
     assert c.rc == EXIT_DENIED and c.j["code"] == "no_grant", c
+
+
+def test_a_failing_member_list_is_asked_again_after_a_pause_and_stands_in(jit_factory):
+    # Okta fails the list: what it said last stands in (outage_grace) and
+    # the list is asked again after 5 s, not at every check.
+    jit = jit_factory(daemon_extra={"cache_ttl": "1s", "outage_grace": "5m"})
+    jit.okta.control("membership", {"op": "add", "group": G_STAGE, "user": ALICE})
+    assert jit.cli("check", "staging-ssh", user="ojt-alice").rc == EXIT_OK
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/groups/%s/users" % G_STAGE, "action": "status",
+                     "status": 400, "count": -1})
+    time.sleep(1.2)  # past cache_ttl
+    jit.okta.clear_requests()
+    t0 = time.time()
+    while time.time() - t0 < 4:
+        c = jit.cli("check", "staging-ssh", user="ojt-alice")
+        assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
+        time.sleep(0.2)
+    lists = [q for q in jit.okta.requests() if q["path"].startswith(ROSTER_PATH % G_STAGE)]
+    assert len(lists) == 1, [q["path"] for q in lists]  # a 400 is not retried; one fetch in 4 s
+    jit.okta.control("faults/clear", {})
