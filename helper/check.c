@@ -21,13 +21,18 @@
 #include <strings.h>
 #include <syslog.h>
 
-#include <openssl/crypto.h>
-
 #include "duration.h"
 #include "grants.h"
+#include "pool.h"
 #include "util.h"
 
 #define CACHE_BUCKETS 4096
+
+/* Okta fetches run on the pool's threads (libcurl, OpenSSL, cJSON: well
+ * under this much stack), not on 8 MiB default stacks; at most this many
+ * at once, the rest queued. */
+#define FETCH_STACK (512 * 1024)
+#define FETCH_THREADS 32
 
 struct user_entry {
 	struct user_entry *next;
@@ -88,6 +93,7 @@ struct check_cache {
 	int refreshing; /* background refreshes in flight */
 	struct roster *rosters;
 	size_t nrosters;
+	struct fetch_pool *pool;
 };
 
 static unsigned hash(const char *s)
@@ -211,6 +217,11 @@ struct check_cache *check_cache_new(size_t max_entries)
 
 	if (c == NULL)
 		return NULL;
+	c->pool = fetch_pool_new(FETCH_THREADS, FETCH_STACK);
+	if (c->pool == NULL) {
+		free(c);
+		return NULL;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	c->max = max_entries;
@@ -236,6 +247,7 @@ int check_cache_free(struct check_cache *c)
 	}
 	if (busy)
 		return -1;
+	fetch_pool_free(c->pool); /* idle threads end and are joined */
 	for (i = 0; i < CACHE_BUCKETS; i++) {
 		struct user_entry *e = c->buckets[i], *n;
 		struct ledger_memo *m = c->memos[i], *mn;
@@ -346,10 +358,6 @@ void check_cache_note_member(struct check_cache *c, const char *user, const char
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Okta fetches run in threads of their own (libcurl, OpenSSL, cJSON: well
- * under this much stack), not on 8 MiB default stacks. */
-#define FETCH_STACK (512 * 1024)
-
 struct user_call {
 	struct jitd *d;
 	const char *login;
@@ -358,11 +366,16 @@ struct user_call {
 	int rc;
 };
 
-static void *user_call_thread(void *p)
+static void user_call(void *p)
 {
 	struct user_call *uc = p;
 
 	uc->rc = okta_user_get(uc->d->okta, uc->login, &uc->u, &uc->err);
+}
+
+static void *user_call_thread(void *p)
+{
+	user_call(p);
 	return NULL;
 }
 
@@ -375,10 +388,11 @@ static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp,
 	struct user_call uc;
 	struct okta_group_list l = { 0 };
 	struct okta_error gerr;
+	struct fetch_call call = { user_call, NULL, 0 };
 	pthread_attr_t attr;
 	struct ojit_buf b;
 	pthread_t t;
-	int parallel, grc;
+	int pooled = 0, threaded = 0, grc;
 	size_t i;
 
 	memset(tmp, 0, sizeof(*tmp));
@@ -386,14 +400,21 @@ static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp,
 	memset(&gerr, 0, sizeof(gerr));
 	uc.d = d;
 	uc.login = login;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, FETCH_STACK);
-	parallel = pthread_create(&t, &attr, user_call_thread, &uc) == 0;
-	pthread_attr_destroy(&attr);
-	if (!parallel)
-		user_call_thread(&uc);
+	call.arg = &uc;
+	/* beside this call: on an idle pool thread, else a thread of its own */
+	pooled = fetch_pool_call(d->cache->pool, &call) == 0;
+	if (!pooled) {
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, FETCH_STACK);
+		threaded = pthread_create(&t, &attr, user_call_thread, &uc) == 0;
+		pthread_attr_destroy(&attr);
+		if (!threaded)
+			user_call(&uc);
+	}
 	grc = okta_user_groups_by_login(d->okta, login, &l, &gerr);
-	if (parallel)
+	if (pooled)
+		fetch_pool_wait(d->cache->pool, &call);
+	if (threaded)
 		pthread_join(t, NULL);
 	if (uc.rc != 0) {
 		okta_group_list_free(&l);
@@ -454,7 +475,7 @@ static void store(struct user_entry *e, struct user_entry *tmp)
 	ojit_strlcpy(e->uid, tmp->uid, sizeof(e->uid));
 }
 
-static void *refresh_thread(void *p)
+static void refresh_job(void *p)
 {
 	struct refresh *r = p;
 	struct check_cache *c = r->d->cache;
@@ -462,7 +483,6 @@ static void *refresh_thread(void *p)
 	struct okta_error err;
 	int rc = fetch_user(r->d, r->login, &tmp, &err);
 
-	OPENSSL_thread_stop(); /* before the count below says this thread is done */
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0) {
 		store(r->e, &tmp);
@@ -481,7 +501,6 @@ static void *refresh_thread(void *p)
 	pthread_mutex_unlock(&c->lock);
 	free(tmp.groups);
 	free(r);
-	return NULL;
 }
 
 /* Refresh e in the background (the lock is held; e->fetching is 0).
@@ -489,28 +508,21 @@ static void *refresh_thread(void *p)
 static int refresh_async(struct jitd *d, struct user_entry *e, const char *login)
 {
 	struct refresh *r = calloc(1, sizeof(*r));
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc = 0;
 
 	if (r == NULL)
 		return -1;
 	r->d = d;
 	r->e = e;
 	ojit_strlcpy(r->login, login, sizeof(r->login));
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, FETCH_STACK);
 	e->fetching = 1;
 	d->cache->refreshing++;
-	if (pthread_create(&t, &attr, refresh_thread, r) != 0) {
+	if (fetch_pool_run(d->cache->pool, refresh_job, r) != 0) {
 		e->fetching = 0;
 		d->cache->refreshing--;
 		free(r);
-		rc = -1;
+		return -1;
 	}
-	pthread_attr_destroy(&attr);
-	return rc;
+	return 0;
 }
 
 struct roster_fetch {
@@ -520,7 +532,7 @@ struct roster_fetch {
 	char gid[OKTA_ID_MAX + 1];
 };
 
-static void *roster_thread(void *p)
+static void roster_job(void *p)
 {
 	struct roster_fetch *f = p;
 	struct check_cache *c = f->d->cache;
@@ -540,7 +552,6 @@ static void *roster_thread(void *p)
 	}
 	if (rc == 0)
 		rc = okta_group_members_each(f->d->okta, f->gid, ROSTER_MAX_MEMBERS, roster_build_add, &b, &err);
-	OPENSSL_thread_stop(); /* before the count below says this thread is done */
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0 && !b.oom) {
 		ojit_strlcpy(r->gid, f->gid, sizeof(r->gid));
@@ -583,16 +594,12 @@ static void *roster_thread(void *p)
 	pthread_mutex_unlock(&c->lock);
 	roster_slots_free(b.slots, b.cap);
 	free(f);
-	return NULL;
 }
 
 /* Fetch r in the background (the lock is held; r->fetching is 0). */
 static int roster_refresh_async(struct jitd *d, struct roster *r)
 {
 	struct roster_fetch *f = calloc(1, sizeof(*f));
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc = 0;
 
 	if (f == NULL)
 		return -1;
@@ -600,19 +607,15 @@ static int roster_refresh_async(struct jitd *d, struct roster *r)
 	f->r = r;
 	ojit_strlcpy(f->group, r->group, sizeof(f->group));
 	ojit_strlcpy(f->gid, r->gid, sizeof(f->gid));
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, FETCH_STACK);
 	r->fetching = 1;
 	d->cache->refreshing++;
-	if (pthread_create(&t, &attr, roster_thread, f) != 0) {
+	if (fetch_pool_run(d->cache->pool, roster_job, f) != 0) {
 		r->fetching = 0;
 		d->cache->refreshing--;
 		free(f);
-		rc = -1;
+		return -1;
 	}
-	pthread_attr_destroy(&attr);
-	return rc;
+	return 0;
 }
 
 /* Does group's roster let login (local user) in? 1 yes (*from_grace set

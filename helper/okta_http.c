@@ -104,6 +104,20 @@ void okta_http_free(struct okta_http *h)
 	free(h);
 }
 
+/* A thread that keeps its handle (the check pool's) reuses it, and with it
+ * libcurl's per-handle state, for every request it makes. */
+static __thread CURL *kept_handle;
+static __thread int keep_handle;
+
+void okta_http_keep_handle(int on)
+{
+	keep_handle = on;
+	if (!on && kept_handle != NULL) {
+		curl_easy_cleanup(kept_handle);
+		kept_handle = NULL;
+	}
+}
+
 void okta_http_abort(struct okta_http *h)
 {
 	if (h != NULL)
@@ -302,7 +316,13 @@ static int perform(struct okta_http *h, const struct http_request *req, struct h
 	int r = -1;
 
 	resp->body.limit = h->max_body;
-	c = curl_easy_init();
+	if (keep_handle && kept_handle != NULL) {
+		c = kept_handle;
+	} else {
+		c = curl_easy_init();
+		if (keep_handle)
+			kept_handle = c;
+	}
 	if (c == NULL) {
 		snprintf(resp->curl_error, sizeof(resp->curl_error), "cannot create a curl handle");
 		return -1;
@@ -405,8 +425,11 @@ static int perform(struct okta_http *h, const struct http_request *req, struct h
 	}
 	r = 0;
 out:
+	if (c == kept_handle)
+		curl_easy_reset(c); /* drops every pointer into this call (headers, buffers); keeps the connection */
+	else
+		curl_easy_cleanup(c);
 	free_headers_secret(hdrs);
-	curl_easy_cleanup(c);
 	return r;
 }
 

@@ -56,6 +56,10 @@ int okta_http_global_init(void);
 
 struct okta_http *okta_http_new(const struct okta_http_options *opt);
 void okta_http_free(struct okta_http *h);
+/* on = 1: this thread keeps one libcurl handle for all its requests (any
+ * okta_http); 0 frees it. For long-lived threads; call 0 before the thread
+ * ends, and before the okta_http is freed. */
+void okta_http_keep_handle(int on);
 /* Shutdown: every transfer under way ends at once (libcurl's progress
  * callback aborts it) and later ones fail without connecting. */
 void okta_http_abort(struct okta_http *h);
