@@ -6,26 +6,32 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include "util.h"
 
+/* What okta-jitd knows of each slot without reading the file back. */
+struct slot_mirror {
+	uint64_t hash;  /* of user "\n" group; 0: empty */
+	int64_t until;
+	uint8_t seq;
+};
+
 struct answers {
-	pthread_mutex_t lock; /* writers */
-	struct answers_header *h;
-	struct answers_slot *slots;
+	pthread_mutex_t lock;
+	int fd;
 	char *path;
+	uint64_t gen; /* bumped by every grant write */
+	struct slot_mirror m[ANSWERS_FILE_SLOTS];
 };
 
 struct answers *answers_open(const char *socket_path)
 {
 	struct answers *a = calloc(1, sizeof(*a));
+	struct answers_header h;
 	char tmp[4200];
-	void *map;
-	int fd;
+	int fd = -1;
 
 	if (a == NULL || asprintf(&a->path, "%s%s", socket_path, ANSWERS_SUFFIX) < 0) {
 		free(a);
@@ -35,106 +41,138 @@ struct answers *answers_open(const char *socket_path)
 	 * reader never sees a half-made board */
 	snprintf(tmp, sizeof(tmp), "%s.%ld", a->path, (long)getpid());
 	unlink(tmp);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, ANSWERS_MAGIC, 8);
+	h.version = ANSWERS_VERSION;
+	h.nslots = ANSWERS_SLOTS;
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)ANSWERS_SIZE) != 0) {
-		ojit_log(LOG_WARNING, "cannot create %s: %s; every check asks okta-jitd", tmp, strerror(errno));
-		goto fail;
+	if (fd < 0 || fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)ANSWERS_SIZE) != 0 ||
+	    pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || rename(tmp, a->path) != 0) {
+		ojit_log(LOG_WARNING, "cannot create %s: %s; every check asks okta-jitd", a->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		free(a->path);
+		free(a);
+		return NULL;
 	}
-	map = mmap(NULL, ANSWERS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		ojit_log(LOG_WARNING, "cannot map %s: %s; every check asks okta-jitd", tmp, strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	fd = -1;
-	a->h = map;
-	a->slots = (struct answers_slot *)(a->h + 1);
-	memcpy(a->h->magic, ANSWERS_MAGIC, 8);
-	a->h->version = 1;
-	a->h->nslots = ANSWERS_SLOTS;
-	atomic_store(&a->h->gen, 2);
-	if (rename(tmp, a->path) != 0) {
-		ojit_log(LOG_WARNING, "cannot rename %s: %s; every check asks okta-jitd", tmp, strerror(errno));
-		munmap(map, ANSWERS_SIZE);
-		a->h = NULL;
-		goto fail;
-	}
+	a->fd = fd;
+	a->gen = 2;
 	pthread_mutex_init(&a->lock, NULL);
 	return a;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	free(a->path);
-	free(a);
-	return NULL;
 }
 
 void answers_close(struct answers *a)
 {
 	if (a == NULL)
 		return;
-	/* Void and remove the board; the mapping stays until the process
-	 * exits (a connection thread may still be finishing a check). */
-	atomic_fetch_add(&a->h->gen, 2);
+	/* remove the board; the object stays until the process exits (a
+	 * connection thread may still be finishing a check) */
+	pthread_mutex_lock(&a->lock);
+	a->gen += 2;
 	unlink(a->path);
+	pthread_mutex_unlock(&a->lock);
 }
 
 uint64_t answers_gen(struct answers *a)
 {
-	return atomic_load_explicit(&a->h->gen, memory_order_acquire);
+	uint64_t g;
+
+	pthread_mutex_lock(&a->lock);
+	g = a->gen;
+	pthread_mutex_unlock(&a->lock);
+	return g;
 }
 
-void answers_bump(void *p)
+/* Write slot i (the lock is held): odd, body, even. A failed write leaves
+ * the slot odd, which no reader uses. */
+static void write_slot(struct answers *a, uint32_t i, const struct answers_slot *body)
 {
-	struct answers *a = p;
+	struct slot_mirror *m = &a->m[i];
+	uint8_t seq = (uint8_t)(m->seq | 1);
 
-	if (a != NULL)
-		atomic_fetch_add_explicit(&a->h->gen, 2, memory_order_acq_rel);
+	if (m->seq == seq)
+		seq += 2; /* was left odd by a failed write */
+	m->seq = seq;
+	if (pwrite(a->fd, &seq, 1, ANSWERS_SLOT_OFF(i)) != 1)
+		return;
+	if (pwrite(a->fd, (const char *)body + 8, sizeof(*body) - 8, ANSWERS_SLOT_OFF(i) + 8) !=
+	    (ssize_t)(sizeof(*body) - 8))
+		return;
+	seq++;
+	if (pwrite(a->fd, &seq, 1, ANSWERS_SLOT_OFF(i)) == 1)
+		m->seq = seq;
+}
+
+/* 0 marks an empty slot (two keys sharing a hash share a slot and its
+ * voids: harmless, the reader compares the names). */
+static uint64_t key_hash(const char *user, const char *group)
+{
+	uint64_t h = answers_hash(user, group);
+
+	return h != 0 ? h : 1;
+}
+
+void answers_grant_written(void *ctx, const char *user, const char *group)
+{
+	struct answers *a = ctx;
+	struct answers_slot body;
+	uint64_t h;
+	uint32_t home, k;
+
+	if (a == NULL || user == NULL || group == NULL)
+		return;
+	h = key_hash(user, group);
+	home = answers_home(answers_hash(user, group));
+	memset(&body, 0, sizeof(body)); /* until 0: void */
+	pthread_mutex_lock(&a->lock);
+	a->gen += 2;
+	for (k = 0; k < ANSWERS_PROBE; k++)
+		if (a->m[home + k].hash == h && a->m[home + k].until != 0) {
+			write_slot(a, home + k, &body);
+			a->m[home + k].until = 0;
+		}
+	pthread_mutex_unlock(&a->lock);
 }
 
 void answers_put(struct answers *a, uint64_t gen, const char *user, const char *group, int64_t until,
 		 int64_t grant_id)
 {
-	uint32_t i, k, pick, free_pick;
+	struct answers_slot body;
 	size_t ul = strlen(user), gl = strlen(group);
-	uint64_t now_gen;
-	struct answers_slot *s;
+	int64_t now = ojit_now();
+	uint32_t home, k, pick = UINT32_MAX, free_pick = UINT32_MAX;
+	uint64_t h;
 
-	if (a == NULL || ul > ANSWERS_USER_MAX || gl > ANSWERS_GROUP_MAX || until <= ojit_now())
+	if (a == NULL || ul > ANSWERS_USER_MAX || gl > ANSWERS_GROUP_MAX || until <= now)
 		return;
+	h = key_hash(user, group);
+	home = answers_home(answers_hash(user, group));
+	memset(&body, 0, sizeof(body));
+	body.until = until;
+	body.grant_id = grant_id;
+	memcpy(body.user, user, ul);
+	memcpy(body.group, group, gl);
 	pthread_mutex_lock(&a->lock);
-	now_gen = atomic_load_explicit(&a->h->gen, memory_order_acquire);
-	if (gen != now_gen) {
+	if (gen != a->gen) {
 		pthread_mutex_unlock(&a->lock);
-		return; /* something changed while deciding: not worth writing */
+		return; /* a grant was written while deciding */
 	}
-	/* its own slot, else the first free or outdated one, else the first */
-	i = answers_hash(user, group);
-	pick = free_pick = UINT32_MAX;
+	/* its own slot, else the first empty or spent one, else the home slot */
 	for (k = 0; k < ANSWERS_PROBE; k++) {
-		uint32_t at = (i + k) & (ANSWERS_SLOTS - 1);
+		struct slot_mirror *m = &a->m[home + k];
 
-		s = &a->slots[at];
-		if (strcmp(s->user, user) == 0 && strcmp(s->group, group) == 0) {
-			pick = at;
+		if (m->hash == h) {
+			pick = home + k;
 			break;
 		}
-		if (free_pick == UINT32_MAX && (s->user[0] == '\0' || s->gen != now_gen || s->until <= ojit_now()))
-			free_pick = at;
+		if (free_pick == UINT32_MAX && (m->hash == 0 || m->until <= now))
+			free_pick = home + k;
 	}
 	if (pick == UINT32_MAX)
-		pick = free_pick != UINT32_MAX ? free_pick : (i & (ANSWERS_SLOTS - 1));
-	s = &a->slots[pick];
-	atomic_fetch_add_explicit(&s->seq, 1, memory_order_relaxed); /* odd: being written */
-	atomic_thread_fence(memory_order_release);
-	s->gen = gen;
-	s->until = until;
-	s->grant_id = grant_id;
-	memset(s->user, 0, sizeof(s->user));
-	memcpy(s->user, user, ul);
-	memset(s->group, 0, sizeof(s->group));
-	memcpy(s->group, group, gl);
-	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release); /* even: readable */
+		pick = free_pick != UINT32_MAX ? free_pick : home;
+	write_slot(a, pick, &body);
+	a->m[pick].hash = h;
+	a->m[pick].until = until;
 	pthread_mutex_unlock(&a->lock);
 }

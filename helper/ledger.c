@@ -14,20 +14,20 @@
 struct ledger {
 	const struct ledger_ops *ops;
 	void *b;
-	void (*on_grant_write)(void *);
+	void (*on_grant_write)(void *, const char *, const char *);
 	void *on_grant_write_ctx;
 };
 
-void ledger_on_grant_write(struct ledger *l, void (*fn)(void *), void *ctx)
+void ledger_on_grant_write(struct ledger *l, void (*fn)(void *, const char *, const char *), void *ctx)
 {
 	l->on_grant_write = fn;
 	l->on_grant_write_ctx = ctx;
 }
 
-static void grant_written(struct ledger *l)
+static void grant_written(struct ledger *l, const struct grant *g)
 {
 	if (l->on_grant_write != NULL)
-		l->on_grant_write(l->on_grant_write_ctx);
+		l->on_grant_write(l->on_grant_write_ctx, g->user, g->grp);
 }
 
 int ledger_spec_kind(const char *spec)
@@ -112,9 +112,9 @@ int ledger_grant_insert(struct ledger *l, struct grant *g)
 {
 	int r;
 
-	grant_written(l);
+	grant_written(l, g);
 	r = l->ops->grant_insert(l->b, g);
-	grant_written(l);
+	grant_written(l, g);
 	return r;
 }
 
@@ -127,9 +127,9 @@ int ledger_grant_update(struct ledger *l, const struct grant *g, const char *exp
 {
 	int r;
 
-	grant_written(l);
+	grant_written(l, g);
 	r = l->ops->grant_update(l->b, g, expected_state);
-	grant_written(l);
+	grant_written(l, g);
 	return r;
 }
 

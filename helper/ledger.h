@@ -111,9 +111,9 @@ const char *ledger_backend_name(struct ledger *l);
 /* This host's name, as stored with its sessions. */
 const char *ledger_host(void);
 void ledger_close(struct ledger *l);
-/* fn(ctx) is called just before and just after every grant insert or
- * update (okta-jitd voids its answer board with it). */
-void ledger_on_grant_write(struct ledger *l, void (*fn)(void *), void *ctx);
+/* fn(ctx, user, group) is called just before and just after every grant
+ * insert or update (okta-jitd voids its answer board with it). */
+void ledger_on_grant_write(struct ledger *l, void (*fn)(void *, const char *, const char *), void *ctx);
 /* The last error text of the backend (for logs and clients). */
 const char *ledger_last_error(struct ledger *l);
 int ledger_schema_version(struct ledger *l);

@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	/* The answer board lets the PAM module skip the round trip for a
 	 * recent allow; only while this daemon is the ledger's one writer. */
 	if (!jitd.ledger_shared && !jitd.cfg->role_gate && (jitd.answers = answers_open(jitd.cfg->socket)) != NULL)
-		ledger_on_grant_write(jitd.ledger, answers_bump, jitd.answers);
+		ledger_on_grant_write(jitd.ledger, answers_grant_written, jitd.answers);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);

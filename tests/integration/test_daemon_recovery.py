@@ -150,11 +150,13 @@ def test_okta_errors_during_revocation_count3(jit):
 
 
 def test_expired_while_daemon_was_down(jit):
-    gid = jit.request("web-sudo", dur="3s", as_user="ojt-alice").grant["id"]
+    gid = jit.request("web-sudo", dur="5s", as_user="ojt-alice").grant["id"]
+    end = jit.grant(gid)["end_at"]
     assert ALICE in jit.members(G_WEB)
     jit.daemon.stop(signal.SIGTERM)
     assert jit.daemon.proc.returncode == 0
-    time.sleep(4.5)
+    assert time.time() < end, "okta-jitd took too long to stop for this test"
+    wait_for(lambda: time.time() > end + 1.5, 10)
     assert ALICE in jit.members(G_WEB)
     assert jit.grant(gid)["state"] == "active"
     jit.daemon.start()

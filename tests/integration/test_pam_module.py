@@ -153,7 +153,7 @@ def test_a_recent_allow_is_answered_from_the_board(jit, stack):
     assert r["acct"] == "PAM_PERM_DENIED", r
 
 
-def test_board_answers_end_with_the_grant_and_any_grant_write(jit, stack):
+def test_board_answers_end_with_the_grant_and_a_grant_write(jit, stack):
     line = acct_line(jit.sock, "timeout_ms=400")
     gid = grant(jit, dur="3s")
     end = jit.grant(gid)["end_at"]
@@ -166,10 +166,15 @@ def test_board_answers_end_with_the_grant_and_any_grant_write(jit, stack):
         assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r  # past the grant's end: asks
     r = stack.account(line).run(ALICE_U, "acct")
     assert r["acct"] == "PAM_PERM_DENIED", r
-    # any grant written (here bob's) voids every answer: the next asks
-    grant(jit, dur="10m")
+    # a grant written for alice and the group (here an extension) voids her
+    # answer; one written for bob leaves it
+    gid = grant(jit, dur="10m")
     assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
     grant(jit, user=BOB_U, dur="10m")
+    with frozen(jit):
+        assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
+    r = jit.cli("extend", str(gid), "--for", "5m", "--reason", "more", user=ALICE_U)
+    assert r.rc == EXIT_OK, r
     with frozen(jit):
         r = stack.account(line).run(ALICE_U, "acct")
         assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
