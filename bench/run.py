@@ -437,9 +437,9 @@ def write_md(path):
         "  curl fetches a token and the user's groups on every login (30 logins).", "",
         "## Results", "",
         "| # | what | measured | baseline (same run) | ratio / added | target |", "|---|---|---|---|---|---|",
-        "| 1 | warm gate p50 | %.1f µs | pam_permit %.1f µs | +%.1f µs | |" % (
+        "| 1 | warm gate p50 | %.1f µs | pam_permit %.1f µs | %+.1f µs | |" % (
             w["jit"]["p50_us"], w["permit"]["p50_us"], w["added_p50_us"]),
-        "| 1 | warm gate p99 | %.1f µs | pam_permit %.1f µs | **+%.1f µs** | ≤ 50 µs added |" % (
+        "| 1 | warm gate p99 | %.1f µs | pam_permit %.1f µs | **%+.1f µs** | ≤ 50 µs added |" % (
             w["jit"]["p99_us"], w["permit"]["p99_us"], w["added_p99_us"]),
     ]
     if "ir_added_per_call" in w:
@@ -465,10 +465,10 @@ def write_md(path):
                         e["limit_floor_s"], e["deletes"], e["http_429"]))
     mm = R["memory"]
     lines += [
-        "| 6 | okta-jitd RSS, %d users + %d grants, answered from the member list (%d Okta calls) | %.1f MiB | at start %.1f MiB | +%.1f MiB | |"
+        "| 6 | okta-jitd RSS, %d users + %d grants, answered from the member list (%d Okta calls) | %.1f MiB | at start %.1f MiB | %+.1f MiB | |"
         % (mm["users"], mm["grants"], mm.get("roster_okta_calls", -1), mm.get("rss_kb_roster", 0) / 1024,
            mm["rss_kb_start"] / 1024, (mm.get("rss_kb_roster", 0) - mm["rss_kb_start"]) / 1024),
-        "| 6 | okta-jitd RSS, and each of the %d users' own answer cached (%d Okta calls) | %.1f MiB | at start %.1f MiB | +%.1f MiB | |"
+        "| 6 | okta-jitd RSS, and each of the %d users' own answer cached (%d Okta calls) | %.1f MiB | at start %.1f MiB | %+.1f MiB | |"
         % (mm["users"], mm.get("peruser_okta_calls", -1), mm["rss_kb_warm"] / 1024, mm["rss_kb_start"] / 1024,
            (mm["rss_kb_warm"] - mm["rss_kb_start"]) / 1024),
         "| 6 | PAM heap in use over %d cycles | %d → %d bytes | VmRSS %d → %d kB, VmData %d → %d kB | %+d bytes | no growth |"
