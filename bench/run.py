@@ -101,29 +101,17 @@ class Env:
         self.daemon = Daemon(self.conf, self.sock, os.path.join(self.dir, "daemon.log"))
         self.daemon.start()
 
-    def insert_grants(self, users, end_at):
-        """Active grants written straight into the ledger (daemon stopped)."""
+    def insert_grants(self, users, end_at, groups=((GROUP, GID),)):
+        """Active grants written straight into the ledger (daemon stopped):
+        each user in users, in each (name, id) of groups, ending at end_at(i)."""
         now = int(time.time())
         con = sqlite3.connect(self.ledger)
         con.executemany(
             "INSERT INTO grants (kind, user, okta_login, okta_user_id, grp, group_id, flow, requester,"
             " reason, approver, state, op, was_member, duration, requested_at, decided_at, start_at,"
             " end_at, updated_at) VALUES ('grant',?,?,?,?,?,'bench',?,'bench','auto','active','',0,?,?,?,?,?,?)",
-            [(uname(i), uname(i) + "@example.com", uid(i), GROUP, GID, uname(i), e - now, now, now, now, e, now)
-             for i, e in ((i, end_at(i)) for i in users)])
-        con.commit()
-        con.close()
-
-    def insert_cold_grants(self, i, end_at):
-        """Active grants for user i in every cold group (daemon stopped)."""
-        now = int(time.time())
-        con = sqlite3.connect(self.ledger)
-        con.executemany(
-            "INSERT INTO grants (kind, user, okta_login, okta_user_id, grp, group_id, flow, requester,"
-            " reason, approver, state, op, was_member, duration, requested_at, decided_at, start_at,"
-            " end_at, updated_at) VALUES ('grant',?,?,?,?,?,'bench',?,'bench','auto','active','',0,?,?,?,?,?,?)",
-            [(uname(i), uname(i) + "@example.com", uid(i), name, g, uname(i), end_at - now, now, now, now, end_at,
-              now) for name, g in COLD_GROUPS])
+            [(uname(i), uname(i) + "@example.com", uid(i), name, g, uname(i), e - now, now, now, now, e, now)
+             for i, e in ((i, end_at(i)) for i in users) for name, g in groups])
         con.commit()
         con.close()
 
@@ -217,7 +205,7 @@ def phase_main(key, key_path):
     try:
         env.daemon.stop()
         env.insert_grants(range(400), lambda i: int(time.time()) + 86400)
-        env.insert_cold_grants(1, int(time.time()) + 86400)
+        env.insert_grants([1], lambda i: int(time.time()) + 86400, groups=COLD_GROUPS)
         env.daemon.start()
         st0 = env.okta.state()
         env.okta.clear_requests()
