@@ -661,7 +661,9 @@ static int roster_allows(struct jitd *d, const char *group, int64_t grant_id, co
 			ojit_strlcpy(r->gid, g.group_id, sizeof(r->gid));
 	}
 	if (!(r->have && now - r->fetched_at < ttl)) {
-		if (!r->fetching && now >= r->retry_at)
+		/* After a failed fetch, the next waits ROSTER_RETRY_SECONDS while
+		 * the old list stands in; with none usable, ask at once. */
+		if (!r->fetching && (now >= r->retry_at || !(r->have && now - r->fetched_at < d->cfg->outage_grace)))
 			roster_refresh_async(d, r);
 		/* Stale but within outage_grace: use it while it is refreshed.
 		 * None usable: wait for it, unless the user's own answer is
