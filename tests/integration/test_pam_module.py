@@ -310,6 +310,8 @@ BAD_OPTIONS = [
     "group=web-sudo timeout_ms=-5",
     "group=web-sudo timeout_ms=60001",
     "group=web-sudo timeout_ms=5x",
+    "group=web-sudo answers=maybe",
+    "group=web-sudo answers=",
     "group=web-sudo timeout_ms=",
     "group=web-sudo failmode=maybe",
     "group=web-sudo failmode=",
