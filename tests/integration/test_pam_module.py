@@ -5,6 +5,7 @@ code, the user's messages, the session record, request=prompt, hostile
 input, timeouts, trust in the socket, leaks."""
 import os
 import pwd
+import select
 import shutil
 import signal
 import socket
@@ -586,11 +587,23 @@ def test_peer_not_root_is_not_trusted_even_if_the_file_is_roots(stack, tmp_path)
             os.chown(d, 0, 0)
             r = stack.account("group=web-sudo socket=%s" % path).run(ALICE_U, "acct")
             assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
+            # it did connect (the file passed), then refused the peer. The
+            # module reads the peer's credentials before the peer accepts, so
+            # wait for the peer to get round to accepting before it is killed.
+            seen = ""
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and "CONN 1" not in seen:
+                ready, _, _ = select.select([p.stdout], [], [], deadline - time.monotonic())
+                if not ready:
+                    break
+                line = p.stdout.readline()
+                if not line:
+                    break
+                seen += line
         finally:
             p.kill()
-            out = p.communicate()[0]
-        # it did connect (the file passed), then refused the peer
-        assert "CONN 1" in out, out
+            p.communicate()
+        assert "CONN 1" in seen, seen
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
