@@ -278,7 +278,70 @@ static int audit_row_cb(const struct audit_event *e, void *p)
 	return 0;
 }
 
-static void do_check(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
+/* Records kept back and not yet written: the audit trail is read only
+ * once they are, so a refusal is in it by the time anyone can ask. */
+static pthread_mutex_t owed_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t owed_cond = PTHREAD_COND_INITIALIZER;
+static int audits_owed;
+
+/* audit_event, or, with after, kept for daemon_after_reply. The decision
+ * is made and sent either way; the record follows it within the same
+ * connection's turn (a crash in between loses a check's record, never a
+ * grant's). */
+static void audit_after(struct jitd *d, struct after_reply *after, const char *event, int64_t grant_id,
+			const char *actor, const char *user, const char *grp, const char *fmt, ...)
+{
+	char detail[sizeof(after->detail)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (after == NULL) {
+		audit_event(d, event, grant_id, actor, user, grp, "%s", detail);
+		return;
+	}
+	pthread_mutex_lock(&owed_lock);
+	audits_owed++;
+	pthread_mutex_unlock(&owed_lock);
+	after->pending = 1;
+	ojit_strlcpy(after->event, event, sizeof(after->event));
+	after->grant_id = grant_id;
+	ojit_strlcpy(after->actor, actor, sizeof(after->actor));
+	ojit_strlcpy(after->user, user, sizeof(after->user));
+	ojit_strlcpy(after->grp, grp, sizeof(after->grp));
+	memcpy(after->detail, detail, sizeof(detail));
+}
+
+void daemon_after_reply(struct jitd *d, struct after_reply *after)
+{
+	if (after == NULL || !after->pending)
+		return;
+	after->pending = 0;
+	audit_event(d, after->event, after->grant_id, after->actor, after->user, after->grp, "%s", after->detail);
+	pthread_mutex_lock(&owed_lock);
+	audits_owed--;
+	pthread_cond_broadcast(&owed_cond);
+	pthread_mutex_unlock(&owed_lock);
+}
+
+/* Wait (at most DAEMON_IO_TIMEOUT_MS) for the records kept back to be
+ * written. */
+static void audits_settle(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DAEMON_IO_TIMEOUT_MS / 1000;
+	pthread_mutex_lock(&owed_lock);
+	while (audits_owed > 0)
+		if (pthread_cond_timedwait(&owed_cond, &owed_lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&owed_lock);
+}
+
+static void do_check(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
+		     struct after_reply *after)
 {
 	const char *user = proto_get(m, T_USER);
 	const char *groups[CHECK_MAX_GROUPS];
@@ -336,10 +399,11 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 	if (d->cfg->access_details != NULL)
 		proto_out_add(o, T_DETAILS, d->cfg->access_details);
 	if (ans.decision == CHECK_DENY && strcmp(ans.code, "invalid") != 0)
-		audit_event(d, "check_refused", 0, a->is_root ? "pam" : a->user, user, ans.group, "code=%s service=\"%s\"",
-			    ans.code, proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "");
+		audit_after(d, after, "check_refused", 0, a->is_root ? "pam" : a->user, user, ans.group,
+			    "code=%s service=\"%s\"", ans.code, proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "");
 	else if (ans.from_grace)
-		audit_event(d, "check_grace", ans.grant_id, "pam", user, ans.group, "answered from cache during an Okta outage");
+		audit_after(d, after, "check_grace", ans.grant_id, "pam", user, ans.group,
+			    "answered from cache during an Okta outage");
 }
 
 static void do_session(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
@@ -393,7 +457,8 @@ static void do_session(struct jitd *d, const struct actor *a, const struct proto
 	jitd_kick(d); /* the scheduler now watches this session (warning, end) */
 }
 
-void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
+void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
+		     struct after_reply *after)
 {
 	struct jit_result res;
 	struct grant g;
@@ -419,7 +484,7 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		proto_out_add(o, T_USER, a->user);
 		return;
 	case PROTO_CHECK:
-		do_check(d, a, m, o);
+		do_check(d, a, m, o, after);
 		return;
 	case PROTO_BREAKGLASS: {
 		/* Told by the PAM module (root) after a break-glass login passed
@@ -523,6 +588,7 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 			reply_error(o, "invalid", "bad --since");
 			return;
 		}
+		audits_settle();
 		ledger_audit_list(d->ledger, since, proto_get(m, T_USER), proto_get(m, T_GROUP), 10000, audit_row_cb, &c);
 		return;
 	}
@@ -578,6 +644,7 @@ static void serve_client(struct client *c)
 		 jitd_valid_username(pw.pw_name))
 		ojit_strlcpy(a.user, pw.pw_name, sizeof(a.user));
 	while (!c->d->stopping) {
+		struct after_reply after;
 		struct proto_msg m;
 		struct proto_out o;
 		int r;
@@ -595,7 +662,8 @@ static void serve_client(struct client *c)
 			proto_msg_free(&m);
 			break;
 		}
-		daemon_dispatch(c->d, &a, &m, &o);
+		after.pending = 0;
+		daemon_dispatch(c->d, &a, &m, &o, &after);
 		proto_msg_free(&m);
 		if (proto_out_finish(&o, PROTO_MAX_PAYLOAD) != 0) {
 			proto_out_free(&o);
@@ -606,6 +674,7 @@ static void serve_client(struct client *c)
 		}
 		r = proto_write(c->fd, &o, DAEMON_IO_TIMEOUT_MS);
 		proto_out_free(&o);
+		daemon_after_reply(c->d, &after);
 		if (r != 0)
 			break;
 	}

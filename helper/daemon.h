@@ -14,9 +14,24 @@
 int daemon_listen(const char *path);
 /* Serve until d->stopping. */
 int daemon_serve(struct jitd *d, int listen_fd);
-/* Handle one parsed request from actor; fills the reply. Exposed for the
- * fuzzer and tests. */
+/* An audit record kept back until the reply is sent: a refused check's
+ * record is a durable ledger write (an fsync), and the PAM module need
+ * not wait for it. */
+struct after_reply {
+	int pending;
+	char event[32];
+	int64_t grant_id;
+	char actor[LEDGER_USER_MAX + 1];
+	char user[LEDGER_USER_MAX + 1];
+	char grp[LEDGER_GROUP_MAX + 1];
+	char detail[1024];
+};
+/* Handle one parsed request from actor; fills the reply. With after
+ * non-NULL, a check's audit record may be left there for the caller to
+ * write (daemon_after_reply) once the reply is sent; with NULL it is
+ * written at once. Exposed for the fuzzer and tests. */
 void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *req,
-		     struct proto_out *reply);
+		     struct proto_out *reply, struct after_reply *after);
+void daemon_after_reply(struct jitd *d, struct after_reply *after);
 
 #endif
