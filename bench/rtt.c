@@ -1,7 +1,12 @@
 /* rtt - the raw round trip: N HTTPS GETs to one URL over one reused
  * libcurl handle (one TLS handshake), bearer token given.
  *
- *   rtt URL CA_FILE TOKEN N
+ *   rtt URL CA_FILE TOKEN N [GAP_US]
+ *
+ * With GAP_US, each request waits that long (asleep) after the one before,
+ * as a request does when something else happens between two: the server
+ * and the CPUs idle in between, which back-to-back requests never let
+ * them do. Only the request itself is timed.
  *
  * Prints one JSON object: p50/p99 per request, in microseconds. */
 #include <curl/curl.h>
@@ -9,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static size_t sink(char *p, size_t s, size_t n, void *u)
 {
@@ -36,13 +42,15 @@ int main(int argc, char **argv)
 {
 	struct curl_slist *h = NULL;
 	char auth[4096];
-	long n, i, fails = 0, code = 0;
+	long n, i, fails = 0, code = 0, gap = 0;
 	long long *t;
 	CURL *c;
 
-	if (argc != 5)
+	if (argc != 5 && argc != 6)
 		return 2;
 	n = strtol(argv[4], NULL, 10);
+	if (argc == 6 && ((gap = strtol(argv[5], NULL, 10)) < 0 || gap > 1000000))
+		return 2;
 	if (n < 1 || (t = calloc((size_t)n, sizeof(*t))) == NULL)
 		return 2;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -58,7 +66,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < 20; i++) /* warm-up: handshake, first requests */
 		curl_easy_perform(c);
 	for (i = 0; i < n; i++) {
-		long long t0 = now_ns();
+		long long t0;
+
+		if (gap > 0)
+			usleep((useconds_t)gap);
+		t0 = now_ns();
 
 		if (curl_easy_perform(c) != CURLE_OK)
 			fails++;
