@@ -59,7 +59,8 @@ struct user_entry {
 struct ledger_memo {
 	struct ledger_memo *next;
 	int found;
-	int64_t id, end_at, read_at;
+	struct grant_end ge;
+	int64_t read_at;
 	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2]; /* user "\n" group */
 };
 
@@ -623,7 +624,7 @@ static int roster_refresh_async(struct jitd *d, struct roster *r)
  * missing or stale roster in the background and, when none is usable,
  * waits for it until deadline. A per-user answer fresher than the roster
  * is the one that counts. */
-static int roster_allows(struct jitd *d, const char *group, int64_t grant_id, const char *user, const char *login,
+static int roster_allows(struct jitd *d, const char *group, const char *gid, const char *user, const char *login,
 			 const struct timespec *deadline, int *from_grace, int64_t *fresh_until)
 {
 	struct check_cache *c = d->cache;
@@ -647,19 +648,10 @@ static int roster_allows(struct jitd *d, const char *group, int64_t grant_id, co
 	}
 	if (r == NULL || r->unusable_until > now)
 		goto out;
-	if (r->gid[0] == '\0' && !r->fetching && grant_id > 0) {
+	if (r->gid[0] == '\0' && !r->fetching && gid[0] != '\0' && okta_valid_id(gid))
 		/* The grant row names the group's id: the first fetch needs no
 		 * search by name. (Rosters live as long as the cache.) */
-		struct grant g;
-
-		pthread_mutex_unlock(&c->lock);
-		if (ledger_grant_get(d->ledger, grant_id, &g) != LEDGER_OK || !okta_valid_id(g.group_id) ||
-		    strcmp(g.grp, group) != 0)
-			g.group_id[0] = '\0';
-		pthread_mutex_lock(&c->lock);
-		if (r->gid[0] == '\0' && !r->fetching)
-			ojit_strlcpy(r->gid, g.group_id, sizeof(r->gid));
-	}
+		ojit_strlcpy(r->gid, gid, sizeof(r->gid));
 	if (!(r->have && now - r->fetched_at < ttl)) {
 		/* After a failed fetch, the next waits ROSTER_RETRY_SECONDS while
 		 * the old list stands in; with none usable, ask at once. */
@@ -847,13 +839,13 @@ static void deny_text(struct jitd *d, const struct flow_config *f, const char *g
  * reached use the last one read within outage_grace (*grace set).
  * Returns LEDGER_OK (a grant ending after now), LEDGER_NOTFOUND, or
  * LEDGER_ERR (unreachable and nothing recent enough known). */
-static int grant_lookup(struct jitd *d, const char *user, const char *group, int64_t now, int64_t *id,
-			int64_t *end_at, int *grace)
+static int grant_lookup(struct jitd *d, const char *user, const char *group, int64_t now, struct grant_end *ge,
+			int *grace)
 {
 	struct check_cache *c = d->cache;
 	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2];
 	struct ledger_memo *m;
-	int r = ledger_grant_active_end(d->ledger, user, group, now, id, end_at);
+	int r = ledger_grant_active_end(d->ledger, user, group, now, ge);
 	unsigned h;
 
 	if (!d->ledger_shared || c == NULL || strlen(user) > LEDGER_USER_MAX || strlen(group) > LEDGER_GROUP_MAX)
@@ -873,15 +865,16 @@ static int grant_lookup(struct jitd *d, const char *user, const char *group, int
 		}
 		if (m != NULL) {
 			m->found = r == LEDGER_OK;
-			m->id = r == LEDGER_OK ? *id : 0;
-			m->end_at = r == LEDGER_OK ? *end_at : 0;
+			if (r == LEDGER_OK)
+				m->ge = *ge;
+			else
+				memset(&m->ge, 0, sizeof(m->ge));
 			m->read_at = now;
 		}
 	} else if (m != NULL && now - m->read_at < d->cfg->outage_grace) {
 		*grace = 1;
-		*id = m->id;
-		*end_at = m->end_at;
-		r = m->found && m->end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
+		*ge = m->ge;
+		r = m->found && m->ge.end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return r;
@@ -894,7 +887,7 @@ static int grant_lookup(struct jitd *d, const char *user, const char *group, int
  * An answer fetched after the activation that still lacks the group is
  * Okta's word, kept until cache_ttl. */
 static int grant_not_in_okta_answer(struct jitd *d, const struct user_entry *info, const char *const *groups,
-				    size_t ngroups, const int *has_grant, const int64_t *grant_id)
+				    size_t ngroups, const int *has_grant, const struct grant_end *ge)
 {
 	struct grant g;
 	size_t i;
@@ -903,7 +896,7 @@ static int grant_not_in_okta_answer(struct jitd *d, const struct user_entry *inf
 		return 0;
 	for (i = 0; i < ngroups && i < CHECK_MAX_GROUPS; i++)
 		if (has_grant[i] && !has_group(info, groups[i]) &&
-		    ledger_grant_get(d->ledger, grant_id[i], &g) == LEDGER_OK && info->fetched_at <= g.updated_at)
+		    ledger_grant_get(d->ledger, ge[i].id, &g) == LEDGER_OK && info->fetched_at <= g.updated_at)
 			return 1;
 	return 0;
 }
@@ -940,7 +933,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	int64_t now = ojit_now(), fresh_until = 0;
 	int need_okta = 0, have_info = 0, grace = 0, ledger_grace = 0, ledger_down = 0;
 	int has_grant[CHECK_MAX_GROUPS];
-	int64_t grant_id[CHECK_MAX_GROUPS], grant_end[CHECK_MAX_GROUPS];
+	struct grant_end ge[CHECK_MAX_GROUPS];
 	size_t i;
 
 	memset(ans, 0, sizeof(*ans));
@@ -961,15 +954,15 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
 
 		has_grant[i] = 0;
-		grant_id[i] = grant_end[i] = 0;
+		memset(&ge[i], 0, sizeof(ge[i]));
 		if (f != NULL && !f->standing_allow) {
-			int lr = grant_lookup(d, user, groups[i], now, &grant_id[i], &grant_end[i], &ledger_grace);
+			int lr = grant_lookup(d, user, groups[i], now, &ge[i], &ledger_grace);
 
 			if (lr == LEDGER_OK) {
 				has_grant[i] = 1;
 				need_okta = 1;
 			} else {
-				grant_id[i] = grant_end[i] = 0;
+				memset(&ge[i], 0, sizeof(ge[i]));
 				if (lr == LEDGER_ERR)
 					ledger_down = 1;
 			}
@@ -985,19 +978,19 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 
 		if (timebound && !has_grant[i])
 			continue;
-		if (!roster_allows(d, groups[i], grant_id[i], user, login, &deadline, &grace, &fresh_until))
+		if (!roster_allows(d, groups[i], ge[i].group_id, user, login, &deadline, &grace, &fresh_until))
 			continue;
-		if (timebound && grant_end[i] <= ojit_now())
+		if (timebound && ge[i].end_at <= ojit_now())
 			continue;
-		allow(groups[i], timebound, grant_id[i], grant_end[i], now, ans);
+		allow(groups[i], timebound, ge[i].id, ge[i].end_at, now, ans);
 		ans->from_grace = grace || ledger_grace;
-		ans->valid_until = ans->from_grace ? 0 : timebound && grant_end[i] < fresh_until ? grant_end[i] : fresh_until;
+		ans->valid_until = ans->from_grace ? 0 : timebound && ge[i].end_at < fresh_until ? ge[i].end_at : fresh_until;
 		return 0;
 	}
 	if (need_okta) {
 		int r = user_info(d, user, login, d->cfg->cache_ttl, &info, &grace, &deadline, &err);
 
-		if (r == 0 && grant_not_in_okta_answer(d, &info, groups, ngroups, has_grant, grant_id)) {
+		if (r == 0 && grant_not_in_okta_answer(d, &info, groups, ngroups, has_grant, ge)) {
 			/* A grant this daemon did not make (another okta-jitd of
 			 * the fleet did) while the cached answer predates it:
 			 * ask Okta again, waiting at most CHECK_WAIT_MS. */
@@ -1031,13 +1024,13 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		int timebound = f != NULL && !f->standing_allow;
 
 		/* a grant that ended while Okta was asked does not count */
-		if (timebound && (!has_grant[i] || grant_end[i] <= ojit_now()))
+		if (timebound && (!has_grant[i] || ge[i].end_at <= ojit_now()))
 			continue;
 		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0 || !has_group(&info, groups[i]))
 			continue;
-		allow(groups[i], timebound, grant_id[i], grant_end[i], now, ans);
+		allow(groups[i], timebound, ge[i].id, ge[i].end_at, now, ans);
 		fresh_until = info.fetched_at + d->cfg->cache_ttl;
-		ans->valid_until = ans->from_grace ? 0 : timebound && grant_end[i] < fresh_until ? grant_end[i] : fresh_until;
+		ans->valid_until = ans->from_grace ? 0 : timebound && ge[i].end_at < fresh_until ? ge[i].end_at : fresh_until;
 		free(info.groups);
 		return 0;
 	}

@@ -138,10 +138,10 @@ int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int
 	return l->ops->grant_active(l->b, user, grp, now, g);
 }
 
-int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp, int64_t now, int64_t *id,
-			    int64_t *end_at)
+int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp, int64_t now,
+			    struct grant_end *ge)
 {
-	return l->ops->grant_active_end(l->b, user, grp, now, id, end_at);
+	return l->ops->grant_active_end(l->b, user, grp, now, ge);
 }
 
 int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, struct grant *g)

@@ -126,12 +126,18 @@ int ledger_grant_update(struct ledger *l, const struct grant *g, const char *exp
 /* The active grant of user for group whose end is after now, if any. */
 int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int64_t now,
 			struct grant *g);
+/* What the gate needs of the active grant of user for group that ends
+ * last: its id, end and the Okta group id written with it. */
+struct grant_end {
+	int64_t id, end_at;
+	char group_id[65];
+};
 /* The same question for the gate, answered from memory while no grant has
  * been written since the last read (okta-jitd is the ledger's only writer):
- * LEDGER_OK with *id and *end_at of the active grant ending last, if it
- * ends after now. */
-int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp, int64_t now, int64_t *id,
-			    int64_t *end_at);
+ * LEDGER_OK with *ge filled when that grant ends after now; LEDGER_NOTFOUND
+ * with *ge zeroed, or, when the grant has ended, filled. */
+int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp, int64_t now,
+			    struct grant_end *ge);
 /* A pending request of user for group, if any. */
 int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, struct grant *g);
 

@@ -20,8 +20,7 @@ struct ledger_ops {
 	int (*grant_get)(void *b, int64_t id, struct grant *g);
 	int (*grant_update)(void *b, const struct grant *g, const char *expected_state);
 	int (*grant_active)(void *b, const char *user, const char *grp, int64_t now, struct grant *g);
-	int (*grant_active_end)(void *b, const char *user, const char *grp, int64_t now, int64_t *id,
-				int64_t *end_at);
+	int (*grant_active_end)(void *b, const char *user, const char *grp, int64_t now, struct grant_end *ge);
 	int (*grant_pending)(void *b, const char *user, const char *grp, struct grant *g);
 	int (*grant_list)(void *b, const char *user, const char *states, size_t limit, grant_cb cb, void *ctx);
 	int (*grant_due)(void *b, int64_t now, grant_cb cb, void *ctx);

@@ -797,14 +797,14 @@ static int pg_grant_active(void *b, const char *user, const char *grp, int64_t n
 
 /* No memory of earlier answers here, unlike SQLite: other hosts write the
  * database. */
-static int pg_grant_active_end(void *b, const char *user, const char *grp, int64_t now, int64_t *id,
-			       int64_t *end_at)
+static int pg_grant_active_end(void *b, const char *user, const char *grp, int64_t now, struct grant_end *ge)
 {
 	struct pg_ledger *p = b;
 	struct params pa = { 0 };
 	PGresult *res;
 	int r = LEDGER_ERR;
 
+	memset(ge, 0, sizeof(*ge));
 	if (strlen(user) > LEDGER_USER_MAX || strlen(grp) > LEDGER_GROUP_MAX)
 		return LEDGER_NOTFOUND;
 	p_text(&pa, user);
@@ -812,15 +812,18 @@ static int pg_grant_active_end(void *b, const char *user, const char *grp, int64
 	pthread_mutex_lock(&p->lock);
 	/* The row with the latest end: if it has ended, all have. */
 	res = run(p, "select grant",
-		  "SELECT id, end_at FROM grants WHERE \"user\" = $1 AND grp = $2 AND kind = 'grant'"
+		  "SELECT id, end_at, group_id FROM grants WHERE \"user\" = $1 AND grp = $2 AND kind = 'grant'"
 		  " AND state = 'active' AND op = '' ORDER BY end_at DESC, id DESC LIMIT 1",
 		  &pa, PGRES_TUPLES_OK, 1);
 	if (res != NULL) {
 		int found = PQntuples(res) > 0;
 
-		*id = found ? val_i64(res, 0, 0) : 0;
-		*end_at = found ? val_i64(res, 0, 1) : 0;
-		r = found && *end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
+		if (found) {
+			ge->id = val_i64(res, 0, 0);
+			ge->end_at = val_i64(res, 0, 1);
+			val_text(res, 0, 2, ge->group_id, sizeof(ge->group_id));
+		}
+		r = found && ge->end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
 	}
 	PQclear(res);
 	pthread_mutex_unlock(&p->lock);

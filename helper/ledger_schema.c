@@ -53,6 +53,10 @@ static const char *const migrations[] = {
 	" sent_at @INT@ NOT NULL DEFAULT 0, dropped_at @INT@ NOT NULL DEFAULT 0);"
 	"CREATE INDEX notifications_due ON notifications(sent_at, dropped_at, next_attempt_at);"
 	"CREATE INDEX notifications_grant ON notifications(grant_id, event, target);",
+	/* 5: the gate's read (a user's active grant for a group, ending last)
+	 * found and ordered by the index alone */
+	"DROP INDEX IF EXISTS grants_user_grp;"
+	"CREATE INDEX IF NOT EXISTS grants_active ON grants(\"user\", grp, state, op, end_at);",
 };
 
 int ledger_schema_count(void)

@@ -27,7 +27,7 @@ struct active_entry {
 	struct active_entry *next;
 	uint64_t gen;
 	int found;
-	int64_t id, end_at;
+	struct grant_end ge;
 	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2]; /* user "\n" group */
 };
 
@@ -431,17 +431,53 @@ static unsigned active_hash(const char *key)
 	return h % ACTIVE_BUCKETS;
 }
 
-static int sq_grant_active_end(void *b, const char *user, const char *grp, int64_t now, int64_t *id,
-			    int64_t *end_at)
+/* The active row of user for group ending last, ended or not (its end
+ * decides at each lookup), in the fewest columns: the gate's read. */
+static int sq_grant_latest_active(struct sq *l, const char *user, const char *grp, struct grant_end *ge)
+{
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR, rc, cached = 0;
+
+	memset(ge, 0, sizeof(*ge));
+	pthread_mutex_lock(&l->lock);
+	st = stmt_get(l,
+		      "SELECT id, end_at, group_id FROM grants WHERE \"user\" = ? AND grp = ? AND kind = 'grant'"
+		      " AND state = 'active' AND op = '' ORDER BY end_at DESC, id DESC LIMIT 1",
+		      &cached);
+	if (st == NULL) {
+		set_err(l, "select grant");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, grp, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ge->id = sqlite3_column_int64(st, 0);
+		ge->end_at = sqlite3_column_int64(st, 1);
+		col_text(st, 2, ge->group_id, sizeof(ge->group_id));
+		r = LEDGER_OK;
+	} else if (rc == SQLITE_DONE) {
+		r = LEDGER_NOTFOUND;
+	} else {
+		set_err(l, "select grant");
+	}
+out:
+	stmt_put(st, cached);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+static int sq_grant_active_end(void *b, const char *user, const char *grp, int64_t now, struct grant_end *ge)
 {
 	struct sq *l = b;
 	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2];
 	struct active_entry *e;
-	struct grant g;
+	struct grant_end got;
 	uint64_t gen;
 	unsigned h;
 	int r;
 
+	memset(ge, 0, sizeof(*ge));
 	if (strlen(user) > LEDGER_USER_MAX || strlen(grp) > LEDGER_GROUP_MAX)
 		return LEDGER_NOTFOUND;
 	snprintf(key, sizeof(key), "%s\n%s", user, grp);
@@ -452,17 +488,15 @@ static int sq_grant_active_end(void *b, const char *user, const char *grp, int64
 			break;
 	if (e != NULL && e->gen == l->gen) {
 		/* the row with the latest end: if it has ended, all have */
-		r = e->found && e->end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
-		*id = e->id;
-		*end_at = e->end_at;
+		r = e->found && e->ge.end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
+		*ge = e->ge;
 		pthread_mutex_unlock(&l->lock);
 		return r;
 	}
 	gen = l->gen;
 	pthread_mutex_unlock(&l->lock);
 
-	/* Any active row, ended or not: its end decides at each lookup. */
-	r = sq_grant_active(l, user, grp, INT64_MIN, &g);
+	r = sq_grant_latest_active(l, user, grp, &got);
 	if (r != LEDGER_OK && r != LEDGER_NOTFOUND)
 		return r;
 	pthread_mutex_lock(&l->lock);
@@ -484,13 +518,11 @@ static int sq_grant_active_end(void *b, const char *user, const char *grp, int64
 		/* read under gen: a grant written meanwhile makes it stale */
 		e->gen = gen;
 		e->found = r == LEDGER_OK;
-		e->id = r == LEDGER_OK ? g.id : 0;
-		e->end_at = r == LEDGER_OK ? g.end_at : 0;
+		e->ge = got;
 	}
 	pthread_mutex_unlock(&l->lock);
-	*id = r == LEDGER_OK ? g.id : 0;
-	*end_at = r == LEDGER_OK ? g.end_at : 0;
-	return r == LEDGER_OK && g.end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
+	*ge = got;
+	return r == LEDGER_OK && got.end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
 }
 
 static int sq_grant_pending(void *b, const char *user, const char *grp, struct grant *g)

@@ -40,7 +40,7 @@ from pg_fixtures import pg_server  # noqa: E402,F401
 
 T = 1_700_000_000  # the tests' "now": fixed, so both backends see the same times
 OK, NOTFOUND, CONFLICT, ERR = 0, 1, 2, -1
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 PAYLOAD_MAX = 8192  # NOTIFY_PAYLOAD_MAX: a payload holds up to 8191 bytes
 
 
@@ -303,9 +303,10 @@ def test_same_answers_on_sqlite_and_postgresql(open_backend):
     assert ans("active", user="alice", grp="web-sudo", now=T + 60)["grant"]["id"] == 1
     assert ans("active", user="alice", grp="web-sudo", now=T + 100)["rc"] == NOTFOUND
     assert ans("active_end", user="alice", grp="web-sudo", now=T + 1000) == {"id": 1, "end_at": T + 100,
-                                                                            "rc": NOTFOUND}
-    assert ans("active_end", user="nobody", grp="web-sudo", now=T) == {"id": 0, "end_at": 0, "rc": NOTFOUND}
-    assert ans("active_end", user="u" * 65, grp="web-sudo", now=T) == {"id": -1, "end_at": -1, "rc": NOTFOUND}
+                                                                            "group_id": "00gweb", "rc": NOTFOUND}
+    none = {"id": 0, "end_at": 0, "group_id": "", "rc": NOTFOUND}
+    assert ans("active_end", user="nobody", grp="web-sudo", now=T) == none
+    assert ans("active_end", user="u" * 65, grp="web-sudo", now=T) == none
     assert ans("active", user="x' OR '1'='1", grp="web-sudo", now=T)["grant"]["reason"] == GRANTS[7]["reason"]
     assert ans("pending", user="alice", grp="prod-db-ssh")["grant"]["id"] == 4
     assert ans("pending", user="carol", grp="ops")["rc"] == NOTFOUND
@@ -547,7 +548,7 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
     else:
         pg.psql("DROP TABLE notifications; UPDATE okta_jit_schema SET version = 3")
     d = drivers(*args)
-    assert d.hello["schema_version"] == SCHEMA_VERSION == 4, d.hello
+    assert d.hello["schema_version"] == SCHEMA_VERSION == 5, d.hello
     assert d("get", id=gid)["grant"]["user"] == "alice", "the migration lost a grant"
     assert d("notify_exists", target="slack", event="grant.active", grant_id=gid)["rc"] == NOTFOUND
     assert d("notify_add", notification=note(grant_id=gid))["id"] == 1
@@ -572,6 +573,23 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
     assert cols == want_cols
     assert indexes == ["notifications_due", "notifications_grant"]
     assert version == SCHEMA_VERSION
+    # migration 5: the gate's read is served by one index, in order
+    if kind == "sqlite":
+        db = sqlite3.connect(path)
+        gindexes = sorted(r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'grants'"))
+        plan = [r[3] for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT id, end_at, group_id FROM grants WHERE \"user\" = ? AND grp = ?"
+            " AND kind = 'grant' AND state = 'active' AND op = '' ORDER BY end_at DESC, id DESC LIMIT 1",
+            ("alice", "web-sudo"))]
+        db.close()
+        assert plan == ["SEARCH grants USING INDEX grants_active (user=? AND grp=? AND state=? AND op=?)"], plan
+    else:
+        gindexes = sorted(r[0] for r in pg.psql("SELECT indexname FROM pg_indexes WHERE tablename = 'grants'"
+                                                " AND indexname <> 'grants_pkey'"))
+    assert gindexes == ["grants_active", "grants_state"], gindexes
+    assert d("active_end", user="alice", grp="web-sudo", now=T) == {"id": gid, "end_at": T + 100,
+                                                                   "group_id": "00gweb", "rc": OK}
 
 
 # ---------------------------------------------------------------- claims

@@ -270,12 +270,14 @@ static cJSON *run(const cJSON *req)
 		grant_from_json(cJSON_GetObjectItemCaseSensitive(req, "grant"), &g);
 		rc = ops->grant_update(be, &g, opt_str(req, "expected"));
 	} else if (strcmp(op, "active_end") == 0) {
-		int64_t id = -1, end_at = -1;
+		struct grant_end ge;
 
-		rc = ops->grant_active_end(be, opt_str(req, "user"), opt_str(req, "grp"), get_i64(req, "now"), &id,
-					   &end_at);
-		cJSON_AddNumberToObject(out, "id", (double)id);
-		cJSON_AddNumberToObject(out, "end_at", (double)end_at);
+		memset(&ge, 0xff, sizeof(ge));
+		rc = ops->grant_active_end(be, opt_str(req, "user"), opt_str(req, "grp"), get_i64(req, "now"), &ge);
+		cJSON_AddNumberToObject(out, "id", (double)ge.id);
+		cJSON_AddNumberToObject(out, "end_at", (double)ge.end_at);
+		ge.group_id[sizeof(ge.group_id) - 1] = '\0';
+		cJSON_AddStringToObject(out, "group_id", ge.group_id);
 	} else if (strcmp(op, "list") == 0 || strcmp(op, "due") == 0) {
 		rows.arr = cJSON_AddArrayToObject(out, "rows");
 		if (op[0] == 'l')
