@@ -11,6 +11,7 @@ These run on the SQLite ledger only (jit_factory's default backend).
 """
 import json
 import os
+import pwd
 import re
 import secrets
 import socket
@@ -266,6 +267,13 @@ def test_failed_and_breakglass_are_told(jit_factory, webhook, tmp_path):
     # only root may report one
     st, f = breakglass_report(jit.sock, "ojt-mallory", as_user="ojt-mallory")
     assert st == P_ERROR and f.get(21) == "forbidden", f
+    # a name that cannot be a user's is refused: no audit line, nothing told
+    for bad in ("ojt bob", "-oops", "a\nb", "x" * 300, "", "root\x7f"):
+        st, f = breakglass_report(jit.sock, bad)
+        assert st == P_ERROR and f.get(21) == "invalid", (bad, f)
+    assert [a["user"] for a in jit.audit(event="breakglass")] == ["ojt-bob"]
+    time.sleep(1.0)
+    assert [e["json"]["user"] for e in webhook.received() if ev_of(e) == "breakglass"] == ["ojt-bob"]
 
 
 def breakglass_report(sock, user, as_user=None):
@@ -320,6 +328,38 @@ def test_the_secret_from_a_systemd_credential(jit_factory, webhook, tmp_path):
     gid = jit.request("web-sudo", dur="1h", as_user="ojt-alice").grant["id"]
     wait_delivered(webhook, {("granted", gid)})
     assert_once_each(webhook, secret)
+
+
+@pytest.mark.parametrize("flaw", ["other_owner", "group_readable", "symlink", "empty_first_line"])
+def test_a_secret_file_that_is_not_roots_alone_signs_nothing(jit_factory, webhook, tmp_path, flaw):
+    """secret_file owned by another user, readable by others, a symlink, or
+    with an empty first line: okta-jitd says so at start naming the file,
+    grants go on, and nothing is sent unsigned or signed with it."""
+    secret = "whsec-" + secrets.token_hex(24)
+    real = tmp_path / "hook.secret"
+    real.write_text(("\n" if flaw == "empty_first_line" else "") + secret + "\n")
+    os.chmod(str(real), 0o644 if flaw == "group_readable" else 0o600)
+    path = real
+    if flaw == "other_owner":
+        nobody = pwd.getpwnam("nobody")
+        os.chown(str(real), nobody.pw_uid, nobody.pw_gid)
+    elif flaw == "symlink":
+        path = tmp_path / "hook.secret.link"
+        os.symlink(str(real), str(path))
+    section = ("\n[notify hook]\nurl = %s\nsecret_file = %s\nca_file = %s\nevents = granted\n"
+               % (webhook.url, path, webhook.ca))
+    jit = jit_factory(name="badsecret", flows=JIT_FLOWS + section)
+    want = {"other_owner": "must be a regular file owned by root with mode 0600 or 0400",
+            "group_readable": "must be a regular file owned by root with mode 0600 or 0400",
+            "symlink": "cannot open secret_file %s" % path,
+            "empty_first_line": "has an empty first line"}[flaw]
+    wait_for(lambda: want in jit.daemon.log(), 10, what="the secret_file error in the log")
+    assert str(path) in jit.daemon.log()
+    assert secret not in jit.daemon.log()
+    r = jit.request("web-sudo", dur="1h", as_user="ojt-alice")
+    assert r.grant["state"] == "active", r
+    time.sleep(2.0)
+    assert webhook.received() == []
 
 
 # ---------------------------------------------------------------- receiver trouble
