@@ -151,6 +151,42 @@ int okta_valid_user_status(const char *s)
 	return 0;
 }
 
+/* Does JSON text hold a NUL inside a string, raw or as the escape
+ * \u0000? cJSON's strings end at the first NUL, so "web-sudo\u0000x" would
+ * read as "web-sudo" and "alice@example.com\u0000x" as alice's login. */
+static int json_has_nul(const char *p, size_t len)
+{
+	int in_str = 0;
+	size_t i;
+
+	if (memchr(p, '\0', len) != NULL)
+		return 1;
+	for (i = 0; i < len; i++) {
+		if (!in_str) {
+			in_str = p[i] == '"';
+			continue;
+		}
+		if (p[i] == '"') {
+			in_str = 0;
+			continue;
+		}
+		if (p[i] != '\\' || ++i >= len)
+			continue;
+		if (p[i] == 'u' && len - i > 4 && memcmp(p + i + 1, "0000", 4) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Parse an answer from Okta; NULL when it is not JSON or holds a NUL in
+ * a string (refused whole: no field of it is trusted). */
+static cJSON *json_parse(const char *p, size_t len)
+{
+	if (p == NULL || json_has_nul(p, len))
+		return NULL;
+	return cJSON_ParseWithLength(p, len);
+}
+
 /* Copy a JSON string member into dst if it is a string that fits and has no
  * control characters; return 0 on success. */
 static int json_str(const cJSON *obj, const char *name, char *dst, size_t n)
@@ -265,7 +301,7 @@ void okta_error_from_response(struct okta_error *e, long status, const char *bod
 		e->kind = token_endpoint ? OKTA_ERR_TOKEN : OKTA_ERR_HTTP;
 
 	if (body != NULL && len > 0)
-		j = cJSON_ParseWithLength(body, len);
+		j = cJSON_ParseWithLength(body, len); /* (texts only: a NUL just ends one early) */
 	if (cJSON_IsObject(j)) {
 		json_text(j, "errorCode", e->code, sizeof(e->code));
 		json_text(j, "errorSummary", e->summary, sizeof(e->summary));
@@ -722,7 +758,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 	if (attempt >= c->opt.max_attempts)
 		goto out;
 
-	j = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+	j = json_parse(resp.body.data ? resp.body.data : "", resp.body.len);
 	{
 		char type[16] = "", scope[256] = "";
 		const cJSON *tok = cJSON_GetObjectItemCaseSensitive(j, "access_token");
@@ -984,10 +1020,12 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 		goto out;
 
 	if (out != NULL && resp.status != 204) {
-		*out = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+		*out = json_parse(resp.body.data ? resp.body.data : "", resp.body.len);
 		if (*out == NULL) {
 			err_set(err, OKTA_ERR_BAD_RESPONSE, resp.status,
-				"Okta sent a response that is not valid JSON");
+				resp.body.data != NULL && json_has_nul(resp.body.data, resp.body.len)
+					? "Okta sent a response with a NUL character in a string; refusing all of it"
+					: "Okta sent a response that is not valid JSON");
 			goto out;
 		}
 	}
@@ -1065,7 +1103,7 @@ static int parse_owner(const cJSON *o, struct okta_owner *w, struct okta_error *
 /* The object parsers on raw JSON text, for the fuzzers (fuzz/). */
 int okta_parse_user_json(const char *buf, size_t len, struct okta_user *u, struct okta_error *err)
 {
-	cJSON *j = cJSON_ParseWithLength(buf, len);
+	cJSON *j = json_parse(buf, len);
 	int r = parse_user(j, u, err);
 
 	cJSON_Delete(j);
@@ -1074,7 +1112,7 @@ int okta_parse_user_json(const char *buf, size_t len, struct okta_user *u, struc
 
 int okta_parse_group_json(const char *buf, size_t len, struct okta_group *g, struct okta_error *err)
 {
-	cJSON *j = cJSON_ParseWithLength(buf, len);
+	cJSON *j = json_parse(buf, len);
 	int r = parse_group(j, g, err);
 
 	cJSON_Delete(j);
@@ -1083,7 +1121,7 @@ int okta_parse_group_json(const char *buf, size_t len, struct okta_group *g, str
 
 int okta_parse_owner_json(const char *buf, size_t len, struct okta_owner *w, struct okta_error *err)
 {
-	cJSON *j = cJSON_ParseWithLength(buf, len);
+	cJSON *j = json_parse(buf, len);
 	int r = parse_owner(j, w, err);
 
 	cJSON_Delete(j);

@@ -363,6 +363,38 @@ def test_member_list_with_a_grant_and_paging(jit_factory):
     assert c.rc == EXIT_DENIED and c.j["code"] == "no_grant", c
 
 
+GARBLED_LISTS = {
+    "not_json": '[{"id": "00umallory00000007", "status": "ACTIVE", <not json>',
+    "object": {"id": MALLORY, "status": "ACTIVE", "profile": {"login": "ojt-mallory@example.com"}},
+    "login_not_text": [{"id": MALLORY, "status": "ACTIVE", "profile": {"login": ["ojt-mallory@example.com"]}}],
+    "status_not_text": [{"id": MALLORY, "status": ["ACTIVE"], "profile": {"login": "ojt-mallory@example.com"}}],
+    "no_status": [{"id": MALLORY, "profile": {"login": "ojt-mallory@example.com"}}],
+    "no_profile": [{"id": MALLORY, "status": "ACTIVE", "login": "ojt-mallory@example.com"}],
+    "login_with_nul": [{"id": MALLORY, "status": "ACTIVE", "profile": {"login": "ojt-mallory@example.com\u0000x"}}],
+    "login_too_long": [{"id": MALLORY, "status": "ACTIVE", "profile": {"login": "m" * 5000 + "@example.com"}}],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GARBLED_LISTS))
+def test_a_garbled_member_list_lets_no_one_in(jit_factory, kind):
+    # Okta's answer for the member list is garbled: nobody on it is let in
+    # from it (mallory is not a member); members are still let in by their
+    # own lookup, and non-members refused by theirs.
+    jit = jit_factory(daemon_extra={"cache_ttl": "5m"})
+    jit.okta.control("membership", {"op": "add", "group": G_STAGE, "user": ALICE})
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/groups/%s/users" % G_STAGE, "action": "status",
+                     "status": 200, "body": GARBLED_LISTS[kind], "count": -1})
+    c = jit.cli("check", "staging-ssh", user="ojt-mallory")
+    assert c.rc == EXIT_DENIED and c.j["code"] == "not_member", c
+    c = jit.cli("check", "staging-ssh", user="ojt-alice")
+    assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
+    c = jit.cli("check", "staging-ssh", user="ojt-mallory")
+    assert c.rc == EXIT_DENIED and c.j["code"] == "not_member", c
+    assert jit.daemon.proc.poll() is None
+    api = [q["path"] for q in jit.okta.requests() if q["path"].startswith("/api/v1/users/ojt-")]
+    assert api, "the users were not looked up one by one"
+
+
 def test_a_failing_member_list_is_asked_again_after_a_pause_and_stands_in(jit_factory):
     # Okta fails the list: what it said last stands in (outage_grace) and
     # the list is asked again after 5 s, not at every check.

@@ -213,6 +213,33 @@ static void test_search_eq_control_chars(void **state)
 	ojit_buf_free(&b);
 }
 
+/* A NUL inside a string, escaped or raw, would cut a login or a group name
+ * short in C ("web-sudo\u0000x" read as "web-sudo"): the answer is refused
+ * whole. A backslash followed by u0000 as text (an escaped backslash) is
+ * not a NUL and stays. */
+static void test_nul_in_a_string_refused(void **state)
+{
+	static const char raw_nul[] = "{\"id\":\"00gA\",\"type\":\"OKTA_GROUP\",\"profile\":{\"name\":\"web\0x\"}}";
+	struct okta_group g;
+	struct okta_user u;
+	struct okta_error e;
+	const char *user = "{\"id\":\"00uA\",\"status\":\"ACTIVE\",\"profile\":{\"login\":\"alice@example.com\\u0000x\"}}";
+	const char *group = "{\"id\":\"00gA\",\"type\":\"OKTA_GROUP\",\"profile\":{\"name\":\"web-sudo\\u0000x\"}}";
+	const char *user_ok = "{\"id\":\"00uA\",\"status\":\"ACTIVE\",\"profile\":{\"login\":\"alice@example.com\"}}";
+	const char *text = "{\"id\":\"00gA\",\"type\":\"OKTA_GROUP\",\"profile\":{\"name\":\"web\\\\u0000x\"}}";
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	assert_int_not_equal(okta_parse_user_json(user, strlen(user), &u, &e), 0);
+	assert_int_not_equal(okta_parse_group_json(group, strlen(group), &g, &e), 0);
+	assert_int_not_equal(okta_parse_group_json(raw_nul, sizeof(raw_nul) - 1, &g, &e), 0);
+	/* the same without the NUL parses: the refusal is the NUL's */
+	assert_int_equal(okta_parse_user_json(user_ok, strlen(user_ok), &u, &e), 0);
+	assert_string_equal(u.login, "alice@example.com");
+	assert_int_equal(okta_parse_group_json(text, strlen(text), &g, &e), 0);
+	assert_string_equal(g.name, "web\\u0000x");
+}
+
 static void test_search_eq_appends(void **state)
 {
 	struct ojit_buf b;
@@ -927,6 +954,7 @@ int main(void)
 		cmocka_unit_test(test_search_eq_plain),
 		cmocka_unit_test(test_search_eq_control_chars),
 		cmocka_unit_test(test_search_eq_appends),
+		cmocka_unit_test(test_nul_in_a_string_refused),
 		cmocka_unit_test(test_error_e0000006_forbidden),
 		cmocka_unit_test(test_error_e0000007_not_found),
 		cmocka_unit_test(test_error_429_rate_limit),
