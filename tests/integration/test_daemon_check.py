@@ -395,6 +395,21 @@ def test_a_garbled_member_list_lets_no_one_in(jit_factory, kind):
     assert api, "the users were not looked up one by one"
 
 
+def test_a_group_name_cut_short_by_a_nul_is_not_the_group(jit_factory):
+    # mallory's groups as Okta lists them include "staging-ssh\u0000x": read
+    # in C it would be "staging-ssh". The answer is refused whole.
+    jit = jit_factory(daemon_extra={"cache_ttl": "5m"})
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/groups/%s/users" % G_STAGE, "action": "status",
+                     "status": 200, "body": [], "count": -1})
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/users/ojt-mallory[^/]*/groups", "action": "status",
+                     "status": 200, "count": -1,
+                     "body": [{"id": "00gnul0000000001", "type": "OKTA_GROUP",
+                               "profile": {"name": "staging-ssh\u0000x", "description": ""}}]})
+    c = jit.cli("check", "staging-ssh", user="ojt-mallory")
+    assert c.rc != EXIT_OK and c.j["decision"] != "allow", c
+    assert "NUL" in c.j["message"], c
+
+
 def test_a_failing_member_list_is_asked_again_after_a_pause_and_stands_in(jit_factory):
     # Okta fails the list: what it said last stands in (outage_grace) and
     # the list is asked again after 5 s, not at every check.
