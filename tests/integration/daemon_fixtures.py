@@ -77,6 +77,7 @@ standing = allow
 PING, CHECK, SESSION_OPEN, SESSION_CLOSE, REQUEST, APPROVE, DENY, REVOKE, EXTEND, LIST, STATUS, AUDIT, BREAKGLASS = \
     range(1, 14)
 P_OK, P_ERROR = 100, 101
+T_SINCE = 11
 T_USER, T_GROUP, T_DURATION, T_REASON, T_ID, T_CODE, T_MESSAGE, T_DECISION = 1, 2, 7, 8, 9, 21, 22, 20
 MAX_REQUEST = 16384
 
@@ -451,6 +452,10 @@ class JitEnv:
         return rows[0]
 
     def audit(self, grant_id=None, event=None):
+        """Audit rows, read from the ledger itself. okta-jitd writes a
+        check's record just after its reply (as `okta-jit audit` sees it);
+        an AUDIT request waits for such records, so one is made first."""
+        self.settle_audit()
         q, params = "1=1", []
         if grant_id is not None:
             q += " AND grant_id = ?"
@@ -465,6 +470,14 @@ class JitEnv:
             return [dict(r) for r in db.execute("SELECT * FROM audit WHERE %s ORDER BY id" % q, params)]
         finally:
             db.close()
+
+    def settle_audit(self):
+        if self.daemon.proc is None or self.daemon.proc.poll() is not None:
+            return
+        try:
+            raw_exchange(self.sock, frame(AUDIT, tlv(T_SINCE, "4102444800")), shutdown_write=True)  # 2100: none
+        except OSError:
+            pass
 
     def events(self, grant_id):
         return [a["event"] for a in self.audit(grant_id)]
