@@ -291,7 +291,7 @@ static int audits_owed;
 static void audit_after(struct jitd *d, struct after_reply *after, const char *event, int64_t grant_id,
 			const char *actor, const char *user, const char *grp, const char *fmt, ...)
 {
-	char detail[sizeof(after->detail)];
+	char detail[sizeof(after->ev.detail)];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -305,12 +305,12 @@ static void audit_after(struct jitd *d, struct after_reply *after, const char *e
 	audits_owed++;
 	pthread_mutex_unlock(&owed_lock);
 	after->pending = 1;
-	ojit_strlcpy(after->event, event, sizeof(after->event));
-	after->grant_id = grant_id;
-	ojit_strlcpy(after->actor, actor, sizeof(after->actor));
-	ojit_strlcpy(after->user, user, sizeof(after->user));
-	ojit_strlcpy(after->grp, grp, sizeof(after->grp));
-	memcpy(after->detail, detail, sizeof(detail));
+	ojit_strlcpy(after->ev.event, event, sizeof(after->ev.event));
+	after->ev.grant_id = grant_id;
+	ojit_strlcpy(after->ev.actor, actor, sizeof(after->ev.actor));
+	ojit_strlcpy(after->ev.user, user, sizeof(after->ev.user));
+	ojit_strlcpy(after->ev.grp, grp, sizeof(after->ev.grp));
+	memcpy(after->ev.detail, detail, sizeof(detail));
 }
 
 void daemon_after_reply(struct jitd *d, struct after_reply *after)
@@ -318,7 +318,8 @@ void daemon_after_reply(struct jitd *d, struct after_reply *after)
 	if (after == NULL || !after->pending)
 		return;
 	after->pending = 0;
-	audit_event(d, after->event, after->grant_id, after->actor, after->user, after->grp, "%s", after->detail);
+	audit_event(d, after->ev.event, after->ev.grant_id, after->ev.actor, after->ev.user, after->ev.grp, "%s",
+		    after->ev.detail);
 	pthread_mutex_lock(&owed_lock);
 	audits_owed--;
 	pthread_cond_broadcast(&owed_cond);

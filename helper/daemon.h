@@ -19,12 +19,7 @@ int daemon_serve(struct jitd *d, int listen_fd);
  * not wait for it. */
 struct after_reply {
 	int pending;
-	char event[32];
-	int64_t grant_id;
-	char actor[LEDGER_USER_MAX + 1];
-	char user[LEDGER_USER_MAX + 1];
-	char grp[LEDGER_GROUP_MAX + 1];
-	char detail[1024];
+	struct audit_event ev; /* (id and at unused) */
 };
 /* Handle one parsed request from actor; fills the reply. With after
  * non-NULL, a check's audit record may be left there for the caller to

@@ -375,8 +375,10 @@ static void stmt_put(sqlite3_stmt *st, int cached)
 	}
 }
 
-static int select_one(struct sq *l, const char *sql, struct grant *g, const char *a,
-		      const char *b, int64_t n)
+/* Run a one-row SELECT bound to (a, b, n) (a and b skipped when NULL) and
+ * hand its row to fill(st, out). */
+static int select_row(struct sq *l, const char *sql, void (*fill)(sqlite3_stmt *st, void *out), void *out,
+		      const char *a, const char *b, int64_t n)
 {
 	sqlite3_stmt *st = NULL;
 	int r = LEDGER_ERR, rc, i = 1, cached = 0;
@@ -393,7 +395,7 @@ static int select_one(struct sq *l, const char *sql, struct grant *g, const char
 	sqlite3_bind_int64(st, i++, n);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		row_to_grant(st, g);
+		fill(st, out);
 		r = LEDGER_OK;
 	} else if (rc == SQLITE_DONE) {
 		r = LEDGER_NOTFOUND;
@@ -404,6 +406,16 @@ out:
 	stmt_put(st, cached);
 	pthread_mutex_unlock(&l->lock);
 	return r;
+}
+
+static void fill_grant(sqlite3_stmt *st, void *out)
+{
+	row_to_grant(st, out);
+}
+
+static int select_one(struct sq *l, const char *sql, struct grant *g, const char *a, const char *b, int64_t n)
+{
+	return select_row(l, sql, fill_grant, g, a, b, n);
 }
 
 static int sq_grant_get(void *b, int64_t id, struct grant *g)
@@ -431,40 +443,24 @@ static unsigned active_hash(const char *key)
 	return h % ACTIVE_BUCKETS;
 }
 
+static void fill_grant_end(sqlite3_stmt *st, void *out)
+{
+	struct grant_end *ge = out;
+
+	ge->id = sqlite3_column_int64(st, 0);
+	ge->end_at = sqlite3_column_int64(st, 1);
+	col_text(st, 2, ge->group_id, sizeof(ge->group_id));
+}
+
 /* The active row of user for group ending last, ended or not (its end
  * decides at each lookup), in the fewest columns: the gate's read. */
 static int sq_grant_latest_active(struct sq *l, const char *user, const char *grp, struct grant_end *ge)
 {
-	sqlite3_stmt *st = NULL;
-	int r = LEDGER_ERR, rc, cached = 0;
-
 	memset(ge, 0, sizeof(*ge));
-	pthread_mutex_lock(&l->lock);
-	st = stmt_get(l,
-		      "SELECT id, end_at, group_id FROM grants WHERE \"user\" = ? AND grp = ? AND kind = 'grant'"
-		      " AND state = 'active' AND op = '' ORDER BY end_at DESC, id DESC LIMIT 1",
-		      &cached);
-	if (st == NULL) {
-		set_err(l, "select grant");
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, grp, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		ge->id = sqlite3_column_int64(st, 0);
-		ge->end_at = sqlite3_column_int64(st, 1);
-		col_text(st, 2, ge->group_id, sizeof(ge->group_id));
-		r = LEDGER_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = LEDGER_NOTFOUND;
-	} else {
-		set_err(l, "select grant");
-	}
-out:
-	stmt_put(st, cached);
-	pthread_mutex_unlock(&l->lock);
-	return r;
+	return select_row(l,
+			  "SELECT id, end_at, group_id FROM grants WHERE \"user\" = ? AND grp = ? AND kind = 'grant'"
+			  " AND state = 'active' AND op = '' AND end_at > ? ORDER BY end_at DESC, id DESC LIMIT 1",
+			  fill_grant_end, ge, user, grp, INT64_MIN);
 }
 
 static int sq_grant_active_end(void *b, const char *user, const char *grp, int64_t now, struct grant_end *ge)

@@ -580,10 +580,11 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'grants'"))
         plan = [r[3] for r in db.execute(
             "EXPLAIN QUERY PLAN SELECT id, end_at, group_id FROM grants WHERE \"user\" = ? AND grp = ?"
-            " AND kind = 'grant' AND state = 'active' AND op = '' ORDER BY end_at DESC, id DESC LIMIT 1",
-            ("alice", "web-sudo"))]
+            " AND kind = 'grant' AND state = 'active' AND op = '' AND end_at > ? ORDER BY end_at DESC, id DESC"
+            " LIMIT 1", ("alice", "web-sudo", -2 ** 63))]
         db.close()
-        assert plan == ["SEARCH grants USING INDEX grants_active (user=? AND grp=? AND state=? AND op=?)"], plan
+        assert plan == ["SEARCH grants USING INDEX grants_active (user=? AND grp=? AND state=? AND op=? AND end_at>?)"
+                        ], plan
     else:
         gindexes = sorted(r[0] for r in pg.psql("SELECT indexname FROM pg_indexes WHERE tablename = 'grants'"
                                                 " AND indexname <> 'grants_pkey'"))

@@ -124,6 +124,23 @@ def frozen(jit):
     class Frozen:
         def __enter__(self):
             jit.daemon.proc.send_signal(signal.SIGSTOP)
+            # A group stop is begun by the one thread that takes the signal;
+            # the others stop when it runs. On a busy machine a worker can
+            # still answer meanwhile: wait until every thread is stopped.
+            pid = jit.daemon.proc.pid
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                states = []
+                for t in os.listdir("/proc/%d/task" % pid):
+                    try:
+                        with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                            states.append(f.read().rsplit(")", 1)[1].split()[0])
+                    except OSError:
+                        pass
+                if states and all(st in ("T", "t") for st in states):
+                    return
+                time.sleep(0.005)
+            raise AssertionError("okta-jitd's threads did not all stop: %s" % states)
 
         def __exit__(self, *a):
             jit.daemon.proc.send_signal(signal.SIGCONT)
@@ -168,7 +185,11 @@ def test_board_answers_end_with_the_grant_and_a_grant_write(jit, stack):
     r = stack.account(line).run(ALICE_U, "acct")
     assert r["acct"] == "PAM_PERM_DENIED", r
     # a grant written for alice and the group (here an extension) voids her
-    # answer; one written for bob leaves it
+    # answer; one written for bob leaves it. (First the ended grant is
+    # settled: its own writes would void her answer too.)
+    old = gid
+    wait_for(lambda: jit.grant(old)["state"] == "expired" and jit.grant(old)["op"] == "", 15,
+             what="the 3 s grant settled")
     gid = grant(jit, dur="10m")
     assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
     grant(jit, user=BOB_U, dur="10m")
