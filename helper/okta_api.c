@@ -69,15 +69,34 @@ struct okta_client {
 	struct rate_bucket buckets[BUCKET_COUNT];
 
 	_Atomic uint64_t api_calls, token_requests, retries, rate_limited;
+	/* Counts Okta's answers (any status but 429 and 5xx): proof that Okta
+	 * is back, which ends the backoffs of calls still waiting to retry. */
+	_Atomic uint64_t answers;
 };
 
-/* Wait ms (a pace or a retry's backoff), or less once shutdown began. */
-static void okta_pause(struct okta_client *c, int64_t ms)
+enum pause { PAUSE_FIXED, PAUSE_BACKOFF };
+
+/* Wait ms (a pace or a retry's wait), or less once shutdown began. A
+ * backoff (one okta-jit chose, not one Okta named) also ends as soon as
+ * another call gets an answer from Okta: after an outage, a fetch that
+ * a login is waiting for must not sleep on for seconds once Okta is
+ * back. */
+static void okta_pause(struct okta_client *c, int64_t ms, enum pause kind)
 {
+	uint64_t seen = atomic_load(&c->answers);
+
 	while (ms > 0 && !okta_http_aborted(c->http)) {
+		if (kind == PAUSE_BACKOFF && atomic_load(&c->answers) != seen)
+			return;
 		ojit_sleep_ms(ms > 50 ? 50 : ms);
 		ms -= 50;
 	}
+}
+
+static void note_answer(struct okta_client *c, long status)
+{
+	if (status != 429 && status < 500)
+		atomic_fetch_add(&c->answers, 1);
 }
 
 static void err_set(struct okta_error *e, enum okta_err_kind kind, long status, const char *fmt, ...)
@@ -506,8 +525,9 @@ static void rate_update(struct okta_client *c, enum bucket b, const struct http_
 }
 
 /* How long to wait after a 429: until X-Rate-Limit-Reset (relative to the
- * response Date) plus one second, else Retry-After, else backoff. */
-static int64_t wait_after_429(const struct http_response *r, int attempt, int64_t cap)
+ * response Date) plus one second, else Retry-After, else backoff (*kind
+ * says which). */
+static int64_t wait_after_429(const struct http_response *r, int attempt, int64_t cap, enum pause *kind)
 {
 	int64_t ms = -1, ra;
 
@@ -518,6 +538,7 @@ static int64_t wait_after_429(const struct http_response *r, int attempt, int64_
 	else if (r->retry_after[0] != '\0' &&
 		 ojit_parse_int64(r->retry_after, 0, 86400, &ra) == 0)
 		ms = ra * 1000;
+	*kind = ms < 0 ? PAUSE_BACKOFF : PAUSE_FIXED;
 	if (ms < 0)
 		ms = backoff_ms(attempt + 2, cap);
 	if (ms < 100)
@@ -622,6 +643,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 	http_response_init(&resp);
 	for (attempt = 0; attempt < c->opt.max_attempts; attempt++) {
 		int64_t wait;
+		enum pause pause = PAUSE_BACKOFF;
 		char nonce[512];
 
 		/* A fresh assertion every time: Okta burns the jti even when the
@@ -667,7 +689,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 		}
 		wait = pace_ms(c, BUCKET_TOKEN);
 		if (wait > 0)
-			okta_pause(c, wait > c->opt.max_wait_ms ? c->opt.max_wait_ms : wait);
+			okta_pause(c, wait > c->opt.max_wait_ms ? c->opt.max_wait_ms : wait, PAUSE_FIXED);
 		memset(&req, 0, sizeof(req));
 		req.method = "POST";
 		req.url = c->token_url;
@@ -685,6 +707,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 			wait = backoff_ms(attempt, c->opt.max_wait_ms);
 		} else {
 			rate_update(c, BUCKET_TOKEN, &resp);
+			note_answer(c, resp.status);
 			if (resp.dpop_nonce[0] != '\0') {
 				pthread_mutex_lock(&c->tok_lock);
 				ojit_strlcpy(c->dpop_nonce, resp.dpop_nonce, sizeof(c->dpop_nonce));
@@ -742,7 +765,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 			}
 			if (resp.status == 429) {
 				atomic_fetch_add(&c->rate_limited, 1);
-				wait = wait_after_429(&resp, attempt, c->opt.max_wait_ms);
+				wait = wait_after_429(&resp, attempt, c->opt.max_wait_ms, &pause);
 				ojit_strlcpy(retry_for, resp.request_id, sizeof(retry_for));
 			} else if (resp.status >= 500) {
 				wait = backoff_ms(attempt, c->opt.max_wait_ms);
@@ -753,7 +776,7 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 		if (attempt + 1 >= c->opt.max_attempts || ojit_mono_ms() - start + wait > c->opt.budget_ms)
 			goto out;
 		atomic_fetch_add(&c->retries, 1);
-		okta_pause(c, wait);
+		okta_pause(c, wait, pause);
 	}
 	if (attempt >= c->opt.max_attempts)
 		goto out;
@@ -938,6 +961,7 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 	http_response_init(&resp);
 	for (attempt = 0; attempt < c->opt.max_attempts + refreshed; attempt++) {
 		int64_t wait;
+		enum pause pause = PAUSE_BACKOFF;
 
 		http_response_free(&resp);
 		http_response_init(&resp);
@@ -965,7 +989,7 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 		}
 		wait = pace_ms(c, b);
 		if (wait > 0)
-			okta_pause(c, wait > c->opt.max_wait_ms ? c->opt.max_wait_ms : wait);
+			okta_pause(c, wait > c->opt.max_wait_ms ? c->opt.max_wait_ms : wait, PAUSE_FIXED);
 		memset(&req, 0, sizeof(req));
 		req.method = method;
 		req.url = url;
@@ -981,6 +1005,7 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 			wait = backoff_ms(attempt, c->opt.max_wait_ms);
 		} else {
 			rate_update(c, b, &resp);
+			note_answer(c, resp.status);
 			if (resp.status >= 200 && resp.status < 300)
 				break;
 			okta_error_from_response(err, resp.status, resp.body.data, resp.body.len,
@@ -1002,7 +1027,7 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 			}
 			if (resp.status == 429) {
 				atomic_fetch_add(&c->rate_limited, 1);
-				wait = wait_after_429(&resp, attempt, c->opt.max_wait_ms);
+				wait = wait_after_429(&resp, attempt, c->opt.max_wait_ms, &pause);
 				ojit_strlcpy(retry_for, resp.request_id, sizeof(retry_for));
 			} else if (resp.status >= 500) {
 				wait = backoff_ms(attempt, c->opt.max_wait_ms);
@@ -1014,7 +1039,7 @@ static int okta_call(struct okta_client *c, const char *method, const char *url,
 		    ojit_mono_ms() - start + wait > c->opt.budget_ms)
 			goto out;
 		atomic_fetch_add(&c->retries, 1);
-		okta_pause(c, wait);
+		okta_pause(c, wait, pause);
 	}
 	if (attempt >= c->opt.max_attempts + refreshed)
 		goto out;

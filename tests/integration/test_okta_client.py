@@ -379,6 +379,67 @@ def test_concurrency_429_is_retried(cfg, okta):
     assert statuses(api_requests(okta.requests())) == [429, 200]
 
 
+def test_a_backoff_ends_once_okta_answers_another_call(cfg, okta):
+    # alice's lookup meets 429s with no reset named: okta-jit's own backoff,
+    # 2-4 s after the third. Once bob's lookup gets an answer, Okta is back:
+    # alice's call retries then, not when its backoff would have ended (a
+    # login waiting on that fetch would be refused meanwhile).
+    okta.faults({"path": r"^/api/v1/users/alice", "action": "status", "status": 429, "count": -1,
+                 "rate_limit_headers": False})
+    p = subprocess.Popen([binary("tests/okta_driver"), cfg, "wake", "alice@example.com", "bob@example.com"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        while len(api_requests(okta.requests(), "/api/v1/users/alice")) < 3:
+            assert time.time() < deadline and p.poll() is None, p.poll()
+            time.sleep(0.02)
+        okta.control("faults/clear", {})
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, (out, err)
+    assert out.splitlines() == ["bob@example.com found", "alice@example.com found"], out
+    reqs = api_requests(okta.requests())
+    alice = [q for q in reqs if q["path"].startswith("/api/v1/users/alice")]
+    bob = [q for q in reqs if q["path"].startswith("/api/v1/users/bob")]
+    assert statuses(alice) == [429, 429, 429, 200]
+    assert statuses(bob) == [200]
+    assert bob[0]["t"] <= alice[3]["t"]
+    # Without the wake, the fourth try comes at least 2 s after the third.
+    assert alice[3]["t"] - alice[2]["t"] < 2.0, (alice[2]["t"], bob[0]["t"], alice[3]["t"])
+
+
+def test_a_wait_okta_named_is_kept_even_when_okta_answers_another_call(cfg, okta):
+    # A Retry-After Okta sent is Okta's word: another call's answer does not
+    # cut that wait short (only okta-jit's own backoffs end early).
+    okta.faults({"path": r"^/api/v1/users/alice", "action": "status", "status": 429, "count": 1,
+                 "rate_limit_headers": False, "headers": {"Retry-After": "3"}})
+    p = subprocess.Popen([binary("tests/okta_driver"), cfg, "wake", "alice@example.com", "bob@example.com"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        while len(api_requests(okta.requests(), "/api/v1/users/alice")) < 1:
+            assert time.time() < deadline and p.poll() is None, p.poll()
+            time.sleep(0.02)
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, (out, err)
+    reqs = api_requests(okta.requests())
+    alice = [q for q in reqs if q["path"].startswith("/api/v1/users/alice")]
+    bob = [q for q in reqs if q["path"].startswith("/api/v1/users/bob")]
+    assert statuses(alice) == [429, 200] and statuses(bob) == [200]
+    assert bob[0]["t"] < alice[1]["t"]
+    # Retry-After has one-second resolution; the fake logs arrival times.
+    assert alice[1]["t"] - alice[0]["t"] >= 2.9, (alice[0]["t"], bob[0]["t"], alice[1]["t"])
+
+
 def test_persistent_429_gives_up_with_rate_limit(cfg, okta):
     okta.faults({"path": r"^/api/v1/users/", "action": "status", "status": 429, "count": -1,
                  "rate_limit_headers": False, "headers": {"Retry-After": "1"}})

@@ -5,7 +5,9 @@
  *   commands: token | user LOGIN | user-groups LOGIN | group NAME |
  *             group-id GID | groups [PREFIX] | members NAME | owners NAME |
  *             add NAME LOGIN | remove NAME LOGIN |
- *             concurrent N LOGIN   (N threads look the user up at once)
+ *             concurrent N LOGIN   (N threads look the user up at once) |
+ *             wake SLOW LOGIN      (a thread looks SLOW up; after a line on
+ *                                   stdin, LOGIN is looked up meanwhile)
  * Prints results on stdout, "stats ..." on stderr, exits 1 on error. */
 #include <pthread.h>
 #include <stdio.h>
@@ -164,6 +166,22 @@ static int run(int argc, char **argv)
 		}
 		printf("ok=%d of %d\n", ok, (int)n);
 		return ok == n ? 0 : 1;
+	}
+	if (strcmp(cmd, "wake") == 0 && argc == 3) {
+		pthread_t th;
+		struct thread_arg slow = { argv[1], 0 };
+		char line[16];
+		int ok;
+
+		pthread_create(&th, NULL, lookup_thread, &slow);
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			return 2;
+		ok = okta_user_get(client, argv[2], &u, &e) == 0;
+		printf("%s %s\n", argv[2], ok ? "found" : "failed");
+		fflush(stdout);
+		pthread_join(th, NULL);
+		printf("%s %s\n", argv[1], slow.ok ? "found" : "failed");
+		return ok && slow.ok ? 0 : 1;
 	}
 	fprintf(stderr, "okta_driver: bad command\n");
 	return 2;
