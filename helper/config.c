@@ -530,6 +530,8 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 		return set_duration(st, "daemon", key, value, &c->outage_grace, 1);
 	if (strcmp(key, "pending_ttl") == 0)
 		return set_duration(st, "daemon", key, value, &c->pending_ttl, 1);
+	if (strcmp(key, "recheck_after") == 0)
+		return set_duration(st, "daemon", key, value, &c->recheck_after, 1);
 	add_error(st, st->line, "daemon", key, "unknown key");
 	return 0;
 }
@@ -906,6 +908,8 @@ static void apply_defaults(struct ojit_config *c)
 		c->outage_grace = 300;
 	if (c->pending_ttl == 0)
 		c->pending_ttl = 3600;
+	if (c->recheck_after == 0)
+		c->recheck_after = 120;
 }
 
 int config_load(const char *path, struct ojit_config **out, struct ojit_buf *errors)

@@ -87,6 +87,7 @@ struct ojit_config {
 	int64_t cache_ttl;
 	int64_t outage_grace;
 	int64_t pending_ttl;
+	int64_t recheck_after;      /* a removal made again after an add of unknown outcome */
 	/* [flow NAME] */
 	struct flow_config *flows;
 	size_t nflows;

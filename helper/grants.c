@@ -5,7 +5,10 @@
  * any point leaves a row that grants_run_due() finishes: an add is checked
  * against Okta and completed, a removal is retried with backoff until Okta
  * agrees. A grant's end is enforced by the check from the ledger, whatever
- * Okta's state; removal from Okta follows within seconds. */
+ * Okta's state; removal from Okta follows within seconds. An add whose
+ * outcome okta-jitd never learnt (no answer, a restart mid-call) may be
+ * applied by Okta late, after the removal: such a grant's membership is
+ * looked at again recheck_after after its removal. */
 #include "grants.h"
 
 #include <pthread.h>
@@ -259,7 +262,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 	struct okta_group grp;
 	struct okta_error e;
 	int64_t now = ojit_now();
-	int member = 0;
+	int member = 0, looked, added;
 	char expected[16];
 
 	ojit_strlcpy(expected, g->state, sizeof(expected));
@@ -281,8 +284,16 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 	ojit_strlcpy(grp.name, g->grp, sizeof(grp.name));
 	ojit_strlcpy(grp.type, "OKTA_GROUP", sizeof(grp.type));
 	pthread_mutex_lock(&member_lock);
-	if (user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) == 0 &&
-	    (member || okta_group_add_member(d->okta, &grp, g->okta_user_id, &e) == 0)) {
+	looked = user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) == 0;
+	added = looked && member;
+	if (looked && !member) {
+		added = okta_group_add_member(d->okta, &grp, g->okta_user_id, &e) == 0;
+		/* no answer, or a refusal after a try that got none: Okta
+		 * may yet apply it */
+		if (!added && g->add_unsure == ADD_SURE)
+			g->add_unsure = ADD_UNSURE;
+	}
+	if (added) {
 		ojit_strlcpy(g->state, GS_ACTIVE, sizeof(g->state));
 		ojit_strlcpy(g->op, OP_NONE, sizeof(g->op));
 		g->last_error[0] = '\0';
@@ -333,17 +344,21 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 	return 1;
 }
 
-/* Settle an owed removal. */
+/* Settle an owed removal. After an add of unknown outcome, the first
+ * removal leaves a recheck owed: recheck_after later, a membership that a
+ * late add made is removed too (and audited as such). */
 static int do_remove(struct jitd *d, struct grant *g)
 {
 	struct okta_group grp;
 	struct okta_error e;
 	struct grant newer;
 	char expected[16];
-	int held;
+	int held, member = 1, gone;
+	int unsure = g->add_unsure;
 
 	ojit_strlcpy(expected, g->state, sizeof(expected));
 	memset(&grp, 0, sizeof(grp));
+	memset(&e, 0, sizeof(e));
 	ojit_strlcpy(grp.id, g->group_id, sizeof(grp.id));
 	ojit_strlcpy(grp.name, g->grp, sizeof(grp.name));
 	ojit_strlcpy(grp.type, "OKTA_GROUP", sizeof(grp.type));
@@ -351,9 +366,19 @@ static int do_remove(struct jitd *d, struct grant *g)
 	/* A newer active grant of the same user and group holds the
 	 * membership now: it is that grant's to remove at its end. */
 	held = ledger_grant_active(d->ledger, g->user, g->grp, ojit_now(), &newer) == LEDGER_OK;
-	if (held || g->group_id[0] == '\0' || g->okta_user_id[0] == '\0' ||
-	    okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0) {
-		ojit_strlcpy(g->op, OP_NONE, sizeof(g->op));
+	if (held || g->group_id[0] == '\0' || g->okta_user_id[0] == '\0')
+		gone = 1;
+	else if (unsure == ADD_RECHECK &&
+		 user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) != 0)
+		gone = 0;
+	else
+		gone = !member || okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0;
+	if (gone) {
+		int recheck = !held && unsure == ADD_UNSURE && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0';
+
+		ojit_strlcpy(g->op, recheck ? OP_REMOVE : OP_NONE, sizeof(g->op));
+		g->add_unsure = recheck ? ADD_RECHECK : ADD_SURE;
+		g->next_attempt_at = recheck ? ojit_now() + d->cfg->recheck_after : 0;
 		g->op_attempts = 0;
 		g->last_error[0] = '\0';
 		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK) {
@@ -361,13 +386,25 @@ static int do_remove(struct jitd *d, struct grant *g)
 			return -1;
 		}
 		pthread_mutex_unlock(&member_lock);
-		if (d->cache != NULL && !held && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0')
+		if (d->cache != NULL && !held && member && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0')
 			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, 0);
-		if (held)
+		if (unsure == ADD_RECHECK) {
+			if (!held && member) {
+				warn_f("grant %lld: Okta applied an add after its removal; %s taken out of '%s' again",
+				       (long long)g->id, g->user, g->grp);
+				audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s late_add=1",
+					    g->state);
+			}
+		} else if (held) {
 			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s kept-for=%lld", g->state,
 				    (long long)newer.id);
-		else
+		} else if (recheck) {
+			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s recheck_in=%llds",
+				    g->state, (long long)d->cfg->recheck_after);
+			jitd_kick(d); /* the scheduler may be asleep for longer */
+		} else {
 			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s", g->state);
+		}
 		return 0;
 	}
 	pthread_mutex_unlock(&member_lock);
@@ -379,8 +416,8 @@ static int do_remove(struct jitd *d, struct grant *g)
 	/* Audit the first failures and then every doubling, not every retry. */
 	if (g->op_attempts <= 3 || (g->op_attempts & (g->op_attempts - 1)) == 0)
 		audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp,
-			    "op=remove attempt=%d next_in=%llds okta=\"%s\"", g->op_attempts,
-			    (long long)retry_delay(g->op_attempts), g->last_error);
+			    "op=%s attempt=%d next_in=%llds okta=\"%s\"", unsure == ADD_RECHECK ? "recheck" : "remove",
+			    g->op_attempts, (long long)retry_delay(g->op_attempts), g->last_error);
 	return -1;
 }
 
@@ -721,7 +758,10 @@ int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct gran
 		jitd_kick(d); /* the retry is due in seconds, not at the next idle wake-up */
 	*out = g;
 	jit_result_set(res, "ok", "grant %lld revoked%s", (long long)id,
-		       strcmp(g.op, OP_REMOVE) == 0 ? "; Okta removal is being retried" : "");
+		       strcmp(g.op, OP_REMOVE) != 0 ? ""
+		       : g.add_unsure == ADD_RECHECK ? "; removed from Okta, and looked at again later (an earlier add "
+						      "got no answer)"
+						    : "; Okta removal is being retried");
 	return 0;
 }
 
@@ -816,8 +856,12 @@ static int due_work(const struct grant *row, void *ctx)
 	struct jit_result res;
 	int64_t now = ojit_now();
 
-	if (dc->recovering && g.op[0] != '\0')
+	if (dc->recovering && g.op[0] != '\0' && g.add_unsure != ADD_RECHECK)
 		g.next_attempt_at = now;
+	/* A sweep meets an owed add only after a try that failed or a daemon
+	 * that stopped mid-call: whether Okta applied it is unknown. */
+	if (strcmp(g.op, OP_ADD) == 0 && g.add_unsure == ADD_SURE)
+		g.add_unsure = ADD_UNSURE;
 
 	if (d->stopping)
 		return 1;

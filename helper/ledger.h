@@ -29,6 +29,11 @@
 #define OP_ADD "add"
 #define OP_REMOVE "remove"
 
+/* struct grant.add_unsure */
+#define ADD_SURE 0
+#define ADD_UNSURE 1
+#define ADD_RECHECK 2
+
 struct grant {
 	int64_t id;
 	char kind[8]; /* "grant" or "extend" */
@@ -50,6 +55,12 @@ struct grant {
 	int op_attempts;
 	int64_t next_attempt_at;
 	char last_error[LEDGER_ERROR_MAX + 1];
+	/* ADD_UNSURE: an add was sent and its outcome never learnt (no
+	 * answer, or a restart mid-call); Okta may still apply it late.
+	 * ADD_RECHECK: removed once; membership is looked at again (and
+	 * removed if a late add landed) at next_attempt_at, recheck_after
+	 * later. */
+	int add_unsure;
 };
 
 struct audit_event {

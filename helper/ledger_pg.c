@@ -665,7 +665,7 @@ uint64_t ledger_pg_reconnects(void *b)
 	"id, kind, COALESCE(parent_id,0), \"user\", okta_login, okta_user_id, grp, group_id, flow, " \
 	"requester, reason, approver, state, op, was_member, duration, requested_at, "               \
 	"pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts, next_attempt_at, " \
-	"last_error"
+	"last_error, add_unsure"
 
 static void row_to_grant(const PGresult *res, int row, struct grant *g)
 {
@@ -695,9 +695,10 @@ static void row_to_grant(const PGresult *res, int row, struct grant *g)
 	g->op_attempts = (int)val_i64(res, row, 22);
 	g->next_attempt_at = val_i64(res, row, 23);
 	val_text(res, row, 24, g->last_error, sizeof(g->last_error));
+	g->add_unsure = (int)val_i64(res, row, 25);
 }
 
-/* The 24 writable columns ($1..$24) in the order of the INSERT/UPDATE. */
+/* The 25 writable columns ($1..$25) in the order of the INSERT/UPDATE. */
 static void params_grant(struct params *pa, const struct grant *g)
 {
 	p_text(pa, g->kind[0] ? g->kind : "grant");
@@ -727,6 +728,7 @@ static void params_grant(struct params *pa, const struct grant *g)
 	p_int(pa, g->op_attempts);
 	p_int(pa, g->next_attempt_at);
 	p_text(pa, g->last_error);
+	p_int(pa, g->add_unsure);
 }
 
 static int pg_grant_insert(void *b, struct grant *g)
@@ -735,8 +737,8 @@ static int pg_grant_insert(void *b, struct grant *g)
 	    "INSERT INTO grants (kind, parent_id, \"user\", okta_login, okta_user_id, grp, group_id, flow,"
 	    " requester, reason, approver, state, op, was_member, duration, requested_at,"
 	    " pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts,"
-	    " next_attempt_at, last_error) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,"
-	    "$17,$18,$19,$20,$21,$22,$23,$24) RETURNING id";
+	    " next_attempt_at, last_error, add_unsure) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,"
+	    "$17,$18,$19,$20,$21,$22,$23,$24,$25) RETURNING id";
 	struct pg_ledger *p = b;
 	struct params pa = { 0 };
 	PGresult *res;
@@ -848,7 +850,8 @@ static int pg_grant_update(void *b, const struct grant *g, const char *expected_
 	    "UPDATE grants SET kind=$1, parent_id=$2, \"user\"=$3, okta_login=$4, okta_user_id=$5, grp=$6,"
 	    " group_id=$7, flow=$8, requester=$9, reason=$10, approver=$11, state=$12, op=$13, was_member=$14,"
 	    " duration=$15, requested_at=$16, pending_expires_at=$17, decided_at=$18, start_at=$19, end_at=$20,"
-	    " updated_at=$21, op_attempts=$22, next_attempt_at=$23, last_error=$24 WHERE id=$25 AND state=$26";
+	    " updated_at=$21, op_attempts=$22, next_attempt_at=$23, last_error=$24, add_unsure=$25"
+	    " WHERE id=$26 AND state=$27";
 	struct pg_ledger *p = b;
 	struct params pa = { 0 };
 	PGresult *res;

@@ -57,6 +57,10 @@ static const char *const migrations[] = {
 	 * found and ordered by the index alone */
 	"DROP INDEX IF EXISTS grants_user_grp;"
 	"CREATE INDEX IF NOT EXISTS grants_active ON grants(\"user\", grp, state, op, end_at);",
+	/* 6: an add whose outcome okta-jitd never learnt (no answer, or a
+	 * restart mid-call): Okta may apply it late, so its removal is made
+	 * once more [daemon] recheck_after later */
+	"ALTER TABLE grants ADD COLUMN add_unsure @INT@ NOT NULL DEFAULT 0;",
 };
 
 int ledger_schema_count(void)

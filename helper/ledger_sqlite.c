@@ -236,7 +236,7 @@ static void sq_close(void *b)
 	"id, kind, COALESCE(parent_id,0), \"user\", okta_login, okta_user_id, grp, group_id, flow, "     \
 	"requester, reason, approver, state, op, was_member, duration, requested_at, "               \
 	"pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts, next_attempt_at, " \
-	"last_error"
+	"last_error, add_unsure"
 
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t n)
 {
@@ -273,9 +273,10 @@ static void row_to_grant(sqlite3_stmt *st, struct grant *g)
 	g->op_attempts = sqlite3_column_int(st, 22);
 	g->next_attempt_at = sqlite3_column_int64(st, 23);
 	col_text(st, 24, g->last_error, sizeof(g->last_error));
+	g->add_unsure = sqlite3_column_int(st, 25);
 }
 
-/* Bind the 23 writable columns in the order of the INSERT/UPDATE below. */
+/* Bind the 25 writable columns in the order of the INSERT/UPDATE below. */
 static void bind_grant(sqlite3_stmt *st, const struct grant *g)
 {
 	int i = 1;
@@ -307,6 +308,7 @@ static void bind_grant(sqlite3_stmt *st, const struct grant *g)
 	sqlite3_bind_int(st, i++, g->op_attempts);
 	sqlite3_bind_int64(st, i++, g->next_attempt_at);
 	sqlite3_bind_text(st, i++, g->last_error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, i++, g->add_unsure);
 }
 
 static int sq_grant_insert(void *b, struct grant *g)
@@ -316,7 +318,7 @@ static int sq_grant_insert(void *b, struct grant *g)
 	    "INSERT INTO grants (kind, parent_id, \"user\", okta_login, okta_user_id, grp, group_id, flow,"
 	    " requester, reason, approver, state, op, was_member, duration, requested_at,"
 	    " pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts,"
-	    " next_attempt_at, last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	    " next_attempt_at, last_error, add_unsure) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	sqlite3_stmt *st = NULL;
 	int r = LEDGER_ERR;
 
@@ -537,7 +539,7 @@ static int sq_grant_update(void *b, const struct grant *g, const char *expected_
 	    "UPDATE grants SET kind=?, parent_id=?, \"user\"=?, okta_login=?, okta_user_id=?, grp=?,"
 	    " group_id=?, flow=?, requester=?, reason=?, approver=?, state=?, op=?, was_member=?,"
 	    " duration=?, requested_at=?, pending_expires_at=?, decided_at=?, start_at=?, end_at=?,"
-	    " updated_at=?, op_attempts=?, next_attempt_at=?, last_error=? WHERE id=? AND state=?";
+	    " updated_at=?, op_attempts=?, next_attempt_at=?, last_error=?, add_unsure=? WHERE id=? AND state=?";
 	sqlite3_stmt *st = NULL;
 	int r = LEDGER_ERR;
 
@@ -547,8 +549,8 @@ static int sq_grant_update(void *b, const struct grant *g, const char *expected_
 		goto out;
 	}
 	bind_grant(st, g);
-	sqlite3_bind_int64(st, 25, g->id);
-	sqlite3_bind_text(st, 26, expected_state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 26, g->id);
+	sqlite3_bind_text(st, 27, expected_state, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		set_err(l, "update grant");
 		goto out;

@@ -122,7 +122,11 @@ def write_jit_config(workdir, okta, key, sock, ledger, timeout="10s", daemon_ext
              "[daemon]",
              "socket = %s" % sock,
              "ledger = %s" % ledger]
-    for k, v in (daemon_extra or {}).items():
+    # An add whose outcome was unknown is rechecked 2 s after its removal
+    # here (2 min by default), so that tests settle quickly.
+    extra = {"recheck_after": "2s"}
+    extra.update(daemon_extra or {})
+    for k, v in extra.items():
         lines.append("%s = %s" % (k, v))
     text = "\n".join(lines) + "\n" + flows
     path = os.path.join(workdir, "okta-jit.conf")

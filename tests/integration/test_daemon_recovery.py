@@ -7,6 +7,7 @@ import time
 import pytest
 
 from daemon_fixtures import *  # noqa: F401,F403
+from helpers import add_membership
 
 
 def pytest_generate_tests(metafunc):
@@ -45,6 +46,15 @@ def test_kill9_during_add_is_settled_at_restart(jit_factory):
     assert "granted" in jit.events(row["id"])
     c = jit.cli("check", "web-sudo", user="ojt-alice")
     assert c.rc == EXIT_OK, c
+    # The dead daemon's PUT may yet be applied by Okta: the grant's removal
+    # will be looked at again.
+    assert row["add_unsure"] == 1, row
+    r = jit.cli("revoke", row["id"], user="ojt-alice")
+    assert r.rc == EXIT_OK, r
+    removed = jit.audit(row["id"], "removed")
+    assert len(removed) == 1 and "recheck_in=2s" in removed[0]["detail"], removed
+    wait_for(lambda: jit.grant(row["id"])["op"] == "", 15, what="the recheck settled")
+    assert ALICE not in jit.members(G_WEB)
 
 
 def test_stop_while_okta_hangs_ends_promptly_and_is_settled_at_restart(jit_factory):
@@ -147,6 +157,96 @@ def test_okta_errors_during_revocation_count3(jit):
     wait_for(lambda: jit.grant(gid)["op"] == "", 5)
     assert len(jit.okta_requests("DELETE")) == 4
     assert jit.events(gid)[-1] == "removed"
+
+
+def unsure_add(jit):
+    """A grant whose first PUT got no answer (the connection reset on every
+    try): it is made on a later try, but Okta might still apply the first
+    one late. Returns the grant's id, active."""
+    jit.okta.faults({"method": "PUT", "path": PUT_MEMBER, "action": "reset", "count": -1})
+    r = jit.request("web-sudo", dur="5m", as_user="ojt-alice", expect=None)
+    gid = jit.grants()[-1]["id"]
+    row = jit.grant(gid)
+    assert row["state"] == "approved" and row["op"] == "add" and row["add_unsure"] == 1, (row, r)
+    jit.okta.control("faults/clear", {})
+    wait_for(lambda: jit.grant(gid)["state"] == "active", 20, what="the add made on a later try")
+    assert ALICE in jit.members(G_WEB)
+    assert jit.grant(gid)["add_unsure"] == 1
+    return gid
+
+
+def test_a_late_add_after_the_removal_is_found_and_removed(jit_factory):
+    jit = jit_factory(daemon_extra={"recheck_after": "3s"})
+    gid = unsure_add(jit)
+    r = jit.cli("revoke", gid, user="ojt-alice")
+    assert r.rc == EXIT_OK, r
+    row = jit.grant(gid)
+    assert row["state"] == "revoked" and row["op"] == "remove" and row["add_unsure"] == 2, row
+    assert ALICE not in jit.members(G_WEB)
+    assert "recheck_in=3s" in jit.audit(gid, "removed")[0]["detail"]
+    # Okta applies the first PUT now, after the removal.
+    add_membership(jit.okta, G_WEB, ALICE)
+    c = jit.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_DENIED, c  # the ledger says revoked, whatever Okta holds
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 20, what="the late membership removed")
+    wait_for(lambda: jit.grant(gid)["op"] == "", 5, what="the recheck settled")
+    row = jit.grant(gid)
+    assert row["state"] == "revoked" and row["add_unsure"] == 0 and row["op_attempts"] == 0, row
+    removed = jit.audit(gid, "removed")
+    assert len(removed) == 2 and "late_add=1" in removed[1]["detail"], removed
+    assert len(jit.okta_requests("DELETE")) == 2
+    assert "Okta applied an add after its removal" in jit.daemon.log()
+
+
+def test_a_recheck_that_finds_no_late_add_changes_nothing(jit_factory):
+    jit = jit_factory(daemon_extra={"recheck_after": "2s"})
+    gid = unsure_add(jit)
+    assert jit.cli("revoke", gid, user="ojt-alice").rc == EXIT_OK
+    wait_for(lambda: jit.grant(gid)["op"] == "", 15, what="the recheck settled")
+    assert jit.grant(gid)["add_unsure"] == 0
+    assert ALICE not in jit.members(G_WEB)
+    assert len(jit.okta_requests("DELETE")) == 1  # looked at, not removed twice
+    assert [a["event"] for a in jit.audit(gid)].count("removed") == 1
+
+
+def test_a_recheck_that_cannot_reach_okta_is_retried(jit_factory):
+    jit = jit_factory(daemon_extra={"recheck_after": "2s"})
+    gid = unsure_add(jit)
+    assert jit.cli("revoke", gid, user="ojt-alice").rc == EXIT_OK
+    add_membership(jit.okta, G_WEB, ALICE)
+    jit.okta.faults({"method": "GET", "path": "^/api/v1/users/[^/]+/groups", "action": "status", "status": 503,
+                     "count": 4})
+    wait_for(lambda: [a for a in jit.audit(gid, "okta_error") if "op=recheck" in a["detail"]], 15,
+             what="the recheck's failure audited")
+    assert jit.grant(gid)["op"] == "remove" and jit.grant(gid)["op_attempts"] >= 1
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 20, what="the late membership removed on a retry")
+    wait_for(lambda: jit.grant(gid)["op"] == "", 5)
+
+
+def test_a_clean_add_is_removed_once_with_no_recheck(jit):
+    gid = jit.request("web-sudo", dur="5m", as_user="ojt-alice").grant["id"]
+    assert jit.grant(gid)["add_unsure"] == 0
+    assert jit.cli("revoke", gid, user="ojt-alice").rc == EXIT_OK
+    row = jit.grant(gid)
+    assert row["op"] == "" and row["add_unsure"] == 0, row
+    assert "recheck" not in jit.audit(gid, "removed")[0]["detail"]
+    assert len(jit.okta_requests("DELETE")) == 1
+
+
+def test_a_new_grant_during_a_recheck_owns_the_membership(jit_factory):
+    jit = jit_factory(daemon_extra={"recheck_after": "4s"})
+    old = unsure_add(jit)
+    assert jit.cli("revoke", old, user="ojt-alice").rc == EXIT_OK
+    add_membership(jit.okta, G_WEB, ALICE)  # the late add lands
+    new = jit.request("web-sudo", dur="5m", as_user="ojt-alice").grant["id"]
+    # the membership is found in place, but it is the old grant's leftover,
+    # not a standing one: the new grant will remove it at its end
+    assert jit.grant(new)["was_member"] == 0
+    wait_for(lambda: jit.grant(old)["op"] == "", 15, what="the old grant's recheck settled")
+    assert ALICE in jit.members(G_WEB)  # kept: the new grant holds it
+    assert jit.cli("check", "web-sudo", user="ojt-alice").rc == EXIT_OK
+    assert jit.cli("revoke", new, user="ojt-alice").rc == EXIT_OK
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 15, what="removed at the new grant's end")
 
 
 def test_expired_while_daemon_was_down(jit):

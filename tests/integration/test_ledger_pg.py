@@ -40,7 +40,7 @@ from pg_fixtures import pg_server  # noqa: E402,F401
 
 T = 1_700_000_000  # the tests' "now": fixed, so both backends see the same times
 OK, NOTFOUND, CONFLICT, ERR = 0, 1, 2, -1
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 PAYLOAD_MAX = 8192  # NOTIFY_PAYLOAD_MAX: a payload holds up to 8191 bytes
 
 
@@ -159,7 +159,8 @@ def grant(**kw):
          "grp": "web-sudo", "group_id": "00gweb", "flow": "web", "requester": "alice", "reason": "deploy",
          "approver": "", "state": "active", "op": "", "was_member": 0, "duration": 3600,
          "requested_at": T - 100, "pending_expires_at": 0, "decided_at": T - 90, "start_at": T - 90,
-         "end_at": T + 100, "updated_at": 0, "op_attempts": 0, "next_attempt_at": 0, "last_error": ""}
+         "end_at": T + 100, "updated_at": 0, "op_attempts": 0, "next_attempt_at": 0, "last_error": "",
+         "add_unsure": 0}
     g.update(kw)
     return g
 
@@ -172,7 +173,7 @@ GRANTS = [
     grant(grp="prod-db-ssh", state="approved", op="add", next_attempt_at=T + 5, end_at=T + 3600,
           op_attempts=2, last_error="okta: 503"),                  # 4 alice db, owes an add
     grant(user="bob", requester="bob", grp="prod-db-ssh", state="expired", op="remove",
-          next_attempt_at=T + 20, end_at=T - 10),                  # 5 bob db, owes a removal
+          next_attempt_at=T + 20, end_at=T - 10, add_unsure=1),    # 5 bob db, owes a removal
     grant(kind="extend", parent_id=1, end_at=T + 200),             # 6 extends 1: never "active" itself
     grant(user="carol", requester="olivia", grp="ops", state="denied", end_at=0,
           approver="olivia@example.com"),                          # 7 denied
@@ -537,18 +538,21 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
     d = drivers(*args)
     gid = d("insert", grant=grant())["id"]
     d.close()
-    # back to what version 3 was: migration 4 only added the table and its indexes
+    # back to what version 3 was: migration 4 only added the table and its
+    # indexes, 5 an index (made only if missing), 6 a column
     if kind == "sqlite":
         db = sqlite3.connect(path)
         db.execute("DROP TABLE notifications")
+        db.execute("ALTER TABLE grants DROP COLUMN add_unsure")
         db.execute("PRAGMA user_version = 3")
         db.commit()
         assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'notifications%'").fetchall() == []
         db.close()
     else:
-        pg.psql("DROP TABLE notifications; UPDATE okta_jit_schema SET version = 3")
+        pg.psql("DROP TABLE notifications; ALTER TABLE grants DROP COLUMN add_unsure;"
+                " UPDATE okta_jit_schema SET version = 3")
     d = drivers(*args)
-    assert d.hello["schema_version"] == SCHEMA_VERSION == 5, d.hello
+    assert d.hello["schema_version"] == SCHEMA_VERSION == 6, d.hello
     assert d("get", id=gid)["grant"]["user"] == "alice", "the migration lost a grant"
     assert d("notify_exists", target="slack", event="grant.active", grant_id=gid)["rc"] == NOTFOUND
     assert d("notify_add", notification=note(grant_id=gid))["id"] == 1
@@ -591,6 +595,16 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
     assert gindexes == ["grants_active", "grants_state"], gindexes
     assert d("active_end", user="alice", grp="web-sudo", now=T) == {"id": gid, "end_at": T + 100,
                                                                    "group_id": "00gweb", "rc": OK}
+    # migration 6: rows made before it read as adds whose outcome was known
+    assert d("get", id=gid)["grant"]["add_unsure"] == 0
+    if kind == "sqlite":
+        db = sqlite3.connect(path)
+        gcols = [r[1] for r in db.execute("PRAGMA table_info(grants)")]
+        db.close()
+    else:
+        gcols = [r[0] for r in pg.psql("SELECT column_name FROM information_schema.columns"
+                                       " WHERE table_name = 'grants' ORDER BY ordinal_position")]
+    assert gcols[-1] == "add_unsure", gcols
 
 
 # ---------------------------------------------------------------- claims

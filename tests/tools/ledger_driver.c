@@ -76,6 +76,7 @@ static void grant_from_json(const cJSON *o, struct grant *g)
 	g->end_at = get_i64(o, "end_at");
 	g->updated_at = get_i64(o, "updated_at");
 	g->op_attempts = (int)get_i64(o, "op_attempts");
+	g->add_unsure = (int)get_i64(o, "add_unsure");
 	g->next_attempt_at = get_i64(o, "next_attempt_at");
 	get_str(o, "last_error", g->last_error, sizeof(g->last_error));
 }
@@ -99,6 +100,7 @@ static cJSON *grant_to_json(const struct grant *g)
 	cJSON_AddStringToObject(o, "state", g->state);
 	cJSON_AddStringToObject(o, "op", g->op);
 	cJSON_AddNumberToObject(o, "was_member", g->was_member);
+	cJSON_AddNumberToObject(o, "add_unsure", g->add_unsure);
 	cJSON_AddNumberToObject(o, "duration", (double)g->duration);
 	cJSON_AddNumberToObject(o, "requested_at", (double)g->requested_at);
 	cJSON_AddNumberToObject(o, "pending_expires_at", (double)g->pending_expires_at);

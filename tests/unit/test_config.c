@@ -175,6 +175,7 @@ static void test_minimal_config_defaults(void **state)
 	assert_int_equal(c->cache_ttl, 30);
 	assert_int_equal(c->outage_grace, 300);
 	assert_int_equal(c->pending_ttl, 3600);
+	assert_int_equal(c->recheck_after, 120);
 	assert_string_equal(c->socket, OJIT_DEFAULT_SOCKET);
 	assert_string_equal(c->ledger, OJIT_DEFAULT_LEDGER);
 	assert_string_equal(c->login_format, "%u");
@@ -208,6 +209,7 @@ static const char full_config[] =
 	"cache_ttl = 1m\n"
 	"outage_grace = 10m\n"
 	"pending_ttl = 2h\n"
+	"recheck_after = 5m\n"
 	"\n"
 	"[flow prod-db]\n"
 	"groups = db-admins , db-readers\n"
@@ -248,6 +250,7 @@ static void test_full_config_every_key(void **state)
 	assert_int_equal(c->cache_ttl, 60);
 	assert_int_equal(c->outage_grace, 600);
 	assert_int_equal(c->pending_ttl, 7200);
+	assert_int_equal(c->recheck_after, 300);
 
 	assert_int_equal(c->nflows, 2);
 	f = &c->flows[0];
@@ -509,6 +512,8 @@ static void test_bad_durations(void **state)
 	expect_error(BASE "[flow f]\ngroups = g\nmax_duration = 30s\n", 9, "[flow f] max_duration:",
 		     "at least 60s");
 	expect_error(BASE "[daemon]\ncache_ttl = 400d\n", 8, "[daemon] cache_ttl:", "366d");
+	expect_error(BASE "[daemon]\nrecheck_after = soon\n", 8, "[daemon] recheck_after:",
+		     "'soon' is not a duration");
 	expect_error("[okta]\ntimeout = 6m\n" BASE, 2, "[okta] timeout:", "at most 5m");
 	expect_error("[okta]\ntimeout = 10\n" BASE, 2, "[okta] timeout:", "missing unit");
 	expect_error(BASE "[flow a]\ngroups = g\ndefault_duration = 30s\n", 9,
