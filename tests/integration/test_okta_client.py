@@ -379,18 +379,15 @@ def test_concurrency_429_is_retried(cfg, okta):
     assert statuses(api_requests(okta.requests())) == [429, 200]
 
 
-def test_a_backoff_ends_once_okta_answers_another_call(cfg, okta):
-    # alice's lookup meets 429s with no reset named: okta-jit's own backoff,
-    # 2-4 s after the third. Once bob's lookup gets an answer, Okta is back:
-    # alice's call retries then, not when its backoff would have ended (a
-    # login waiting on that fetch would be refused meanwhile).
-    okta.faults({"path": r"^/api/v1/users/alice", "action": "status", "status": 429, "count": -1,
-                 "rate_limit_headers": False})
+def wake(cfg, okta, after):
+    """okta_driver wake: alice's lookup runs in a thread; once the fake has
+    logged `after` of her requests, the faults are cleared and bob is
+    looked up. Returns (stdout, alice's requests, bob's requests)."""
     p = subprocess.Popen([binary("tests/okta_driver"), cfg, "wake", "alice@example.com", "bob@example.com"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 30
-        while len(api_requests(okta.requests(), "/api/v1/users/alice")) < 3:
+        while len(api_requests(okta.requests(), "/api/v1/users/alice")) < after:
             assert time.time() < deadline and p.poll() is None, p.poll()
             time.sleep(0.02)
         okta.control("faults/clear", {})
@@ -401,10 +398,20 @@ def test_a_backoff_ends_once_okta_answers_another_call(cfg, okta):
         if p.poll() is None:
             p.kill()
     assert p.returncode == 0, (out, err)
-    assert out.splitlines() == ["bob@example.com found", "alice@example.com found"], out
     reqs = api_requests(okta.requests())
-    alice = [q for q in reqs if q["path"].startswith("/api/v1/users/alice")]
-    bob = [q for q in reqs if q["path"].startswith("/api/v1/users/bob")]
+    return (out, [q for q in reqs if q["path"].startswith("/api/v1/users/alice")],
+            [q for q in reqs if q["path"].startswith("/api/v1/users/bob")])
+
+
+def test_a_backoff_ends_once_okta_answers_another_call(cfg, okta):
+    # alice's lookup meets 429s with no reset named: okta-jit's own backoff,
+    # 2-4 s after the third. Once bob's lookup gets an answer, Okta is back:
+    # alice's call retries then, not when its backoff would have ended (a
+    # login waiting on that fetch would be refused meanwhile).
+    okta.faults({"path": r"^/api/v1/users/alice", "action": "status", "status": 429, "count": -1,
+                 "rate_limit_headers": False})
+    out, alice, bob = wake(cfg, okta, 3)
+    assert out.splitlines() == ["bob@example.com found", "alice@example.com found"], out
     assert statuses(alice) == [429, 429, 429, 200]
     assert statuses(bob) == [200]
     assert bob[0]["t"] <= alice[3]["t"]
@@ -417,23 +424,7 @@ def test_a_wait_okta_named_is_kept_even_when_okta_answers_another_call(cfg, okta
     # cut that wait short (only okta-jit's own backoffs end early).
     okta.faults({"path": r"^/api/v1/users/alice", "action": "status", "status": 429, "count": 1,
                  "rate_limit_headers": False, "headers": {"Retry-After": "3"}})
-    p = subprocess.Popen([binary("tests/okta_driver"), cfg, "wake", "alice@example.com", "bob@example.com"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 30
-        while len(api_requests(okta.requests(), "/api/v1/users/alice")) < 1:
-            assert time.time() < deadline and p.poll() is None, p.poll()
-            time.sleep(0.02)
-        p.stdin.write("go\n")
-        p.stdin.flush()
-        out, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 0, (out, err)
-    reqs = api_requests(okta.requests())
-    alice = [q for q in reqs if q["path"].startswith("/api/v1/users/alice")]
-    bob = [q for q in reqs if q["path"].startswith("/api/v1/users/bob")]
+    out, alice, bob = wake(cfg, okta, 1)
     assert statuses(alice) == [429, 200] and statuses(bob) == [200]
     assert bob[0]["t"] < alice[1]["t"]
     # Retry-After has one-second resolution; the fake logs arrival times.
