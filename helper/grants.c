@@ -55,6 +55,27 @@ static int ledger_failed(struct jitd *d, struct jit_result *res)
 	return -1;
 }
 
+/* Take the right to decide and change g's membership: this daemon's
+ * threads one at a time (member_lock) and, on a shared ledger, one granter
+ * at a time (the ledger's claim on the user and group). 1: taken; 0:
+ * another granter holds it, try again in a moment; -1: ledger error. */
+static int member_take(struct jitd *d, const struct grant *g)
+{
+	int c;
+
+	pthread_mutex_lock(&member_lock);
+	c = ledger_claim_member(d->ledger, g->user, g->grp);
+	if (c != 1)
+		pthread_mutex_unlock(&member_lock);
+	return c;
+}
+
+static void member_give(struct jitd *d, const struct grant *g)
+{
+	ledger_unclaim_member(d->ledger, g->user, g->grp);
+	pthread_mutex_unlock(&member_lock);
+}
+
 /* Okta errors that retrying will not fix. */
 static int okta_permanent(const struct okta_error *e)
 {
@@ -262,7 +283,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 	struct okta_group grp;
 	struct okta_error e;
 	int64_t now = ojit_now();
-	int member = 0, looked, added;
+	int member = 0, looked, added, taken;
 	char expected[16];
 
 	ojit_strlcpy(expected, g->state, sizeof(expected));
@@ -283,7 +304,19 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 	ojit_strlcpy(grp.id, g->group_id, sizeof(grp.id));
 	ojit_strlcpy(grp.name, g->grp, sizeof(grp.name));
 	ojit_strlcpy(grp.type, "OKTA_GROUP", sizeof(grp.type));
-	pthread_mutex_lock(&member_lock);
+	taken = member_take(d, g);
+	if (taken < 0)
+		return ledger_failed(d, res);
+	if (taken == 0) {
+		g->next_attempt_at = now + 1;
+		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+			return ledger_failed(d, res);
+		jitd_kick(d);
+		jit_result_set(res, "pending_okta",
+			       "grant %lld is approved; another okta-jitd is changing this membership, and this one "
+			       "adds it in a moment", (long long)g->id);
+		return 1;
+	}
 	looked = user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) == 0;
 	added = looked && member;
 	if (looked && !member) {
@@ -299,10 +332,10 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 		g->last_error[0] = '\0';
 		g->op_attempts = 0;
 		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK) {
-			pthread_mutex_unlock(&member_lock);
+			member_give(d, g);
 			return ledger_failed(d, res);
 		}
-		pthread_mutex_unlock(&member_lock);
+		member_give(d, g);
 		if (d->cache != NULL) {
 			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, 1);
 			check_cache_prefetch(d, g->user, g->okta_login);
@@ -312,7 +345,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 		jitd_kick(d);
 		return 0;
 	}
-	pthread_mutex_unlock(&member_lock);
+	member_give(d, g);
 	{
 		char msg[512];
 
@@ -362,7 +395,14 @@ static int do_remove(struct jitd *d, struct grant *g)
 	ojit_strlcpy(grp.id, g->group_id, sizeof(grp.id));
 	ojit_strlcpy(grp.name, g->grp, sizeof(grp.name));
 	ojit_strlcpy(grp.type, "OKTA_GROUP", sizeof(grp.type));
-	pthread_mutex_lock(&member_lock);
+	if (member_take(d, g) != 1) {
+		/* another granter is changing this membership, or the ledger
+		 * is away: again in a moment */
+		g->next_attempt_at = ojit_now() + 1;
+		ledger_grant_update(d->ledger, g, expected);
+		jitd_kick(d);
+		return -1;
+	}
 	/* A newer active grant of the same user and group holds the
 	 * membership now: it is that grant's to remove at its end. */
 	held = ledger_grant_active(d->ledger, g->user, g->grp, ojit_now(), &newer) == LEDGER_OK;
@@ -382,10 +422,10 @@ static int do_remove(struct jitd *d, struct grant *g)
 		g->op_attempts = 0;
 		g->last_error[0] = '\0';
 		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK) {
-			pthread_mutex_unlock(&member_lock);
+			member_give(d, g);
 			return -1;
 		}
-		pthread_mutex_unlock(&member_lock);
+		member_give(d, g);
 		if (d->cache != NULL && !held && member && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0')
 			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, 0);
 		if (unsure == ADD_RECHECK) {
@@ -407,7 +447,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 		}
 		return 0;
 	}
-	pthread_mutex_unlock(&member_lock);
+	member_give(d, g);
 	okta_error_format(&e, g->last_error, sizeof(g->last_error));
 	g->op_attempts++;
 	g->next_attempt_at = ojit_now() + retry_delay(g->op_attempts);

@@ -175,6 +175,32 @@ void ledger_unclaim(struct ledger *l, int64_t grant_id)
 	l->ops->unclaim(l->b, grant_id);
 }
 
+/* A membership's claim key: FNV-1a of "user NUL grp", kept apart from grant
+ * ids (which are positive) by taking the negative half. Two pairs with one
+ * key only wait on each other. */
+static int64_t member_key(const char *user, const char *grp)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *s;
+
+	for (s = (const unsigned char *)user; *s; s++)
+		h = (h ^ *s) * 1099511628211ULL;
+	h *= 1099511628211ULL; /* the NUL between the two */
+	for (s = (const unsigned char *)grp; *s; s++)
+		h = (h ^ *s) * 1099511628211ULL;
+	return -(int64_t)(h >> 1) - 1;
+}
+
+int ledger_claim_member(struct ledger *l, const char *user, const char *grp)
+{
+	return l->ops->claim(l->b, member_key(user, grp));
+}
+
+void ledger_unclaim_member(struct ledger *l, const char *user, const char *grp)
+{
+	l->ops->unclaim(l->b, member_key(user, grp));
+}
+
 int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor, const char *user,
 		     const char *grp, const char *detail)
 {

@@ -168,6 +168,11 @@ int64_t ledger_next_due(struct ledger *l);
  * the ledger ends, so the work of a granter that died is taken over. */
 int ledger_claim(struct ledger *l, int64_t grant_id);
 void ledger_unclaim(struct ledger *l, int64_t grant_id);
+/* The same for a user's membership of a group (whatever grant it serves):
+ * granters sharing a ledger decide and change one membership one at a
+ * time. */
+int ledger_claim_member(struct ledger *l, const char *user, const char *grp);
+void ledger_unclaim_member(struct ledger *l, const char *user, const char *grp);
 
 int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor,
 		     const char *user, const char *grp, const char *detail);

@@ -328,3 +328,41 @@ def test_the_database_password_from_a_systemd_credential(fleet):
         b.daemon.start(timeout=15)
     assert "ledger" in str(ei.value), str(ei.value)[-2000:]
     assert fleet.pg.password not in str(ei.value)
+
+
+def test_a_new_grant_on_one_granter_during_a_removal_on_another_keeps_its_membership(fleet):
+    """alice's grant is revoked on a while Okta is slow to apply the
+    DELETE; meanwhile she asks b for a new grant. b must not find the
+    membership still in place, take it as the new grant's and add nothing,
+    only to have a's DELETE land afterwards (an active grant with no
+    membership: alice locked out). Membership changes of one user and group
+    are made one granter at a time."""
+    a = fleet.host("granter-a")
+    b = fleet.host("granter-b")
+    old = a.request("web-sudo", dur="5m", as_user="ojt-alice").grant["id"]
+    assert ALICE in fleet.okta.members(G_WEB)
+    fleet.okta.faults({"method": "DELETE", "path": "^/api/v1/groups/", "action": "delay", "seconds": 4,
+                       "count": 1})
+    p = a.cli_popen("revoke", old, user="ojt-alice")
+
+    def deleting():
+        st = fleet.okta.state()
+        return st["faults_pending"] == 0 and st["inflight"] >= 1
+    wait_for(deleting, 15, interval=0.02, what="a's DELETE in flight at the fake")
+    r = b.request("web-sudo", dur="5m", as_user="ojt-alice", expect=None)
+    assert r.rc in (EXIT_OK, EXIT_OKTA), r
+    new = fleet.grants("\"user\" = 'ojt-alice' AND id <> %d" % old)[0]["id"]
+    p.communicate(timeout=30)
+    assert p.returncode == EXIT_OK
+    wait_for(lambda: fleet.grant(new)["state"] == "active" and fleet.grant(new)["op"] == "", 30,
+             what="the new grant active and settled")
+    assert fleet.grant(new)["was_member"] == 0
+    wait_for(lambda: ALICE in fleet.okta.members(G_WEB), 10, what="alice a member for her new grant")
+    time.sleep(1.5)  # nothing owed is left to take it away
+    assert ALICE in fleet.okta.members(G_WEB)
+    for host in (a, b):
+        c = host.cli("check", "web-sudo", user="ojt-alice")
+        assert c.rc == EXIT_OK, c
+    assert fleet.grant(old)["state"] == "revoked" and fleet.grant(old)["op"] == ""
+    assert b.cli("revoke", new, user="ojt-alice").rc == EXIT_OK
+    wait_for(lambda: ALICE not in fleet.okta.members(G_WEB), 15, what="removed at the new grant's end")
