@@ -250,6 +250,7 @@ int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant
 
 struct owed_ctx {
 	const char *grp;
+	int64_t but; /* a grant not to count */
 	int owed;
 };
 
@@ -257,7 +258,7 @@ static int owed_cb(const struct grant *g, void *p)
 {
 	struct owed_ctx *o = p;
 
-	if (strcmp(g->kind, "grant") != 0 || strcmp(g->grp, o->grp) != 0)
+	if (strcmp(g->kind, "grant") != 0 || strcmp(g->grp, o->grp) != 0 || g->id == o->but)
 		return 0;
 	if (strcmp(g->op, OP_REMOVE) == 0 ||
 	    ((strcmp(g->state, GS_ACTIVE) == 0 || strcmp(g->state, GS_APPROVED) == 0) && !g->was_member))
@@ -265,12 +266,13 @@ static int owed_cb(const struct grant *g, void *p)
 	return o->owed;
 }
 
-/* Is this membership another grant's - one still active (perhaps just
- * ended, before the sweeper saw it) or one that still owes its removal?
- * Then it is not a standing membership. */
-static int removal_owed(struct jitd *d, const char *user, const char *grp)
+/* Is this membership a grant's (other than grant but) - one still active
+ * (perhaps just ended, before the sweeper saw it), approved, or one that
+ * still owes its removal? Then it is not a standing membership, and no
+ * other grant's leftover. */
+static int removal_owed(struct jitd *d, const char *user, const char *grp, int64_t but)
 {
-	struct owed_ctx o = { grp, 0 };
+	struct owed_ctx o = { grp, but, 0 };
 
 	ledger_grant_list(d->ledger, user, "approved,active,expired,revoked,failed", 100000, owed_cb, &o);
 	return o.owed;
@@ -408,6 +410,11 @@ static int do_remove(struct jitd *d, struct grant *g)
 	held = ledger_grant_active(d->ledger, g->user, g->grp, ojit_now(), &newer) == LEDGER_OK;
 	if (held || g->group_id[0] == '\0' || g->okta_user_id[0] == '\0')
 		gone = 1;
+	else if (unsure == ADD_RECHECK && removal_owed(d, g->user, g->grp, g->id)) {
+		/* another grant owns the membership now: its end removes it */
+		gone = 1;
+		member = 0;
+	}
 	else if (unsure == ADD_RECHECK &&
 		 user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) != 0)
 		gone = 0;
@@ -505,7 +512,7 @@ static int approve_and_grant(struct jitd *d, struct grant *g, const char *approv
 		return -1;
 	}
 	/* A membership an ended grant still has to remove is not standing. */
-	g->was_member = member && !removal_owed(d, g->user, g->grp);
+	g->was_member = member && !removal_owed(d, g->user, g->grp, 0);
 	pthread_mutex_unlock(&member_lock);
 	ojit_strlcpy(g->approver, approver, sizeof(g->approver));
 	ojit_strlcpy(g->state, GS_APPROVED, sizeof(g->state));

@@ -249,6 +249,31 @@ def test_a_new_grant_during_a_recheck_owns_the_membership(jit_factory):
     wait_for(lambda: ALICE not in jit.members(G_WEB), 15, what="removed at the new grant's end")
 
 
+def test_a_recheck_leaves_a_membership_another_grant_owns(jit_factory):
+    """The recheck is due while a newer grant of the same user and group has
+    ended but is not swept yet (okta-jitd was stopped): the membership is
+    that grant's, removed at its expiry - not a late add of the old grant."""
+    jit = jit_factory(daemon_extra={"recheck_after": "3s"})
+    old = unsure_add(jit)
+    assert jit.cli("revoke", old, user="ojt-alice").rc == EXIT_OK
+    new = jit.request("web-sudo", dur="2s", as_user="ojt-alice").grant["id"]
+    assert ALICE in jit.members(G_WEB)
+    jit.daemon.proc.send_signal(signal.SIGSTOP)
+    try:
+        end = max(jit.grant(old)["next_attempt_at"], jit.grant(new)["end_at"])
+        wait_for(lambda: time.time() > end + 1, 15, what="the recheck and the new grant's end both due")
+    finally:
+        jit.daemon.proc.send_signal(signal.SIGCONT)  # one sweep meets the old grant (lower id) first
+    wait_for(lambda: jit.grant(new)["state"] == "expired" and jit.grant(new)["op"] == "", 15,
+             what="the new grant expired and removed")
+    wait_for(lambda: jit.grant(old)["op"] == "", 5)
+    assert ALICE not in jit.members(G_WEB)
+    assert not [a for a in jit.audit(old) if "late_add" in a["detail"]], jit.audit(old)
+    assert [a["event"] for a in jit.audit(old)].count("removed") == 1
+    assert "removed" in jit.events(new)
+    assert len(jit.okta_requests("DELETE")) == 2  # the old grant's, then the new one's
+
+
 def test_expired_while_daemon_was_down(jit):
     gid = jit.request("web-sudo", dur="5s", as_user="ojt-alice").grant["id"]
     end = jit.grant(gid)["end_at"]
