@@ -510,6 +510,28 @@ def test_expiring_is_queued_late_when_no_scan_saw_it_due(jit_factory, webhook, t
     assert [ev for t, ev in queued(jit, gid)] == ["requested", "approved", "granted", "expiring", "expired"]
 
 
+def test_a_row_for_a_target_this_host_lacks_is_dropped(jit_factory, webhook, tmp_path):
+    """A fleet member with another config queued a row for a target this
+    host has not got: no sender thread reads it, the scan thread drops it
+    with an audit line, and the known target's rows go out as before."""
+    jit, secret = notify_env(jit_factory, webhook, tmp_path, events=["granted"])
+    jit.daemon.stop()
+    db = jit._db()
+    try:
+        now = int(time.time())
+        db.execute("INSERT INTO notifications (target, event, grant_id, payload, created_at, next_attempt_at)"
+                   " VALUES ('gone', 'granted', 0, '{}', ?, ?)", (now, now))
+        db.commit()
+    finally:
+        db.close()
+    jit.daemon.start()
+    wait_for(lambda: jit.audit(event="notify_dropped"), 20, what="the row for target gone dropped")
+    assert "target=gone" in jit.audit(event="notify_dropped")[0]["detail"]
+    gid = jit.request("web-sudo", dur="1h", as_user="ojt-alice").grant["id"]
+    wait_delivered(webhook, {("granted", gid)})
+    assert_once_each(webhook, secret)
+
+
 # ---------------------------------------------------------------- max_age
 
 def test_max_age_drops_undelivered(jit_factory, webhook, tmp_path):
