@@ -218,9 +218,10 @@ int ledger_notify_add(struct ledger *l, struct notification *n)
 	return l->ops->notify_add(l->b, n);
 }
 
-int ledger_notify_due(struct ledger *l, int64_t now, size_t limit, notify_cb cb, void *ctx)
+int ledger_notify_due(struct ledger *l, const char *target, int64_t after_id, int64_t now, size_t limit,
+		      notify_cb cb, void *ctx)
 {
-	return l->ops->notify_due(l->b, now, limit, cb, ctx);
+	return l->ops->notify_due(l->b, target, after_id, now, limit, cb, ctx);
 }
 
 int ledger_notify_update(struct ledger *l, const struct notification *n)

@@ -181,13 +181,16 @@ int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const c
 		      size_t limit, audit_cb cb, void *ctx);
 
 /* The notification queue. add sets n->id. due: waiting rows (sent_at = 0,
- * dropped_at = 0, next_attempt_at <= now), oldest first, at most limit.
+ * dropped_at = 0, next_attempt_at <= now) of target (NULL: every target)
+ * with an id above after_id, oldest first, at most limit: each target is
+ * read on its own, so one target's backlog never hides another's rows.
  * update writes attempts, next_attempt_at, last_error, sent_at and
  * dropped_at of row n->id. exists: LEDGER_OK when a row for target, event
  * and grant_id was ever queued, else LEDGER_NOTFOUND. */
 typedef int (*notify_cb)(const struct notification *n, void *ctx);
 int ledger_notify_add(struct ledger *l, struct notification *n);
-int ledger_notify_due(struct ledger *l, int64_t now, size_t limit, notify_cb cb, void *ctx);
+int ledger_notify_due(struct ledger *l, const char *target, int64_t after_id, int64_t now, size_t limit,
+		      notify_cb cb, void *ctx);
 int ledger_notify_update(struct ledger *l, const struct notification *n);
 int ledger_notify_exists(struct ledger *l, const char *target, const char *event, int64_t grant_id);
 /* Delete the rows sent or dropped before `before`: the number deleted, or

@@ -32,7 +32,8 @@ struct ledger_ops {
 	int (*audit_list)(void *b, int64_t since, const char *user, const char *grp, size_t limit, audit_cb cb,
 			  void *ctx);
 	int (*notify_add)(void *b, struct notification *n);
-	int (*notify_due)(void *b, int64_t now, size_t limit, notify_cb cb, void *ctx);
+	int (*notify_due)(void *b, const char *target, int64_t after_id, int64_t now, size_t limit, notify_cb cb,
+			  void *ctx);
 	int (*notify_update)(void *b, const struct notification *n);
 	int (*notify_exists)(void *b, const char *target, const char *event, int64_t grant_id);
 	int (*notify_prune)(void *b, int64_t before);

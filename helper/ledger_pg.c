@@ -1159,7 +1159,8 @@ static int pg_notify_add(void *b, struct notification *n)
 	return r;
 }
 
-static int pg_notify_due(void *b, int64_t now, size_t limit, notify_cb cb, void *ctx)
+static int pg_notify_due(void *b, const char *target, int64_t after_id, int64_t now, size_t limit, notify_cb cb,
+			 void *ctx)
 {
 	struct pg_ledger *p = b;
 	struct params pa = { 0 };
@@ -1169,10 +1170,13 @@ static int pg_notify_due(void *b, int64_t now, size_t limit, notify_cb cb, void 
 
 	p_int(&pa, now);
 	p_limit(&pa, limit);
+	p_text(&pa, target);
+	p_int(&pa, after_id);
 	pthread_mutex_lock(&p->lock);
 	res = run(p, "due notifications",
 		  "SELECT " NOTIFY_COLS " FROM notifications WHERE sent_at = 0 AND dropped_at = 0"
-		  " AND next_attempt_at <= $1::bigint ORDER BY id LIMIT $2::bigint",
+		  " AND next_attempt_at <= $1::bigint AND ($3::text IS NULL OR target = $3::text)"
+		  " AND id > $4::bigint ORDER BY id LIMIT $2::bigint",
 		  &pa, PGRES_TUPLES_OK, 1);
 	pthread_mutex_unlock(&p->lock);
 	if (res == NULL)

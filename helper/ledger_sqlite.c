@@ -813,7 +813,8 @@ out:
 	return r;
 }
 
-static int sq_notify_due(void *b, int64_t now, size_t limit, notify_cb cb, void *ctx)
+static int sq_notify_due(void *b, const char *target, int64_t after_id, int64_t now, size_t limit, notify_cb cb,
+			 void *ctx)
 {
 	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
@@ -824,14 +825,20 @@ static int sq_notify_due(void *b, int64_t now, size_t limit, notify_cb cb, void 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
 			       "SELECT " NOTIFY_COLS " FROM notifications"
-			       " WHERE sent_at = 0 AND dropped_at = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+			       " WHERE sent_at = 0 AND dropped_at = 0 AND next_attempt_at <= ?1"
+			       " AND (?2 IS NULL OR target = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
 			       -1, &st, NULL) != SQLITE_OK) {
 		set_err(l, "due notifications");
 		pthread_mutex_unlock(&l->lock);
 		return LEDGER_ERR;
 	}
 	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	if (target != NULL)
+		sqlite3_bind_text(st, 2, target, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, after_id);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (count == cap) {
 			cap = cap ? cap * 2 : 16;

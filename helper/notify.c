@@ -6,7 +6,12 @@
  * or an expiry: a down, slow or failing receiver costs retries with backoff
  * until the row is older than the target's max_age, when it is dropped with
  * an audit line. The queue stores the facts as JSON; each attempt renders
- * them (json or slack) and signs body and timestamp with HMAC-SHA256. */
+ * them (json or slack) and signs body and timestamp with HMAC-SHA256.
+ *
+ * Each target has its own thread reading only its own rows, so a receiver
+ * that holds every POST until the timeout delays nobody else's; the
+ * "expiring" scan (and the pruning) has a thread of its own and never
+ * waits on a delivery. */
 #include "notify.h"
 
 #include <cjson/cJSON.h>
@@ -39,11 +44,39 @@
 #define NOTIFY_KEEP_S (7 * 86400)
 #define NOTIFY_PRUNE_EVERY_S 3600
 
+/* Rows for targets this host does not have are looked for this often. */
+#define NOTIFY_ORPHANS_EVERY_S 30
+
+/* A kick bumps the generation and wakes every thread; each thread keeps the
+ * generation it last acted on, so no kick between its read of the queue and
+ * its wait is missed. */
 static pthread_mutex_t nlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ncond = PTHREAD_COND_INITIALIZER;
-static int nkick;
-static pthread_t nthread;
-static int nthread_started;
+static unsigned long ngen;
+/* notify_stop's own stop: it may also undo a notify_start that failed
+ * half-way, while okta-jitd runs on. */
+static volatile int nquit;
+
+static int quitting(const struct jitd *d)
+{
+	return d->stopping || nquit;
+}
+
+/* One sender per [notify] target. */
+struct notify_sender {
+	struct jitd *d;
+	const struct notify_config *t;
+	pthread_t thread;
+	int started;
+};
+static struct notify_sender *senders;
+static size_t nsenders;
+static pthread_t scan_thread;
+static int scan_started;
+
+/* Whether an "expiring" row exists, and its insert, are one step: the scan
+ * thread and an expiry (grant threads) may both want to queue it. */
+static pthread_mutex_t expiring_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const struct notify_config *target_named(const struct jitd *d, const char *name)
 {
@@ -57,7 +90,7 @@ static const struct notify_config *target_named(const struct jitd *d, const char
 
 /* The facts of an event, as queued. */
 static char *facts_json(struct jitd *d, const char *event, const struct grant *g, const char *user,
-			const char *grp, const char *detail)
+			const char *grp, const char *detail, int late)
 {
 	cJSON *o = cJSON_CreateObject();
 	char approvers[512] = "";
@@ -82,6 +115,8 @@ static char *facts_json(struct jitd *d, const char *event, const struct grant *g
 	cJSON_AddStringToObject(o, "integration", d->cfg->name ? d->cfg->name : "");
 	cJSON_AddStringToObject(o, "host", ledger_host());
 	cJSON_AddNumberToObject(o, "at", (double)ojit_now());
+	if (late >= 0) /* "expiring" only: queued after the grant had ended */
+		cJSON_AddBoolToObject(o, "late", late);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
@@ -90,8 +125,23 @@ static char *facts_json(struct jitd *d, const char *event, const struct grant *g
 static void kick(void)
 {
 	pthread_mutex_lock(&nlock);
-	nkick = 1;
-	pthread_cond_signal(&ncond);
+	ngen++;
+	pthread_cond_broadcast(&ncond);
+	pthread_mutex_unlock(&nlock);
+}
+
+/* Sleep until a kick newer than *seen, the stop, or secs have passed. */
+static void wait_kick(struct jitd *d, unsigned long *seen, int secs)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += secs;
+	pthread_mutex_lock(&nlock);
+	while (ngen == *seen && !quitting(d))
+		if (pthread_cond_timedwait(&ncond, &nlock, &ts) != 0)
+			break;
+	*seen = ngen;
 	pthread_mutex_unlock(&nlock);
 }
 
@@ -116,6 +166,44 @@ static void enqueue(struct jitd *d, const struct notify_config *t, const char *e
 			ledger_last_error(d->ledger));
 }
 
+/* Queue "expiring" for g to every target that wants it, whose warning is
+ * due at now and has not been queued yet. late: the grant had ended. */
+static void queue_expiring(struct jitd *d, const struct grant *g, int64_t now)
+{
+	int late = g->end_at <= now;
+	char *facts = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&expiring_lock);
+	for (i = 0; i < d->cfg->nnotify; i++) {
+		const struct notify_config *t = &d->cfg->notify[i];
+		int rc;
+
+		if (!(t->events & NOTIFY_EXPIRING) || g->end_at - t->expiring_before > now)
+			continue;
+		rc = ledger_notify_exists(d->ledger, t->name, "expiring", g->id);
+		if (rc == LEDGER_OK)
+			continue;
+		if (rc != LEDGER_NOTFOUND) {
+			/* the next scan tries again; an expiry cannot wait */
+			error_f("expiring notification for grant %lld to %s: %s", (long long)g->id, t->name,
+				ledger_last_error(d->ledger));
+			continue;
+		}
+		if (facts == NULL && (facts = facts_json(d, "expiring", g, NULL, NULL, NULL, late)) == NULL)
+			break;
+		enqueue(d, t, "expiring", g->id, facts);
+		if (late)
+			ojit_log(LOG_INFO, "expiring notification for grant %lld to %s queued late: the grant ended at %lld",
+				 (long long)g->id, t->name, (long long)g->end_at);
+	}
+	pthread_mutex_unlock(&expiring_lock);
+	if (facts != NULL) {
+		free(facts);
+		kick();
+	}
+}
+
 void notify_event(struct jitd *d, const char *event, int64_t grant_id, const char *user, const char *grp,
 		  const char *detail)
 {
@@ -124,17 +212,27 @@ void notify_event(struct jitd *d, const char *event, int64_t grant_id, const cha
 	int have = 0;
 	char *facts;
 	size_t i;
-	int any = 0;
+	int any = 0, expiring = 0;
 
 	if (bit == 0 || d->cfg->nnotify == 0)
 		return;
-	for (i = 0; i < d->cfg->nnotify; i++)
+	for (i = 0; i < d->cfg->nnotify; i++) {
 		any |= (d->cfg->notify[i].events & bit) != 0;
+		expiring |= (d->cfg->notify[i].events & NOTIFY_EXPIRING) != 0;
+	}
+	/* a grant that ran out had its "expiring" due: queued now (late) if
+	 * the scan never got to it, and always ahead of its "expired" */
+	if (bit == NOTIFY_EXPIRED && expiring) {
+		any = 1;
+		expiring = 2;
+	}
 	if (!any)
 		return;
 	if (grant_id > 0 && ledger_grant_get(d->ledger, grant_id, &g) == LEDGER_OK)
 		have = 1;
-	facts = facts_json(d, event, have ? &g : NULL, user, grp, detail);
+	if (have && expiring == 2 && strcmp(g.kind, "grant") == 0)
+		queue_expiring(d, &g, ojit_now());
+	facts = facts_json(d, event, have ? &g : NULL, user, grp, detail, -1);
 	if (facts == NULL)
 		return;
 	for (i = 0; i < d->cfg->nnotify; i++)
@@ -144,8 +242,8 @@ void notify_event(struct jitd *d, const char *event, int64_t grant_id, const cha
 	kick();
 }
 
-/* Grants whose end is within a target's expiring_before: one "expiring"
- * per grant and target. */
+/* Active grants whose end is within a target's expiring_before, and grants
+ * as they run out: one "expiring" per grant and target. */
 struct expiring_ctx {
 	struct jitd *d;
 	int64_t now;
@@ -154,23 +252,11 @@ struct expiring_ctx {
 static int expiring_cb(const struct grant *g, void *p)
 {
 	struct expiring_ctx *x = p;
-	size_t i;
-	char *facts = NULL;
 
-	if (strcmp(g->kind, "grant") != 0 || g->end_at <= x->now)
-		return 0;
-	for (i = 0; i < x->d->cfg->nnotify; i++) {
-		const struct notify_config *t = &x->d->cfg->notify[i];
-
-		if (!(t->events & NOTIFY_EXPIRING) || g->end_at - t->expiring_before > x->now)
-			continue;
-		if (ledger_notify_exists(x->d->ledger, t->name, "expiring", g->id) != LEDGER_NOTFOUND)
-			continue;
-		if (facts == NULL && (facts = facts_json(x->d, "expiring", g, NULL, NULL, NULL)) == NULL)
-			return 0;
-		enqueue(x->d, t, "expiring", g->id, facts);
-	}
-	free(facts);
+	/* one that has ended is still told (late): the scan may have been
+	 * held up, or okta-jitd down, while its warning was due */
+	if (strcmp(g->kind, "grant") == 0 && g->end_at > 0)
+		queue_expiring(x->d, g, x->now);
 	return 0;
 }
 
@@ -341,14 +427,41 @@ static size_t discard(char *p, size_t size, size_t nmemb, void *ctx)
 	return size * nmemb;
 }
 
+/* A POST in progress when okta-jitd stops gets NOTIFY_STOP_GRACE_MS to
+ * finish (cut at once, a receiver that already took it would get it again
+ * after the restart), then gives up: a receiver that never answers holds
+ * no shutdown for its whole timeout. */
+#define NOTIFY_STOP_GRACE_MS 2000
+struct transfer {
+	const struct jitd *d;
+	int64_t stop_seen_ms;
+};
+
+static int stop_check(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct transfer *x = p;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (!quitting(x->d))
+		return 0;
+	if (x->stop_seen_ms == 0)
+		x->stop_seen_ms = ojit_mono_ms();
+	return ojit_mono_ms() - x->stop_seen_ms >= NOTIFY_STOP_GRACE_MS;
+}
+
 /* POST one notification: 0 delivered, -1 with err set. */
-static int deliver(const struct notify_config *t, const struct notification *n, char *err, size_t errlen)
+static int deliver(struct jitd *d, const struct notify_config *t, const struct notification *n, char *err,
+		   size_t errlen)
 {
 	char secret[1024], ts[32], sig[EVP_MAX_MD_SIZE * 2 + 8], hdr[256];
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 	struct curl_slist *h = NULL;
 	struct ojit_buf signed_data;
+	struct transfer x = { d, 0 };
 	char *body = NULL;
 	CURL *c = NULL;
 	long code = 0;
@@ -407,6 +520,9 @@ static int deliver(const struct notify_config *t, const struct notification *n, 
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stop_check);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
@@ -443,7 +559,52 @@ static int due_cb(const struct notification *n, void *p)
 	return rows->n >= NOTIFY_BATCH;
 }
 
-static void send_due(struct jitd *d)
+/* One attempt at row n (claimed): sent, retried later or dropped. t is
+ * NULL when this host has no such target. */
+static void attempt(struct jitd *d, const struct notify_config *t, struct notification *n)
+{
+	char err[256] = "";
+	int64_t now = ojit_now(), delay;
+
+	if (t == NULL) {
+		ojit_strlcpy(err, "no such [notify] target in this host's config", sizeof(err));
+	} else if (deliver(d, t, n, err, sizeof(err)) == 0) {
+		n->sent_at = ojit_now();
+		n->attempts++;
+		n->last_error[0] = '\0';
+		if (ledger_notify_update(d->ledger, n) != LEDGER_OK)
+			error_f("notification %lld sent but not marked: %s", (long long)n->id,
+				ledger_last_error(d->ledger));
+		return;
+	} else if (quitting(d)) {
+		return; /* cut short by the stop, not the receiver's fault */
+	}
+	n->attempts++;
+	ojit_strlcpy(n->last_error, err, sizeof(n->last_error));
+	ojit_strip_controls(n->last_error);
+	if (t == NULL || now - n->created_at >= t->max_age) {
+		n->dropped_at = now;
+		ledger_notify_update(d->ledger, n);
+		audit_event(d, "notify_dropped", n->grant_id, "okta-jitd", "", "",
+			    "target=%s event=%s attempts=%d error=\"%s\"", n->target, n->event, n->attempts,
+			    n->last_error);
+		return;
+	}
+	delay = n->attempts < 8 ? (int64_t)1 << n->attempts : NOTIFY_BACKOFF_MAX;
+	if (delay > NOTIFY_BACKOFF_MAX)
+		delay = NOTIFY_BACKOFF_MAX;
+	/* never past the drop time: the drop happens on time */
+	if (now + delay > n->created_at + t->max_age)
+		delay = n->created_at + t->max_age - now;
+	n->next_attempt_at = now + (delay > 0 ? delay : 0);
+	ledger_notify_update(d->ledger, n);
+	if (n->attempts <= 3 || (n->attempts & (n->attempts - 1)) == 0)
+		warn_f("notification %lld (%s to %s) not delivered, attempt %d: %s", (long long)n->id, n->event,
+		       n->target, n->attempts, n->last_error);
+}
+
+/* The due rows of target t, oldest first (a batch). */
+static void send_due(struct jitd *d, const struct notify_config *t)
 {
 	struct due_rows rows = { NULL, 0 };
 	size_t i;
@@ -451,65 +612,69 @@ static void send_due(struct jitd *d)
 	rows.v = calloc(NOTIFY_BATCH, sizeof(*rows.v));
 	if (rows.v == NULL)
 		return;
-	ledger_notify_due(d->ledger, ojit_now(), NOTIFY_BATCH, due_cb, &rows);
-	for (i = 0; i < rows.n && !d->stopping; i++) {
-		struct notification *n = &rows.v[i];
-		const struct notify_config *t = target_named(d, n->target);
-		char err[256] = "";
-		int64_t now, delay;
-
+	ledger_notify_due(d->ledger, t->name, 0, ojit_now(), NOTIFY_BATCH, due_cb, &rows);
+	for (i = 0; i < rows.n && !quitting(d); i++) {
 		/* another okta-jitd sharing the ledger may send it; claims on
 		 * notifications use negative ids, apart from the grants' */
-		if (ledger_claim(d->ledger, -n->id) != 1)
+		if (ledger_claim(d->ledger, -rows.v[i].id) != 1)
 			continue;
-		now = ojit_now();
-		if (t == NULL) {
-			ojit_strlcpy(err, "no such [notify] target in this host's config", sizeof(err));
-		} else if (deliver(t, n, err, sizeof(err)) == 0) {
-			n->sent_at = ojit_now();
-			n->attempts++;
-			n->last_error[0] = '\0';
-			if (ledger_notify_update(d->ledger, n) != LEDGER_OK)
-				error_f("notification %lld sent but not marked: %s", (long long)n->id,
-					ledger_last_error(d->ledger));
-			ledger_unclaim(d->ledger, -n->id);
-			continue;
-		}
-		n->attempts++;
-		ojit_strlcpy(n->last_error, err, sizeof(n->last_error));
-		ojit_strip_controls(n->last_error);
-		if (t == NULL || now - n->created_at >= t->max_age) {
-			n->dropped_at = now;
-			ledger_notify_update(d->ledger, n);
-			audit_event(d, "notify_dropped", n->grant_id, "okta-jitd", "", "",
-				    "target=%s event=%s attempts=%d error=\"%s\"", n->target, n->event, n->attempts,
-				    n->last_error);
-		} else {
-			delay = n->attempts < 8 ? (int64_t)1 << n->attempts : NOTIFY_BACKOFF_MAX;
-			if (delay > NOTIFY_BACKOFF_MAX)
-				delay = NOTIFY_BACKOFF_MAX;
-			/* never past the drop time: the drop happens on time */
-			if (now + delay > n->created_at + t->max_age)
-				delay = n->created_at + t->max_age - now;
-			n->next_attempt_at = now + (delay > 0 ? delay : 0);
-			ledger_notify_update(d->ledger, n);
-			if (n->attempts <= 3 || (n->attempts & (n->attempts - 1)) == 0)
-				warn_f("notification %lld (%s to %s) not delivered, attempt %d: %s", (long long)n->id,
-				       n->event, n->target, n->attempts, n->last_error);
-		}
-		ledger_unclaim(d->ledger, -n->id);
+		attempt(d, t, &rows.v[i]);
+		ledger_unclaim(d->ledger, -rows.v[i].id);
 	}
 	free(rows.v);
 }
 
-static void *notify_thread(void *p)
+/* Rows queued for a target this host does not have (a fleet member with
+ * another config queued them): dropped with an audit line. */
+static void drop_orphans(struct jitd *d)
+{
+	struct due_rows rows = { NULL, 0 };
+	int64_t after = 0;
+	size_t i;
+
+	rows.v = calloc(NOTIFY_BATCH, sizeof(*rows.v));
+	if (rows.v == NULL)
+		return;
+	do {
+		rows.n = 0;
+		if (ledger_notify_due(d->ledger, NULL, after, ojit_now(), NOTIFY_BATCH, due_cb, &rows) != LEDGER_OK)
+			break;
+		for (i = 0; i < rows.n && !quitting(d); i++) {
+			after = rows.v[i].id;
+			if (target_named(d, rows.v[i].target) != NULL || ledger_claim(d->ledger, -rows.v[i].id) != 1)
+				continue;
+			attempt(d, NULL, &rows.v[i]);
+			ledger_unclaim(d->ledger, -rows.v[i].id);
+		}
+	} while (rows.n == NOTIFY_BATCH && !quitting(d));
+	free(rows.v);
+}
+
+/* A target's sender: its own rows only, so whatever its receiver does
+ * (hold each POST until the timeout, refuse, vanish) delays no other. */
+static void *sender_thread(void *p)
+{
+	struct notify_sender *s = p;
+	unsigned long seen;
+
+	pthread_mutex_lock(&nlock);
+	seen = ngen;
+	pthread_mutex_unlock(&nlock);
+	while (!quitting(s->d)) {
+		send_due(s->d, s->t);
+		wait_kick(s->d, &seen, 1);
+	}
+	return NULL;
+}
+
+/* The "expiring" scan, the pruning and the orphans: never behind a POST. */
+static void *scan_thread_main(void *p)
 {
 	struct jitd *d = p;
-	int64_t last_scan = 0, last_prune = 0;
+	int64_t last_prune = 0, last_orphans = 0;
+	unsigned long seen = 0;
 
-	while (!d->stopping) {
-		struct timespec ts;
-
+	while (!quitting(d)) {
 		if (ojit_now() - last_prune >= NOTIFY_PRUNE_EVERY_S) {
 			int n = ledger_notify_prune(d->ledger, ojit_now() - NOTIFY_KEEP_S);
 
@@ -517,31 +682,25 @@ static void *notify_thread(void *p)
 				ojit_log(LOG_INFO, "deleted %d notifications sent or dropped over 7 days ago", n);
 			last_prune = ojit_now();
 		}
-
-		if (ojit_now() - last_scan >= EXPIRING_SCAN_S) {
-			scan_expiring(d);
-			last_scan = ojit_now();
+		scan_expiring(d);
+		if (ojit_now() - last_orphans >= NOTIFY_ORPHANS_EVERY_S) {
+			drop_orphans(d);
+			last_orphans = ojit_now();
 		}
-		send_due(d);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_mutex_lock(&nlock);
-		while (!nkick && !d->stopping)
-			if (pthread_cond_timedwait(&ncond, &nlock, &ts) != 0)
-				break;
-		nkick = 0;
-		pthread_mutex_unlock(&nlock);
+		wait_kick(d, &seen, EXPIRING_SCAN_S);
 	}
 	return NULL;
 }
 
 int notify_start(struct jitd *d)
 {
+	size_t i;
+
 	/* Gates change nothing and send nothing: the granters of the fleet
 	 * tell what happened. */
 	if (d->cfg->nnotify == 0 || d->cfg->role_gate)
 		return 0;
-	for (size_t i = 0; i < d->cfg->nnotify; i++) {
+	for (i = 0; i < d->cfg->nnotify; i++) {
 		char secret[1024], err[512];
 
 		/* say so now rather than at the first event */
@@ -549,18 +708,45 @@ int notify_start(struct jitd *d)
 			error_f("%s; its notifications will be retried and then dropped", err);
 		OPENSSL_cleanse(secret, sizeof(secret));
 	}
-	if (pthread_create(&nthread, NULL, notify_thread, d) != 0)
+	senders = calloc(d->cfg->nnotify, sizeof(*senders));
+	if (senders == NULL)
 		return -1;
-	nthread_started = 1;
+	nsenders = d->cfg->nnotify;
+	for (i = 0; i < nsenders; i++) {
+		senders[i].d = d;
+		senders[i].t = &d->cfg->notify[i];
+		if (pthread_create(&senders[i].thread, NULL, sender_thread, &senders[i]) != 0)
+			goto fail;
+		senders[i].started = 1;
+	}
+	if (pthread_create(&scan_thread, NULL, scan_thread_main, d) != 0)
+		goto fail;
+	scan_started = 1;
 	return 0;
+fail:
+	notify_stop(d);
+	return -1;
 }
 
+/* d->stopping is set: every thread ends within a second or at once (a
+ * POST in progress is cut short). */
 void notify_stop(struct jitd *d)
 {
+	size_t i;
+
 	(void)d;
-	if (!nthread_started)
-		return;
+	pthread_mutex_lock(&nlock);
+	nquit = 1;
+	pthread_mutex_unlock(&nlock);
 	kick();
-	pthread_join(nthread, NULL);
-	nthread_started = 0;
+	for (i = 0; i < nsenders; i++)
+		if (senders[i].started)
+			pthread_join(senders[i].thread, NULL);
+	if (scan_started)
+		pthread_join(scan_thread, NULL);
+	scan_started = 0;
+	free(senders);
+	senders = NULL;
+	nsenders = 0;
+	nquit = 0;
 }

@@ -402,6 +402,11 @@ def notify_script(d):
         call("notify_due", now=T, limit=2)
         call("notify_due", now=T + 10, limit=0)
         call("notify_due", now=T + 10**6, limit=100, stop_after=1)
+        # one target's rows alone, and a cursor past the rows already seen
+        for target in ("slack", "pager", "big", "nosuch", "x' OR '1'='1"):
+            call("notify_due", now=T + 10**6, limit=100, target=target)
+        call("notify_due", now=T + 10**6, limit=100, after=3)
+        call("notify_due", now=T + 10**6, limit=1, target="slack", after=1)
 
     def exists_checks():
         for target, event, gid in (("slack", "grant.active", 1), ("pager", "grant.active", 1),
@@ -474,6 +479,14 @@ def test_the_notification_queue_is_the_same_on_sqlite_and_postgresql(open_backen
     assert ids(due(0, T + 10)) == [1, 2, 3, 4]
     assert ids(due(0, T + 10**6)) == [1, 2, 3, 4, 5, 6]
     assert ids(due(0, T + 10**6, stop_after=1)) == [1]
+    assert ids(due(0, T + 10**6, target="slack")) == [1, 3, 4, 5]
+    assert ids(due(0, T + 10**6, target="pager")) == [2]
+    assert ids(due(0, T + 10**6, target="big")) == [6]
+    assert ids(due(0, T + 10**6, target="nosuch")) == []
+    assert ids(due(0, T + 10**6, target="x' OR '1'='1")) == []
+    assert ids(due(0, T + 10**6, after=3)) == [4, 5, 6]
+    assert ids(due(0, T + 10**6, limit=1, target="slack", after=1)) == [3]
+    assert ids(due(1, T + 10**6, target="slack")) == [4, 5]
     first = due(0, T + 10**6)["rows"]
     for want, got in zip(NOTES, first):
         assert {k: got[k] for k in want} == want, got["id"]

@@ -409,6 +409,129 @@ def test_receiver_trouble_delays_nothing(jit_factory, webhook, tmp_path, mode):
         assert all(did_of(e) in ids.values() for e in failed)
 
 
+# ---------------------------------------------------------------- one target's trouble is its own
+
+def targets_env(jit_factory, tmp_path, receivers, extra=None, name="jit"):
+    """An okta-jitd with one [notify NAME] section per (NAME, receiver).
+    Returns (jit, {NAME: secret})."""
+    sections, keys = [], {}
+    for tname, rx in receivers:
+        secret = "whsec-" + secrets.token_hex(24)
+        secret_file = str(tmp_path / ("%s-%s.secret" % (name, tname)))
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secret + "\n")
+        keys[tname] = secret
+        sections += ["", "[notify %s]" % tname, "url = %s" % rx.url, "secret_file = %s" % secret_file,
+                     "ca_file = %s" % rx.ca]
+        sections += ["%s = %s" % kv for kv in (extra or {}).items()]
+    return jit_factory(name=name, flows=JIT_FLOWS + "\n".join(sections) + "\n"), keys
+
+
+def queued(jit, gid):
+    """(target, event) of every notification row of grant gid, in queue order."""
+    db = jit._db()
+    try:
+        return [(r["target"], r["event"]) for r in
+                db.execute("SELECT target, event FROM notifications WHERE grant_id = ? ORDER BY id", (gid,))]
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def stuck_webhook(tmp_path):
+    rx = WebhookReceiver(str(tmp_path / "stuck-webhook")).start()
+    rx.set_mode("hang")
+    yield rx
+    rx.stop()
+
+
+def test_a_hanging_target_delays_no_other_target(jit_factory, webhook, stuck_webhook, tmp_path):
+    """Issue 15 item 9: a receiver that holds every POST until okta-jitd's
+    5 s timeout. The other target hears approved, granted, expiring and
+    expired as they happen (one thread used to send both, so each held POST
+    cost the good target 5 s and the expiring scan never ran in time)."""
+    jit, keys = targets_env(jit_factory, tmp_path, [("stuck", stuck_webhook), ("good", webhook)],
+                            extra={"expiring_before": "3s"})
+    r = jit.request("web-sudo", dur="6s", as_user="ojt-alice")
+    gid = r.grant["id"]
+    assert r.grant["state"] == "active", r
+    row_active = jit.grant(gid)
+
+    # the stuck target is tried and holds its first POST; its second comes
+    # only once okta-jitd gave up on the first (the 5 s timeout)
+    stuck_webhook.wait(lambda got: len(got) >= 2, 30, what="a second attempt at the hanging target")
+    second_stuck = stuck_webhook.received()[1]["at"]
+    wait_delivered(webhook, {("requested", gid), ("approved", gid), ("granted", gid)}, timeout=20)
+    for event in ("requested", "approved", "granted"):
+        e = the_one(webhook, event, gid)
+        assert e["at"] < second_stuck, \
+            "%s reached the good target only after the hanging target's first timeout" % event
+
+    # expiring (3 s before the end) and expired reach it too, in that order
+    wait_delivered(webhook, {("expiring", gid), ("expired", gid)}, timeout=20)
+    time.sleep(1.0)  # a duplicate would come right behind
+    assert_once_each(webhook, keys["good"])
+    mine = [e for e in webhook.delivered() if gid_of(e) == gid]
+    assert [ev_of(e) for e in mine] == ["requested", "approved", "granted", "expiring", "expired"], \
+        [ev_of(e) for e in mine]
+    expiring = the_one(webhook, "expiring", gid)
+    check_entry(jit, expiring, keys["good"], "expiring", gid, row_active)
+    assert expiring["json"]["late"] is False, expiring["json"]
+    assert expiring["at"] < row_active["end_at"] + 1, (expiring["at"], row_active)
+    # the hanging target was queued every event too: its rows wait for it
+    assert [ev for t, ev in queued(jit, gid) if t == "stuck"] == \
+        ["requested", "approved", "granted", "expiring", "expired"], queued(jit, gid)
+    assert stuck_webhook.delivered() == []
+
+
+def test_expiring_is_queued_late_when_no_scan_saw_it_due(jit_factory, webhook, tmp_path):
+    """okta-jitd was down the whole time a grant's expiring warning was due
+    (a stuck sender did the same to the old scan): the warning is still
+    queued, marked late, ahead of expired."""
+    jit, secret = notify_env(jit_factory, webhook, tmp_path, extra={"expiring_before": "2s"})
+    r = jit.request("web-sudo", dur="6s", as_user="ojt-alice")
+    gid = r.grant["id"]
+    assert r.grant["state"] == "active", r
+    row_active = jit.grant(gid)
+    jit.daemon.stop()
+    assert ("hook", "expiring") not in queued(jit, gid), "okta-jitd took 4 s to stop; the test needs less"
+    # down past the grant's end
+    time.sleep(max(0.0, row_active["end_at"] + 1.5 - time.time()))
+    jit.daemon.start()
+    wait_delivered(webhook, {("expiring", gid), ("expired", gid)}, timeout=20)
+    time.sleep(1.0)
+    assert_once_each(webhook, secret)
+    expiring, expired = the_one(webhook, "expiring", gid), the_one(webhook, "expired", gid)
+    assert expiring["json"]["late"] is True, expiring["json"]
+    assert "late" not in expired["json"]
+    assert int(did_of(expiring)) < int(did_of(expired)) and expiring["at"] <= expired["at"]
+    assert expiring["json"]["end"] == row_active["end_at"]
+    assert [ev for t, ev in queued(jit, gid)] == ["requested", "approved", "granted", "expiring", "expired"]
+
+
+def test_a_row_for_a_target_this_host_lacks_is_dropped(jit_factory, webhook, tmp_path):
+    """A fleet member with another config queued a row for a target this
+    host has not got: no sender thread reads it, the scan thread drops it
+    with an audit line, and the known target's rows go out as before."""
+    jit, secret = notify_env(jit_factory, webhook, tmp_path, events=["granted"])
+    jit.daemon.stop()
+    db = jit._db()
+    try:
+        now = int(time.time())
+        db.execute("INSERT INTO notifications (target, event, grant_id, payload, created_at, next_attempt_at)"
+                   " VALUES ('gone', 'granted', 0, '{}', ?, ?)", (now, now))
+        db.commit()
+    finally:
+        db.close()
+    jit.daemon.start()
+    wait_for(lambda: jit.audit(event="notify_dropped"), 20, what="the row for target gone dropped")
+    assert "target=gone" in jit.audit(event="notify_dropped")[0]["detail"]
+    gid = jit.request("web-sudo", dur="1h", as_user="ojt-alice").grant["id"]
+    wait_delivered(webhook, {("granted", gid)})
+    assert_once_each(webhook, secret)
+
+
 # ---------------------------------------------------------------- max_age
 
 def test_max_age_drops_undelivered(jit_factory, webhook, tmp_path):

@@ -3,13 +3,14 @@
     rx = WebhookReceiver(workdir)        # makes its own CA + server certificate
     rx.url                               # https://127.0.0.1:PORT/hook
     rx.ca                                # CA PEM, for `ca_file =` in [notify NAME]
-    rx.set_mode("fail500")               # ok | fail500 | slow | down
+    rx.set_mode("fail500")               # ok | fail500 | slow | hang | down
     rx.received()                        # every request, also the failed ones
     rx.verify(entry, secret)             # the v1 HMAC-SHA256 signature is right
     rx.stop()
 
 Modes: "ok" answers 204; "fail500" answers 500; "slow" sleeps 10 s, then
-answers 200 (the daemon's 5 s timeout fires first); "down" closes the
+answers 200 (the daemon's 5 s timeout fires first); "hang" accepts the
+request and never answers (until the receiver stops); "down" closes the
 listening socket so connections are refused, and leaving "down" opens it
 again on the same port.
 
@@ -36,7 +37,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE_OKTA = os.path.join(os.path.dirname(HERE), "okta_server", "fake_okta.py")
 
-MODES = ("ok", "fail500", "slow", "down")
+MODES = ("ok", "fail500", "slow", "hang", "down")
 SLOW_SECONDS = 10.0
 
 
@@ -91,6 +92,11 @@ class _Handler(BaseHTTPRequestHandler):
                  "headers": {k.lower(): v for k, v in self.headers.items()},
                  "body": body, "json": parsed, "at": time.time(), "mode": mode, "status": status}
         rx._record(entry)
+        if mode == "hang":
+            # hold the request, say nothing: the client's timeout ends it
+            rx._released.wait(120)
+            self.close_connection = True
+            return
         if mode == "slow":
             time.sleep(SLOW_SECONDS)
         try:
@@ -169,6 +175,7 @@ class WebhookReceiver:
         self.errors = []
         self._entries = []
         self._lock = threading.Lock()
+        self._released = threading.Event()
         self._server = None
         self._thread = None
         self.url = None
@@ -205,6 +212,7 @@ class WebhookReceiver:
             t.join(5)
 
     def stop(self):
+        self._released.set()
         self._close()
 
     def __enter__(self):

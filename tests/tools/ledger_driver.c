@@ -315,7 +315,8 @@ static cJSON *run(const cJSON *req)
 		}
 	} else if (strcmp(op, "notify_due") == 0) {
 		rows.arr = cJSON_AddArrayToObject(out, "rows");
-		rc = ops->notify_due(be, get_i64(req, "now"), (size_t)get_i64(req, "limit"), notification_row, &rows);
+		rc = ops->notify_due(be, opt_str(req, "target"), get_i64(req, "after"), get_i64(req, "now"),
+				     (size_t)get_i64(req, "limit"), notification_row, &rows);
 		if (rows.reenter)
 			cJSON_AddNumberToObject(out, "reenter_bad", rows.reenter_bad);
 	} else if (strcmp(op, "notify_prune") == 0) {
