@@ -482,7 +482,7 @@ static void send_due(struct jitd *d)
 			n->dropped_at = now;
 			ledger_notify_update(d->ledger, n);
 			audit_event(d, "notify_dropped", n->grant_id, "okta-jitd", "", "",
-				    "target=%s event=%s attempts=%d error=\"%s\"", n->target, n->event, n->attempts,
+				    "target=%s notify_event=%s attempts=%d error=%s", n->target, n->event, n->attempts,
 				    n->last_error);
 		} else {
 			delay = n->attempts < 8 ? (int64_t)1 << n->attempts : NOTIFY_BACKOFF_MAX;
