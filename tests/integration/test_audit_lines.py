@@ -7,6 +7,7 @@ syslog lines are the ones glibc's syslog() really sent."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -256,3 +257,43 @@ def test_audit_line_reaches_the_journal_once(logged_jit):
     wait_for(lambda: [ln for ln in audit_lines(jit.daemon.log()) if "user=ojt-carol" in ln], 15,
              what="the stderr copy")
     assert len([ln for ln in audit_lines(jit.syslog.text()) if "user=ojt-carol" in ln]) == 1
+
+
+def detached_pid(exe, conf):
+    """The okta-jitd this test started, by its command line (SO_PEERCRED
+    names the process that listened: the parent, gone since)."""
+    want = [exe, "--config", conf]
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().decode(errors="replace").split("\0")[:-1]
+        except OSError:
+            continue
+        if argv == want:
+            return int(d)
+    raise AssertionError("the detached okta-jitd is not running")
+
+
+def test_detached_daemon_sends_each_audit_line_to_syslog_once(logged_jit):
+    """15.10, without --foreground: okta-jitd logs to syslog, and the audit
+    line was sent there twice (once as the audit record, once as a log
+    line)."""
+    jit = logged_jit
+    p = subprocess.run(jit.daemon.prefix + [jit.daemon.exe, "--config", jit.daemon.conf], capture_output=True,
+                       text=True, timeout=30, cwd="/")
+    assert p.returncode == 0, p
+    wait_for(lambda: os.path.exists(jit.sock) and raw_ping(jit.sock, 1.0), 20, what="the detached okta-jitd")
+    pid = detached_pid(jit.daemon.exe, jit.daemon.conf)
+    try:
+        res = raw_exchange(jit.sock, frame(CHECK, tlv(T_GROUP, "prod-db-ssh") + tlv(T_USER, "ojt-bob")
+                                           + tlv(T_SERVICE, "sshd")), shutdown_write=True)
+        assert res[0] == P_OK, res
+        wait_lines(jit, lambda ls: [x for x in ls if x.startswith("event=check_refused ")], "the syslog line")
+        jit.settle_audit()  # answered once the check's record (and any copy) is written
+        copies = [ln for ln in audit_lines(jit.syslog.text()) if ln.startswith("event=check_refused ")]
+        assert len(copies) == 1, jit.syslog.text()
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 15, what="okta-jitd to stop")
