@@ -146,6 +146,10 @@ def logged_jit(jit_factory, tmp_path):
     env.syslog = catcher
     yield env
     env.daemon.stop()
+    try:  # a detached one the test could not stop
+        os.kill(detached_pid(env.daemon.exe, env.daemon.conf), signal.SIGTERM)
+    except (AssertionError, OSError):
+        pass
     catcher.close()
 
 
