@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 
 #include "answers.h"
+#include "audit.h"
 #include "check.h"
 #include "duration.h"
 #include "grants.h"
@@ -90,49 +91,43 @@ void jitd_kick(struct jitd *d)
 	pthread_mutex_unlock(&d->sched_lock);
 }
 
-/* key="value" with quotes and backslashes escaped and controls replaced,
- * so an audit line cannot be forged by a hostile reason or name. */
-static void kv(struct ojit_buf *b, const char *key, const char *val)
+/* One line per event: "audit event=E id=N actor=A user=U group=G DETAIL",
+ * every value written by audit_value (audit.h), DETAIL already built the
+ * same way. The ledger row, the syslog line, `okta-jit audit` and the
+ * notification payload all carry this same detail. */
+static void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
+			const char *grp, const char *detail)
 {
-	const unsigned char *p;
+	char line[4096];
+	size_t len;
 
-	ojit_buf_printf(b, " %s=\"", key);
-	for (p = (const unsigned char *)(val ? val : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			ojit_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			ojit_buf_append(b, "?", 1);
-		else
-			ojit_buf_append(b, p, 1);
-	}
-	ojit_buf_append(b, "\"", 1);
+	if (ledger_audit_add(d->ledger, event, grant_id, actor, user, grp, detail) != LEDGER_OK)
+		error_f("audit event %s for grant %lld not stored in the ledger: %s", event, (long long)grant_id,
+			ledger_last_error(d->ledger));
+	(void)audit_format(line, sizeof(line), "audit event=%s id=%lld actor=%s user=%s group=%s", event,
+			   (long long)grant_id, actor, user, grp);
+	len = strlen(line);
+	if (detail[0] != '\0')
+		(void)ojit_snprintf(line + len, sizeof(line) - len, " %s", detail);
+	/* syslog reaches the journal under systemd; a copy on stderr only
+	 * where stderr is not the journal too (okta-jitd --foreground by hand). */
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", line);
+	if (ojit_log_stderr_echo() && !ojit_log_debug_enabled())
+		ojit_log(LOG_INFO, "%s", line);
+	notify_event(d, event, grant_id, user, grp, detail);
 }
 
 void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char *actor,
 		 const char *user, const char *grp, const char *fmt, ...)
 {
-	char detail[1024];
-	struct ojit_buf line;
+	char detail[AUDIT_DETAIL_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	if (audit_vformat(detail, sizeof(detail), fmt, ap) != 0)
+		warn_f("audit event %s for grant %lld: detail cut or malformed", event, (long long)grant_id);
 	va_end(ap);
-	ojit_strip_controls(detail);
-	if (ledger_audit_add(d->ledger, event, grant_id, actor, user, grp, detail) != LEDGER_OK)
-		error_f("audit event %s for grant %lld not stored in the ledger: %s", event, (long long)grant_id,
-			ledger_last_error(d->ledger));
-	ojit_buf_init(&line, 4096);
-	ojit_buf_printf(&line, "audit event=%s id=%lld", event, (long long)grant_id);
-	kv(&line, "actor", actor);
-	kv(&line, "user", user);
-	kv(&line, "group", grp);
-	ojit_buf_printf(&line, " %s", detail);
-	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", line.data ? line.data : event);
-	if (!ojit_log_debug_enabled())
-		ojit_log(LOG_INFO, "%s", line.data ? line.data : event);
-	ojit_buf_free(&line);
-	notify_event(d, event, grant_id, user, grp, detail);
+	audit_write(d, event, grant_id, actor, user, grp, detail);
 }
 
 int daemon_listen(const char *path)
@@ -290,15 +285,19 @@ static int audits_owed;
  * grant's). */
 static void audit_after(struct jitd *d, struct after_reply *after, const char *event, int64_t grant_id,
 			const char *actor, const char *user, const char *grp, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+static void audit_after(struct jitd *d, struct after_reply *after, const char *event, int64_t grant_id,
+			const char *actor, const char *user, const char *grp, const char *fmt, ...)
 {
 	char detail[sizeof(after->ev.detail)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	if (audit_vformat(detail, sizeof(detail), fmt, ap) != 0)
+		warn_f("audit event %s: detail cut or malformed", event);
 	va_end(ap);
 	if (after == NULL) {
-		audit_event(d, event, grant_id, actor, user, grp, "%s", detail);
+		audit_write(d, event, grant_id, actor, user, grp, detail);
 		return;
 	}
 	pthread_mutex_lock(&owed_lock);
@@ -318,7 +317,7 @@ void daemon_after_reply(struct jitd *d, struct after_reply *after)
 	if (after == NULL || !after->pending)
 		return;
 	after->pending = 0;
-	audit_event(d, after->ev.event, after->ev.grant_id, after->ev.actor, after->ev.user, after->ev.grp, "%s",
+	audit_write(d, after->ev.event, after->ev.grant_id, after->ev.actor, after->ev.user, after->ev.grp,
 		    after->ev.detail);
 	pthread_mutex_lock(&owed_lock);
 	audits_owed--;
@@ -339,6 +338,17 @@ static void audits_settle(void)
 		if (pthread_cond_timedwait(&owed_cond, &owed_lock, &until) != 0)
 			break;
 	pthread_mutex_unlock(&owed_lock);
+}
+
+/* PAM items (service, rhost, tty) describe a login only when the PAM
+ * module (root) sends them. From anyone else they are ignored, not
+ * refused (a user's own CHECK still gets its answer): a user cannot pass
+ * text off as a login's in the audit trail or a notification. */
+static const char *pam_item(const struct actor *a, const struct proto_msg *m, uint8_t tag)
+{
+	const char *v = a->is_root ? proto_get(m, tag) : NULL;
+
+	return v != NULL ? v : "";
 }
 
 static void do_check(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
@@ -401,9 +411,9 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 		proto_out_add(o, T_DETAILS, d->cfg->access_details);
 	if (ans.decision == CHECK_DENY && strcmp(ans.code, "invalid") != 0)
 		audit_after(d, after, "check_refused", 0, a->is_root ? "pam" : a->user, user, ans.group,
-			    "code=%s service=\"%s\"", ans.code, proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "");
+			    "code=%s service=%s", ans.code, pam_item(a, m, T_SERVICE));
 	else if (ans.from_grace)
-		audit_after(d, after, "check_grace", ans.grant_id, "pam", user, ans.group,
+		audit_after(d, after, "check_grace", ans.grant_id, "pam", user, ans.group, "why=%s",
 			    "answered from cache during an Okta outage");
 }
 
@@ -500,11 +510,9 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 			reply_error(o, "invalid", "name the user");
 			return;
 		}
-		audit_event(d, "breakglass", 0, "pam", who, "", "local_group=\"%s\" service=\"%s\" rhost=\"%s\" tty=\"%s\"",
-			    proto_get(m, T_REASON) ? proto_get(m, T_REASON) : "",
-			    proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "",
-			    proto_get(m, T_RHOST) ? proto_get(m, T_RHOST) : "",
-			    proto_get(m, T_TTY) ? proto_get(m, T_TTY) : "");
+		audit_event(d, "breakglass", 0, "pam", who, "", "local_group=%s service=%s rhost=%s tty=%s",
+			    proto_get(m, T_REASON) ? proto_get(m, T_REASON) : "", pam_item(a, m, T_SERVICE),
+			    pam_item(a, m, T_RHOST), pam_item(a, m, T_TTY));
 		return;
 	}
 	case PROTO_SESSION_OPEN:

@@ -297,7 +297,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 		g->op_attempts = 0;
 		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
 			return ledger_failed(d, res);
-		audit_event(d, "expired", g->id, "okta-jitd", g->user, g->grp, "ended before Okta confirmed the membership");
+		audit_event(d, "expired", g->id, "okta-jitd", g->user, g->grp, "why=%s", "ended before Okta confirmed the membership");
 		jitd_kick(d);
 		jit_result_set(res, "expired", "grant %lld ended before Okta confirmed it", (long long)g->id);
 		return -1;
@@ -342,8 +342,11 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, 1);
 			check_cache_prefetch(d, g->user, g->okta_login);
 		}
-		audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld%s",
-			    (long long)g->end_at, g->was_member ? " standing-member" : "");
+		if (g->was_member)
+			audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld standing-member",
+				    (long long)g->end_at);
+		else
+			audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld", (long long)g->end_at);
 		jitd_kick(d);
 		return 0;
 	}
@@ -362,7 +365,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 		g->next_attempt_at = now;
 		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
 			return ledger_failed(d, res);
-		audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=\"%s\"", g->last_error);
+		audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=%s", g->last_error);
 		okta_result(res, "Okta refused the membership", &e);
 		return -1;
 	}
@@ -370,7 +373,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 	g->next_attempt_at = now + retry_delay(g->op_attempts);
 	if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
 		return ledger_failed(d, res);
-	audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp, "op=add attempt=%d okta=\"%s\"",
+	audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp, "op=add attempt=%d okta=%s",
 		    g->op_attempts, g->last_error);
 	jitd_kick(d);
 	jit_result_set(res, "pending_okta",
@@ -463,7 +466,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 	/* Audit the first failures and then every doubling, not every retry. */
 	if (g->op_attempts <= 3 || (g->op_attempts & (g->op_attempts - 1)) == 0)
 		audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp,
-			    "op=%s attempt=%d next_in=%llds okta=\"%s\"", unsure == ADD_RECHECK ? "recheck" : "remove",
+			    "op=%s attempt=%d next_in=%llds okta=%s", unsure == ADD_RECHECK ? "recheck" : "remove",
 			    g->op_attempts, (long long)retry_delay(g->op_attempts), g->last_error);
 	return -1;
 }
@@ -600,8 +603,11 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 		return -1;
 	}
 	if (strcmp(u.status, "ACTIVE") != 0) {
+		char why[64];
+
 		jit_result_set(res, "forbidden", "Okta user %s is %s, not ACTIVE", u.login, u.status);
-		audit_event(d, "refused", 0, a->user, user, group, "reason=user-%s", u.status);
+		(void)ojit_snprintf(why, sizeof(why), "user-%s", u.status);
+		audit_event(d, "refused", 0, a->user, user, group, "reason=%s", why);
 		return -1;
 	}
 	if (f->nrequesters > 0) {
@@ -644,8 +650,12 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 	g.pending_expires_at = now + d->cfg->pending_ttl;
 	if (ledger_grant_insert(d->ledger, &g) != LEDGER_OK)
 		return ledger_failed(d, res);
-	audit_event(d, "requested", g.id, g.requester, g.user, g.grp, "duration=%llds reason=\"%s\"%s",
-		    (long long)duration, g.reason, strcmp(g.requester, a->user) != 0 ? " via=pam" : "");
+	if (strcmp(g.requester, a->user) != 0)
+		audit_event(d, "requested", g.id, g.requester, g.user, g.grp, "duration=%llds reason=%s via=pam",
+			    (long long)duration, g.reason);
+	else
+		audit_event(d, "requested", g.id, g.requester, g.user, g.grp, "duration=%llds reason=%s",
+			    (long long)duration, g.reason);
 	if (f->approval == APPROVAL_AUTO) {
 		rc = approve_and_grant(d, &g, "auto", res);
 		if (rc < 0 && strcmp(g.state, GS_PENDING) == 0) {
@@ -654,7 +664,7 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 			ojit_strlcpy(g.state, GS_FAILED, sizeof(g.state));
 			ojit_strlcpy(g.last_error, res->message, sizeof(g.last_error));
 			if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
-				audit_event(d, "failed", g.id, "okta-jitd", g.user, g.grp, "detail=\"%s\"", res->message);
+				audit_event(d, "failed", g.id, "okta-jitd", g.user, g.grp, "detail=%s", res->message);
 		}
 		*out = g;
 		return rc < 0 ? -1 : 0;
@@ -683,7 +693,7 @@ int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char
 	r = grants_can_approve(d, a, &g, approver, sizeof(approver), res);
 	if (r <= 0) {
 		if (r == 0)
-			audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=approve-not-allowed detail=\"%s\"",
+			audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=approve-not-allowed detail=%s",
 				    res->message);
 		return -1;
 	}
@@ -753,7 +763,7 @@ int grants_deny(struct jitd *d, const struct actor *a, int64_t id, const char *n
 		jit_result_set(res, "conflict", "request %lld was decided meanwhile", (long long)id);
 		return -1;
 	}
-	audit_event(d, "denied", g.id, approver, g.user, g.grp, "note=\"%s\"", note ? note : "");
+	audit_event(d, "denied", g.id, approver, g.user, g.grp, "note=%s", note ? note : "");
 	*out = g;
 	jit_result_set(res, "ok", "request %lld denied", (long long)id);
 	return 0;
@@ -853,7 +863,7 @@ int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t dur
 		g.end_at = new_end;
 		if (ledger_grant_update(d->ledger, &g, GS_ACTIVE) != LEDGER_OK)
 			return ledger_failed(d, res);
-		audit_event(d, "extended", g.id, "auto", g.user, g.grp, "until=%lld reason=\"%s\"", (long long)new_end,
+		audit_event(d, "extended", g.id, "auto", g.user, g.grp, "until=%lld reason=%s", (long long)new_end,
 			    reason ? reason : "");
 		jitd_kick(d);
 		*out = g;
@@ -875,7 +885,7 @@ int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t dur
 	ext.decided_at = ext.start_at = 0;
 	if (ledger_grant_insert(d->ledger, &ext) != LEDGER_OK)
 		return ledger_failed(d, res);
-	audit_event(d, "requested", ext.id, a->user, g.user, g.grp, "extend=%lld duration=%llds reason=\"%s\"",
+	audit_event(d, "requested", ext.id, a->user, g.user, g.grp, "extend=%lld duration=%llds reason=%s",
 		    (long long)g.id, (long long)duration, ext.reason);
 	jitd_kick(d);
 	*out = ext;
@@ -922,14 +932,14 @@ static int due_work(const struct grant *row, void *ctx)
 			ojit_strlcpy(g.state, GS_FAILED, sizeof(g.state));
 			ojit_strlcpy(g.last_error, "interrupted by a restart of okta-jitd", sizeof(g.last_error));
 			if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
-				audit_event(d, "failed", g.id, "okta-jitd", g.user, g.grp, "detail=\"%s\"", g.last_error);
+				audit_event(d, "failed", g.id, "okta-jitd", g.user, g.grp, "detail=%s", g.last_error);
 			return 0;
 		}
 	}
 	if (strcmp(g.state, GS_PENDING) == 0 && g.pending_expires_at <= now) {
 		ojit_strlcpy(g.state, GS_EXPIRED, sizeof(g.state));
 		if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
-			audit_event(d, "request_expired", g.id, "okta-jitd", g.user, g.grp, "nobody decided in time");
+			audit_event(d, "request_expired", g.id, "okta-jitd", g.user, g.grp, "why=%s", "nobody decided in time");
 		return 0;
 	}
 	if (strcmp(g.state, GS_ACTIVE) == 0 && strcmp(g.op, OP_NONE) == 0 && g.end_at <= now) {

@@ -586,7 +586,7 @@ static void attempt(struct jitd *d, const struct notify_config *t, struct notifi
 		n->dropped_at = now;
 		ledger_notify_update(d->ledger, n);
 		audit_event(d, "notify_dropped", n->grant_id, "okta-jitd", "", "",
-			    "target=%s event=%s attempts=%d error=\"%s\"", n->target, n->event, n->attempts,
+			    "target=%s notify_event=%s attempts=%d error=%s", n->target, n->event, n->attempts,
 			    n->last_error);
 		return;
 	}

@@ -5,18 +5,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum ojit_log_target log_target = OJIT_LOG_STDERR;
 static int log_debug;
 static const char *log_ident = "okta-jit";
+static int log_stderr_is_journal;
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE when it connects stderr to the
+ * journal (systemd.exec(5)); a copy there of what syslog already sent
+ * would be every line twice. The device and inode must match stderr's
+ * own, so a variable inherited from a parent that is not ours is not
+ * believed. (At worst a forged match drops the stderr copy; the syslog
+ * copy is always sent.) */
+static int stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end = NULL;
+
+	if (e == NULL || *e < '0' || *e > '9')
+		return 0;
+	errno = 0;
+	dev = strtoull(e, &end, 10);
+	if (errno != 0 || end == NULL || *end != ':' || end[1] < '0' || end[1] > '9')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || end == NULL || *end != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void ojit_log_init(const char *ident, enum ojit_log_target target, int debug)
 {
 	log_ident = ident;
 	log_target = target;
 	log_debug = debug;
+	log_stderr_is_journal = target == OJIT_LOG_STDERR && stderr_is_journal();
 	if (target == OJIT_LOG_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 }
@@ -24,6 +55,11 @@ void ojit_log_init(const char *ident, enum ojit_log_target target, int debug)
 int ojit_log_debug_enabled(void)
 {
 	return log_debug;
+}
+
+int ojit_log_stderr_echo(void)
+{
+	return log_target == OJIT_LOG_STDERR && !log_stderr_is_journal;
 }
 
 static void log_v(int prio, const char *func, const char *fmt, va_list ap)

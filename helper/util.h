@@ -16,6 +16,10 @@ enum ojit_log_target { OJIT_LOG_STDERR, OJIT_LOG_SYSLOG };
 void ojit_log_init(const char *ident, enum ojit_log_target target, int debug);
 void ojit_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ojit_log_debug_enabled(void);
+/* 1 when log lines go to stderr and stderr is not the systemd journal:
+ * lines also sent to syslog (the audit trail) are echoed there only then,
+ * so the journal gets each once. */
+int ojit_log_stderr_echo(void);
 
 /* OpenSSH-style helpers that put the function name in the message. */
 #define error_f(...) ojit_log_f(3, __func__, __VA_ARGS__)

@@ -453,6 +453,35 @@ PAM_VISIBLE int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const 
 	return PAM_SUCCESS;
 }
 
+/* Is user the one at the keyboard? Before authentication PAM_USER is only
+ * a claim: sshd (keyboard-interactive), login and su take it from
+ * whoever is asking, so a request filed on it alone could be filed in a
+ * victim's name (and, with approval = auto, add the victim's membership).
+ * The invoking user is the process's real uid (sudo and su keep the
+ * caller's; our caller cannot forge it) and, where the service sets it,
+ * PAM_RUSER (sudo and su do): both, where there, must name user. A
+ * process whose real uid is root (sshd, login, getty) has no invoking
+ * user but the one it was told, so it must have set PAM_RUSER. 1 yes. */
+static int user_is_invoker(pam_handle_t *pamh, const char *user)
+{
+	const void *ruser = NULL;
+	struct passwd pw, *pwp = NULL;
+	char pbuf[4096];
+	uid_t uid = getuid();
+
+	if (pam_get_item(pamh, PAM_RUSER, &ruser) != PAM_SUCCESS)
+		ruser = NULL;
+	if (ruser != NULL && ((const char *)ruser)[0] == '\0')
+		ruser = NULL;
+	if (ruser != NULL && strcmp(ruser, user) != 0)
+		return 0;
+	if (uid == 0)
+		return ruser != NULL;
+	if (getpwuid_r(uid, &pw, pbuf, sizeof(pbuf), &pwp) != 0 || pwp == NULL)
+		return 0;
+	return strcmp(pwp->pw_name, user) == 0;
+}
+
 /* auth with request=prompt: a user without a grant is asked for a reason
  * (and a duration) and a request is filed. This never authenticates
  * anyone: it returns PAM_IGNORE and the account step decides. */
@@ -473,6 +502,13 @@ PAM_VISIBLE int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, con
 		return PAM_IGNORE;
 	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !valid_user(user))
 		return PAM_USER_UNKNOWN;
+	if (!user_is_invoker(pamh, user)) {
+		pam_syslog(pamh, LOG_NOTICE,
+			   "request=prompt: user=%s is not the invoking user (real uid %u, PAM_RUSER unset or other): "
+			   "nothing filed",
+			   user, (unsigned)getuid());
+		return PAM_IGNORE;
+	}
 	{
 		const char *g = NULL;
 		int64_t id = 0;

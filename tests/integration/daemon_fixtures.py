@@ -292,14 +292,16 @@ class Daemon:
         self.logpath = logpath
         self.proc = None
         self.starts = 0
+        self.prefix = []  # argv run before okta-jitd (a wrapper that execs it)
+        self.env = None   # its environment (None: the test's)
 
     def start(self, timeout=20):
         self.starts += 1
         log = open(self.logpath, "a")
         log.write("\n===== start %d =====\n" % self.starts)
         log.flush()
-        self.proc = subprocess.Popen([self.exe, "--config", self.conf, "--foreground"],
-                                     stdout=log, stderr=subprocess.STDOUT, cwd="/")
+        self.proc = subprocess.Popen(self.prefix + [self.exe, "--config", self.conf, "--foreground"],
+                                     stdout=log, stderr=subprocess.STDOUT, cwd="/", env=self.env)
         log.close()
         deadline = time.time() + timeout
         while time.time() < deadline:

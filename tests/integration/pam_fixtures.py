@@ -121,7 +121,9 @@ class PamStack:
         """account <control> pam_okta_jit.so <args> (+ extra lines)."""
         return self.write("account %s @MOD@ %s\n%s" % (control, args, extra))
 
-    def run(self, user, *steps, answers=(), timeout=120, prefix=(), rhost=None, tty=None):
+    def run(self, user, *steps, answers=(), timeout=120, prefix=(), rhost=None, tty=None, ruser=None):
+        """ruser: PAM_RUSER, the invoking user as sudo and su set it (the
+        driver runs as root, so request=prompt files only with it)."""
         argv = list(prefix) + [driver_path(), self.confdir, self.service, user] + [str(s) for s in steps]
         for a in answers:
             argv += ["--answer", a]
@@ -129,6 +131,8 @@ class PamStack:
             argv += ["--rhost", rhost]
         if tty:
             argv += ["--tty", tty]
+        if ruser:
+            argv += ["--ruser", ruser]
         t0 = time.time()
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, errors="replace", cwd="/")
         return PamResult(p, time.time() - t0)

@@ -69,7 +69,7 @@ def test_no_grant_is_refused_with_reason_hint_approvers_and_details(jit, stack):
     assert "Ask in #access; approvers are the group owners." in text, r  # access_details
     refused = jit.audit(event="check_refused")
     assert refused and refused[-1]["user"] == ALICE_U and refused[-1]["actor"] == "pam", refused
-    assert 'service="ojit-test"' in refused[-1]["detail"], refused
+    assert "service=ojit-test" in refused[-1]["detail"].split(), refused
 
     # the owners flow: reason required in the hint, the group owner as approver
     r = stack.account("group=prod-db-ssh socket=%s" % jit.sock).run(ALICE_U, "acct")
@@ -531,7 +531,7 @@ def test_oversized_texts_from_the_daemon_are_cut_not_overflowed(stack, fake_daem
     r = stack.write("""
 auth required @MOD@ group=web-sudo socket=%(s)s request=prompt
 account required @MOD@ group=web-sudo socket=%(s)s
-""" % {"s": deny.path}).run(ALICE_U, "auth", "acct", answers=[""])
+""" % {"s": deny.path}).run(ALICE_U, "auth", "acct", answers=[""], ruser=ALICE_U)
     assert r.rc == 0, r
     assert r["acct"] == "PAM_PERM_DENIED", r
     assert 500 < len(r.error_text) < 1100, len(r.error_text)
@@ -716,7 +716,7 @@ account required @MOD@ group=%(g)s socket=%(s)s
 
 def test_prompt_files_an_auto_request_and_the_account_passes(jit, stack):
     r = stack.write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock}).run(
-        ALICE_U, "auth", "acct", answers=["INC-7", "5m"])
+        ALICE_U, "auth", "acct", answers=["INC-7", "5m"], ruser=ALICE_U)
     assert r["auth"] == "PAM_SUCCESS", r  # the module ignores, pam_permit passes
     assert len(r.prompts) == 2, r
     assert r.prompts[0].startswith("Reason for access to web-sudo"), r
@@ -730,21 +730,21 @@ def test_prompt_files_an_auto_request_and_the_account_passes(jit, stack):
     assert g["duration"] == 300 and g["state"] == "active", g
     assert ALICE in jit.members(G_WEB)
     # a user who now holds a grant is not asked again
-    r = stack.run(ALICE_U, "auth", "acct", answers=["again", "5m"])
+    r = stack.run(ALICE_U, "auth", "acct", answers=["again", "5m"], ruser=ALICE_U)
     assert r.prompts == [] and r["acct"] == "PAM_SUCCESS", r
     assert len(jit.grants()) == 1
 
 
 def test_prompt_default_duration(jit, stack):
     r = stack.write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock}).run(ALICE_U, "auth", "acct",
-                                                                         answers=["INC-8", ""])
+                                                                         answers=["INC-8", ""], ruser=ALICE_U)
     assert r["acct"] == "PAM_SUCCESS", r
     assert jit.grants()[0]["duration"] == 30 * 60, jit.grants()
 
 
 def test_prompt_on_the_owners_flow_waits_for_approval(jit, stack):
     r = stack.write(PROMPT_STACK % {"g": "prod-db-ssh", "s": jit.sock}).run(
-        ALICE_U, "auth", "acct", answers=["INC-9 db repair", "2h"])
+        ALICE_U, "auth", "acct", answers=["INC-9 db repair", "2h"], ruser=ALICE_U)
     rows = jit.grants()
     assert len(rows) == 1 and rows[0]["state"] == "pending", rows
     assert rows[0]["requester"] == ALICE_U and rows[0]["reason"] == "INC-9 db repair", rows
@@ -760,7 +760,8 @@ def test_prompt_on_the_owners_flow_waits_for_approval(jit, stack):
 
 
 def test_prompt_empty_reason_files_nothing(jit, stack):
-    r = stack.write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock}).run(ALICE_U, "auth", "acct", answers=[""])
+    r = stack.write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock}).run(ALICE_U, "auth", "acct", answers=[""],
+                                                                         ruser=ALICE_U)
     assert len(r.prompts) == 1, r  # no duration question after an empty reason
     assert r["auth"] == "PAM_SUCCESS" and r["acct"] == "PAM_PERM_DENIED", r
     assert jit.grants() == []
@@ -770,7 +771,7 @@ def test_prompt_empty_reason_files_nothing(jit, stack):
 @pytest.mark.parametrize("dur,text", [("forever", "bad duration"), ("3h", "at most 2h")])
 def test_prompt_bad_duration_is_refused_and_said(jit, stack, dur, text):
     r = stack.write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock}).run(ALICE_U, "auth", "acct",
-                                                                         answers=["INC-1", dur])
+                                                                         answers=["INC-1", dur], ruser=ALICE_U)
     assert any(e.startswith("okta-jit: request refused:") and text in e for e in r.errors), r
     assert r["acct"] == "PAM_PERM_DENIED", r
     assert [g for g in jit.grants() if g["state"] in ("active", "pending")] == []
@@ -779,10 +780,49 @@ def test_prompt_bad_duration_is_refused_and_said(jit, stack, dur, text):
 def test_prompt_refused_for_a_non_requester(jit, stack):
     # ojt-mallory is ACTIVE in Okta but not in ops-oncall, the flow's requesters
     r = stack.write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock}).run("ojt-mallory", "auth", "acct",
-                                                                         answers=["INC-1", "5m"])
+                                                                         answers=["INC-1", "5m"], ruser="ojt-mallory")
     assert any(e.startswith("okta-jit: request refused:") for e in r.errors), r
     assert r["acct"] == "PAM_PERM_DENIED", r
     assert jit.grants() == []
+
+
+@pytest.mark.parametrize("ruser", [None, BOB_U])
+def test_prompt_files_nothing_for_a_user_who_is_not_the_caller(jit, stack, ruser):
+    """15.7: before authentication PAM_USER is whatever the caller typed
+    (sshd keyboard-interactive, login, su). Here the process is root's (as
+    sshd is) and PAM_RUSER is unset (as under sshd) or names someone else
+    (su run by ojt-bob): no question is asked and nothing is filed in
+    ojt-alice's name, though her flow would have approved it at once."""
+    r = stack.write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock}).run(
+        ALICE_U, "auth", "acct", answers=["INC-7", "5m"], rhost="203.0.113.9", ruser=ruser)
+    assert r["auth"] == "PAM_SUCCESS", r  # the module ignores, pam_permit passes
+    assert r.prompts == [], r
+    assert r["acct"] == "PAM_PERM_DENIED", r
+    assert jit.grants() == [], jit.grants()
+    assert jit.audit(event="requested") == []
+    assert ALICE not in jit.members(G_WEB)
+
+
+def test_prompt_files_for_the_caller_by_real_uid_or_ruser(jit, stack):
+    """The same stack files when the caller is the user: PAM_RUSER names
+    her (sudo sets it), or the process runs with her real uid."""
+    r = stack.write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock}).run(
+        ALICE_U, "auth", answers=["INC-7", "5m"], ruser=ALICE_U)
+    assert len(r.prompts) == 2, r
+    rows = jit.grants()
+    assert len(rows) == 1 and rows[0]["user"] == ALICE_U and rows[0]["requester"] == ALICE_U, rows
+    # ojt-bob at his own keyboard, no PAM_RUSER: his real uid is his
+    confdir = tempfile.mkdtemp(prefix="ojit-pamconf-")
+    try:
+        os.chmod(confdir, 0o755)
+        own = PamStack(confdir).write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock})
+        os.chmod(os.path.join(confdir, own.service), 0o644)
+        r = own.run(BOB_U, "auth", answers=["INC-8", "5m"], prefix=as_user_prefix(BOB_U))
+        assert len(r.prompts) == 2, r
+        rows = [g for g in jit.grants() if g["user"] == BOB_U]
+        assert len(rows) == 1 and rows[0]["requester"] == BOB_U and rows[0]["reason"] == "INC-8", rows
+    finally:
+        shutil.rmtree(confdir, ignore_errors=True)
 
 
 def test_request_off_never_prompts(jit, stack):
@@ -823,7 +863,7 @@ def test_no_leaks_or_invalid_accesses_under_valgrind(jit, stack, fake_daemon):
     assert r["open"] == "PAM_SUCCESS" and r["close"] == "PAM_SUCCESS", r
     # refused with the full explanation, and the prompt path
     stack.write(PROMPT_STACK % {"g": "prod-db-ssh", "s": jit.sock})
-    r = stack.run(ALICE_U, "cycles", "100", "auth", "acct", answers=["INC-1", "1h"], prefix=VALGRIND,
+    r = stack.run(ALICE_U, "cycles", "100", "auth", "acct", answers=["INC-1", "1h"], ruser=ALICE_U, prefix=VALGRIND,
                   timeout=300)
     assert r.rc == 0, r
     assert "STEP cycles = 6 PAM_PERM_DENIED (100 cycles, 100 messages)" in r.out, r
@@ -861,9 +901,9 @@ def test_no_fd_leak_over_many_cycles(jit, stack, fake_daemon, local_group):
 
 def test_second_prompt_while_a_request_is_pending(jit, stack):
     stack.write(PROMPT_STACK % {"g": "prod-db-ssh", "s": jit.sock})
-    r = stack.run(ALICE_U, "auth", answers=["INC-1", "1h"])
+    r = stack.run(ALICE_U, "auth", answers=["INC-1", "1h"], ruser=ALICE_U)
     assert any("waiting for approval" in i for i in r.infos), r
-    r = stack.run(ALICE_U, "auth", "acct", answers=["INC-2", "1h"])
+    r = stack.run(ALICE_U, "auth", "acct", answers=["INC-2", "1h"], ruser=ALICE_U)
     # a pending request is not asked for again: no prompt, and the refusal
     # names the request that waits
     assert "PROMPT:" not in r.out, r
@@ -875,7 +915,7 @@ def test_second_prompt_while_a_request_is_pending(jit, stack):
 
 def test_oversized_reason_files_nothing_and_does_not_crash(jit, stack):
     r = stack.write(PROMPT_STACK % {"g": "web-sudo", "s": jit.sock}).run(ALICE_U, "auth", "acct",
-                                                                         answers=["R" * 70000, "5m"])
+                                                                         answers=["R" * 70000, "5m"], ruser=ALICE_U)
     assert r.rc == 0, r
     assert r["auth"] == "PAM_SUCCESS" and r["acct"] == "PAM_PERM_DENIED", r
     assert any("reason is too long" in e for e in r.errors), r

@@ -1,6 +1,6 @@
 /* pam_driver - run PAM steps against a stack in a private folder.
  *
- *   pam_driver CONFDIR SERVICE USER STEP... [--answer TEXT]... [--rhost H] [--tty T]
+ *   pam_driver CONFDIR SERVICE USER STEP... [--answer TEXT]... [--rhost H] [--tty T] [--ruser U]
  *
  * Loads CONFDIR/SERVICE with pam_start_confdir (never /etc/pam.d). Steps:
  *   auth   pam_authenticate      acct   pam_acct_mgmt
@@ -148,7 +148,7 @@ static void report(const char *step, int r, pam_handle_t *h)
 static int usage(void)
 {
 	fprintf(stderr, "usage: pam_driver CONFDIR SERVICE USER STEP... [--answer TEXT]... "
-			"[--rhost HOST] [--tty TTY]\n"
+			"[--rhost HOST] [--tty TTY] [--ruser USER]\n"
 			"steps: auth acct open close fdcount 'cycles N'\n");
 	return 2;
 }
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 	struct answers ans;
 	struct pam_conv pc;
 	pam_handle_t *h = NULL;
-	const char *confdir, *service, *user, *rhost = NULL, *tty = NULL;
+	const char *confdir, *service, *user, *rhost = NULL, *tty = NULL, *ruser = NULL;
 	int i, r;
 
 	if (argc < 5)
@@ -170,10 +170,12 @@ int main(int argc, char **argv)
 	/* First pass: options. */
 	for (i = 4; i < argc; i++) {
 		if (strcmp(argv[i], "--answer") == 0 || strcmp(argv[i], "--rhost") == 0 ||
-		    strcmp(argv[i], "--tty") == 0) {
+		    strcmp(argv[i], "--tty") == 0 || strcmp(argv[i], "--ruser") == 0) {
 			if (i + 1 >= argc)
 				return usage();
-			if (argv[i][2] == 'a') {
+			if (strcmp(argv[i], "--ruser") == 0) {
+				ruser = argv[i + 1]; /* as sudo and su set it: the invoking user */
+			} else if (argv[i][2] == 'a') {
 				if (ans.n >= MAX_ANSWERS)
 					return usage();
 				ans.v[ans.n++] = argv[i + 1];
@@ -196,10 +198,13 @@ int main(int argc, char **argv)
 		pam_set_item(h, PAM_RHOST, rhost);
 	if (tty != NULL)
 		pam_set_item(h, PAM_TTY, tty);
+	if (ruser != NULL)
+		pam_set_item(h, PAM_RUSER, ruser);
 	for (i = 4; i < argc; i++) {
 		const char *s = argv[i];
 
-		if (strcmp(s, "--answer") == 0 || strcmp(s, "--rhost") == 0 || strcmp(s, "--tty") == 0) {
+		if (strcmp(s, "--answer") == 0 || strcmp(s, "--rhost") == 0 || strcmp(s, "--tty") == 0 ||
+		    strcmp(s, "--ruser") == 0) {
 			i++;
 		} else if (strcmp(s, "auth") == 0) {
 			report("auth", pam_authenticate(h, 0), h);
