@@ -158,8 +158,8 @@ static int socket_in_use(const char *path, int *err)
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN || errno == EINPROGRESS)
 		r = 1;
-	else if (errno == ECONNREFUSED)
-		r = 0;
+	else if (errno == ECONNREFUSED || errno == ENOENT)
+		r = 0; /* (ENOENT: removed meanwhile) */
 	else {
 		*err = errno;
 		r = -1;
