@@ -498,6 +498,8 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 	}
 	if (strcmp(key, "socket") == 0)
 		dst = &c->socket;
+	else if (strcmp(key, "pam_socket") == 0)
+		dst = &c->pam_socket;
 	else if (strcmp(key, "ledger_password_file") == 0)
 		dst = &c->ledger_password_file;
 	if (dst != NULL) {
@@ -507,7 +509,7 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 			add_error(st, st->line, "daemon", key, "must be an absolute path");
 			return 0;
 		}
-		if (strcmp(key, "socket") == 0 && strlen(value) >= 108) {
+		if ((strcmp(key, "socket") == 0 || strcmp(key, "pam_socket") == 0) && strlen(value) >= 108) {
 			add_error(st, st->line, "daemon", key, "path too long for a Unix socket (at most 107 bytes)");
 			return 0;
 		}
@@ -892,6 +894,33 @@ static void check_required(struct parse_state *st)
 	}
 }
 
+/* The PAM module's socket: pam_socket, else "pam.sock" in the directory
+ * of socket (so /run/okta-jit/pam.sock, the module's default, with the
+ * default socket). It must be a socket of its own. */
+static void derive_pam_socket(struct parse_state *st)
+{
+	struct ojit_config *c = st->cfg;
+	const char *pub = c->socket != NULL ? c->socket : OJIT_DEFAULT_SOCKET;
+	const char *slash = strrchr(pub, '/');
+
+	if (c->pam_socket == NULL) {
+		int dirlen = slash != NULL ? (int)(slash - pub) : 0;
+
+		if (asprintf(&c->pam_socket, "%.*s/%s", dirlen, pub, OJIT_PAM_SOCKET_NAME) < 0) {
+			c->pam_socket = NULL;
+			add_error(st, 0, "daemon", "pam_socket", "out of memory");
+			return;
+		}
+		if (strlen(c->pam_socket) >= 108)
+			add_error(st, 0, "daemon", "pam_socket",
+				  "the default %s (beside socket) is too long for a Unix socket; set pam_socket",
+				  c->pam_socket);
+	}
+	if (strcmp(c->pam_socket, pub) == 0)
+		add_error(st, 0, "daemon", "pam_socket",
+			  "must differ from socket (the PAM module's socket is root's alone)");
+}
+
 static void apply_defaults(struct ojit_config *c)
 {
 	if (c->timeout == 0)
@@ -958,6 +987,8 @@ int config_load(const char *path, struct ojit_config **out, struct ojit_buf *err
 		add_error(&st, 0, NULL, NULL, "cannot parse (out of memory)");
 	if (st.nerrors == 0)
 		check_required(&st);
+	if (st.nerrors == 0)
+		derive_pam_socket(&st);
 	if (st.nerrors != 0) {
 		config_free(c);
 		return -1;
@@ -995,6 +1026,7 @@ void config_free(struct ojit_config *c)
 	free(c->owner);
 	free(c->login_format);
 	free(c->socket);
+	free(c->pam_socket);
 	free(c->ledger);
 	free(c->ledger_password_file);
 	for (i = 0; i < c->nnotify; i++) {

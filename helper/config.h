@@ -9,6 +9,9 @@
 
 #define OJIT_DEFAULT_CONFIG "/etc/okta-jit/okta-jit.conf"
 #define OJIT_DEFAULT_SOCKET "/run/okta-jit/okta-jitd.sock"
+/* [daemon] pam_socket's default: this name in the directory of socket. */
+#define OJIT_PAM_SOCKET_NAME "pam.sock"
+#define OJIT_DEFAULT_PAM_SOCKET "/run/okta-jit/" OJIT_PAM_SOCKET_NAME
 #define OJIT_DEFAULT_LEDGER "/var/lib/okta-jit/ledger.db"
 #define CONFIG_ACCESS_DETAILS_MAX 400
 #define CONFIG_NAME_MAX 64
@@ -80,7 +83,8 @@ struct ojit_config {
 	/* [users] */
 	char *login_format;
 	/* [daemon] */
-	char *socket;
+	char *socket;               /* the public socket (0666): the CLI, every local user */
+	char *pam_socket;           /* the PAM module's (0600, root only) */
 	char *ledger;               /* sqlite:/path, /path or postgresql://... */
 	char *ledger_password_file; /* the PostgreSQL password, root-only */
 	int role_gate;              /* role = gate: answers checks only, no manage key */

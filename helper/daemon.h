@@ -5,15 +5,28 @@
 #include "jitd.h"
 #include "proto.h"
 
-#define DAEMON_MAX_CLIENTS 1024
+#define DAEMON_MAX_CLIENTS 1024    /* connections served at once on the public socket */
+#define DAEMON_MAX_PAM_CLIENTS 256 /* on the PAM socket (root only), reserved */
 #define DAEMON_IO_TIMEOUT_MS 5000
 #define DAEMON_IDLE_TIMEOUT_MS 60000
+/* Non-root callers on the public socket, per uid: connections open at once,
+ * requests per second (a bucket of DAEMON_USER_BURST refilled at
+ * DAEMON_USER_RATE a second), and how long a connection may wait for, or
+ * take to send, each request. */
+#define DAEMON_USER_MAX_CONNS 16
+#define DAEMON_USER_RATE 10
+#define DAEMON_USER_BURST 20
+#define DAEMON_USER_IDLE_MS 5000
 
-/* Create the listening socket (mode 0666: every local user may connect;
- * each request is authorised by the peer's credentials). */
-int daemon_listen(const char *path);
-/* Serve until d->stopping. */
-int daemon_serve(struct jitd *d, int listen_fd);
+/* Create a listening socket: the public one (root_only 0: mode 0666, every
+ * local user may connect; each request is authorised by the peer's
+ * credentials) or the PAM module's (root_only 1: mode 0600, root alone).
+ * A socket already at path is replaced only when nothing answers on it
+ * (a stale one); -1 (logged, and *busy set) when another daemon does. */
+int daemon_listen(const char *path, int root_only, int *busy);
+/* Serve both sockets until d->stopping; each has its own connection
+ * threads, so load on the public socket never delays the PAM module. */
+int daemon_serve(struct jitd *d, int listen_fd, int pam_fd);
 /* An audit record kept back until the reply is sent: a refused check's
  * record is a durable ledger write (an fsync), and the PAM module need
  * not wait for it. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -76,6 +77,20 @@ static int daemonize(void)
 	return 0;
 }
 
+/* Every connection is a file descriptor: take the hard limit (systemd's
+ * soft default is 1024) so the pools' bounds, not the fd limit, decide
+ * what is served. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		ojit_log(LOG_WARNING, "cannot raise the open file limit: %s", strerror(errno));
+}
+
 /* The PostgreSQL password: ledger_password_file, else the systemd
  * credential "ledger-password" (LoadCredential=), else none. */
 static const char *ledger_password_path(const struct ojit_config *cfg)
@@ -105,7 +120,7 @@ int main(int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	char err[512];
 	int busy;
-	int foreground = 0, debug = 0, opt, lfd = -1, rc = 1;
+	int foreground = 0, debug = 0, opt, lfd = -1, pfd = -1, rc = 1, busy_sock = 0;
 
 	/* Connection and fetch threads come and go: a few malloc arenas
 	 * rather than one per core times eight keep the resident size flat. */
@@ -173,14 +188,26 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	jitd.cache = check_cache_new(200000);
-	lfd = daemon_listen(jitd.cfg->socket);
-	if (jitd.cache == NULL || lfd < 0) {
-		fprintf(stderr, "okta-jitd: cannot listen on %s\n", jitd.cfg->socket);
+	if (jitd.cache == NULL) {
+		ojit_log(LOG_ERR, "out of memory");
+		goto out;
+	}
+	raise_fd_limit();
+	lfd = daemon_listen(jitd.cfg->socket, 0, &busy_sock);
+	if (lfd >= 0)
+		pfd = daemon_listen(jitd.cfg->pam_socket, 1, &busy_sock);
+	if (lfd < 0 || pfd < 0) {
+		if (busy_sock)
+			fprintf(stderr, "okta-jitd: another okta-jitd is already serving %s; not starting a second one\n",
+				lfd < 0 ? jitd.cfg->socket : jitd.cfg->pam_socket);
+		else
+			fprintf(stderr, "okta-jitd: cannot listen on %s\n", lfd < 0 ? jitd.cfg->socket : jitd.cfg->pam_socket);
 		goto out;
 	}
 	/* The answer board lets the PAM module skip the round trip for a
-	 * recent allow; only while this daemon is the ledger's one writer. */
-	if (!jitd.ledger_shared && !jitd.cfg->role_gate && (jitd.answers = answers_open(jitd.cfg->socket)) != NULL)
+	 * recent allow; only while this daemon is the ledger's one writer.
+	 * It lives beside the PAM socket, where the module looks for it. */
+	if (!jitd.ledger_shared && !jitd.cfg->role_gate && (jitd.answers = answers_open(jitd.cfg->pam_socket)) != NULL)
 		ledger_on_grant_write(jitd.ledger, answers_grant_written, jitd.answers);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -192,15 +219,21 @@ int main(int argc, char **argv)
 		ojit_log(LOG_ERR, "cannot daemonize: %s", strerror(errno));
 		goto out;
 	}
-	ojit_log(LOG_INFO, "okta-jitd %s serving %s for integration %s (org %s, ledger %s)", OJIT_VERSION,
-		 jitd.cfg->socket, jitd.cfg->name, jitd.cfg->org_url, jitd.cfg->ledger);
-	rc = daemon_serve(&jitd, lfd) == 0 ? 0 : 1;
+	ojit_log(LOG_INFO, "okta-jitd %s serving %s and %s (PAM) for integration %s (org %s, ledger %s)", OJIT_VERSION,
+		 jitd.cfg->socket, jitd.cfg->pam_socket, jitd.cfg->name, jitd.cfg->org_url, jitd.cfg->ledger);
+	rc = daemon_serve(&jitd, lfd, pfd) == 0 ? 0 : 1;
 	ojit_log(LOG_INFO, "okta-jitd stopping");
 out:
+	/* only the sockets this daemon made: never another daemon's */
 	if (lfd >= 0) {
 		close(lfd);
 		if (jitd.cfg != NULL)
 			unlink(jitd.cfg->socket);
+	}
+	if (pfd >= 0) {
+		close(pfd);
+		if (jitd.cfg != NULL)
+			unlink(jitd.cfg->pam_socket);
 	}
 	/* Background fetches end now (their Okta calls are aborted); what
 	 * one still holds after the wait is left to the exiting process. */

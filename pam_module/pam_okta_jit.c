@@ -39,7 +39,9 @@
 #define PAM_VISIBLE __attribute__((visibility("default")))
 
 #define MOD_MAX_GROUPS 16
-#define MOD_DEFAULT_SOCKET "/run/okta-jit/okta-jitd.sock"
+/* okta-jitd's PAM socket ([daemon] pam_socket): root's alone, with
+ * connection threads of its own, so no local user can keep it busy. */
+#define MOD_DEFAULT_SOCKET "/run/okta-jit/pam.sock"
 #define MOD_DEFAULT_TIMEOUT_MS 3000
 #define DATA_GROUP "pam_okta_jit_group"
 #define DATA_SESSION "pam_okta_jit_session"

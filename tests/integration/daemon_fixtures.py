@@ -389,6 +389,9 @@ class JitEnv:
         self.sockdir = tempfile.mkdtemp(prefix="ojit-sock-")
         os.chmod(self.sockdir, 0o755)
         self.sock = os.path.join(self.sockdir, "jitd.sock")
+        # the PAM module's socket (root only): [daemon] pam_socket's
+        # default, pam.sock beside the public socket
+        self.pam_sock = os.path.join(self.sockdir, "pam.sock")
         self.ledger_path = os.path.join(workdir, "ledger.db")
         self.pgl = PgLedger(pg, workdir) if pg is not None else None
         ledger = self.ledger_path

@@ -115,7 +115,9 @@ def test_multiple_groups_any_one_passes(jit, stack):
 # ---------------------------------------------------------------- the answer board
 
 def board(jit):
-    return jit.sock + ".answers"
+    """The board lives beside the PAM socket (the module looks for
+    SOCKET.answers next to the socket it talks to)."""
+    return jit.pam_sock + ".answers"
 
 
 def frozen(jit):
@@ -151,16 +153,16 @@ def test_a_recent_allow_is_answered_from_the_board(jit, stack):
     gid = grant(jit, dur="10m")
     st = os.stat(board(jit))
     assert st.st_uid == 0 and (st.st_mode & 0o777) == 0o600, oct(st.st_mode)
-    line = acct_line(jit.sock, "timeout_ms=400")
+    line = acct_line(jit.pam_sock, "timeout_ms=400")
     assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"  # asks: now on the board
     with frozen(jit):
         r = stack.account(line).run(ALICE_U, "acct")
         assert r["acct"] == "PAM_SUCCESS", r  # no round trip
         r = stack.account(line).run(BOB_U, "acct")  # nothing on the board for bob: asks, no answer
         assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
-        r = stack.account("group=prod-db-ssh socket=%s timeout_ms=400" % jit.sock).run(ALICE_U, "acct")
+        r = stack.account("group=prod-db-ssh socket=%s timeout_ms=400" % jit.pam_sock).run(ALICE_U, "acct")
         assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r  # another group: asks
-        r = stack.account(acct_line(jit.sock, "timeout_ms=400 answers=off")).run(ALICE_U, "acct")
+        r = stack.account(acct_line(jit.pam_sock, "timeout_ms=400 answers=off")).run(ALICE_U, "acct")
         assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r  # answers=off: always asks
     # a revocation voids the board before okta-jitd answers the revoker
     assert jit.cli("revoke", str(gid), user=ALICE_U).rc == EXIT_OK
@@ -172,7 +174,7 @@ def test_a_recent_allow_is_answered_from_the_board(jit, stack):
 
 
 def test_board_answers_end_with_the_grant_and_a_grant_write(jit, stack):
-    line = acct_line(jit.sock, "timeout_ms=400")
+    line = acct_line(jit.pam_sock, "timeout_ms=400")
     gid = grant(jit, dur="3s")
     end = jit.grant(gid)["end_at"]
     assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
@@ -204,7 +206,7 @@ def test_board_answers_end_with_the_grant_and_a_grant_write(jit, stack):
 
 @pytest.mark.parametrize("tamper", ["mode", "owner", "symlink", "truncated"])
 def test_a_board_not_safely_roots_is_ignored(jit, stack, tamper):
-    line = acct_line(jit.sock, "timeout_ms=400")
+    line = acct_line(jit.pam_sock, "timeout_ms=400")
     grant(jit, dur="10m")
     assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
     path = board(jit)
@@ -224,7 +226,7 @@ def test_a_board_not_safely_roots_is_ignored(jit, stack, tamper):
 
 
 def test_clean_stop_removes_the_board_and_a_restart_starts_empty(jit, stack):
-    line = acct_line(jit.sock, "timeout_ms=400")
+    line = acct_line(jit.pam_sock, "timeout_ms=400")
     grant(jit, dur="10m")
     assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"
     jit.daemon.stop()

@@ -7,6 +7,8 @@
  *   open   pam_open_session      close  pam_close_session
  *   cycles N   N times: pam_start_confdir, pam_acct_mgmt, pam_end; then
  *              prints the last result and "fdcount before=B after=A".
+ *   timed N    N times: pam_start_confdir, pam_acct_mgmt, pam_end; prints
+ *              "TIMED <k> <PAM_NAME> <microseconds>" for each pam_acct_mgmt.
  *   fdcount    prints "FDCOUNT n" (open fds of this process).
  *   wait       prints "WAITING" and reads one line from stdin (a test
  *              looks at the ledger between two steps).
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_ANSWERS 32
 
@@ -149,7 +152,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: pam_driver CONFDIR SERVICE USER STEP... [--answer TEXT]... "
 			"[--rhost HOST] [--tty TTY] [--ruser USER]\n"
-			"steps: auth acct open close fdcount 'cycles N'\n");
+			"steps: auth acct open close fdcount 'cycles N' 'timed N'\n");
 	return 2;
 }
 
@@ -223,6 +226,34 @@ int main(int argc, char **argv)
 				clearerr(stdin);
 		} else if (strcmp(s, "fdcount") == 0) {
 			printf("FDCOUNT %d\n", count_fds());
+		} else if (strcmp(s, "timed") == 0) {
+			char *end = NULL;
+			long n, k;
+
+			if (i + 1 >= argc)
+				return usage();
+			n = strtol(argv[++i], &end, 10);
+			if (end == argv[i] || *end != '\0' || n < 1)
+				return usage();
+			ans.quiet = 1;
+			for (k = 0; k < n; k++) {
+				pam_handle_t *c = NULL;
+				struct timespec t0, t1;
+				int rc;
+
+				if (pam_start_confdir(service, user, &pc, confdir, &c) != PAM_SUCCESS) {
+					printf("TIMED %ld start-failed 0\n", k);
+					break;
+				}
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				rc = pam_acct_mgmt(c, PAM_SILENT);
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				pam_end(c, rc);
+				printf("TIMED %ld %s %lld\n", k, code_name(rc),
+				       (long long)(t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000);
+				fflush(stdout);
+			}
+			ans.quiet = 0;
 		} else if (strcmp(s, "cycles") == 0) {
 			char *end = NULL;
 			long n, k;

@@ -177,6 +177,9 @@ static void test_minimal_config_defaults(void **state)
 	assert_int_equal(c->pending_ttl, 3600);
 	assert_int_equal(c->recheck_after, 120);
 	assert_string_equal(c->socket, OJIT_DEFAULT_SOCKET);
+	/* the PAM module's default socket */
+	assert_string_equal(c->pam_socket, OJIT_DEFAULT_PAM_SOCKET);
+	assert_string_equal(c->pam_socket, "/run/okta-jit/pam.sock");
 	assert_string_equal(c->ledger, OJIT_DEFAULT_LEDGER);
 	assert_string_equal(c->login_format, "%u");
 	assert_int_equal(c->nflows, 0);
@@ -205,6 +208,7 @@ static const char full_config[] =
 	"\n"
 	"[daemon]\n"
 	"socket = /run/test/okta-jitd.sock\n"
+	"pam_socket = /run/test-pam/root.sock\n"
 	"ledger = /var/lib/test/ledger.db\n"
 	"cache_ttl = 1m\n"
 	"outage_grace = 10m\n"
@@ -246,6 +250,7 @@ static void test_full_config_every_key(void **state)
 	assert_string_equal(c->owner, "group:Ops Owners");
 	assert_string_equal(c->login_format, "%u@example.com");
 	assert_string_equal(c->socket, "/run/test/okta-jitd.sock");
+	assert_string_equal(c->pam_socket, "/run/test-pam/root.sock");
 	assert_string_equal(c->ledger, "/var/lib/test/ledger.db");
 	assert_int_equal(c->cache_ttl, 60);
 	assert_int_equal(c->outage_grace, 600);
@@ -747,6 +752,43 @@ static void test_socket_path_too_long(void **state)
 	expect_error(text, 8, "[daemon] socket:", "too long");
 }
 
+/* pam_socket: pam.sock beside socket unless set; absolute, short enough,
+ * and never the public socket itself. */
+static void test_pam_socket(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+	char text[1024];
+	char sock[120];
+
+	(void)state;
+	c = load_ok(&l, BASE "[daemon]\nsocket = /srv/jit/public.sock\n");
+	assert_string_equal(c->pam_socket, "/srv/jit/pam.sock");
+	unload(&l);
+	c = load_ok(&l, BASE "[daemon]\nsocket = /top.sock\n");
+	assert_string_equal(c->pam_socket, "/pam.sock");
+	unload(&l);
+	c = load_ok(&l, BASE "[daemon]\npam_socket = /run/x/root-only.sock\n");
+	assert_string_equal(c->socket, OJIT_DEFAULT_SOCKET);
+	assert_string_equal(c->pam_socket, "/run/x/root-only.sock");
+	unload(&l);
+	expect_error(BASE "[daemon]\npam_socket = run/p.sock\n", 8, "[daemon] pam_socket:", "absolute");
+	expect_error(BASE "[daemon]\nsocket = /run/a.sock\npam_socket = /run/a.sock\n", 0, "[daemon] pam_socket:",
+		     "must differ from socket");
+	expect_error(BASE "[daemon]\nsocket = /run/okta-jit/pam.sock\n", 0, "[daemon] pam_socket:",
+		     "must differ from socket");
+	sock[0] = '/';
+	memset(sock + 1, 's', 107);
+	sock[108] = '\0';
+	snprintf(text, sizeof(text), BASE "[daemon]\npam_socket = %s\n", sock);
+	expect_error(text, 8, "[daemon] pam_socket:", "too long");
+	/* a socket whose directory leaves no room for pam.sock beside it */
+	memset(sock + 1, 'd', 98);
+	memcpy(sock + 99, "/x.sock", 8); /* 106 bytes; pam.sock beside it would be 108 */
+	snprintf(text, sizeof(text), BASE "[daemon]\nsocket = %s\n", sock);
+	expect_error(text, 0, "[daemon] pam_socket:", "set pam_socket");
+}
+
 static void test_client_id_and_key_id_charset(void **state)
 {
 	(void)state;
@@ -980,6 +1022,7 @@ int main(void)
 		cmocka_unit_test(test_check_login_format),
 		cmocka_unit_test(test_relative_paths_refused),
 		cmocka_unit_test(test_socket_path_too_long),
+		cmocka_unit_test(test_pam_socket),
 		cmocka_unit_test(test_client_id_and_key_id_charset),
 		cmocka_unit_test(test_empty_value),
 		cmocka_unit_test(test_missing_required_keys),
