@@ -254,6 +254,17 @@ analyze:
 	$(foreach f,$(ANALYZE_SRCS),gcc -std=gnu11 -O1 -fanalyzer $(WARN) -Werror $(ANALYZE_NOWARN_$(basename $(notdir $(f)))) \
 		-D_GNU_SOURCE -pthread $(PKG_CFLAGS) -Ihelper -c -o /dev/null $(f) &&) true
 
+# ---- mutants (issue 15; docs/reliability.md) ----------------------------
+# `make mutants`: tests/mutants/run.py applies one-line changes to the
+# security-critical lines (who may approve, who is root, how long an answer
+# lasts, what is logged), each in a copy of the tree, rebuilds there and runs
+# the tests meant to notice; it fails if a mutant survives or its line is no
+# longer found. Not part of `make check` (a few minutes). MUTANTS_ARGS is
+# passed on (e.g. --only NAME, --list).
+.PHONY: mutants
+mutants:
+	$(PYTHON) tests/mutants/run.py $(MUTANTS_ARGS)
+
 # ---- bench (issue 8; docs/benchmarks.md) --------------------------------
 # `make bench` builds the benchmark tools and runs bench/run.py as root: it
 # writes docs/benchmarks.md (and $(BUILD)/bench/results.json).

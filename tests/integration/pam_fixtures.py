@@ -156,13 +156,16 @@ class FakeDaemon:
     behaviour(conn, data) is called with each accepted connection after the
     first bytes are read; it sends whatever it likes. The built-in modes:
     'silent' (never answer), 'close' (close at once), or a bytes object to
-    send as is. `connections` counts accepted connections."""
+    send as is. `connections` counts accepted connections; in 'silent' mode
+    `held_for` lists, per connection, the seconds from its accept to the
+    client's close (the client's own timeout, without its start-up)."""
 
     def __init__(self, sockdir, mode="silent", name="fake.sock"):
         self.path = os.path.join(sockdir, name)
         self.mode = mode
         self.connections = 0
         self.received = []
+        self.held_for = []
         self._stop = False
         self._held = []
         if os.path.exists(self.path):
@@ -184,9 +187,9 @@ class FakeDaemon:
             except OSError:
                 return
             self.connections += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+            threading.Thread(target=self._serve, args=(c, time.monotonic()), daemon=True).start()
 
-    def _serve(self, c):
+    def _serve(self, c, accepted):
         try:
             c.settimeout(5)
             data = b""
@@ -204,6 +207,13 @@ class FakeDaemon:
                 mode(c, data)
             elif mode == "silent":
                 self._held.append(c)  # keep it open, say nothing
+                try:
+                    c.settimeout(120)
+                    while c.recv(4096):
+                        pass
+                    self.held_for.append(time.monotonic() - accepted)
+                except OSError:
+                    pass
                 return
             elif mode == "close":
                 pass
@@ -394,6 +404,70 @@ def pam_jit_factory(tmp_path, okta_factory, rsa_key, local_users, cli_copy):
 
 
 # ---------------------------------------------------------------- files in /etc
+
+# ---------------------------------------------------------------- syslog
+
+# Runs "$@" in a mount namespace of its own whose /dev is a tmpfs holding
+# the real /dev's entries (bind-mounted) and, at /dev/log, the socket given
+# as $1: syslog(3) in that process writes to the test, and nothing changes
+# for any other process on the machine (which may have no /dev/log at all).
+_PRIVATE_DEVLOG = r"""
+set -e
+sock=$1; shift
+old=$sock.dev
+mkdir -p "$old"
+mount --rbind /dev "$old"
+mount -t tmpfs -o mode=0755 ojit-dev /dev
+for e in "$old"/* "$old"/.[!.]*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    n=/dev/${e##*/}
+    if [ -L "$e" ]; then cp -P "$e" "$n"
+    elif [ -d "$e" ]; then mkdir "$n" && mount --rbind "$e" "$n"
+    else : > "$n" && mount --bind "$e" "$n"
+    fi
+done
+: > /dev/log
+mount --bind "$sock" /dev/log
+exec "$@"
+"""
+
+
+class SyslogCapture:
+    """A datagram socket standing in for /dev/log for the processes run
+    with `prefix` (e.g. stack.run(..., prefix=cap.prefix)). messages()
+    returns [(priority, text)] received so far."""
+
+    def __init__(self, workdir):
+        self.path = os.path.join(workdir, "devlog.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o666)
+        self.sock.setblocking(False)
+        self.prefix = ["unshare", "--mount", "--propagation", "private", "sh", "-c", _PRIVATE_DEVLOG, "sh",
+                       self.path]
+        self._got = []
+
+    def messages(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                break
+            m = re.match(rb"<(\d+)>(.*)", data, re.S)
+            if m:
+                self._got.append((int(m.group(1)), m.group(2).decode("utf-8", "replace")))
+        return list(self._got)
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def syslog_capture(tmp_path):
+    cap = SyslogCapture(str(tmp_path))
+    yield cap
+    cap.close()
+
 
 @pytest.fixture
 def etc_files():

@@ -1,13 +1,23 @@
 """Who may do what over okta-jitd's socket (SO_PEERCRED), who may request
-which group, hostile user names, and standing memberships."""
-import time
+which group, who may approve, hostile user names, and standing
+memberships."""
+import subprocess
 
 import pytest
 
 from daemon_fixtures import *  # noqa: F401,F403
 
+# Who may approve is decided from Okta and the configuration alone: these
+# run on SQLite only.
+LEDGER_NEUTRAL = {"test_gid_0_does_not_make_a_caller_root", "test_a_group_type_owner_approves_through_its_members",
+                  "test_integration_owner_approves_owner_flows_and_groups_without_owners",
+                  "test_two_local_accounts_of_one_okta_person_do_not_approve_each_other"}
+
 
 def pytest_generate_tests(metafunc):
+    if metafunc.function.__name__ in LEDGER_NEUTRAL:
+        metafunc.parametrize("ledger_backend", ["sqlite"], indirect=True)
+        return
     run_on_both_ledgers(metafunc)  # noqa: F405 - every grant test on SQLite and on PostgreSQL
 
 
@@ -62,6 +72,103 @@ def test_root_may_act_for_anyone_but_not_approve_its_own(jit):
     r = jit.cli("revoke", gid2)
     assert r.rc == EXIT_OK, r
     assert BOB not in jit.members(G_PRODDB)
+
+
+def cli_with_ids(jit, setpriv, *args):
+    """The CLI run under setpriv's uid/gid options."""
+    p = subprocess.run(["setpriv"] + setpriv + ["--clear-groups", jit.cli_path, "--socket", jit.sock, "--json"] +
+                       [str(a) for a in args], capture_output=True, text=True, timeout=60, cwd="/")
+    return CliResult(p, 0.0)
+
+
+def test_gid_0_does_not_make_a_caller_root(jit):
+    # okta-jitd authorises by the peer's uid: alice with gid 0 is alice
+    as_alice_gid0 = ["--reuid=ojt-alice", "--regid=0"]
+    r = cli_with_ids(jit, as_alice_gid0, "audit")
+    assert r.rc == EXIT_DENIED and r.j["code"] == "forbidden", r
+    r = cli_with_ids(jit, as_alice_gid0, "request", "web-sudo", "--for", "5m", "--user", "ojt-bob")
+    assert r.rc == EXIT_DENIED and r.j["code"] == "forbidden", r
+    r = cli_with_ids(jit, as_alice_gid0, "check", "web-sudo", "--user", "ojt-bob")
+    assert r.rc == EXIT_DENIED and r.j["code"] == "forbidden", r
+    assert jit.grants() == [] and BOB not in jit.members(G_WEB)
+    assert jit.audit(event="refused")[-1]["actor"] == "ojt-alice"
+    # and uid 0 with another gid is root
+    r = cli_with_ids(jit, ["--regid=ojt-bob"], "audit")
+    assert r.rc == EXIT_OK, r
+
+
+G_DBOWNERS = "00gdbowners000008"
+
+
+def test_a_group_type_owner_approves_through_its_members(jit):
+    # prod-db-ssh's owner in Okta is a group, db-owners, whose member is
+    # mallory: she approves; olivia (the integration owner) does not, since
+    # the group has owners.
+    jit.okta.control("groups", {"op": "add", "id": G_DBOWNERS, "name": "db-owners", "type": "OKTA_GROUP"})
+    jit.okta.control("membership", {"op": "add", "group": G_DBOWNERS, "user": MALLORY})
+    jit.okta.control("groups", {"op": "update", "id": G_PRODDB, "owners": [{"type": "GROUP", "id": G_DBOWNERS}]})
+    gid = jit.request("prod-db-ssh", dur="5m", reason="INC-11", as_user="ojt-bob").grant["id"]
+    r = jit.cli("approve", gid, user="ojt-olivia")
+    assert r.rc == EXIT_DENIED and r.j["code"] == "forbidden" and "not an owner" in r.j["message"], r
+    assert jit.grant(gid)["state"] == "pending" and BOB not in jit.members(G_PRODDB)
+    r = jit.cli("approve", gid, user="ojt-mallory")
+    assert r.rc == EXIT_OK and r.grant["state"] == "active", r
+    assert jit.grant(gid)["approver"] == "ojt-mallory@example.com"
+    assert BOB in jit.members(G_PRODDB)
+    # asked through the group's owners API
+    assert jit.okta_requests("GET", "/api/v1/groups/%s/owners" % G_PRODDB)
+
+
+OWNER_FLOWS = """
+[flow owner]
+groups = web-sudo
+default_duration = 30m
+max_duration = 2h
+approval = owner
+reason = optional
+
+[flow no-owners]
+groups = staging-ssh
+default_duration = 30m
+max_duration = 2h
+approval = owners
+reason = optional
+"""
+
+
+def test_integration_owner_approves_owner_flows_and_groups_without_owners(jit_factory):
+    jit = jit_factory(flows=OWNER_FLOWS)
+    # approval = owner: the integration owner (olivia) and nobody else
+    gid = jit.request("web-sudo", dur="5m", as_user="ojt-bob").grant["id"]
+    r = jit.cli("approve", gid, user="ojt-mallory")
+    assert r.rc == EXIT_DENIED and "not the integration owner" in r.j["message"], r
+    assert jit.grant(gid)["state"] == "pending"
+    r = jit.cli("approve", gid, user="ojt-olivia")
+    assert r.rc == EXIT_OK and r.grant["state"] == "active", r
+    # approval = owners on a group with no owners in Okta: the integration
+    # owner decides
+    gid = jit.request("staging-ssh", dur="5m", as_user="ojt-bob").grant["id"]
+    r = jit.cli("approve", gid, user="ojt-mallory")
+    assert r.rc == EXIT_DENIED and "not the integration owner" in r.j["message"], r
+    r = jit.cli("approve", gid, user="ojt-olivia")
+    assert r.rc == EXIT_OK and r.grant["state"] == "active", r
+    assert jit.grant(gid)["approver"] == "ojt-olivia@example.com"
+    assert BOB in jit.members(G_STAGE)
+
+
+def test_two_local_accounts_of_one_okta_person_do_not_approve_each_other(jit):
+    # Okta logins are matched without regard to case: the local names
+    # OJT-OLIVIA and ojt-olivia are one Okta person, the owner of prod-db-ssh.
+    jit.okta.control("membership", {"op": "add", "group": G_OPS, "user": OLIVIA})
+    gid = jit.request("prod-db-ssh", dur="5m", reason="INC-12", user="OJT-OLIVIA").grant["id"]
+    assert jit.grant(gid)["okta_user_id"] == OLIVIA
+    r = jit.cli("approve", gid, user="ojt-olivia")
+    assert r.rc == EXIT_DENIED and r.j["code"] == "forbidden" and "own request" in r.j["message"], r
+    assert jit.grant(gid)["state"] == "pending" and OLIVIA not in jit.members(G_PRODDB)
+    # she approves somebody else's request
+    other = jit.request("prod-db-ssh", dur="5m", reason="INC-13", as_user="ojt-bob").grant["id"]
+    r = jit.cli("approve", other, user="ojt-olivia")
+    assert r.rc == EXIT_OK and r.grant["state"] == "active", r
 
 
 def test_requesters_status_flows_and_limits(jit):
@@ -141,12 +248,16 @@ def test_standing_membership(jit):
     assert row["was_member"] == 1
     assert jit.cli("check", "web-sudo", user="ojt-bob").rc == EXIT_OK
     wait_for(lambda: jit.grant(g["id"])["state"] == "expired", 15, what="grant expired")
-    time.sleep(1.5)
+    # A positive control, not a fixed wait: alice's grant ends after bob's
+    # and is taken out of Okta by the same scheduler; a DELETE owed for
+    # bob's would have been sent before hers.
+    jit.request("web-sudo", dur="1s", as_user="ojt-alice")
+    wait_for(lambda: jit.okta_requests("DELETE", ALICE), 15, what="alice's membership removed at her grant's end")
     row = jit.grant(g["id"])
     assert row["op"] == ""
     assert BOB in jit.members(G_WEB), "the end of a grant removed a standing membership"
     assert "removed" not in jit.events(g["id"])
-    assert not jit.okta_requests("DELETE")
+    assert not jit.okta_requests("DELETE", BOB)
     c = jit.cli("check", "web-sudo", user="ojt-bob")
     assert c.rc == EXIT_DENIED and c.j["code"] == "no_grant", c
 

@@ -140,6 +140,30 @@ def test_extend_owners_flow_needs_approval(jit):
     assert "extended" in jit.events(gid)
 
 
+def test_extensions_approved_one_after_another_stop_at_the_flows_maximum(jit):
+    # prod-db allows 4 h. Each of two 3 h extensions of a 1 h grant is within
+    # the limit when asked for (the grant still ends in 1 h); approved one
+    # after the other they would make 7 h: approval caps the end at 4 h from
+    # the moment of approval.
+    gid = jit.request("prod-db-ssh", dur="1h", reason="INC-4", as_user="ojt-bob").grant["id"]
+    assert jit.cli("approve", gid, user="ojt-olivia").rc == EXIT_OK
+    exts = []
+    for why in ("first", "second"):
+        r = jit.cli("extend", gid, "--for", "3h", "--reason", why, user="ojt-bob")
+        assert r.rc == EXIT_OK and r.grant["state"] == "pending-extension", r
+        exts.append(r.grant["id"])
+    before = int(time.time())
+    for e in exts:
+        r = jit.cli("approve", e, user="ojt-olivia")
+        assert r.rc == EXIT_OK, r
+    after = int(time.time())
+    end = jit.grant(gid)["end_at"]
+    assert before + 4 * 3600 <= end <= after + 4 * 3600, (end - before, end - after)
+    assert jit.grant(gid)["state"] == "active"
+    c = jit.cli("check", "prod-db-ssh", user="ojt-bob")
+    assert c.rc == EXIT_OK and c.j["time_left"] <= 4 * 3600, c
+
+
 def test_revoke_own_other_and_root(jit):
     ga = jit.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
     gb = jit.request("web-sudo", dur="10m", as_user="ojt-bob").grant["id"]

@@ -204,7 +204,7 @@ def test_board_answers_end_with_the_grant_and_a_grant_write(jit, stack):
         assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
 
 
-@pytest.mark.parametrize("tamper", ["mode", "owner", "symlink", "truncated"])
+@pytest.mark.parametrize("tamper", ["mode", "mode-0602", "mode-0606", "owner", "symlink", "truncated"])
 def test_a_board_not_safely_roots_is_ignored(jit, stack, tamper):
     line = acct_line(jit.pam_sock, "timeout_ms=400")
     grant(jit, dur="10m")
@@ -212,6 +212,8 @@ def test_a_board_not_safely_roots_is_ignored(jit, stack, tamper):
     path = board(jit)
     if tamper == "mode":
         os.chmod(path, 0o644)
+    elif tamper.startswith("mode-"):
+        os.chmod(path, int(tamper[5:], 8))  # others may write it
     elif tamper == "owner":
         os.chown(path, pwd.getpwnam(BOB_U).pw_uid, -1)
     elif tamper == "symlink":
@@ -223,6 +225,31 @@ def test_a_board_not_safely_roots_is_ignored(jit, stack, tamper):
     with frozen(jit):
         r = stack.account(line).run(ALICE_U, "acct")
         assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", (tamper, r)
+
+
+def test_a_board_allow_from_the_member_list_ends_with_the_grant(jit, stack):
+    # A granter lets a login in from the group's member list (roster) when
+    # that list is fresher than the user's own answer. Such an allow goes on
+    # the board until the grant's end, not for the list's cache_ttl (30 s).
+    gid = grant(jit, dur="4s")
+    end = jit.grant(gid)["end_at"]
+    members_path = "/api/v1/groups/%s/users" % G_WEB
+    assert not jit.okta_requests("GET", members_path)
+    c = jit.cli("check", "web-sudo", "--user", ALICE_U)  # as root: starts the roster's fetch
+    assert c.rc == EXIT_OK, c
+    wait_for(lambda: jit.okta_requests("GET", members_path), 10, what="web-sudo's member list fetched")
+    time.sleep(0.2)  # the fetch's answer stored
+    c = jit.cli("check", "web-sudo", "--user", ALICE_U)  # from the roster: on the board
+    assert c.rc == EXIT_OK and c.j["id"] == gid, c
+    line = acct_line(jit.sock, "timeout_ms=400")
+    with frozen(jit):
+        assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"  # from the board
+        while time.time() < end + 0.2:
+            time.sleep(0.1)
+        r = stack.account(line).run(ALICE_U, "acct")
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r  # past the grant's end: asks
+    r = stack.account(line).run(ALICE_U, "acct")
+    assert r["acct"] == "PAM_PERM_DENIED", r
 
 
 def test_clean_stop_removes_the_board_and_a_restart_starts_empty(jit, stack):
@@ -310,6 +337,25 @@ def test_breakglass_member_passes_with_daemon_down_and_up(jit, stack, local_grou
     assert any("break-glass" in i and "audited" in i for i in r.infos), r
     r = stack.account(line).run(BOB_U, "acct")
     assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
+
+
+def test_breakglass_is_written_to_syslog_with_the_daemon_down(stack, sockdir, local_group, syslog_capture):
+    # With okta-jitd down the module's syslog line is the only record of a
+    # break-glass login: LOG_ALERT, naming the user and the group.
+    bg = local_group(BG_GROUP, members=[ALICE_U])
+    line = acct_line(os.path.join(sockdir, "no-daemon.sock"), "breakglass=%s" % bg)
+    r = stack.account(line).run(ALICE_U, "acct", prefix=syslog_capture.prefix)
+    assert r["acct"] == "PAM_SUCCESS", r
+    logged = [(p, m) for p, m in syslog_capture.messages() if "breakglass: user=%s " % ALICE_U in m]
+    assert len(logged) == 1, syslog_capture.messages()
+    prio, msg = logged[0]
+    assert prio & 7 == 1 and bg in msg, logged  # LOG_ALERT
+    # a non-member: refused (failsecure, logged too), no break-glass line
+    r = stack.account(line).run(BOB_U, "acct", prefix=syslog_capture.prefix)
+    assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
+    msgs = [m for _, m in syslog_capture.messages()]
+    assert any("failsecure: user=%s" % BOB_U in m for m in msgs), msgs
+    assert not any("breakglass: user=%s" % BOB_U in m for m in msgs), msgs
 
 
 def test_breakglass_by_primary_group_and_missing_group(jit, stack):
@@ -442,7 +488,19 @@ def test_longest_valid_user_name_is_asked(stack, fake_daemon):
 
 # ---------------------------------------------------------------- timeouts
 
-@pytest.mark.parametrize("timeout_ms", [300, 1500, None])
+def held_for(fake):
+    """Seconds the module kept its one connection to a silent fake."""
+    wait_for(lambda: fake.held_for, 10, interval=0.02, what="the module's close")
+    assert fake.connections == 1 and len(fake.held_for) == 1, (fake.connections, fake.held_for)
+    return fake.held_for[0]
+
+
+# Bounds for a loaded machine: a run never ends before its timeout (the
+# whole run's time, which only grows under load, is the lower bound); how
+# long the module waited is measured by the fake, from its accept to the
+# module's close (no process start-up in it), and only has to tell 300 ms
+# from the default 3 s.
+@pytest.mark.parametrize("timeout_ms", [300, None])
 def test_timeout_ms_is_honoured_against_a_silent_daemon(timeout_ms, stack, fake_daemon):
     fake = fake_daemon("silent")
     opts = "group=web-sudo socket=%s" % fake.path
@@ -451,8 +509,10 @@ def test_timeout_ms_is_honoured_against_a_silent_daemon(timeout_ms, stack, fake_
     r = stack.account(opts).run(ALICE_U, "acct")
     assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r
     expect = (timeout_ms or 3000) / 1000.0
-    assert expect * 0.9 <= r.elapsed <= expect + 1.0, "took %.2fs for timeout_ms=%s" % (r.elapsed, timeout_ms)
-    assert fake.connections == 1
+    assert r.elapsed >= expect * 0.9, "ended after %.2fs for timeout_ms=%s" % (r.elapsed, timeout_ms)
+    held = held_for(fake)
+    bound = 2.5 if timeout_ms == 300 else expect + 5.0
+    assert held < bound, "waited %.2fs for timeout_ms=%s" % (held, timeout_ms)
 
 
 def test_silent_daemon_failsafe_ignores_in_time(stack, fake_daemon):
@@ -460,7 +520,7 @@ def test_silent_daemon_failsafe_ignores_in_time(stack, fake_daemon):
     r = stack.write(IGNORE_PROBE % "group=web-sudo socket=%s timeout_ms=300 failmode=safe" % fake.path).run(
         ALICE_U, "acct")
     assert r["acct"] == "PAM_SUCCESS", r  # the module said PAM_IGNORE
-    assert r.elapsed < 1.5, r
+    assert held_for(fake) < 2.5, r  # its own 300 ms, not the default 3 s
 
 
 # ---------------------------------------------------------------- garbage from the "daemon"

@@ -628,7 +628,7 @@ DEFAULT_ERROR_FOR_STATUS = {
     504: ("E0000009", "Internal Server Error"),
 }
 
-FAULT_ACTIONS = {"status", "delay", "hang", "reset", "malformed", "truncated", "oversized", "wrong_type"}
+FAULT_ACTIONS = {"status", "delay", "hold", "hang", "reset", "malformed", "truncated", "oversized", "wrong_type"}
 CONFIG_KEYS = {"client_id", "dpop_required", "dpop_api_nonce_required", "rotate_dpop_nonce",
                "dpop_nonce", "page_size", "scopes", "admin_role", "admin_group_ids", "rate_limit",
                "concurrency_limit", "clock_offset", "clock_skew", "dpop_iat_window",
@@ -701,6 +701,7 @@ class FakeOkta:
             self.dpop_jtis = {}
             self.dpop_nonce = secrets.token_urlsafe(24)
             self.faults = []
+            self.releases = {}  # "hold" faults: name -> threading.Event
             self.requests = []
             self.buckets = {}
             self.inflight = 0
@@ -1115,7 +1116,7 @@ class Handler(BaseHTTPRequestHandler):
         h = self.headers
         rf, rc = h.get("X-Okta-Retry-For"), h.get("X-Okta-Retry-Count")
         entry = {
-            "t": ctx.t, "method": ctx.method, "path": ctx.raw_path, "status": ctx.status,
+            "t": ctx.t, "t_end": time.time(), "method": ctx.method, "path": ctx.raw_path, "status": ctx.status,
             "auth_scheme": ctx.auth_scheme, "retry_for": rf, "retry_count": rc,
             "user_agent": h.get("User-Agent"), "content_length": h.get("Content-Length"),
             "dpop": ctx.dpop, "request_id": ctx.request_id, "bucket": ctx.bucket,
@@ -1166,6 +1167,12 @@ class Handler(BaseHTTPRequestHandler):
         rule = app.match_fault(ctx.method, ctx.raw_path)
         if rule is not None:
             ctx.fault = rule["action"]
+            if rule["action"] not in ("delay", "hold") and ctx.method == "POST" and ctx.path == "/oauth2/v1/token":
+                # A token request that a fault answers still reached Okta:
+                # its assertion's jti is used up (a reused one is refused
+                # here as it would be by the real token endpoint), so a
+                # client that retries must sign a fresh assertion.
+                self._burn_assertion_jti(body)
             if self._apply_fault(ctx, rule):
                 return
         allowed, ctx.rl_headers = app.rate_take(ctx.bucket)
@@ -1323,6 +1330,25 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     # -- token endpoint --------------------------------------------------------
+    def _burn_assertion_jti(self, body):
+        """Record the jti of the client assertion in a token request's
+        form body (its signature is checked later, by _token, for requests
+        that reach it); raise 401 invalid_client if it was used before."""
+        app = self.app
+        try:
+            form = dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            _, claims, _, _ = parse_compact_jws(form.get("client_assertion", ""))
+        except (ValueError, UnicodeDecodeError, JwsError):
+            return
+        if not isinstance(claims, dict):
+            return
+        iss, jti, exp = claims.get("iss"), claims.get("jti"), claims.get("exp")
+        if not isinstance(iss, str) or not isinstance(jti, str) or not jti:
+            return
+        keep = (exp if is_number(exp) else app.now()) + 3600 + app.cfg["clock_skew"]
+        if not app.use_jti(app.assertion_jtis, (iss, jti), keep):
+            raise oauth_error(401, "invalid_client", "The client_assertion token has already been used.")
+
     def _token(self, ctx, body):
         app = self.app
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -1663,6 +1689,11 @@ class Handler(BaseHTTPRequestHandler):
         if action == "delay":
             time.sleep(float(rule.get("seconds", 1.0)))
             return False
+        if action == "hold":
+            # like delay, but until the test says (POST /__control/release
+            # {"name": NAME}) or `seconds` pass: tests wait on events, not clocks
+            self._release_event(str(rule.get("name", ""))).wait(float(rule.get("seconds", 60)))
+            return False
         if action == "hang":
             self._hang(float(rule.get("seconds", 600)))
             ctx.status = "hang"
@@ -1735,6 +1766,13 @@ class Handler(BaseHTTPRequestHandler):
             self._stream_oversized(int(rule.get("bytes", 20 * 1024 * 1024)), hdrs)
             return True
         return False
+
+    def _release_event(self, name):
+        with self.app.lock:
+            ev = self.app.releases.get(name)
+            if ev is None:
+                ev = self.app.releases[name] = threading.Event()
+            return ev
 
     def _hang(self, seconds):
         """Never answer; return when the peer closes or `seconds` elapse."""
@@ -1844,6 +1882,9 @@ class Handler(BaseHTTPRequestHandler):
         if m == "POST" and what == "faults/clear":
             with app.lock:
                 app.faults = []
+            return {"ok": True}
+        if m == "POST" and what == "release":
+            self._release_event(str(data.get("name", ""))).set()
             return {"ok": True}
         if m == "POST" and what == "config":
             return app.apply_config(data)
