@@ -103,6 +103,65 @@ static int64_t retry_delay(int attempts)
 	return s > RETRY_MAX_SECONDS ? RETRY_MAX_SECONDS : s;
 }
 
+/* Changes an unprivileged user may ask for (request, approve, revoke,
+ * extend), each of which may call Okta (a membership read, a PUT or a
+ * DELETE): a burst of UID_RATE_BURST, then one every
+ * 60 / UID_RATE_BURST seconds, per uid. Root (and the PAM module) is not
+ * limited. The table is small and fixed: the oldest entry gives way. */
+#define UID_RATE_BURST 30
+#define UID_RATE_SLOTS 256
+
+struct uid_rate {
+	uid_t uid;
+	int used;
+	int64_t tokens_ms; /* tokens, in thousandths */
+	int64_t at_ms;
+};
+
+static pthread_mutex_t uid_rate_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uid_rate uid_rates[UID_RATE_SLOTS];
+
+static int uid_rate_take(struct jitd *d, const struct actor *a, const char *user, const char *grp,
+			 struct jit_result *res)
+{
+	const int64_t cap = UID_RATE_BURST * 1000LL;
+	int64_t now = ojit_mono_ms();
+	struct uid_rate *r = NULL, *oldest = &uid_rates[0];
+	size_t i;
+	int ok;
+
+	if (a->is_root)
+		return 1;
+	pthread_mutex_lock(&uid_rate_lock);
+	for (i = 0; i < UID_RATE_SLOTS && r == NULL; i++) {
+		if (uid_rates[i].used && uid_rates[i].uid == a->uid)
+			r = &uid_rates[i];
+		else if (!uid_rates[i].used || (oldest->used && uid_rates[i].at_ms < oldest->at_ms))
+			oldest = &uid_rates[i];
+	}
+	if (r == NULL) {
+		r = oldest;
+		r->used = 1;
+		r->uid = a->uid;
+		r->tokens_ms = cap;
+		r->at_ms = now;
+	}
+	/* UID_RATE_BURST tokens a minute: one token per 60000 / BURST ms */
+	r->tokens_ms += (now - r->at_ms) * UID_RATE_BURST * 1000LL / 60000;
+	if (r->tokens_ms > cap)
+		r->tokens_ms = cap;
+	r->at_ms = now;
+	ok = r->tokens_ms >= 1000;
+	if (ok)
+		r->tokens_ms -= 1000;
+	pthread_mutex_unlock(&uid_rate_lock);
+	if (!ok) {
+		jit_result_set(res, "rate_limited", "too many requests from %s; try again in a minute", a->user);
+		audit_refusal(d, a, "refused", 0, user, grp, "reason=rate-limited");
+	}
+	return ok;
+}
+
 static int check_reason(const struct flow_config *f, const char *reason, struct jit_result *res)
 {
 	const unsigned char *p;
@@ -612,6 +671,8 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 		jit_result_set(res, "invalid", "cannot map '%s' to an Okta login", user);
 		return -1;
 	}
+	if (!uid_rate_take(d, a, user, group, res))
+		return -1;
 	/* The user and their groups through the check cache (at most one
 	 * fetch per cache_ttl however often they ask); the groups named by
 	 * the configuration as the one Okta id each resolved to. */
@@ -633,6 +694,12 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 
 		for (i = 0; i < f->nrequesters && ok == 0; i++)
 			ok = user_in_named_group(d, &u, f->requesters[i], &e);
+		if (ok < 0 && e.kind == OKTA_ERR_AMBIGUOUS) {
+			/* fail closed: which group the name means is unknown */
+			jit_result_set(res, "forbidden", "flow '%s': %s (a configuration error; see `okta-jit doctor`)",
+				       f->name, e.summary);
+			goto refused;
+		}
 		if (ok < 0) {
 			okta_result(res, "cannot resolve the flow's requesters group", &e);
 			goto refused;
@@ -703,6 +770,8 @@ int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char
 		jit_result_set(res, "conflict", "request %lld is %s, not pending", (long long)id, g.state);
 		return -1;
 	}
+	if (!uid_rate_take(d, a, g.user, g.grp, res))
+		return -1;
 	r = grants_can_approve(d, a, &g, approver, sizeof(approver), res);
 	if (r <= 0) {
 		if (r == 0)
@@ -798,6 +867,8 @@ int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct gran
 		audit_refusal(d, a, "refused", g.id, g.user, g.grp, "reason=revoke-not-allowed");
 		return -1;
 	}
+	if (!uid_rate_take(d, a, g.user, g.grp, res))
+		return -1;
 	if (strcmp(g.kind, "extend") == 0 && strcmp(g.state, GS_PENDING) != 0) {
 		/* An applied extension is part of its grant: end the grant. */
 		jit_result_set(res, "conflict", "extension %lld is %s; revoke grant %lld instead", (long long)id, g.state,
@@ -852,6 +923,8 @@ int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t dur
 		audit_refusal(d, a, "refused", g.id, g.user, g.grp, "reason=extend-not-allowed");
 		return -1;
 	}
+	if (!uid_rate_take(d, a, g.user, g.grp, res))
+		return -1;
 	if (strcmp(g.state, GS_ACTIVE) != 0 || g.end_at <= now) {
 		jit_result_set(res, "conflict", "grant %lld is %s; request access again instead", (long long)id, g.state);
 		return -1;

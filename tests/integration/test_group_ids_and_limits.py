@@ -175,3 +175,25 @@ def test_a_flood_of_refused_checks_writes_a_bounded_number_of_rows(jit):
         c = jit.cli("check", "web-sudo", "--user", "ojt-bob")
         assert c.rc == EXIT_DENIED, c
     assert len([a for a in jit.audit(event="check_refused") if a["user"] == "ojt-bob"]) == 3
+
+
+def test_grant_changes_by_one_user_are_rate_limited(jit):
+    # request (auto-approved: a membership read and a PUT) and revoke (a
+    # DELETE) in a loop: each costs Okta calls, so one uid gets a burst of 30
+    # and then one a couple of seconds; root is not limited
+    codes = []
+    for _ in range(20):
+        r = jit.request("web-sudo", dur="5m", as_user="ojt-alice", expect=None)
+        codes.append(r.j.get("code") if r.rc != EXIT_OK else "ok")
+        if r.rc != EXIT_OK:
+            break
+        r = jit.cli("revoke", r.grant["id"], user="ojt-alice")
+        codes.append(r.j.get("code") if r.rc != EXIT_OK else "ok")
+        if r.rc != EXIT_OK:
+            break
+    assert codes[-1] == "rate_limited" and codes.count("ok") == 30, codes
+    writes = [q for q in jit.okta.requests() if q["method"] in ("PUT", "DELETE")]
+    assert len(writes) <= 30, len(writes)
+    assert "rate-limited" in jit.audit(event="refused")[-1]["detail"]
+    r = jit.request("web-sudo", dur="5m", user="ojt-alice")  # root
+    assert r.rc == EXIT_OK, r
