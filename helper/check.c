@@ -783,6 +783,40 @@ static void deadline_in(struct timespec *deadline, int ms)
 	}
 }
 
+/* A new entry for name, if it may take one (the lock is held). */
+static struct group_id *group_id_add(struct jitd *d, const char *name, int okta_group_only, int may_add,
+				     struct okta_error *err)
+{
+	struct check_cache *c = d->cache;
+	struct group_id *g;
+
+	/* An unprivileged caller's name that no flow uses takes no slot and
+	 * costs no Okta call. */
+	if (!may_add && !config_names_group(d->cfg, name)) {
+		err->kind = OKTA_ERR_REFUSED;
+		snprintf(err->summary, sizeof(err->summary),
+			 "group '%s' is in no access flow of this host and no login here has been checked against it", name);
+		return NULL;
+	}
+	if (c->ngids >= GROUP_IDS_MAX) {
+		err->kind = OKTA_ERR_INTERNAL;
+		snprintf(err->summary, sizeof(err->summary), "more than %d group names in use", GROUP_IDS_MAX);
+		return NULL;
+	}
+	g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		err->kind = OKTA_ERR_INTERNAL;
+		ojit_strlcpy(err->summary, "out of memory", sizeof(err->summary));
+		return NULL;
+	}
+	ojit_strlcpy(g->name, name, sizeof(g->name));
+	g->okta_group_only = okta_group_only;
+	g->next = c->gids;
+	c->gids = g;
+	c->ngids++;
+	return g;
+}
+
 int check_group_id(struct jitd *d, const char *name, int okta_group_only, int may_add,
 		   const struct timespec *deadline, char *gid, size_t n, struct okta_error *err)
 {
@@ -808,27 +842,10 @@ int check_group_id(struct jitd *d, const char *name, int okta_group_only, int ma
 	for (g = c->gids; g != NULL; g = g->next)
 		if (g->okta_group_only == okta_group_only && strcmp(g->name, name) == 0)
 			break;
-	if (g == NULL) {
-		/* An unprivileged caller's name that no flow uses takes no slot
-		 * and costs no Okta call. */
-		if (!may_add && !config_names_group(d->cfg, name)) {
-			err->kind = OKTA_ERR_REFUSED;
-			snprintf(err->summary, sizeof(err->summary),
-				 "group '%s' is in no access flow of this host and no login here has been checked against it",
-				 name);
-			goto out;
-		}
-		if (c->ngids >= GROUP_IDS_MAX || (g = calloc(1, sizeof(*g))) == NULL) {
-			err->kind = OKTA_ERR_INTERNAL;
-			snprintf(err->summary, sizeof(err->summary), "more than %d group names in use", GROUP_IDS_MAX);
-			goto out;
-		}
-		ojit_strlcpy(g->name, name, sizeof(g->name));
-		g->okta_group_only = okta_group_only;
-		g->next = c->gids;
-		c->gids = g;
-		c->ngids++;
-	}
+	if (g == NULL)
+		g = group_id_add(d, name, okta_group_only, may_add, err);
+	if (g == NULL)
+		goto out;
 	/* Stale: resolved again in the background while the old answer
 	 * serves (ids do not change; a rename is seen within cache_ttl). */
 	if (!(g->have && now - g->fetched_at < d->cfg->cache_ttl) && !g->fetching && now >= g->retry_at)
@@ -843,6 +860,10 @@ int check_group_id(struct jitd *d, const char *name, int okta_group_only, int ma
 			snprintf(err->summary, sizeof(err->summary), "Okta did not answer in time for group '%s'", name);
 		} else {
 			*err = g->err;
+			if (err->kind == OKTA_OK) {
+				err->kind = OKTA_ERR_INTERNAL;
+				snprintf(err->summary, sizeof(err->summary), "group '%s' could not be looked up", name);
+			}
 		}
 		goto out;
 	}
