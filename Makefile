@@ -31,7 +31,7 @@ SO_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(EXTRA_LDFLAGS)
 LIB_SRCS := helper/util.c helper/duration.c helper/config.c helper/keyfile.c \
 	helper/jwt.c helper/okta_http.c helper/okta_api.c helper/doctor.c helper/proto.c \
 	helper/ledger.c helper/ledger_schema.c helper/ledger_sqlite.c helper/ledger_pg.c helper/grants.c helper/check.c helper/daemon.c helper/client.c helper/sessions.c helper/notify.c \
-	helper/answers.c helper/pool.c helper/audit.c
+	helper/answers.c helper/pool.c helper/audit.c helper/refusals.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 

@@ -47,10 +47,16 @@ struct user_entry {
 	 * re-applied to the fetched answer, which may predate it. */
 	int notes;            /* 0, 1 (note_* below), 2 (too many: refetch) */
 	int note_member;
-	char note_group[LEDGER_GROUP_MAX + 1];
+	char note_group[OKTA_ID_MAX + 1];
+	char note_name[LEDGER_GROUP_MAX + 1];
 	char status[32];
 	char uid[OKTA_ID_MAX + 1];
-	char *groups;         /* "\n"-separated group names, with leading and trailing "\n" */
+	char login[OKTA_LOGIN_MAX + 1]; /* the Okta user's own login */
+	/* "\n"-separated Okta group ids, with leading and trailing "\n":
+	 * ids, never names, since an APP_GROUP may bear a gated group's name.
+	 * Also "=NAME" for each OKTA_GROUP among them: a gate (whose token
+	 * cannot search groups) knows a standing group by name and type. */
+	char *groups;
 };
 
 /* The last answer a shared (PostgreSQL) ledger gave for a user and group:
@@ -84,6 +90,36 @@ struct roster {
 	size_t cap, n;
 };
 
+/* A group name resolved to the one Okta group id it stands for: the one
+ * OKTA_GROUP of that name for a gated or granted group, the one group of
+ * any type for requesters and owner = group:NAME. Names come from the
+ * configuration and from root's checks (the PAM module's group= lines),
+ * never from an unprivileged caller, so the table stays small. */
+#define GROUP_IDS_MAX 512
+
+struct group_id {
+	struct group_id *next;
+	char name[LEDGER_GROUP_MAX + 1];
+	int okta_group_only;
+	int fetching;
+	int have;              /* an answer came: gid, or err (not found, ambiguous) */
+	int failing;           /* the last fetch failed (Okta unreachable) */
+	int64_t fetched_at;
+	int64_t retry_at;
+	char gid[OKTA_ID_MAX + 1];
+	struct okta_error err;
+};
+
+/* A group's owners as Okta last listed them (approver resolution). */
+#define OWNERS_MAX 256
+
+struct owners_entry {
+	struct owners_entry *next;
+	char gid[OKTA_ID_MAX + 1];
+	int64_t fetched_at;
+	struct okta_owner_list ol;
+};
+
 struct check_cache {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -94,6 +130,10 @@ struct check_cache {
 	int refreshing; /* background refreshes in flight */
 	struct roster *rosters;
 	size_t nrosters;
+	struct group_id *gids;
+	size_t ngids;
+	struct owners_entry *owners;
+	size_t nowners;
 	struct fetch_pool *pool;
 };
 
@@ -270,6 +310,19 @@ int check_cache_free(struct check_cache *c)
 		roster_slots_free(r->slots, r->cap);
 		free(r);
 	}
+	while (c->gids != NULL) {
+		struct group_id *g = c->gids;
+
+		c->gids = g->next;
+		free(g);
+	}
+	while (c->owners != NULL) {
+		struct owners_entry *o = c->owners;
+
+		c->owners = o->next;
+		okta_owner_list_free(&o->ol);
+		free(o);
+	}
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);
@@ -296,10 +349,11 @@ static struct user_entry *find(struct check_cache *c, const char *user)
 	return NULL;
 }
 
-/* Add or take group out of e's groups (the lock is held). */
-static void apply_member(struct user_entry *e, const char *group, int member)
+/* Add or take one line (a group id, or "=NAME") out of e's groups (the
+ * lock is held). */
+static void apply_line(struct user_entry *e, const char *group, int member)
 {
-	char needle[LEDGER_GROUP_MAX + 3];
+	char needle[LEDGER_GROUP_MAX + 4];
 	char *at, *n;
 	size_t len;
 
@@ -322,11 +376,20 @@ static void apply_member(struct user_entry *e, const char *group, int member)
 	}
 }
 
+static void apply_member(struct user_entry *e, const char *gid, const char *name, int member)
+{
+	char line[LEDGER_GROUP_MAX + 2];
+
+	apply_line(e, gid, member);
+	snprintf(line, sizeof(line), "=%s", name);
+	apply_line(e, line, member);
+}
+
 /* okta-jitd itself just added user to group (member = 1) or removed it,
  * and Okta confirmed: update the cached answer rather than drop it, so
  * the user passes at once and no Okta call is spent to learn it. */
 void check_cache_note_member(struct check_cache *c, const char *user, const char *login, const char *group,
-			     int member)
+			     const char *gid, int member)
 {
 	struct user_entry *e;
 	struct roster *r;
@@ -342,15 +405,18 @@ void check_cache_note_member(struct check_cache *c, const char *user, const char
 		}
 	e = find(c, user);
 	if (e != NULL) {
-		if (e->have && e->groups != NULL)
-			apply_member(e, group, member);
+		if (e->have && e->groups != NULL && okta_valid_id(gid))
+			apply_member(e, gid, group, member);
+		else if (e->have && e->groups != NULL)
+			e->fetched_at = 0; /* no id to note: ask again */
 		else if (e->have)
 			e->fetched_at = 0; /* not ACTIVE or not found when asked: ask again */
 		if (e->fetching) {
 			if (e->notes == 0) {
 				e->notes = 1;
 				e->note_member = member;
-				ojit_strlcpy(e->note_group, group, sizeof(e->note_group));
+				ojit_strlcpy(e->note_group, gid, sizeof(e->note_group));
+				ojit_strlcpy(e->note_name, group, sizeof(e->note_name));
 			} else {
 				e->notes = 2;
 			}
@@ -428,6 +494,7 @@ static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp,
 	}
 	ojit_strlcpy(tmp->status, uc.u.status, sizeof(tmp->status));
 	ojit_strlcpy(tmp->uid, uc.u.id, sizeof(tmp->uid));
+	ojit_strlcpy(tmp->login, uc.u.login, sizeof(tmp->login));
 	if (strcmp(uc.u.status, "ACTIVE") != 0) {
 		okta_group_list_free(&l);
 		return 0; /* groups do not matter for a user who cannot pass */
@@ -445,8 +512,12 @@ static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp,
 	}
 	ojit_buf_init(&b, 0);
 	ojit_buf_append(&b, "\n", 1);
-	for (i = 0; i < l.n; i++)
-		ojit_buf_printf(&b, "%s\n", l.v[i].name);
+	for (i = 0; i < l.n; i++) {
+		ojit_buf_printf(&b, "%s\n", l.v[i].id);
+		/* (a name with a line break could forge a line: left out) */
+		if (strcmp(l.v[i].type, "OKTA_GROUP") == 0 && strpbrk(l.v[i].name, "\n\r") == NULL)
+			ojit_buf_printf(&b, "=%s\n", l.v[i].name);
+	}
 	okta_group_list_free(&l);
 	if (b.data == NULL) {
 		ojit_buf_free(&b);
@@ -474,6 +545,7 @@ static void store(struct user_entry *e, struct user_entry *tmp)
 	e->not_found = tmp->not_found;
 	ojit_strlcpy(e->status, tmp->status, sizeof(e->status));
 	ojit_strlcpy(e->uid, tmp->uid, sizeof(e->uid));
+	ojit_strlcpy(e->login, tmp->login, sizeof(e->login));
 }
 
 static void refresh_job(void *p)
@@ -488,7 +560,7 @@ static void refresh_job(void *p)
 	if (rc == 0) {
 		store(r->e, &tmp);
 		if (r->e->notes == 1)
-			apply_member(r->e, r->e->note_group, r->e->note_member);
+			apply_member(r->e, r->e->note_group, r->e->note_name, r->e->note_member);
 		else if (r->e->notes == 2)
 			r->e->fetched_at = 0;
 	} else {
@@ -541,18 +613,11 @@ static void roster_job(void *p)
 	struct roster_build b = { 0 };
 	struct okta_error err;
 	int64_t began = ojit_now();
-	int rc = 0;
+	int rc;
 
 	memset(&err, 0, sizeof(err));
-	if (f->gid[0] == '\0') {
-		struct okta_group g;
-
-		rc = okta_group_find(f->d->okta, f->group, &g, &err);
-		if (rc == 0)
-			ojit_strlcpy(f->gid, g.id, sizeof(f->gid));
-	}
-	if (rc == 0)
-		rc = okta_group_members_each(f->d->okta, f->gid, ROSTER_MAX_MEMBERS, roster_build_add, &b, &err);
+	/* (the id is the one check_group_id resolved: never found by name here) */
+	rc = okta_group_members_each(f->d->okta, f->gid, ROSTER_MAX_MEMBERS, roster_build_add, &b, &err);
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0 && !b.oom) {
 		ojit_strlcpy(r->gid, f->gid, sizeof(r->gid));
@@ -576,8 +641,6 @@ static void roster_job(void *p)
 		r->slots = NULL;
 		r->cap = r->n = 0;
 		r->have = 0;
-		if (err.kind == OKTA_ERR_NOT_FOUND)
-			r->gid[0] = '\0'; /* renamed or deleted: look it up by name next time */
 		r->unusable_until = ojit_now() + f->d->cfg->cache_ttl;
 		ojit_log(LOG_INFO, "group '%s' is not listed (%s): its users are asked one by one", r->group,
 			 b.oom ? "out of memory" : err.summary);
@@ -619,6 +682,283 @@ static int roster_refresh_async(struct jitd *d, struct roster *r)
 	return 0;
 }
 
+/* Is name one the configuration names (a flow's group or requesters, the
+ * integration owner's group)? */
+static int config_names_group(const struct ojit_config *cfg, const char *name)
+{
+	size_t i, j;
+
+	if (cfg->owner != NULL && strncmp(cfg->owner, "group:", 6) == 0 && strcmp(cfg->owner + 6, name) == 0)
+		return 1;
+	for (i = 0; i < cfg->nflows; i++) {
+		for (j = 0; j < cfg->flows[i].ngroups; j++)
+			if (strcmp(cfg->flows[i].groups[j], name) == 0)
+				return 1;
+		for (j = 0; j < cfg->flows[i].nrequesters; j++)
+			if (strcmp(cfg->flows[i].requesters[j], name) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+struct group_id_fetch {
+	struct jitd *d;
+	struct group_id *g;
+	char name[LEDGER_GROUP_MAX + 1];
+	int okta_group_only;
+};
+
+static void group_id_job(void *p)
+{
+	struct group_id_fetch *f = p;
+	struct check_cache *c = f->d->cache;
+	struct group_id *g = f->g;
+	struct okta_group og;
+	struct okta_error err;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	memset(&og, 0, sizeof(og));
+	rc = okta_group_find_type(f->d->okta, f->name, f->okta_group_only ? "OKTA_GROUP" : NULL, &og, &err);
+	pthread_mutex_lock(&c->lock);
+	if (rc == 0 || err.kind == OKTA_ERR_NOT_FOUND || err.kind == OKTA_ERR_AMBIGUOUS ||
+	    err.kind == OKTA_ERR_REFUSED) {
+		/* Okta's word: an id, or no such group, or several */
+		if (rc == 0)
+			ojit_strlcpy(g->gid, og.id, sizeof(g->gid));
+		else
+			g->gid[0] = '\0';
+		if (rc != 0 && err.kind == OKTA_ERR_AMBIGUOUS)
+			ojit_log(LOG_ERR, "configuration error: %s", err.summary);
+		g->err = err;
+		g->have = 1;
+		g->failing = 0;
+		g->fetched_at = ojit_now();
+	} else {
+		/* what was resolved before stands in while Okta is away */
+		g->err = err;
+		g->failing = 1;
+		g->retry_at = ojit_now() + ROSTER_RETRY_SECONDS;
+	}
+	g->fetching = 0;
+	c->refreshing--;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	free(f);
+}
+
+/* Resolve g in the background (the lock is held; g->fetching is 0). */
+static int group_id_refresh_async(struct jitd *d, struct group_id *g)
+{
+	struct group_id_fetch *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	f->d = d;
+	f->g = g;
+	ojit_strlcpy(f->name, g->name, sizeof(f->name));
+	f->okta_group_only = g->okta_group_only;
+	g->fetching = 1;
+	d->cache->refreshing++;
+	if (fetch_pool_run(d->cache->pool, group_id_job, f) != 0) {
+		g->fetching = 0;
+		d->cache->refreshing--;
+		free(f);
+		return -1;
+	}
+	return 0;
+}
+
+/* How long okta-jitd's own decisions (requests, approvals) wait for Okta. */
+#define DECIDE_WAIT_MS 30000
+
+static void deadline_in(struct timespec *deadline, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, deadline);
+	deadline->tv_sec += ms / 1000;
+	deadline->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline->tv_nsec >= 1000000000L) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000L;
+	}
+}
+
+/* A new entry for name, if it may take one (the lock is held). */
+static struct group_id *group_id_add(struct jitd *d, const char *name, int okta_group_only, int may_add,
+				     struct okta_error *err)
+{
+	struct check_cache *c = d->cache;
+	struct group_id *g;
+
+	/* An unprivileged caller's name that no flow uses takes no slot and
+	 * costs no Okta call. */
+	if (!may_add && !config_names_group(d->cfg, name)) {
+		err->kind = OKTA_ERR_REFUSED;
+		snprintf(err->summary, sizeof(err->summary),
+			 "group '%s' is in no access flow of this host and no login here has been checked against it", name);
+		return NULL;
+	}
+	if (c->ngids >= GROUP_IDS_MAX) {
+		err->kind = OKTA_ERR_INTERNAL;
+		snprintf(err->summary, sizeof(err->summary), "more than %d group names in use", GROUP_IDS_MAX);
+		return NULL;
+	}
+	g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		err->kind = OKTA_ERR_INTERNAL;
+		ojit_strlcpy(err->summary, "out of memory", sizeof(err->summary));
+		return NULL;
+	}
+	ojit_strlcpy(g->name, name, sizeof(g->name));
+	g->okta_group_only = okta_group_only;
+	g->next = c->gids;
+	c->gids = g;
+	c->ngids++;
+	return g;
+}
+
+int check_group_id(struct jitd *d, const char *name, int okta_group_only, int may_add,
+		   const struct timespec *deadline, char *gid, size_t n, struct okta_error *err)
+{
+	struct check_cache *c = d->cache;
+	struct timespec until;
+	struct group_id *g;
+	int64_t now = ojit_now();
+	int r = -1;
+
+	memset(err, 0, sizeof(*err));
+	if (gid != NULL && n > 0)
+		gid[0] = '\0';
+	if (name == NULL || !jitd_valid_groupname(name)) {
+		err->kind = OKTA_ERR_REFUSED;
+		ojit_strlcpy(err->summary, "not a valid group name", sizeof(err->summary));
+		return -1;
+	}
+	if (deadline == NULL) {
+		deadline_in(&until, DECIDE_WAIT_MS);
+		deadline = &until;
+	}
+	pthread_mutex_lock(&c->lock);
+	for (g = c->gids; g != NULL; g = g->next)
+		if (g->okta_group_only == okta_group_only && strcmp(g->name, name) == 0)
+			break;
+	if (g == NULL)
+		g = group_id_add(d, name, okta_group_only, may_add, err);
+	if (g == NULL)
+		goto out;
+	/* Stale: resolved again in the background while the old answer
+	 * serves (ids do not change; a rename is seen within cache_ttl). */
+	if (!(g->have && now - g->fetched_at < d->cfg->cache_ttl) && !g->fetching && now >= g->retry_at)
+		group_id_refresh_async(d, g);
+	if (!g->have)
+		while (g->fetching)
+			if (pthread_cond_timedwait(&c->cond, &c->lock, deadline) != 0)
+				break;
+	if (!g->have) {
+		if (g->fetching) {
+			err->kind = OKTA_ERR_TIMEOUT;
+			snprintf(err->summary, sizeof(err->summary), "Okta did not answer in time for group '%s'", name);
+		} else {
+			*err = g->err;
+			if (err->kind == OKTA_OK) {
+				err->kind = OKTA_ERR_INTERNAL;
+				snprintf(err->summary, sizeof(err->summary), "group '%s' could not be looked up", name);
+			}
+		}
+		goto out;
+	}
+	if (g->gid[0] == '\0') {
+		*err = g->err;
+		goto out;
+	}
+	if (gid != NULL)
+		ojit_strlcpy(gid, g->gid, n);
+	r = 0;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+void check_cache_warm(struct jitd *d)
+{
+	struct okta_error err;
+	struct timespec now;
+	size_t i, j;
+
+	if (d->cfg->role_gate)
+		return; /* a gate's token cannot search groups */
+	/* resolve every configured name in the background: no wait */
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (i = 0; i < d->cfg->nflows; i++) {
+		for (j = 0; j < d->cfg->flows[i].ngroups; j++)
+			check_group_id(d, d->cfg->flows[i].groups[j], 1, 1, &now, NULL, 0, &err);
+		for (j = 0; j < d->cfg->flows[i].nrequesters; j++)
+			check_group_id(d, d->cfg->flows[i].requesters[j], 0, 1, &now, NULL, 0, &err);
+	}
+	if (d->cfg->owner != NULL && strncmp(d->cfg->owner, "group:", 6) == 0)
+		check_group_id(d, d->cfg->owner + 6, 0, 1, &now, NULL, 0, &err);
+}
+
+/* dst = a copy of src. */
+static int owners_copy(struct okta_owner_list *dst, const struct okta_owner_list *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (src->n == 0)
+		return 0;
+	dst->v = malloc(src->n * sizeof(*dst->v));
+	if (dst->v == NULL)
+		return -1;
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	dst->n = dst->cap = src->n;
+	return 0;
+}
+
+int check_group_owners(struct jitd *d, const char *gid, struct okta_owner_list *out, struct okta_error *err)
+{
+	struct check_cache *c = d->cache;
+	struct okta_owner_list l = { 0 };
+	struct owners_entry *o;
+	int64_t now = ojit_now();
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&c->lock);
+	for (o = c->owners; o != NULL; o = o->next)
+		if (strcmp(o->gid, gid) == 0)
+			break;
+	if (o != NULL && o->fetched_at > 0 && now - o->fetched_at < d->cfg->cache_ttl) {
+		int rc = owners_copy(out, &o->ol);
+
+		pthread_mutex_unlock(&c->lock);
+		if (rc != 0) {
+			err->kind = OKTA_ERR_INTERNAL;
+			ojit_strlcpy(err->summary, "out of memory", sizeof(err->summary));
+		}
+		return rc;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (okta_group_owners(d->okta, gid, &l, err) != 0) {
+		okta_owner_list_free(&l);
+		return -1;
+	}
+	pthread_mutex_lock(&c->lock);
+	for (o = c->owners; o != NULL; o = o->next)
+		if (strcmp(o->gid, gid) == 0)
+			break;
+	if (o == NULL && c->nowners < OWNERS_MAX && okta_valid_id(gid) && (o = calloc(1, sizeof(*o))) != NULL) {
+		ojit_strlcpy(o->gid, gid, sizeof(o->gid));
+		o->next = c->owners;
+		c->owners = o;
+		c->nowners++;
+	}
+	if (o != NULL) {
+		okta_owner_list_free(&o->ol);
+		o->fetched_at = owners_copy(&o->ol, &l) == 0 ? now : 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	*out = l;
+	return 0;
+}
+
 /* Does group's roster let login (local user) in? 1 yes (*from_grace set
  * when the roster is stale and Okta failing), 0 ask per user. Fetches a
  * missing or stale roster in the background and, when none is usable,
@@ -648,10 +988,18 @@ static int roster_allows(struct jitd *d, const char *group, const char *gid, con
 	}
 	if (r == NULL || r->unusable_until > now)
 		goto out;
-	if (r->gid[0] == '\0' && !r->fetching && gid[0] != '\0' && okta_valid_id(gid))
-		/* The grant row names the group's id: the first fetch needs no
-		 * search by name. (Rosters live as long as the cache.) */
+	if (strcmp(r->gid, gid) != 0) {
+		/* The name now stands for another group: what was listed for
+		 * the old one no longer counts. */
+		if (r->fetching)
+			goto out;
+		roster_slots_free(r->slots, r->cap);
+		r->slots = NULL;
+		r->cap = r->n = 0;
+		r->have = 0;
+		r->unusable_until = 0;
 		ojit_strlcpy(r->gid, gid, sizeof(r->gid));
+	}
 	if (!(r->have && now - r->fetched_at < ttl)) {
 		/* After a failed fetch, the next waits ROSTER_RETRY_SECONDS while
 		 * the old list stands in; with none usable, ask at once. */
@@ -810,14 +1158,79 @@ hit:
 	return 0;
 }
 
-static int has_group(const struct user_entry *e, const char *group)
+/* Is the user in the group with Okta id gid? Ids only: a name says
+ * nothing (an imported APP_GROUP may bear a gated group's name). */
+static int has_group(const struct user_entry *e, const char *gid)
 {
-	char needle[LEDGER_GROUP_MAX + 3];
+	char needle[OKTA_ID_MAX + 3];
+
+	if (e->groups == NULL || gid == NULL || !okta_valid_id(gid))
+		return 0;
+	snprintf(needle, sizeof(needle), "\n%s\n", gid);
+	return strstr(e->groups, needle) != NULL;
+}
+
+/* A gate's fallback: is the user in an OKTA_GROUP of this exact name? */
+static int has_okta_group_named(const struct user_entry *e, const char *name)
+{
+	char needle[LEDGER_GROUP_MAX + 4];
 
 	if (e->groups == NULL)
 		return 0;
-	snprintf(needle, sizeof(needle), "\n%s\n", group);
+	snprintf(needle, sizeof(needle), "\n=%s\n", name);
 	return strstr(e->groups, needle) != NULL;
+}
+
+int check_user_lookup(struct jitd *d, const char *user, const char *login, struct check_user *out,
+		      struct okta_error *err)
+{
+	struct timespec deadline;
+	struct user_entry e;
+	int64_t ttl = d->cfg->cache_ttl, now;
+	int grace = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&e, 0, sizeof(e));
+	deadline_in(&deadline, DECIDE_WAIT_MS);
+	/* (asked a little fresher than cache_ttl, so that a stale answer is
+	 * waited for rather than used while it is refreshed) */
+	if (user_info(d, user, login, ttl > 1 ? ttl - 1 : 1, &e, &grace, &deadline, err) != 0)
+		return -1;
+	now = ojit_now();
+	if (now - e.fetched_at > ttl) {
+		/* older than cache_ttl (Okta slow or away): decisions that
+		 * change access are not made on it */
+		free(e.groups);
+		if (e.failing && e.err.kind != OKTA_OK) {
+			*err = e.err;
+		} else {
+			err->kind = OKTA_ERR_TIMEOUT;
+			ojit_strlcpy(err->summary, "Okta did not answer in time", sizeof(err->summary));
+		}
+		return -1;
+	}
+	out->not_found = e.not_found;
+	ojit_strlcpy(out->status, e.status, sizeof(out->status));
+	ojit_strlcpy(out->id, e.uid, sizeof(out->id));
+	ojit_strlcpy(out->login, e.login, sizeof(out->login));
+	out->group_ids = e.groups;
+	return 0;
+}
+
+int check_user_in_group(const struct check_user *u, const char *gid)
+{
+	char needle[OKTA_ID_MAX + 3];
+
+	if (u->group_ids == NULL || gid == NULL || !okta_valid_id(gid))
+		return 0;
+	snprintf(needle, sizeof(needle), "\n%s\n", gid);
+	return strstr(u->group_ids, needle) != NULL;
+}
+
+void check_user_free(struct check_user *u)
+{
+	free(u->group_ids);
+	u->group_ids = NULL;
 }
 
 static void deny_text(struct jitd *d, const struct flow_config *f, const char *group, struct check_answer *ans)
@@ -886,7 +1299,7 @@ static int grant_lookup(struct jitd *d, const char *user, const char *group, int
  * was made by another okta-jitd of the fleet after we asked Okta: ask again.
  * An answer fetched after the activation that still lacks the group is
  * Okta's word, kept until cache_ttl. */
-static int grant_not_in_okta_answer(struct jitd *d, const struct user_entry *info, const char *const *groups,
+static int grant_not_in_okta_answer(struct jitd *d, const struct user_entry *info, char gids[][OKTA_ID_MAX + 1],
 				    size_t ngroups, const int *has_grant, const struct grant_end *ge)
 {
 	struct grant g;
@@ -895,7 +1308,7 @@ static int grant_not_in_okta_answer(struct jitd *d, const struct user_entry *inf
 	if (info->not_found || strcmp(info->status, "ACTIVE") != 0)
 		return 0;
 	for (i = 0; i < ngroups && i < CHECK_MAX_GROUPS; i++)
-		if (has_grant[i] && !has_group(info, groups[i]) &&
+		if (has_grant[i] && gids[i][0] != '\0' && !has_group(info, gids[i]) &&
 		    ledger_grant_get(d->ledger, ge[i].id, &g) == LEDGER_OK && info->fetched_at <= g.updated_at)
 			return 1;
 	return 0;
@@ -923,21 +1336,24 @@ static void allow(const char *group, int timebound, int64_t grant_id, int64_t gr
 	}
 }
 
-int check_decide(struct jitd *d, const char *user, const char *const *groups, size_t ngroups,
+int check_decide(struct jitd *d, const char *user, const char *const *groups, size_t ngroups, int caller_root,
 		 struct check_answer *ans)
 {
 	struct timespec deadline;
 	char login[OKTA_LOGIN_MAX + 1];
+	char gids[CHECK_MAX_GROUPS][OKTA_ID_MAX + 1];
 	struct user_entry info;
-	struct okta_error err;
+	struct okta_error err, gerr[CHECK_MAX_GROUPS];
 	int64_t now = ojit_now(), fresh_until = 0;
-	int need_okta = 0, have_info = 0, grace = 0, ledger_grace = 0, ledger_down = 0;
+	int need_okta = 0, have_info = 0, grace = 0, ledger_grace = 0, ledger_down = 0, gid_down = -1;
 	int has_grant[CHECK_MAX_GROUPS];
 	struct grant_end ge[CHECK_MAX_GROUPS];
 	size_t i;
 
 	memset(ans, 0, sizeof(*ans));
 	memset(&info, 0, sizeof(info));
+	memset(gids, 0, sizeof(gids));
+	memset(gerr, 0, sizeof(gerr));
 	ans->decision = CHECK_DENY;
 	for (i = 0; i < ngroups && i < CHECK_MAX_GROUPS; i++)
 		if (!jitd_valid_groupname(groups[i]))
@@ -971,6 +1387,30 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		}
 	}
 	check_deadline(&deadline);
+	/* Each group that could let the user in, as the one OKTA_GROUP id it
+	 * stands for: memberships are compared by id. A name an unprivileged
+	 * caller brings that no flow uses and root never checked is not
+	 * looked up (it would cost Okta calls and memory without bound). */
+	for (i = 0; need_okta && i < ngroups; i++) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
+
+		if (f != NULL && !f->standing_allow && !has_grant[i])
+			continue;
+		if (d->cfg->role_gate) {
+			/* A gate's token reads users, not groups: a grant's group
+			 * is the id its granter resolved; another group is known
+			 * by name among the user's OKTA_GROUP groups. */
+			if (has_grant[i] && okta_valid_id(ge[i].group_id))
+				ojit_strlcpy(gids[i], ge[i].group_id, sizeof(gids[i]));
+			continue;
+		}
+		if (check_group_id(d, groups[i], 1, caller_root, &deadline, gids[i], sizeof(gids[i]), &gerr[i]) != 0) {
+			gids[i][0] = '\0';
+			if (gerr[i].kind != OKTA_ERR_NOT_FOUND && gerr[i].kind != OKTA_ERR_AMBIGUOUS &&
+			    gerr[i].kind != OKTA_ERR_REFUSED && gid_down < 0)
+				gid_down = (int)i;
+		}
+	}
 	/* A group's roster first: one call per group, not two per user. */
 	for (i = 0; need_okta && i < ngroups; i++) {
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
@@ -978,7 +1418,9 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 
 		if (timebound && !has_grant[i])
 			continue;
-		if (!roster_allows(d, groups[i], ge[i].group_id, user, login, &deadline, &grace, &fresh_until))
+		if (gids[i][0] == '\0')
+			continue;
+		if (!roster_allows(d, groups[i], gids[i], user, login, &deadline, &grace, &fresh_until))
 			continue;
 		if (timebound && ge[i].end_at <= ojit_now())
 			continue;
@@ -990,7 +1432,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	if (need_okta) {
 		int r = user_info(d, user, login, d->cfg->cache_ttl, &info, &grace, &deadline, &err);
 
-		if (r == 0 && grant_not_in_okta_answer(d, &info, groups, ngroups, has_grant, ge)) {
+		if (r == 0 && grant_not_in_okta_answer(d, &info, gids, ngroups, has_grant, ge)) {
 			/* A grant this daemon did not make (another okta-jitd of
 			 * the fleet did) while the cached answer predates it:
 			 * ask Okta again, waiting at most CHECK_WAIT_MS. */
@@ -1026,7 +1468,10 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		/* a grant that ended while Okta was asked does not count */
 		if (timebound && (!has_grant[i] || ge[i].end_at <= ojit_now()))
 			continue;
-		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0 || !has_group(&info, groups[i]))
+		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0)
+			continue;
+		if (!has_group(&info, gids[i]) &&
+		    !(d->cfg->role_gate && gids[i][0] == '\0' && has_okta_group_named(&info, groups[i])))
 			continue;
 		allow(groups[i], timebound, ge[i].id, ge[i].end_at, now, ans);
 		fresh_until = info.fetched_at + d->cfg->cache_ttl;
@@ -1034,14 +1479,23 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		free(info.groups);
 		return 0;
 	}
-	if (ledger_down) {
+	if (ledger_down || gid_down >= 0) {
 		/* What was never read cannot be allowed: the PAM module's
 		 * failmode decides. */
+		char msg[512];
+
 		free(info.groups);
 		ans->decision = CHECK_UNAVAILABLE;
-		ojit_strlcpy(ans->code, "ledger_unavailable", sizeof(ans->code));
-		snprintf(ans->message, sizeof(ans->message), "okta-jit cannot read the grant ledger: %s",
-			 ledger_last_error(d->ledger));
+		if (ledger_down) {
+			ojit_strlcpy(ans->code, "ledger_unavailable", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit cannot read the grant ledger: %s",
+				 ledger_last_error(d->ledger));
+		} else {
+			okta_error_format(&gerr[gid_down], msg, sizeof(msg));
+			ojit_strlcpy(ans->code, "okta_unavailable", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit cannot reach Okta to find group '%s': %s",
+				 groups[gid_down], msg);
+		}
 		return 0;
 	}
 	/* Refused: say why for the first group, and how to get in. */
@@ -1069,6 +1523,12 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			else
 				snprintf(ans->message, sizeof(ans->message),
 					 "okta-jit: access needs an active grant for Okta group '%s'", groups[0]);
+		} else if (gids[0][0] == '\0' && gerr[0].kind == OKTA_ERR_REFUSED) {
+			ojit_strlcpy(ans->code, "unknown_group", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s", gerr[0].summary);
+		} else if (gids[0][0] == '\0' && gerr[0].kind == OKTA_ERR_AMBIGUOUS) {
+			ojit_strlcpy(ans->code, "ambiguous_group", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s (see `okta-jit doctor`)", gerr[0].summary);
 		} else {
 			ojit_strlcpy(ans->code, "not_member", sizeof(ans->code));
 			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s is not a member of Okta group '%s'",

@@ -30,6 +30,7 @@
 #include "duration.h"
 #include "grants.h"
 #include "notify.h"
+#include "refusals.h"
 #include "sessions.h"
 #include "util.h"
 
@@ -97,8 +98,8 @@ void jitd_kick(struct jitd *d)
  * every value written by audit_value (audit.h), DETAIL already built the
  * same way. The ledger row, the syslog line, `okta-jit audit` and the
  * notification payload all carry this same detail. */
-static void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
-			const char *grp, const char *detail)
+void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
+		 const char *grp, const char *detail)
 {
 	char line[4096];
 	size_t len;
@@ -423,7 +424,7 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 		user = a->user;
 	if (!a->is_root && strcmp(user, a->user) != 0) {
 		reply_error(o, "forbidden", "only root may check another user");
-		audit_event(d, "refused", 0, a->user, user, "", "reason=check-for-other");
+		audit_refusal(d, a, "refused", 0, user, "", "reason=check-for-other");
 		return;
 	}
 	for (i = 0; i < m->nfields; i++) {
@@ -444,7 +445,7 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 		return;
 	}
 	gen = d->answers != NULL ? answers_gen(d->answers) : 0; /* before the ledger is read */
-	check_decide(d, user, groups, n, &ans);
+	check_decide(d, user, groups, n, a->is_root, &ans);
 	/* A plain allow goes on the answer board for the PAM module (root)
 	 * until it would no longer hold; anything written since voids it. */
 	if (d->answers != NULL && a->is_root && ans.decision == CHECK_ALLOW && !ans.from_grace && ans.valid_until > 0)
@@ -468,7 +469,8 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 	}
 	if (d->cfg->access_details != NULL)
 		proto_out_add(o, T_DETAILS, d->cfg->access_details);
-	if (ans.decision == CHECK_DENY && strcmp(ans.code, "invalid") != 0)
+	if (ans.decision == CHECK_DENY && strcmp(ans.code, "invalid") != 0 &&
+	    refusals_take(d, a, "check_refused", user, ans.group))
 		audit_after(d, after, "check_refused", 0, a->is_root ? "pam" : a->user, user, ans.group,
 			    "code=%s service=%s", ans.code, pam_item(a, m, T_SERVICE));
 	else if (ans.from_grace)
@@ -649,7 +651,7 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 
 		if (!a->is_root) {
 			reply_error(o, "forbidden", "only root reads the audit trail");
-			audit_event(d, "refused", 0, a->user, "", "", "reason=audit-not-allowed");
+			audit_refusal(d, a, "refused", 0, "", "", "reason=audit-not-allowed");
 			return;
 		}
 		if (s != NULL && ojit_parse_int64(s, 0, INT64_MAX / 2, &since) != 0) {
@@ -657,6 +659,7 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 			return;
 		}
 		audits_settle();
+		refusals_flush(d, 1);
 		ledger_audit_list(d->ledger, since, proto_get(m, T_USER), proto_get(m, T_GROUP), 10000, audit_row_cb, &c);
 		return;
 	}
@@ -992,6 +995,7 @@ static void *scheduler_thread(void *p)
 		if (!d->cfg->role_gate)
 			grants_run_due(d);
 		open_sessions = sessions_tick(d);
+		refusals_flush(d, 0);
 		next = ledger_next_due(d->ledger);
 		wait_s = next > 0 ? next - ojit_now() : 60;
 		if (wait_s > 60)
@@ -1075,6 +1079,7 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd)
 	shutdown(pam_fd, SHUT_RDWR);
 	jitd_kick(d);
 	pthread_join(sched, NULL);
+	refusals_flush(d, 1);
 	notify_stop(d);
 	/* give client threads a moment to finish their replies */
 	for (int i = 0; i < 50 && atomic_load(&active_clients) > 0; i++)

@@ -132,11 +132,20 @@ static void check_groups(struct doctor *d, struct okta_client *c, const struct o
 			char name[300];
 
 			snprintf(name, sizeof(name), "group");
-			if (okta_group_find(c, f->groups[j], &g, &e) != 0) {
+			/* okta-jit gates and grants the one OKTA_GROUP of the name;
+			 * a group of another type (an imported APP_GROUP) is looked
+			 * for only to explain a failure */
+			if (okta_group_find_type(c, f->groups[j], "OKTA_GROUP", &g, &e) != 0 &&
+			    (e.kind != OKTA_ERR_NOT_FOUND || okta_group_find(c, f->groups[j], &g, &e) != 0)) {
 				char msg[1024];
 
 				okta_error_format(&e, msg, sizeof(msg));
-				if (e.kind == OKTA_ERR_NOT_FOUND)
+				if (e.kind == OKTA_ERR_AMBIGUOUS)
+					step(d, STEP_FAIL, name,
+					     "rename the Okta groups so that exactly one OKTA_GROUP bears the name, or name another group in the flow",
+					     "[flow %s] group '%s' is ambiguous (a configuration error): %s", f->name,
+					     f->groups[j], msg);
+				else if (e.kind == OKTA_ERR_NOT_FOUND)
 					step(d, STEP_FAIL, name,
 					     "create the group in Okta (Directory > Groups > Add group) or fix the name in the flow",
 					     "[flow %s] group '%s' does not exist in Okta", f->name, f->groups[j]);
@@ -154,6 +163,15 @@ static void check_groups(struct doctor *d, struct okta_client *c, const struct o
 			}
 			step(d, STEP_PASS, name, NULL, "[flow %s] group '%s' exists (%s, OKTA_GROUP)", f->name,
 			     g.name, g.id);
+			{
+				struct okta_group any;
+				struct okta_error ae;
+
+				if (okta_group_find(c, f->groups[j], &any, &ae) != 0 && ae.kind == OKTA_ERR_AMBIGUOUS)
+					step(d, STEP_WARN, name, "rename the other group in Okta to avoid confusion",
+					     "[flow %s] another Okta group (not an OKTA_GROUP) is also named '%s'; okta-jit "
+					     "compares memberships by id and uses the OKTA_GROUP %s", f->name, g.name, g.id);
+			}
 			if (f->approval == APPROVAL_OWNERS) {
 				struct okta_owner_list ol = { 0 };
 
@@ -177,6 +195,23 @@ static void check_groups(struct doctor *d, struct okta_client *c, const struct o
 				okta_owner_list_free(&ol);
 			}
 		}
+		for (j = 0; j < f->nrequesters; j++) {
+			/* any type may name requesters, but exactly one group */
+			if (okta_group_find(c, f->requesters[j], &g, &e) != 0) {
+				char msg[1024];
+
+				okta_error_format(&e, msg, sizeof(msg));
+				step(d, STEP_FAIL, "requesters",
+				     e.kind == OKTA_ERR_AMBIGUOUS
+					     ? "rename the Okta groups so that exactly one bears the name, or name another group"
+					     : (e.hint[0] ? e.hint : "create the group in Okta or fix the name in the flow"),
+				     "[flow %s] requesters group '%s'%s: %s", f->name, f->requesters[j],
+				     e.kind == OKTA_ERR_AMBIGUOUS ? " is ambiguous (a configuration error)" : "", msg);
+				continue;
+			}
+			step(d, STEP_PASS, "requesters", NULL, "[flow %s] requesters group '%s' is %s (%s)", f->name,
+			     g.name, g.id, g.type);
+		}
 	}
 }
 
@@ -199,6 +234,8 @@ static void check_owner(struct doctor *d, struct okta_client *c, const struct oj
 	} else {
 		struct okta_group g;
 
+		/* exactly one group of any type: an ambiguous name is a
+		 * configuration error (okta_step_fail says so) */
 		if (okta_group_find(c, cfg->owner + 6, &g, &e) != 0)
 			okta_step_fail(d, "owner", "integration owner group", &e);
 		else

@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "duration.h"
+#include "refusals.h"
 #include "util.h"
 
 #define RETRY_MAX_SECONDS 300
@@ -102,6 +103,65 @@ static int64_t retry_delay(int attempts)
 	return s > RETRY_MAX_SECONDS ? RETRY_MAX_SECONDS : s;
 }
 
+/* Changes an unprivileged user may ask for (request, approve, revoke,
+ * extend), each of which may call Okta (a membership read, a PUT or a
+ * DELETE): a burst of UID_RATE_BURST, then one every
+ * 60 / UID_RATE_BURST seconds, per uid. Root (and the PAM module) is not
+ * limited. The table is small and fixed: the oldest entry gives way. */
+#define UID_RATE_BURST 30
+#define UID_RATE_SLOTS 256
+
+struct uid_rate {
+	uid_t uid;
+	int used;
+	int64_t tokens_ms; /* tokens, in thousandths */
+	int64_t at_ms;
+};
+
+static pthread_mutex_t uid_rate_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uid_rate uid_rates[UID_RATE_SLOTS];
+
+static int uid_rate_take(struct jitd *d, const struct actor *a, const char *user, const char *grp,
+			 struct jit_result *res)
+{
+	const int64_t cap = UID_RATE_BURST * 1000LL;
+	int64_t now = ojit_mono_ms();
+	struct uid_rate *r = NULL, *oldest = &uid_rates[0];
+	size_t i;
+	int ok;
+
+	if (a->is_root)
+		return 1;
+	pthread_mutex_lock(&uid_rate_lock);
+	for (i = 0; i < UID_RATE_SLOTS && r == NULL; i++) {
+		if (uid_rates[i].used && uid_rates[i].uid == a->uid)
+			r = &uid_rates[i];
+		else if (!uid_rates[i].used || (oldest->used && uid_rates[i].at_ms < oldest->at_ms))
+			oldest = &uid_rates[i];
+	}
+	if (r == NULL) {
+		r = oldest;
+		r->used = 1;
+		r->uid = a->uid;
+		r->tokens_ms = cap;
+		r->at_ms = now;
+	}
+	/* UID_RATE_BURST tokens a minute: one token per 60000 / BURST ms */
+	r->tokens_ms += (now - r->at_ms) * UID_RATE_BURST * 1000LL / 60000;
+	if (r->tokens_ms > cap)
+		r->tokens_ms = cap;
+	r->at_ms = now;
+	ok = r->tokens_ms >= 1000;
+	if (ok)
+		r->tokens_ms -= 1000;
+	pthread_mutex_unlock(&uid_rate_lock);
+	if (!ok) {
+		jit_result_set(res, "rate_limited", "too many requests from %s; try again in a minute", a->user);
+		audit_refusal(d, a, "refused", 0, user, grp, "reason=rate-limited");
+	}
+	return ok;
+}
+
 static int check_reason(const struct flow_config *f, const char *reason, struct jit_result *res)
 {
 	const unsigned char *p;
@@ -141,8 +201,10 @@ void grants_describe_approvers(const struct jitd *d, const struct flow_config *f
 		snprintf(out, n, "the group's owners in Okta");
 }
 
-static int user_in_group_named(struct jitd *d, const char *uid, const char *group, int *yes,
-			       struct okta_error *e)
+/* Is Okta user uid in the group with Okta id gid, now (asked fresh: an
+ * add or a removal is decided on it)? Ids only: a name could be an
+ * imported APP_GROUP's. */
+static int user_in_group_id(struct jitd *d, const char *uid, const char *gid, int *yes, struct okta_error *e)
 {
 	struct okta_group_list l = { 0 };
 	size_t i;
@@ -153,10 +215,22 @@ static int user_in_group_named(struct jitd *d, const char *uid, const char *grou
 		return -1;
 	}
 	for (i = 0; i < l.n; i++)
-		if (strcmp(l.v[i].name, group) == 0 || strcmp(l.v[i].id, group) == 0)
+		if (strcmp(l.v[i].id, gid) == 0)
 			*yes = 1;
 	okta_group_list_free(&l);
 	return 0;
+}
+
+/* Is the looked-up user u in the group the configuration names name
+ * (requesters, owner = group:NAME), resolved to its one Okta id? 1 yes,
+ * 0 no, -1 e says why not known (an ambiguous name included). */
+static int user_in_named_group(struct jitd *d, const struct check_user *u, const char *name, struct okta_error *e)
+{
+	char gid[OKTA_ID_MAX + 1];
+
+	if (check_group_id(d, name, 0, 1, NULL, gid, sizeof(gid), e) != 0)
+		return e->kind == OKTA_ERR_NOT_FOUND ? 0 : -1;
+	return check_user_in_group(u, gid);
 }
 
 int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant *g,
@@ -164,9 +238,9 @@ int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant
 {
 	const struct flow_config *f = config_flow_for_group(d->cfg, g->grp);
 	const char *owner = d->cfg->owner;
-	struct okta_user u;
+	struct check_user u;
 	struct okta_error e;
-	int yes = 0;
+	int yes = 0, r;
 
 	if (strcmp(a->user, g->user) == 0 || strcmp(a->user, g->requester) == 0) {
 		jit_result_set(res, "forbidden", "nobody approves their own request");
@@ -184,68 +258,73 @@ int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant
 		jit_result_set(res, "forbidden", "user '%s' has no Okta login", a->user);
 		return 0;
 	}
-	if (okta_user_get(d->okta, approver_login, &u, &e) != 0) {
-		if (e.kind == OKTA_ERR_NOT_FOUND) {
-			jit_result_set(res, "forbidden", "'%s' is not an Okta user", approver_login);
-			return 0;
-		}
+	/* The approver's Okta user and groups, and the group's owners, come
+	 * through the check cache: asked at most once per cache_ttl, however
+	 * often an unprivileged caller lists or approves. */
+	if (check_user_lookup(d, a->user, approver_login, &u, &e) != 0) {
 		okta_result(res, "cannot look up the approver in Okta", &e);
 		return -1;
 	}
+	if (u.not_found) {
+		jit_result_set(res, "forbidden", "'%s' is not an Okta user", approver_login);
+		r = 0;
+		goto out;
+	}
 	if (strcmp(u.status, "ACTIVE") != 0) {
 		jit_result_set(res, "forbidden", "approver %s is %s in Okta, not ACTIVE", u.login, u.status);
-		return 0;
+		r = 0;
+		goto out;
 	}
 	/* Two local accounts mapped to one Okta person are still one person. */
 	if (strcmp(u.id, g->okta_user_id) == 0) {
 		jit_result_set(res, "forbidden", "nobody approves their own request");
-		return 0;
+		r = 0;
+		goto out;
 	}
 	if (f->approval == APPROVAL_OWNERS) {
 		struct okta_owner_list ol = { 0 };
 		size_t i;
 
-		if (okta_group_owners(d->okta, g->group_id, &ol, &e) != 0) {
+		if (check_group_owners(d, g->group_id, &ol, &e) != 0) {
 			okta_owner_list_free(&ol);
 			okta_result(res, "cannot read the group's owners", &e);
-			return -1;
+			r = -1;
+			goto out;
 		}
 		for (i = 0; i < ol.n && !yes; i++) {
 			if (strcmp(ol.v[i].type, "USER") == 0 && strcmp(ol.v[i].id, u.id) == 0)
 				yes = 1;
-			else if (strcmp(ol.v[i].type, "GROUP") == 0) {
-				int in = 0;
-
-				if (user_in_group_named(d, u.id, ol.v[i].id, &in, &e) != 0) {
-					okta_owner_list_free(&ol);
-					okta_result(res, "cannot read the approver's groups", &e);
-					return -1;
-				}
-				yes = in;
-			}
+			else if (strcmp(ol.v[i].type, "GROUP") == 0)
+				yes = check_user_in_group(&u, ol.v[i].id);
 		}
 		if (ol.n > 0 || owner == NULL) {
 			okta_owner_list_free(&ol);
 			if (!yes)
 				jit_result_set(res, "forbidden", "%s is not an owner of group '%s' in Okta", u.login, g->grp);
-			return yes;
+			r = yes;
+			goto out;
 		}
 		okta_owner_list_free(&ol);
 		/* no owners: the integration owner decides */
 	}
 	if (owner == NULL) {
 		jit_result_set(res, "forbidden", "no integration owner is configured");
-		return 0;
+		r = 0;
+		goto out;
 	}
 	if (strncmp(owner, "user:", 5) == 0) {
 		yes = strcasecmp(owner + 5, u.login) == 0;
-	} else if (user_in_group_named(d, u.id, owner + 6, &yes, &e) != 0) {
-		okta_result(res, "cannot read the approver's groups", &e);
-		return -1;
+	} else if ((yes = user_in_named_group(d, &u, owner + 6, &e)) < 0) {
+		okta_result(res, "cannot resolve the integration owner's group", &e);
+		r = -1;
+		goto out;
 	}
 	if (!yes)
 		jit_result_set(res, "forbidden", "%s is not the integration owner (%s)", u.login, owner);
-	return yes;
+	r = yes;
+out:
+	check_user_free(&u);
+	return r;
 }
 
 struct owed_ctx {
@@ -319,7 +398,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 			       "adds it in a moment", (long long)g->id);
 		return 1;
 	}
-	looked = user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) == 0;
+	looked = user_in_group_id(d, g->okta_user_id, g->group_id, &member, &e) == 0;
 	added = looked && member;
 	if (looked && !member) {
 		added = okta_group_add_member(d->okta, &grp, g->okta_user_id, &e) == 0;
@@ -339,7 +418,7 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 		}
 		member_give(d, g);
 		if (d->cache != NULL) {
-			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, 1);
+			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, g->group_id, 1);
 			check_cache_prefetch(d, g->user, g->okta_login);
 		}
 		if (g->was_member)
@@ -419,7 +498,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 		member = 0;
 	}
 	else if (unsure == ADD_RECHECK &&
-		 user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) != 0)
+		 user_in_group_id(d, g->okta_user_id, g->group_id, &member, &e) != 0)
 		gone = 0;
 	else
 		gone = !member || okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0;
@@ -437,7 +516,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 		}
 		member_give(d, g);
 		if (d->cache != NULL && !held && member && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0')
-			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, 0);
+			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, g->group_id, 0);
 		if (unsure == ADD_RECHECK) {
 			if (!held && member) {
 				warn_f("grant %lld: Okta applied an add after its removal; %s taken out of '%s' again",
@@ -509,7 +588,7 @@ static int approve_and_grant(struct jitd *d, struct grant *g, const char *approv
 	/* Was the user a member before this grant? Then the grant adds
 	 * nothing and its end must not take a standing membership away. */
 	pthread_mutex_lock(&member_lock);
-	if (user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) != 0) {
+	if (user_in_group_id(d, g->okta_user_id, g->group_id, &member, &e) != 0) {
 		pthread_mutex_unlock(&member_lock);
 		okta_result(res, "cannot read the user's groups", &e);
 		return -1;
@@ -537,10 +616,10 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 		   struct jit_result *res)
 {
 	const struct flow_config *f;
-	struct okta_user u;
-	struct okta_group grp;
+	struct check_user u;
 	struct okta_error e;
 	struct grant g, existing;
+	char gid[OKTA_ID_MAX + 1];
 	char login[OKTA_LOGIN_MAX + 1];
 	char dur[32], maxd[32];
 	int64_t now = ojit_now();
@@ -552,7 +631,7 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 		user = a->user;
 	if (!a->is_root && strcmp(user, a->user) != 0) {
 		jit_result_set(res, "forbidden", "you may request access only for yourself");
-		audit_event(d, "refused", 0, a->user, user, group, "reason=request-for-other");
+		audit_refusal(d, a, "refused", 0, user, group, "reason=request-for-other");
 		return -1;
 	}
 	if (!jitd_valid_username(user)) {
@@ -567,7 +646,7 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 	if (f == NULL) {
 		jit_result_set(res, "no_flow", "no access flow covers group '%s'; ask an administrator (see `okta-jit groups`)",
 			       group);
-		audit_event(d, "refused", 0, a->user, user, group, "reason=no-flow");
+		audit_refusal(d, a, "refused", 0, user, group, "reason=no-flow");
 		return -1;
 	}
 	if (duration == 0)
@@ -595,52 +674,60 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 		jit_result_set(res, "invalid", "cannot map '%s' to an Okta login", user);
 		return -1;
 	}
-	if (okta_user_get(d->okta, login, &u, &e) != 0) {
-		if (e.kind == OKTA_ERR_NOT_FOUND)
-			jit_result_set(res, "not_found", "no Okta user with login %s", login);
-		else
-			okta_result(res, "cannot look up the user in Okta", &e);
+	if (!uid_rate_take(d, a, user, group, res))
 		return -1;
+	/* The user and their groups through the check cache (at most one
+	 * fetch per cache_ttl however often they ask); the groups named by
+	 * the configuration as the one Okta id each resolved to. */
+	if (check_user_lookup(d, user, login, &u, &e) != 0) {
+		okta_result(res, "cannot look up the user in Okta", &e);
+		return -1;
+	}
+	if (u.not_found) {
+		jit_result_set(res, "not_found", "no Okta user with login %s", login);
+		goto refused;
 	}
 	if (strcmp(u.status, "ACTIVE") != 0) {
 		char why[64];
 
 		jit_result_set(res, "forbidden", "Okta user %s is %s, not ACTIVE", u.login, u.status);
 		(void)ojit_snprintf(why, sizeof(why), "user-%s", u.status);
-		audit_event(d, "refused", 0, a->user, user, group, "reason=%s", why);
-		return -1;
+		audit_refusal(d, a, "refused", 0, user, group, "reason=%s", why);
+		goto refused;
 	}
 	if (f->nrequesters > 0) {
 		int ok = 0;
 
-		for (i = 0; i < f->nrequesters && !ok; i++) {
-			if (user_in_group_named(d, u.id, f->requesters[i], &ok, &e) != 0) {
-				okta_result(res, "cannot read the user's groups", &e);
-				return -1;
-			}
+		for (i = 0; i < f->nrequesters && ok == 0; i++)
+			ok = user_in_named_group(d, &u, f->requesters[i], &e);
+		if (ok < 0 && e.kind == OKTA_ERR_AMBIGUOUS) {
+			/* fail closed: which group the name means is unknown */
+			jit_result_set(res, "forbidden", "flow '%s': %s (a configuration error; see `okta-jit doctor`)",
+				       f->name, e.summary);
+			goto refused;
+		}
+		if (ok < 0) {
+			okta_result(res, "cannot resolve the flow's requesters group", &e);
+			goto refused;
 		}
 		if (!ok) {
 			jit_result_set(res, "forbidden", "%s is not in any group allowed to request '%s' (flow '%s')",
 				       u.login, group, f->name);
-			audit_event(d, "refused", 0, a->user, user, group, "reason=not-a-requester");
-			return -1;
+			audit_refusal(d, a, "refused", 0, user, group, "reason=not-a-requester");
+			goto refused;
 		}
 	}
-	if (okta_group_find(d->okta, group, &grp, &e) != 0) {
-		okta_result(res, "cannot find the group in Okta", &e);
-		return -1;
-	}
-	if (strcmp(grp.type, "OKTA_GROUP") != 0) {
-		jit_result_set(res, "refused", "group '%s' is of type %s; okta-jit can only grant OKTA_GROUP groups", group,
-			       grp.type);
-		return -1;
+	if (check_group_id(d, group, 1, 1, NULL, gid, sizeof(gid), &e) != 0) {
+		okta_result(res, "cannot find the OKTA_GROUP in Okta", &e);
+		goto refused;
 	}
 	ojit_strlcpy(g.kind, "grant", sizeof(g.kind));
 	ojit_strlcpy(g.user, user, sizeof(g.user));
 	ojit_strlcpy(g.okta_login, u.login, sizeof(g.okta_login));
 	ojit_strlcpy(g.okta_user_id, u.id, sizeof(g.okta_user_id));
-	ojit_strlcpy(g.grp, grp.name, sizeof(g.grp));
-	ojit_strlcpy(g.group_id, grp.id, sizeof(g.group_id));
+	check_user_free(&u);
+	ojit_strlcpy(g.grp, group, sizeof(g.grp));
+	ojit_strlcpy(g.group_id, gid, sizeof(g.group_id));
 	ojit_strlcpy(g.flow, f->name, sizeof(g.flow));
 	ojit_strlcpy(g.requester, requester ? requester : a->user, sizeof(g.requester));
 	ojit_strlcpy(g.reason, reason ? reason : "", sizeof(g.reason));
@@ -673,6 +760,9 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 	*out = g;
 	jit_result_set(res, "ok", "request %lld is waiting for approval", (long long)g.id);
 	return 0;
+refused:
+	check_user_free(&u);
+	return -1;
 }
 
 int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char *note,
@@ -690,10 +780,12 @@ int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char
 		jit_result_set(res, "conflict", "request %lld is %s, not pending", (long long)id, g.state);
 		return -1;
 	}
+	if (!uid_rate_take(d, a, g.user, g.grp, res))
+		return -1;
 	r = grants_can_approve(d, a, &g, approver, sizeof(approver), res);
 	if (r <= 0) {
 		if (r == 0)
-			audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=approve-not-allowed detail=%s",
+			audit_refusal(d, a, "refused", g.id, g.user, g.grp, "reason=approve-not-allowed detail=%s",
 				    res->message);
 		return -1;
 	}
@@ -751,7 +843,7 @@ int grants_deny(struct jitd *d, const struct actor *a, int64_t id, const char *n
 	r = grants_can_approve(d, a, &g, approver, sizeof(approver), res);
 	if (r <= 0) {
 		if (r == 0)
-			audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=deny-not-allowed");
+			audit_refusal(d, a, "refused", g.id, g.user, g.grp, "reason=deny-not-allowed");
 		return -1;
 	}
 	if (note != NULL && check_reason(NULL, note, res) != 0)
@@ -782,9 +874,11 @@ int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct gran
 	}
 	if (!a->is_root && strcmp(a->user, g.user) != 0) {
 		jit_result_set(res, "forbidden", "you may revoke only your own grants");
-		audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=revoke-not-allowed");
+		audit_refusal(d, a, "refused", g.id, g.user, g.grp, "reason=revoke-not-allowed");
 		return -1;
 	}
+	if (!uid_rate_take(d, a, g.user, g.grp, res))
+		return -1;
 	if (strcmp(g.kind, "extend") == 0 && strcmp(g.state, GS_PENDING) != 0) {
 		/* An applied extension is part of its grant: end the grant. */
 		jit_result_set(res, "conflict", "extension %lld is %s; revoke grant %lld instead", (long long)id, g.state,
@@ -836,9 +930,11 @@ int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t dur
 	}
 	if (!a->is_root && strcmp(a->user, g.user) != 0) {
 		jit_result_set(res, "forbidden", "you may extend only your own grants");
-		audit_event(d, "refused", g.id, a->user, g.user, g.grp, "reason=extend-not-allowed");
+		audit_refusal(d, a, "refused", g.id, g.user, g.grp, "reason=extend-not-allowed");
 		return -1;
 	}
+	if (!uid_rate_take(d, a, g.user, g.grp, res))
+		return -1;
 	if (strcmp(g.state, GS_ACTIVE) != 0 || g.end_at <= now) {
 		jit_result_set(res, "conflict", "grant %lld is %s; request access again instead", (long long)id, g.state);
 		return -1;

@@ -51,6 +51,12 @@ void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char
 		 const char *user, const char *grp, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 
+/* The same record with its detail already built by audit_format or
+ * audit_vformat (audit.h): for callers that decide later whether to write
+ * it (refusals.c). Never pass text that did not come from those. */
+void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
+		 const char *grp, const char *detail);
+
 /* A local user name okta-jit accepts: the POSIX portable set plus what
  * common distributions allow, 1-32 bytes, not starting with '-'. */
 int jitd_valid_username(const char *u);

@@ -221,6 +221,7 @@ int main(int argc, char **argv)
 	}
 	ojit_log(LOG_INFO, "okta-jitd %s serving %s and %s (PAM) for integration %s (org %s, ledger %s)", OJIT_VERSION,
 		 jitd.cfg->socket, jitd.cfg->pam_socket, jitd.cfg->name, jitd.cfg->org_url, jitd.cfg->ledger);
+	check_cache_warm(&jitd);
 	rc = daemon_serve(&jitd, lfd, pfd) == 0 ? 0 : 1;
 	ojit_log(LOG_INFO, "okta-jitd stopping");
 out:

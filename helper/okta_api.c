@@ -1453,37 +1453,51 @@ int okta_group_get(struct okta_client *c, const char *gid, struct okta_group *g,
 int okta_group_find(struct okta_client *c, const char *name, struct okta_group *g,
 		    struct okta_error *err)
 {
+	return okta_group_find_type(c, name, NULL, g, err);
+}
+
+int okta_group_find_type(struct okta_client *c, const char *name, const char *type, struct okta_group *g,
+			 struct okta_error *err)
+{
 	struct okta_group_list l = { 0 };
-	struct ojit_buf url, enc;
+	struct ojit_buf url, enc, tenc;
 	size_t i, found = 0;
 	int r = -1;
 
 	ojit_buf_init(&url, HTTP_MAX_URL);
 	ojit_buf_init(&enc, 0);
+	ojit_buf_init(&tenc, 0);
 	if (name == NULL || name[0] == '\0' || strlen(name) > OKTA_NAME_MAX) {
 		err_set(err, OKTA_ERR_REFUSED, 0, "group name is empty or too long");
 		goto out;
 	}
+	/* Okta's search compares string values without regard to case, so
+	 * the exact name is matched below; with a type, the two conditions
+	 * are joined with "and" (both percent-encoded, "%20and%20"). */
 	if (okta_search_eq("profile.name", name, &enc) != 0 ||
-	    ojit_buf_printf(&url, "%s/api/v1/groups?search=%s&limit=200", c->cfg->org_url, enc.data) != 0) {
+	    (type != NULL && okta_search_eq("type", type, &tenc) != 0) ||
+	    ojit_buf_printf(&url, "%s/api/v1/groups?search=%s%s%s&limit=200", c->cfg->org_url,
+			    type != NULL ? tenc.data : "", type != NULL ? "%20and%20" : "", enc.data) != 0) {
 		err_set(err, OKTA_ERR_INTERNAL, 0, "URL too long");
 		goto out;
 	}
 	if (paged_get(c, url.data, push_group, &l, err) != 0)
 		goto out;
 	for (i = 0; i < l.n; i++) {
-		if (strcmp(l.v[i].name, name) == 0) {
+		if (strcmp(l.v[i].name, name) == 0 && (type == NULL || strcmp(l.v[i].type, type) == 0)) {
 			*g = l.v[i];
 			found++;
 		}
 	}
 	if (found == 0) {
-		err_set(err, OKTA_ERR_NOT_FOUND, 404, "no Okta group named '%s'", name);
+		err_set(err, OKTA_ERR_NOT_FOUND, 404, "no Okta group%s%s named '%s'", type ? " of type " : "",
+			type ? type : "", name);
 		goto out;
 	}
 	if (found > 1) {
 		err_set(err, OKTA_ERR_AMBIGUOUS, 200,
-			"%zu Okta groups are named '%s'; rename all but one so okta-jit knows which to grant", found, name);
+			"%zu Okta groups%s%s are named '%s'; rename all but one so okta-jit knows which one is meant",
+			found, type ? " of type " : "", type ? type : "", name);
 		goto out;
 	}
 	r = 0;
@@ -1491,6 +1505,7 @@ out:
 	okta_group_list_free(&l);
 	ojit_buf_free(&url);
 	ojit_buf_free(&enc);
+	ojit_buf_free(&tenc);
 	return r;
 }
 

@@ -125,6 +125,9 @@ int okta_group_get(struct okta_client *c, const char *gid, struct okta_group *g,
 /* Exact name match; OKTA_ERR_NOT_FOUND or OKTA_ERR_AMBIGUOUS otherwise. */
 int okta_group_find(struct okta_client *c, const char *name, struct okta_group *g,
 		    struct okta_error *err);
+/* The same among the groups of one type ("OKTA_GROUP"; NULL: any type). */
+int okta_group_find_type(struct okta_client *c, const char *name, const char *type, struct okta_group *g,
+			 struct okta_error *err);
 /* Groups whose name starts with prefix (NULL: all OKTA_GROUP groups). */
 int okta_groups_list(struct okta_client *c, const char *prefix, struct okta_group_list *l,
 		     struct okta_error *err);

@@ -316,9 +316,10 @@ def test_member_list_answers_many_users_with_one_call(jit_factory):
     assert len(results) == 15 and all(r.rc == EXIT_OK and r.j["decision"] == "allow" for _, r in results), results
     api = [q["path"] for q in jit.okta.requests() if q["path"].startswith("/api/v1/")]
     lists = [p for p in api if p.startswith(ROSTER_PATH % G_STAGE)]
-    # one fetch of the list (this fake pages every 2 items), found by name once
+    # one fetch of the list (this fake pages every 2 items); the group's id was
+    # found by name at most once (okta-jitd resolves configured names at start)
     assert len([p for p in lists if "after=" not in p]) == 1 and all("limit=1000" in p for p in lists), api
-    assert len([p for p in api if p.startswith("/api/v1/groups?")]) == 1, api
+    assert len([p for p in api if p.startswith("/api/v1/groups?")]) <= 1, api
     assert not [p for p in api if p.startswith("/api/v1/users/")], api
 
     c = jit.cli("check", "staging-ssh", user="ojt-mallory")

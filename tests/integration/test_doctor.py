@@ -346,3 +346,28 @@ def test_doctor_refuses_a_bad_notify_section(tmp_path, okta, rsa_key, section, s
     r = doctor(cfg)
     assert r.rc == 1, r
     assert says in r.out and cfg + ":" in r.out, r.out
+
+
+def test_doctor_reports_an_ambiguous_group_name(tmp_path, okta, rsa_key):
+    # An imported APP_GROUP bears the name of the flows' requesters group
+    # (and another one, of the integration owner's group): which group a name
+    # means is then a configuration error, named by doctor. Old doctor never
+    # looked at requesters at all.
+    okta.control("groups", {"op": "add", "id": "00gadops000000021", "name": "ops-oncall", "type": "APP_GROUP"})
+    cfg = make_config(tmp_path, okta, rsa_key)
+    r = doctor(cfg)
+    assert r.rc == 1, r
+    fails = failed_steps(r.out)
+    assert fails and all(s == "requesters" for s, _ in fails), r
+    assert "'ops-oncall' is ambiguous" in fails[0][1] and "2 Okta groups" in fails[0][1], r
+    assert any("exactly one" in f for f in fixes(r.out)), r
+    # a same-named APP_GROUP beside a gated OKTA_GROUP is not ambiguous (the
+    # gate uses the OKTA_GROUP's id) but is pointed out
+    okta.control("groups", {"op": "add", "id": "00gadweb000000022", "name": "web-sudo", "type": "APP_GROUP"})
+    r = doctor(cfg)
+    warned = [m for res, s, m in steps(r.out) if res == "WARN" and s == "group"]
+    assert warned and "web-sudo" in warned[0] and "00gweb00000000002" in warned[0], r
+    # two OKTA_GROUPs of a flow's group name: a configuration error too
+    okta.control("groups", {"op": "add", "id": "00gweb2000000023", "name": "web-sudo", "type": "OKTA_GROUP"})
+    r = doctor(cfg)
+    assert ("group", ) in [(s, ) for s, m in failed_steps(r.out) if "'web-sudo' is ambiguous" in m], r

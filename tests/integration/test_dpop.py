@@ -474,9 +474,10 @@ def test_daemon_nonce_rotation_after_token_expiry(jit_factory):
     assert [q["status"] for q in after].count(400) == 1, after
     assert all(q["dpop"] for q in after), after
     api_after = assert_all_api_dpop([q for q in reqs if q["t"] >= t_rot])
-    # the resource server's nonce went stale too: one use_dpop_nonce, then
-    # the new nonce is used for every later call
-    assert [q["status"] for q in api_after].count(400) == 1, api_after
+    # the resource server's nonce went stale too: one use_dpop_nonce (two when
+    # the user and their groups, asked at once through the check cache, both
+    # met it), then the new nonce is used for every later call
+    assert [q["status"] for q in api_after].count(400) in (1, 2), api_after
     assert [q["status"] for q in api_after][0] == 400, api_after
     puts = by_method([q for q in api_requests(reqs) if q["t"] >= t_rot], "PUT")
     assert puts and puts[-1]["status"] == 204 and puts[-1]["auth_scheme"] == "DPoP", puts
