@@ -4,6 +4,7 @@ local user sends costs a bounded number of Okta calls, roster slots and
 audit rows."""
 import json
 import subprocess
+import time
 
 from daemon_fixtures import *  # noqa: F401,F403
 
@@ -29,12 +30,30 @@ def add_group(jit, gid, name, gtype, members=()):
         jit.okta.control("membership", {"op": "add", "group": gid, "user": u})
 
 
+# okta-jitd's per-uid limit on its public socket (daemon.h: a bucket of 20
+# requests refilled at 10 a second): the tests below send their frames in
+# batches the bucket allows, so that what they count is the limit under test
+# here, never that one.
+USER_BURST, USER_REFILL_S = 18, 2.2
+
+
 def raw_as(jit, user, frames):
-    req = {"socket": jit.sock, "frames": [{"hex": d.hex(), "timeout": 8} for d in frames]}
-    p = subprocess.run(as_user_prefix(user) + ["/usr/bin/python3", "-c", RAW_SCRIPT], input=json.dumps(req),
-                       capture_output=True, text=True, timeout=120, cwd="/")
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
+    out = []
+    for i in range(0, len(frames), USER_BURST):
+        if i:
+            time.sleep(USER_REFILL_S)
+        req = {"socket": jit.sock, "frames": [{"hex": d.hex(), "timeout": 8} for d in frames[i:i + USER_BURST]]}
+        p = subprocess.run(as_user_prefix(user) + ["/usr/bin/python3", "-c", RAW_SCRIPT], input=json.dumps(req),
+                           capture_output=True, text=True, timeout=120, cwd="/")
+        assert p.returncode == 0, p.stderr
+        out += json.loads(p.stdout)
+    return out
+
+
+def paced():
+    """A pause between one user's CLI calls that keeps them under the
+    per-uid request rate of the public socket."""
+    time.sleep(0.12)
 
 
 def field(res, tag):
@@ -119,6 +138,7 @@ def test_list_pending_spends_a_bounded_number_of_okta_calls(jit_factory):
     assert jit.grant(gid)["state"] == "pending"
     jit.okta.clear_requests()
     for _ in range(30):
+        paced()
         r = jit.cli("list", "--pending", user="ojt-mallory")
         assert r.rc == EXIT_OK and r.j["grants"] == [], r
     calls = api_calls(jit)
@@ -161,14 +181,14 @@ def test_junk_check_names_take_no_roster_slot_and_no_okta_call(jit_factory):
 
 def test_a_flood_of_refused_checks_writes_a_bounded_number_of_rows(jit):
     # mallory has no grant for web-sudo: each check is refused (no Okta call)
-    frames = [frame(CHECK, tlv(T_GROUP, "web-sudo")) for _ in range(150)]
+    frames = [frame(CHECK, tlv(T_GROUP, "web-sudo")) for _ in range(60)]
     out = raw_as(jit, "ojt-mallory", frames)
     assert all(field(res, T_DECISION) == ["deny"] for res in out), out[:2]
     rows = [a for a in jit.audit(event="check_refused") if a["actor"] == "ojt-mallory"]
     # the first at once, the rest of the minute as one counted row
     assert 1 <= len(rows) <= 3, rows
     assert sum(int(a["detail"].split("repeated=")[1].split()[0]) if "repeated=" in a["detail"] else 1
-               for a in rows) == 150, rows
+               for a in rows) == 60, rows
     assert "repeated=" in rows[-1]["detail"], rows
     # root's (the PAM module's) refusals are still written one by one
     for _ in range(3):
@@ -182,18 +202,23 @@ def test_grant_changes_by_one_user_are_rate_limited(jit):
     # DELETE) in a loop: each costs Okta calls, so one uid gets a burst of 30
     # and then one a couple of seconds; root is not limited
     codes = []
+    t0 = time.monotonic()
     for _ in range(20):
+        paced()
         r = jit.request("web-sudo", dur="5m", as_user="ojt-alice", expect=None)
         codes.append(r.j.get("code") if r.rc != EXIT_OK else "ok")
         if r.rc != EXIT_OK:
             break
+        paced()
         r = jit.cli("revoke", r.grant["id"], user="ojt-alice")
         codes.append(r.j.get("code") if r.rc != EXIT_OK else "ok")
         if r.rc != EXIT_OK:
             break
-    assert codes[-1] == "rate_limited" and codes.count("ok") == 30, codes
+    # the burst, plus one per 2 s of the loop's own (paced) time
+    most = 30 + int((time.monotonic() - t0) / 2) + 1
+    assert codes[-1] == "rate_limited" and 30 <= codes.count("ok") <= most, (most, codes)
     writes = [q for q in jit.okta.requests() if q["method"] in ("PUT", "DELETE")]
-    assert len(writes) <= 30, len(writes)
+    assert len(writes) <= most, len(writes)
     assert "rate-limited" in jit.audit(event="refused")[-1]["detail"]
     r = jit.request("web-sudo", dur="5m", user="ojt-alice")  # root
     assert r.rc == EXIT_OK, r
