@@ -426,6 +426,7 @@ static void do_session(struct jitd *d, const struct actor *a, const struct proto
 			return;
 		}
 		ledger_session_close(d->ledger, v, now);
+		sessions_forget_mine(v);
 		return;
 	}
 	if (!jitd_valid_username(user) || group == NULL || pid == NULL ||
@@ -460,7 +461,7 @@ static void do_session(struct jitd *d, const struct actor *a, const struct proto
 		reply_error(o, "ledger", ledger_last_error(d->ledger));
 		return;
 	}
-	sessions_note_mine(&s);
+	sessions_note_mine(d, &s);
 	proto_out_add_int(o, T_SESSION, s.id);
 	jitd_kick(d); /* the scheduler now watches this session (warning, end) */
 }

@@ -166,10 +166,10 @@ static int user_in_group_named(struct jitd *d, const char *uid, const char *grou
  * any membership change the row is checked against this granter's own
  * configuration and its own Okta lookups: the group is in a flow and the
  * row names the id okta_group_find() resolves for that name (an
- * OKTA_GROUP), the local user maps through login_format to the row's Okta
- * user id; before an add also the duration fits the flow and the user may
- * request it. 1: the row passes; 0: refused, why in reason; -1: Okta could
- * not be read (try again later). */
+ * OKTA_GROUP); before an add also the local user maps through
+ * login_format to the row's Okta user id, the duration fits the flow and
+ * the user may request it. 1: the row passes; 0: refused, why in reason;
+ * -1: Okta could not be read (try again later). */
 enum row_check { ROW_FOR_ADD, ROW_FOR_REMOVE };
 
 static int row_matches_config(struct jitd *d, const struct grant *g, enum row_check what, char *reason,
@@ -218,6 +218,11 @@ static int row_matches_config(struct jitd *d, const struct grant *g, enum row_ch
 		snprintf(reason, n, "group-id-mismatch");
 		return 0;
 	}
+	/* A removal only takes access away, from a group a flow gates: it
+	 * must not wait on the users API (an outage there must not keep an
+	 * ended grant's membership). */
+	if (what == ROW_FOR_REMOVE)
+		return 1;
 	if (config_map_login(d->cfg, g->user, login, sizeof(login)) != 0) {
 		snprintf(reason, n, "no-okta-login");
 		return 0;
@@ -233,8 +238,6 @@ static int row_matches_config(struct jitd *d, const struct grant *g, enum row_ch
 		snprintf(reason, n, "user-id-mismatch");
 		return 0;
 	}
-	if (what == ROW_FOR_REMOVE)
-		return 1;
 	if (strcmp(u.status, "ACTIVE") != 0) {
 		snprintf(reason, n, "user-%s", u.status);
 		return 0;
@@ -558,7 +561,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 	held = ledger_grant_active(d->ledger, g->user, g->grp, ojit_now(), &newer) == LEDGER_OK;
 	if (!held && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0') {
 		/* A forged row must not take anyone out of a group no flow
-		 * names, nor a user its local name does not map to. */
+		 * gates (an administrators' group, say). */
 		char why[64];
 		int ok = row_matches_config(d, g, ROW_FOR_REMOVE, why, sizeof(why), &e);
 

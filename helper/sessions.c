@@ -189,8 +189,10 @@ static pthread_mutex_t mine_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mine *mine;
 static size_t nmine, capmine;
 
-void sessions_note_mine(const struct ledger_session *s)
+void sessions_note_mine(const struct jitd *d, const struct ledger_session *s)
 {
+	if (!d->ledger_shared)
+		return; /* the local ledger is the record */
 	pthread_mutex_lock(&mine_lock);
 	if (nmine == capmine && capmine < MINE_MAX) {
 		size_t ncap = capmine ? capmine * 2 : 64;
@@ -212,7 +214,7 @@ void sessions_note_mine(const struct ledger_session *s)
 	pthread_mutex_unlock(&mine_lock);
 }
 
-static void forget_mine(int64_t id)
+void sessions_forget_mine(int64_t id)
 {
 	size_t i;
 
@@ -403,7 +405,7 @@ static int tick_one(const struct ledger_session *s, void *p)
 		return 0; /* not recorded by this daemon: neither warned, ended nor closed */
 	if (!same_process(s)) {
 		ledger_session_close(d->ledger, s->id, now);
-		forget_mine(s->id);
+		sessions_forget_mine(s->id);
 		return 0;
 	}
 	if (s->grant_id <= 0 || ledger_grant_get(d->ledger, s->grant_id, &g) != LEDGER_OK) {
@@ -438,7 +440,7 @@ static int tick_one(const struct ledger_session *s, void *p)
 		warn_terminals((pid_t)s->pid, "\r\n*** okta-jit: your access has ended; closing this session.\r\n");
 		terminate(d, s, &g);
 		ledger_session_close(d->ledger, s->id, now);
-		forget_mine(s->id);
+		sessions_forget_mine(s->id);
 		return 0;
 	}
 	c->open++;

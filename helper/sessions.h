@@ -19,7 +19,9 @@ int sessions_parse_cgroup(const char *text, char *out, size_t n);
 
 /* Remember that this daemon recorded s (its id, pid and pid start): on a
  * shared ledger a host acts only on such sessions. */
-void sessions_note_mine(const struct ledger_session *s);
+void sessions_note_mine(const struct jitd *d, const struct ledger_session *s);
+/* ... and that session id is closed. */
+void sessions_forget_mine(int64_t id);
 
 /* Warn sessions whose grant ends within warn_before, end the sessions of
  * ended grants whose flow says on_expiry = terminate, and forget sessions
