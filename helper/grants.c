@@ -473,6 +473,9 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 	looked = user_in_group_named(d, g->okta_user_id, g->group_id, &member, &e) == 0;
 	added = looked && member;
 	if (looked && !member) {
+		/* Whatever the row says, a membership this add makes is not a
+		 * standing one: its end removes it. */
+		g->was_member = 0;
 		added = okta_group_add_member(d->okta, &grp, g->okta_user_id, &e) == 0;
 		/* no answer, or a refusal after a try that got none: Okta
 		 * may yet apply it */

@@ -411,7 +411,8 @@ def test_a_new_grant_on_one_granter_during_a_removal_on_another_keeps_its_member
 G_AUDIT = "00gaudit000000006"  # audit-readers: an OKTA_GROUP in no flow
 
 
-def forge_grant(fleet, user, grp, group_id, okta_user_id, duration=600, state="approved", op="add", end=None):
+def forge_grant(fleet, user, grp, group_id, okta_user_id, duration=600, state="approved", op="add", end=None,
+                was_member=0):
     """A grant row written straight into the database, as someone with the
     database's password (or a gate with the old shared role) could."""
     now = int(time.time())
@@ -420,8 +421,9 @@ def forge_grant(fleet, user, grp, group_id, okta_user_id, duration=600, state="a
         "INSERT INTO grants (kind, \"user\", okta_login, okta_user_id, grp, group_id, flow, requester, reason,"
         " approver, state, op, was_member, duration, requested_at, decided_at, start_at, end_at, updated_at,"
         " next_attempt_at) VALUES ('grant', '%s', '%s@example.com', '%s', '%s', '%s', 'web', '%s', 'forged',"
-        " 'ojt-olivia', '%s', '%s', 0, %d, %d, %d, %d, %d, %d, 0) RETURNING id"
-        % (user, user, okta_user_id, grp, group_id, user, state, op, duration, now, now, now, end, now)
+        " 'ojt-olivia', '%s', '%s', %d, %d, %d, %d, %d, %d, %d, 0) RETURNING id"
+        % (user, user, okta_user_id, grp, group_id, user, state, op, was_member, duration, now, now, now, end,
+           now)
     ).splitlines()[0])
 
 
@@ -491,6 +493,22 @@ def test_forged_grant_rows_are_refused_and_never_sent_to_okta(fleet):
     # a real request still goes through
     gid = a.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
     assert fleet.grant(gid)["state"] == "active" and ALICE in fleet.okta.members(G_WEB)
+
+
+def test_a_forged_row_claiming_a_standing_membership_is_still_removed_at_its_end(fleet):
+    """A row that passes every check but says the user was already a
+    member (was_member = 1) would have had its membership added and never
+    removed. A membership a granter adds is removed at the grant's end."""
+    a = fleet.host("granter-a")
+    a.daemon.stop()
+    i = forge_grant(fleet, "ojt-alice", "web-sudo", G_WEB, ALICE, duration=4, was_member=1)
+    a.daemon.start()
+    wait_for(lambda: fleet.grant(i)["state"] in ("active", "expired"), 20, what="the row settled")
+    wait_for(lambda: fleet.grant(i)["state"] == "expired" and fleet.grant(i)["op"] == "", 30,
+             what="the grant ended and settled")
+    assert fleet.grant(i)["was_member"] == 0, fleet.grant(i)
+    wait_for(lambda: ALICE not in fleet.okta.members(G_WEB), 10, what="alice removed at the end")
+    assert any(q["method"] == "DELETE" for q in fleet.okta.requests())
 
 
 TERMINATE_FLOWS = JIT_FLOWS.replace("[flow web]\n", "[flow web]\non_expiry = terminate\n", 1)
