@@ -6,9 +6,11 @@
  * handling is the last one read (multi-line values are switched off). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,6 +478,109 @@ static int uri_has_password(const char *uri)
 	return colon != NULL;
 }
 
+/* One host of a libpq host or hostaddr list: a Unix socket folder or the
+ * loopback interface, where no one on the network sits in between. */
+static int pg_host_is_local(const char *h, size_t len)
+{
+	char buf[64];
+	unsigned char a[16];
+	static const unsigned char v6_loopback[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+
+	if (len == 0)
+		return 1; /* libpq's default: the Unix socket */
+	if (h[0] == '/' || h[0] == '@')
+		return 1;
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, h, len);
+	buf[len] = '\0';
+	if (strcasecmp(buf, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, buf, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, buf, a) == 1)
+		return memcmp(a, v6_loopback, 16) == 0;
+	return 0;
+}
+
+/* Is every host of a comma-separated list local? */
+static int pg_hosts_are_local(const char *list, const char **bad, size_t *badlen)
+{
+	const char *p = list;
+
+	for (;;) {
+		const char *c = strchr(p, ',');
+		size_t len = c != NULL ? (size_t)(c - p) : strlen(p);
+
+		if (!pg_host_is_local(p, len)) {
+			*bad = p;
+			*badlen = len;
+			return 0;
+		}
+		if (c == NULL)
+			return 1;
+		p = c + 1;
+	}
+}
+
+/* The fleet's database connection carries the ledger every grant and
+ * check trusts, and the password: anything short of sslmode=verify-full
+ * (libpq's default is prefer) lets a man in the middle read or change it.
+ * Only a loopback host or a Unix socket may go without. What libpq would
+ * take from PG* variables counts too. 0, or -1 with the reason in why. */
+static int pg_transport_ok(const char *uri, char *why, size_t n)
+{
+	PQconninfoOption *opts, *o;
+	const char *host = NULL, *hostaddr = NULL, *sslmode = NULL, *requiressl = NULL, *bad = NULL;
+	char *msg = NULL;
+	size_t badlen = 0;
+	int r = -1;
+
+	opts = PQconninfoParse(uri, &msg);
+	if (opts == NULL) {
+		PQfreemem(msg);
+		snprintf(why, n, "is not a valid PostgreSQL connection URI");
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+		else if (strcmp(o->keyword, "sslmode") == 0)
+			sslmode = o->val;
+		else if (strcmp(o->keyword, "requiressl") == 0)
+			requiressl = o->val;
+	}
+	if (host == NULL)
+		host = getenv("PGHOST");
+	if (hostaddr == NULL)
+		hostaddr = getenv("PGHOSTADDR");
+	if (sslmode == NULL)
+		sslmode = getenv("PGSSLMODE");
+	if (sslmode == NULL)
+		sslmode = requiressl != NULL && strcmp(requiressl, "1") == 0 ? "require" : "prefer";
+	if (strcmp(sslmode, "verify-full") == 0) {
+		r = 0;
+		goto out;
+	}
+	/* With hostaddr, libpq connects there and host only names it. */
+	if (hostaddr != NULL && hostaddr[0] != '\0' ? pg_hosts_are_local(hostaddr, &bad, &badlen)
+						 : pg_hosts_are_local(host != NULL ? host : "", &bad, &badlen)) {
+		r = 0;
+		goto out;
+	}
+	snprintf(why, n,
+		 "connects to %.*s with sslmode=%s; a database that is not on loopback or a Unix socket needs "
+		 "sslmode=verify-full (and sslrootcert=...), or a man in the middle can read and change the ledger",
+		 (int)(badlen > 200 ? 200 : badlen), bad != NULL ? bad : "?", sslmode);
+out:
+	PQconninfoFree(opts);
+	return r;
+}
+
 static int handle_daemon(struct parse_state *st, const char *key, const char *value)
 {
 	struct ojit_config *c = st->cfg;
@@ -493,6 +598,14 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 			add_error(st, st->line, "daemon", key,
 				  "holds a password; put it in ledger_password_file (root-only) instead");
 			return 0;
+		}
+		if (ledger_spec_kind(value) == LEDGER_DIALECT_PG) {
+			char why[512];
+
+			if (pg_transport_ok(value, why, sizeof(why)) != 0) {
+				add_error(st, st->line, "daemon", key, "%s", why);
+				return 0;
+			}
 		}
 		return 1;
 	}

@@ -497,6 +497,7 @@ static void do_session(struct jitd *d, const struct actor *a, const struct proto
 			return;
 		}
 		ledger_session_close(d->ledger, v, now);
+		sessions_forget_mine(v);
 		return;
 	}
 	if (!jitd_valid_username(user) || group == NULL || pid == NULL ||
@@ -506,15 +507,21 @@ static void do_session(struct jitd *d, const struct actor *a, const struct proto
 	}
 	memset(&s, 0, sizeof(s));
 	ojit_strlcpy(s.user, user, sizeof(s.user));
-	s.pid = v;
+	/* The session's process is the one that connected (the sshd or sudo
+	 * process running the PAM module), as the kernel names it; its
+	 * logind session is read from its cgroup. What the message says
+	 * (PID, and XDG_SESSION_ID from the PAM environment, which a user may
+	 * set in some stacks) is not trusted for either. */
+	if (a->pid > 1 && v != (int64_t)a->pid)
+		debug_f("session of %s: pid %lld in the message is not the caller's (%d); recording the caller", user,
+			(long long)v, (int)a->pid);
+	s.pid = a->pid > 1 ? (int64_t)a->pid : v;
 	ojit_strlcpy(s.service, proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "", sizeof(s.service));
 	ojit_strlcpy(s.tty, proto_get(m, T_TTY) ? proto_get(m, T_TTY) : "", sizeof(s.tty));
 	s.opened_at = now;
-	s.pid_start = sessions_pid_start((pid_t)v);
-	if (proto_get(m, T_DETAIL) != NULL && strlen(proto_get(m, T_DETAIL)) < sizeof(s.logind_id) &&
-	    strspn(proto_get(m, T_DETAIL), "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") ==
-		strlen(proto_get(m, T_DETAIL)))
-		ojit_strlcpy(s.logind_id, proto_get(m, T_DETAIL), sizeof(s.logind_id));
+	s.pid_start = sessions_pid_start((pid_t)s.pid);
+	if (sessions_logind_of_pid((pid_t)s.pid, s.logind_id, sizeof(s.logind_id)) != 0)
+		s.logind_id[0] = '\0';
 	if (ledger_grant_active(d->ledger, user, group, now, &g) == LEDGER_OK) {
 		s.grant_id = g.id;
 		proto_out_add_int(o, T_END, g.end_at);
@@ -525,6 +532,7 @@ static void do_session(struct jitd *d, const struct actor *a, const struct proto
 		reply_error(o, "ledger", ledger_last_error(d->ledger));
 		return;
 	}
+	sessions_note_mine(d, &s);
 	proto_out_add_int(o, T_SESSION, s.id);
 	jitd_kick(d); /* the scheduler now watches this session (warning, end) */
 }

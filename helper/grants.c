@@ -233,6 +233,136 @@ static int user_in_named_group(struct jitd *d, const struct check_user *u, const
 	return check_user_in_group(u, gid);
 }
 
+/* A granter acts in Okta only on rows it would have written itself. On a
+ * shared ledger anyone who can write the database (a gate, a stolen
+ * database password) could insert or change a row; the row's group id and
+ * Okta user id would then reach a PUT or a DELETE as they stand. So before
+ * any membership change the row is checked against this granter's own
+ * configuration and its own Okta lookups: the group is in a flow and the
+ * row names the id check_group_id() resolves for that name (the one
+ * OKTA_GROUP of that name); before an add also the local user maps through
+ * login_format to the row's Okta user id, the duration fits the flow and
+ * the user may request it. 1: the row passes; 0: refused, why in reason;
+ * -1: Okta could not be read (try again later). */
+enum row_check { ROW_FOR_ADD, ROW_FOR_REMOVE };
+
+static int row_matches_config(struct jitd *d, const struct grant *g, enum row_check what, char *reason,
+			      size_t n, struct okta_error *e)
+{
+	const struct flow_config *f;
+	struct check_user cu;
+	struct okta_user u;
+	char gid[OKTA_ID_MAX + 1];
+	char login[OKTA_LOGIN_MAX + 1];
+	int64_t now = ojit_now(), from;
+	size_t i;
+	int ok;
+
+	memset(e, 0, sizeof(*e));
+	if (strcmp(g->kind, "grant") != 0) {
+		snprintf(reason, n, "not-a-grant");
+		return 0;
+	}
+	if (!jitd_valid_username(g->user) || !jitd_valid_groupname(g->grp)) {
+		snprintf(reason, n, "invalid-user-or-group");
+		return 0;
+	}
+	f = config_flow_for_group(d->cfg, g->grp);
+	if (f == NULL) {
+		snprintf(reason, n, "no-flow");
+		return 0;
+	}
+	if (what == ROW_FOR_ADD) {
+		/* An extension is applied to an active row, never before its
+		 * add: at the add the row spans at most the flow's maximum. */
+		from = g->start_at > 0 ? g->start_at : now;
+		if (g->duration < 1 || g->duration > f->max_duration || g->end_at - from > f->max_duration ||
+		    g->end_at - now > f->max_duration || from > now + 60) {
+			snprintf(reason, n, "duration-over-max");
+			return 0;
+		}
+	}
+	if (check_group_id(d, g->grp, 1, 1, NULL, gid, sizeof(gid), e) != 0) {
+		if (okta_permanent(e)) {
+			snprintf(reason, n, e->kind == OKTA_ERR_NOT_FOUND ? "group-not-in-okta" : "group-not-resolved");
+			return 0;
+		}
+		return -1;
+	}
+	if (strcmp(gid, g->group_id) != 0) {
+		snprintf(reason, n, "group-id-mismatch");
+		return 0;
+	}
+	/* A removal only takes access away, from a group a flow gates: it
+	 * must not wait on the users API (an outage there must not keep an
+	 * ended grant's membership). */
+	if (what == ROW_FOR_REMOVE)
+		return 1;
+	if (config_map_login(d->cfg, g->user, login, sizeof(login)) != 0) {
+		snprintf(reason, n, "no-okta-login");
+		return 0;
+	}
+	if (okta_user_get(d->okta, login, &u, e) != 0) {
+		if (okta_permanent(e)) {
+			snprintf(reason, n, "user-not-in-okta");
+			return 0;
+		}
+		return -1;
+	}
+	if (strcmp(u.id, g->okta_user_id) != 0) {
+		snprintf(reason, n, "user-id-mismatch");
+		return 0;
+	}
+	if (strcmp(u.status, "ACTIVE") != 0) {
+		snprintf(reason, n, "user-%s", u.status);
+		return 0;
+	}
+	if (!jitd_valid_username(g->requester)) {
+		snprintf(reason, n, "invalid-requester");
+		return 0;
+	}
+	ok = f->nrequesters == 0;
+	if (!ok) {
+		if (check_user_lookup(d, g->user, login, &cu, e) != 0)
+			return okta_permanent(e) ? (snprintf(reason, n, "requesters-unreadable"), 0) : -1;
+		for (i = 0; i < f->nrequesters && ok == 0; i++)
+			ok = user_in_named_group(d, &cu, f->requesters[i], e);
+		check_user_free(&cu);
+		if (ok < 0) {
+			if (!okta_permanent(e))
+				return -1;
+			snprintf(reason, n, "requesters-unreadable");
+			return 0;
+		}
+	}
+	if (!ok) {
+		snprintf(reason, n, "not-a-requester");
+		return 0;
+	}
+	return 1;
+}
+
+/* A row that failed row_matches_config(): settled without a word to Okta
+ * (no add, and no removal of a membership it never made) and audited. */
+static int refuse_row(struct jitd *d, struct grant *g, const char *expected, const char *op, const char *reason)
+{
+	warn_f("grant %lld: the ledger row does not match this granter's configuration (%s); nothing is sent to "
+	       "Okta", (long long)g->id, reason);
+	if (strcmp(g->state, GS_APPROVED) == 0 || strcmp(g->state, GS_PENDING) == 0 ||
+	    strcmp(g->state, GS_ACTIVE) == 0)
+		ojit_strlcpy(g->state, GS_FAILED, sizeof(g->state));
+	ojit_strlcpy(g->op, OP_NONE, sizeof(g->op));
+	g->add_unsure = ADD_SURE;
+	g->next_attempt_at = 0;
+	g->op_attempts = 0;
+	snprintf(g->last_error, sizeof(g->last_error), "refused: the row does not match this granter's "
+		 "configuration (%s)", reason);
+	if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+		return -1;
+	audit_event(d, "refused", g->id, "okta-jitd", g->user, g->grp, "reason=ledger-row-%s op=%s", reason, op);
+	return 0;
+}
+
 int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant *g,
 		       char *approver_login, size_t n, struct jit_result *res)
 {
@@ -358,8 +488,11 @@ static int removal_owed(struct jitd *d, const char *user, const char *grp, int64
 }
 
 /* Settle an owed add: check membership in Okta, add if needed, mark the
- * grant active. Called right after approval and by the scheduler. */
-static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
+ * grant active. Called right after approval and by the scheduler. vouched:
+ * this granter built the row itself a moment ago from its own lookups (an
+ * auto-approved request); any other row is checked against the
+ * configuration first. */
+static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_result *res)
 {
 	struct okta_group grp;
 	struct okta_error e;
@@ -381,6 +514,31 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 		jit_result_set(res, "expired", "grant %lld ended before Okta confirmed it", (long long)g->id);
 		return -1;
 	}
+	if (!vouched) {
+		char why[64];
+		int ok = row_matches_config(d, g, ROW_FOR_ADD, why, sizeof(why), &e);
+
+		if (ok == 0) {
+			if (refuse_row(d, g, expected, "add", why) != 0)
+				return ledger_failed(d, res);
+			jit_result_set(res, "refused",
+				       "grant %lld does not match this granter's configuration (%s); nothing was "
+				       "sent to Okta", (long long)g->id, why);
+			return -1;
+		}
+		if (ok < 0) {
+			okta_error_format(&e, g->last_error, sizeof(g->last_error));
+			g->op_attempts++;
+			g->next_attempt_at = now + retry_delay(g->op_attempts);
+			if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+				return ledger_failed(d, res);
+			jitd_kick(d);
+			jit_result_set(res, "pending_okta",
+				       "grant %lld is approved but Okta could not be read (%s); okta-jitd keeps trying",
+				       (long long)g->id, g->last_error);
+			return 1;
+		}
+	}
 	memset(&grp, 0, sizeof(grp));
 	ojit_strlcpy(grp.id, g->group_id, sizeof(grp.id));
 	ojit_strlcpy(grp.name, g->grp, sizeof(grp.name));
@@ -401,6 +559,9 @@ static int do_add(struct jitd *d, struct grant *g, struct jit_result *res)
 	looked = user_in_group_id(d, g->okta_user_id, g->group_id, &member, &e) == 0;
 	added = looked && member;
 	if (looked && !member) {
+		/* Whatever the row says, a membership this add makes is not a
+		 * standing one: its end removes it. */
+		g->was_member = 0;
 		added = okta_group_add_member(d->okta, &grp, g->okta_user_id, &e) == 0;
 		/* no answer, or a refusal after a try that got none: Okta
 		 * may yet apply it */
@@ -490,6 +651,19 @@ static int do_remove(struct jitd *d, struct grant *g)
 	/* A newer active grant of the same user and group holds the
 	 * membership now: it is that grant's to remove at its end. */
 	held = ledger_grant_active(d->ledger, g->user, g->grp, ojit_now(), &newer) == LEDGER_OK;
+	if (!held && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0') {
+		/* A forged row must not take anyone out of a group no flow
+		 * gates (an administrators' group, say). */
+		char why[64];
+		int ok = row_matches_config(d, g, ROW_FOR_REMOVE, why, sizeof(why), &e);
+
+		if (ok == 0) {
+			member_give(d, g);
+			return refuse_row(d, g, expected, "remove", why) == 0 ? 0 : -1;
+		}
+		if (ok < 0)
+			goto failed;
+	}
 	if (held || g->group_id[0] == '\0' || g->okta_user_id[0] == '\0')
 		gone = 1;
 	else if (unsure == ADD_RECHECK && removal_owed(d, g->user, g->grp, g->id)) {
@@ -536,6 +710,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 		}
 		return 0;
 	}
+failed:
 	member_give(d, g);
 	okta_error_format(&e, g->last_error, sizeof(g->last_error));
 	g->op_attempts++;
@@ -552,7 +727,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 
 /* do_add / do_remove under this daemon's claim on the grant. When another
  * okta-jitd sharing the ledger holds it, that one settles the grant. */
-static int claimed_add(struct jitd *d, struct grant *g, struct jit_result *res)
+static int claimed_add(struct jitd *d, struct grant *g, int vouched, struct jit_result *res)
 {
 	int r;
 
@@ -562,7 +737,7 @@ static int claimed_add(struct jitd *d, struct grant *g, struct jit_result *res)
 			       (long long)g->id);
 		return 1;
 	}
-	r = do_add(d, g, res);
+	r = do_add(d, g, vouched, res);
 	ledger_unclaim(d->ledger, g->id);
 	return r;
 }
@@ -578,7 +753,7 @@ static int claimed_remove(struct jitd *d, struct grant *g)
 	return r;
 }
 
-static int approve_and_grant(struct jitd *d, struct grant *g, const char *approver,
+static int approve_and_grant(struct jitd *d, struct grant *g, const char *approver, int vouched,
 			     struct jit_result *res)
 {
 	int64_t now = ojit_now();
@@ -608,7 +783,7 @@ static int approve_and_grant(struct jitd *d, struct grant *g, const char *approv
 		return -1;
 	}
 	audit_event(d, "approved", g->id, approver, g->user, g->grp, "duration=%llds", (long long)g->duration);
-	return claimed_add(d, g, res);
+	return claimed_add(d, g, vouched, res);
 }
 
 int grants_request(struct jitd *d, const struct actor *a, const char *requester, const char *user,
@@ -744,7 +919,7 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 		audit_event(d, "requested", g.id, g.requester, g.user, g.grp, "duration=%llds reason=%s",
 			    (long long)duration, g.reason);
 	if (f->approval == APPROVAL_AUTO) {
-		rc = approve_and_grant(d, &g, "auto", res);
+		rc = approve_and_grant(d, &g, "auto", 1, res);
 		if (rc < 0 && strcmp(g.state, GS_PENDING) == 0) {
 			/* Approval never reached the intent (Okta unreadable): a
 			 * request left pending would block the user's next one. */
@@ -818,7 +993,7 @@ int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char
 		jit_result_set(res, "ok", "grant %lld extended", (long long)parent.id);
 		return 0;
 	}
-	r = approve_and_grant(d, &g, approver, res);
+	r = approve_and_grant(d, &g, approver, 0, res);
 	*out = g;
 	if (r == 0)
 		jit_result_set(res, "ok", "grant %lld is active", (long long)g.id);
@@ -1057,7 +1232,7 @@ static int due_work(const struct grant *row, void *ctx)
 		return 0;
 	}
 	if (strcmp(g.op, OP_ADD) == 0 && g.next_attempt_at <= now) {
-		do_add(d, &g, &res);
+		do_add(d, &g, 0, &res);
 		return 0;
 	}
 	if (strcmp(g.op, OP_REMOVE) == 0 && g.next_attempt_at <= now) {

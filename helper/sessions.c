@@ -6,12 +6,21 @@
  * session's processes get a warning; when it ends and the flow says
  * on_expiry = terminate, the session is ended through logind, else by
  * SIGTERM (then SIGKILL) to the session's process. The process start time
- * recorded at open guards against signalling a recycled pid. */
+ * recorded at open guards against signalling a recycled pid.
+ *
+ * Nothing a session row says is acted on as it stands. The process is the
+ * one the PAM module connected from (SO_PEERCRED, which the kernel
+ * vouches for), the logind session is read from that process's cgroup
+ * (which the kernel keeps and the user cannot set), never from the PAM
+ * environment, and on a shared ledger, whose rows any host could write, a
+ * host acts only on the sessions it recorded itself (kept in memory). */
 #include "sessions.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -79,6 +88,159 @@ int64_t sessions_pid_start(pid_t pid)
 	if (pid <= 1 || read_stat(pid, NULL, NULL, &start) != 0)
 		return 0;
 	return start;
+}
+
+/* One /proc/PID/cgroup line's path -> the logind session, as
+ * sd_pid_get_session() reads it: past the slices (user.slice,
+ * user-1000.slice), the first unit must be session-ID.scope. */
+static int session_of_path(const char *path, char *out, size_t n)
+{
+	const char *p = path, *end;
+	size_t len, idlen;
+
+	while (*p == '/')
+		p++;
+	for (;;) {
+		end = strchr(p, '/');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len == 0)
+			return -1;
+		if (len > 6 && memcmp(p + len - 6, ".slice", 6) == 0 && end != NULL) {
+			p = end + 1;
+			continue;
+		}
+		break;
+	}
+	if (len <= 14 || memcmp(p, "session-", 8) != 0 || memcmp(p + len - 6, ".scope", 6) != 0)
+		return -1;
+	idlen = len - 14;
+	if (idlen >= n)
+		return -1;
+	for (size_t i = 0; i < idlen; i++)
+		if (!isalnum((unsigned char)p[8 + i]))
+			return -1; /* logind's ids are [A-Za-z0-9]: no escapes to undo */
+	memcpy(out, p + 8, idlen);
+	out[idlen] = '\0';
+	return 0;
+}
+
+int sessions_parse_cgroup(const char *text, char *out, size_t n)
+{
+	const char *line = text;
+
+	if (n == 0)
+		return -1;
+	out[0] = '\0';
+	/* The unified hierarchy (0::PATH) where there is one, else systemd's
+	 * named v1 hierarchy (N:name=systemd:PATH). */
+	for (int pass = 0; pass < 2; pass++) {
+		for (line = text; line != NULL && *line != '\0';) {
+			const char *nl = strchr(line, '\n'), *c1, *c2;
+			char path[1024];
+			size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+
+			c1 = memchr(line, ':', len);
+			c2 = c1 != NULL ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
+			if (c2 != NULL && (size_t)(line + len - (c2 + 1)) < sizeof(path)) {
+				int want = pass == 0 ? (c2 == c1 + 1 && c1 - line == 1 && line[0] == '0')
+						     : (c2 - (c1 + 1) == 12 && memcmp(c1 + 1, "name=systemd", 12) == 0);
+
+				if (want) {
+					memcpy(path, c2 + 1, (size_t)(line + len - (c2 + 1)));
+					path[line + len - (c2 + 1)] = '\0';
+					return session_of_path(path, out, n);
+				}
+			}
+			line = nl != NULL ? nl + 1 : NULL;
+		}
+	}
+	return -1;
+}
+
+int sessions_logind_of_pid(pid_t pid, char *out, size_t n)
+{
+	char path[64], buf[8192];
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	if (n > 0)
+		out[0] = '\0';
+	if (pid <= 1)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	buf[len] = '\0';
+	return sessions_parse_cgroup(buf, out, n);
+}
+
+/* The sessions this daemon recorded (shared ledger only): id, process and
+ * its start time as this host saw them at open. */
+#define MINE_MAX 65536
+struct mine {
+	int64_t id, pid, pid_start;
+};
+static pthread_mutex_t mine_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mine *mine;
+static size_t nmine, capmine;
+
+void sessions_note_mine(const struct jitd *d, const struct ledger_session *s)
+{
+	if (!d->ledger_shared)
+		return; /* the local ledger is the record */
+	pthread_mutex_lock(&mine_lock);
+	if (nmine == capmine && capmine < MINE_MAX) {
+		size_t ncap = capmine ? capmine * 2 : 64;
+		struct mine *nm = realloc(mine, ncap * sizeof(*nm));
+
+		if (nm != NULL) {
+			mine = nm;
+			capmine = ncap;
+		}
+	}
+	if (nmine < capmine) {
+		mine[nmine].id = s->id;
+		mine[nmine].pid = s->pid;
+		mine[nmine].pid_start = s->pid_start;
+		nmine++;
+	} else {
+		error_f("session %lld: %zu sessions open here already; this one is not watched", (long long)s->id, nmine);
+	}
+	pthread_mutex_unlock(&mine_lock);
+}
+
+void sessions_forget_mine(int64_t id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&mine_lock);
+	for (i = 0; i < nmine; i++)
+		if (mine[i].id == id) {
+			mine[i] = mine[--nmine];
+			break;
+		}
+	pthread_mutex_unlock(&mine_lock);
+}
+
+/* Did this host record s, with this process? A row of the shared ledger
+ * may have been written or changed by any host. */
+static int is_mine(const struct jitd *d, const struct ledger_session *s)
+{
+	size_t i;
+	int yes = 0;
+
+	if (!d->ledger_shared)
+		return 1; /* a local, root-only file: this host's own record */
+	pthread_mutex_lock(&mine_lock);
+	for (i = 0; i < nmine && !yes; i++)
+		yes = mine[i].id == s->id && mine[i].pid == s->pid && mine[i].pid_start == s->pid_start;
+	pthread_mutex_unlock(&mine_lock);
+	return yes;
 }
 
 static int same_process(const struct ledger_session *s)
@@ -206,9 +368,12 @@ static int logind_terminate(const char *id)
 static void terminate(struct jitd *d, const struct ledger_session *s, const struct grant *g)
 {
 	const char *how = "signal";
+	char sid[64];
 	int i;
 
-	if (s->logind_id[0] != '\0' && logind_running() && logind_terminate(s->logind_id) == 0) {
+	/* The session the process is in now, whatever the row says. */
+	if (same_process(s) && sessions_logind_of_pid((pid_t)s->pid, sid, sizeof(sid)) == 0 && logind_running() &&
+	    logind_terminate(sid) == 0) {
 		how = "logind";
 	} else if (same_process(s)) {
 		kill((pid_t)s->pid, SIGTERM);
@@ -236,8 +401,11 @@ static int tick_one(const struct ledger_session *s, void *p)
 	struct grant g;
 	int64_t now = ojit_now();
 
+	if (!is_mine(d, s))
+		return 0; /* not recorded by this daemon: neither warned, ended nor closed */
 	if (!same_process(s)) {
 		ledger_session_close(d->ledger, s->id, now);
+		sessions_forget_mine(s->id);
 		return 0;
 	}
 	if (s->grant_id <= 0 || ledger_grant_get(d->ledger, s->grant_id, &g) != LEDGER_OK) {
@@ -272,6 +440,7 @@ static int tick_one(const struct ledger_session *s, void *p)
 		warn_terminals((pid_t)s->pid, "\r\n*** okta-jit: your access has ended; closing this session.\r\n");
 		terminate(d, s, &g);
 		ledger_session_close(d->ledger, s->id, now);
+		sessions_forget_mine(s->id);
 		return 0;
 	}
 	c->open++;

@@ -600,7 +600,7 @@ PAM_VISIBLE int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, con
 	struct proto_msg reply;
 	const char *user = NULL;
 	const void *group = NULL;
-	const char *sid, *left, *xdg;
+	const char *sid, *left;
 	int r;
 
 	(void)flags;
@@ -630,10 +630,9 @@ PAM_VISIBLE int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, con
 	proto_out_add(&req, T_USER, user);
 	proto_out_add(&req, T_GROUP, group);
 	proto_out_add_int(&req, T_PID, (long long)getpid());
+	/* No XDG_SESSION_ID: okta-jitd reads the logind session from this
+	 * process's cgroup; the PAM environment may be the user's to set. */
 	add_items(pamh, &req);
-	xdg = pam_getenv(pamh, "XDG_SESSION_ID");
-	if (xdg != NULL && xdg[0] != '\0' && strlen(xdg) < 64)
-		proto_out_add(&req, T_DETAIL, xdg);
 	memset(&reply, 0, sizeof(reply));
 	r = ask(pamh, &o, &req, &reply);
 	proto_out_free(&req);

@@ -9,6 +9,8 @@ session; stopped and removed at the end, nothing left behind.
   - `.uri(dbname)`: the same as a postgresql:// URI (the form okta-jitd's
     [daemon] ledger takes), `.conninfo_for(dbname)` as key=value;
   - `.write_password_file(path, mode=0o600, uid=0, content=None)`;
+  - the role okta_jit_gate (`.gate_password`), with no rights until a
+    test gives it those of docs/fleet.md (test_fleet.py does);
   - `.psql(sql, db="okta_jit")`: run SQL as the superuser, rows as tuples
     of strings (None for NULL);
   - `.stop()` / `.start()`: for tests that take the database away;
@@ -71,6 +73,7 @@ class PgServer:
         self.port = _free_port()
         self.superuser_password = secrets.token_hex(16)
         self.password = secrets.token_hex(16)
+        self.gate_password = secrets.token_hex(16)
         self.running = False
         self.conninfo = self.conninfo_for("okta_jit")
 
@@ -112,6 +115,7 @@ class PgServer:
                     "max_connections = 60\n" % (self.port, self.base))
         self.start()
         self.psql("CREATE ROLE okta_jit LOGIN PASSWORD '%s'" % self.password, db="postgres")
+        self.psql("CREATE ROLE okta_jit_gate LOGIN PASSWORD '%s'" % self.gate_password, db="postgres")
         self.recreate("okta_jit")
 
     def start(self):
@@ -161,13 +165,15 @@ class PgServer:
         self.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % db, db="postgres")
         self.psql("CREATE DATABASE %s OWNER okta_jit" % db, db="postgres")
 
-    def write_password_file(self, path, mode=0o600, uid=0, content=None):
-        """The okta_jit password as okta-jitd reads it: root-only, one line."""
+    def write_password_file(self, path, mode=0o600, uid=0, content=None, gate=False):
+        """The okta_jit (gate: okta_jit_gate) password as okta-jitd reads
+        it: root-only, one line."""
         if os.path.lexists(path):
             os.unlink(path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(self.password + "\n" if content is None else content)
+            pw = self.gate_password if gate else self.password
+            f.write(pw + "\n" if content is None else content)
         os.chown(path, uid, 0)
         os.chmod(path, mode)
         return path

@@ -4,6 +4,7 @@ from Debian's PostgreSQL on loopback, one fake Okta. At the end of each
 test the ledger and the Okta server agree."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -13,8 +14,22 @@ import uuid
 import pytest
 
 from daemon_fixtures import *  # noqa: F401,F403
-from daemon_fixtures import (ALICE, BOB, G_WEB, JitEnv, jit_seed, wait_for, write_jit_config)
+from daemon_fixtures import (ALICE, BOB, G_OPS, G_WEB, JIT_FLOWS, MALLORY, JitEnv, jit_seed, wait_for,
+                             write_jit_config)
+from pam_fixtures import driver_path, stack  # noqa: F401
 from pg_fixtures import pg_server  # noqa: F401
+
+FLEET_MD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "docs", "fleet.md")
+
+
+def gate_role_grants(db):
+    """The GRANTs docs/fleet.md gives the gates' role, for database db."""
+    with open(FLEET_MD) as f:
+        text = f.read()
+    m = re.search(r"```sql\n-- okta-jit gate role\n(.*?)```", text, re.S)
+    assert m, "docs/fleet.md has no ```sql block starting '-- okta-jit gate role'"
+    return m.group(1).replace("DATABASE okta_jit ", "DATABASE %s " % db)
 
 
 def _port(conninfo):
@@ -34,17 +49,40 @@ class Fleet:
         self.uri = "postgresql://okta_jit@127.0.0.1:%d/%s?sslmode=disable" % (_port(pg.conninfo), self.db)
         self.pwfile = os.path.join(base, "ledger-password")
         pg.write_password_file(self.pwfile)
+        # gates connect as the least-privilege role of docs/fleet.md
+        self.gate_uri = self.uri.replace("okta_jit@", "okta_jit_gate@", 1)
+        self.gate_pwfile = os.path.join(base, "ledger-password-gate")
+        pg.write_password_file(self.gate_pwfile, gate=True)
+        self.gate_rights = False
         self.hosts = {}
 
-    def host(self, name, role="granter", start=True, extra=None, credential=False):
+    def give_gate_rights(self):
+        """Once a granter has created the schema: the gates' role's rights."""
+        if not self.gate_rights:
+            assert self.sql("SELECT to_regclass('grants') IS NOT NULL") == "t", "start a granter first"
+            self.pg.psql(gate_role_grants(self.db), db=self.db)
+            self.gate_rights = True
+
+    def gate_sql(self, query):
+        """query as the gates' role: (returncode, stderr)."""
+        r = subprocess.run(["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.gate_uri,
+                            "-c", query], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, PGPASSWORD=self.pg.gate_password))
+        return r.returncode, r.stderr
+
+    def host(self, name, role="granter", start=True, extra=None, credential=False, flows=None):
         workdir = os.path.join(self.base, name)
         os.makedirs(workdir, exist_ok=True)
         env = JitEnv(workdir, self.okta, self.key, self.cli_path, timeout="5s")
         de = {"role": role, "cache_ttl": "30s"}
         if not credential:
-            de["ledger_password_file"] = self.pwfile
+            de["ledger_password_file"] = self.gate_pwfile if role == "gate" else self.pwfile
         de.update(extra or {})
-        env.conf = write_jit_config(workdir, self.okta, self.key, env.sock, self.uri, timeout="5s", daemon_extra=de)
+        if role == "gate":
+            self.give_gate_rights()
+        uri = self.gate_uri if role == "gate" else self.uri
+        env.conf = write_jit_config(workdir, self.okta, self.key, env.sock, uri, timeout="5s", daemon_extra=de,
+                                    **({"flows": flows} if flows else {}))
         env.daemon.conf = env.conf
         # the ledger lives in PostgreSQL: read it there
         env.grants = self.grants
@@ -371,3 +409,157 @@ def test_a_new_grant_on_one_granter_during_a_removal_on_another_keeps_its_member
     assert fleet.grant(old)["state"] == "revoked" and fleet.grant(old)["op"] == ""
     assert b.cli("revoke", new, user="ojt-alice").rc == EXIT_OK
     wait_for(lambda: ALICE not in fleet.okta.members(G_WEB), 15, what="removed at the new grant's end")
+
+
+# ---------------------------------------------------------------- issue 15.2
+
+G_AUDIT = "00gaudit000000006"  # audit-readers: an OKTA_GROUP in no flow
+
+
+def forge_grant(fleet, user, grp, group_id, okta_user_id, duration=600, state="approved", op="add", end=None,
+                was_member=0):
+    """A grant row written straight into the database, as someone with the
+    database's password (or a gate with the old shared role) could."""
+    now = int(time.time())
+    end = now + duration if end is None else end
+    return int(fleet.sql(
+        "INSERT INTO grants (kind, \"user\", okta_login, okta_user_id, grp, group_id, flow, requester, reason,"
+        " approver, state, op, was_member, duration, requested_at, decided_at, start_at, end_at, updated_at,"
+        " next_attempt_at) VALUES ('grant', '%s', '%s@example.com', '%s', '%s', '%s', 'web', '%s', 'forged',"
+        " 'ojt-olivia', '%s', '%s', %d, %d, %d, %d, %d, %d, %d, 0) RETURNING id"
+        % (user, user, okta_user_id, grp, group_id, user, state, op, was_member, duration, now, now, now, end,
+           now)
+    ).splitlines()[0])
+
+
+def test_a_gate_role_cannot_write_grant_rows(fleet):
+    """docs/fleet.md's gate role: a gate reads the ledger and writes its
+    sessions and audit lines, never a grant row."""
+    a = fleet.host("granter-a")
+    g = fleet.host("gate", role="gate")
+    gid = a.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    rc, err = fleet.gate_sql(
+        "INSERT INTO grants (\"user\", grp, group_id, okta_user_id, requester, state, op, duration,"
+        " requested_at, updated_at) VALUES ('ojt-mallory', 'web-sudo', '%s', '%s', 'ojt-mallory', 'approved',"
+        " 'add', 600, 0, 0)" % (G_WEB, MALLORY))
+    assert rc != 0 and "permission denied" in err, err
+    for q in ("UPDATE grants SET end_at = end_at + 86400 WHERE id = %d" % gid,
+              "DELETE FROM grants WHERE id = %d" % gid,
+              "INSERT INTO notifications (target, event, payload, created_at) VALUES ('x', 'granted', '{}', 0)"):
+        rc, err = fleet.gate_sql(q)
+        assert rc != 0 and "permission denied" in err, (q, err)
+    # and with that role the gate does its job: checks, audit lines
+    c = g.cli("check", "web-sudo", "--user", "ojt-alice")
+    assert c.rc == EXIT_OK and c.j["id"] == gid, c
+    c = g.cli("check", "web-sudo", "--user", "ojt-bob")
+    assert c.rc == EXIT_DENIED, c
+    assert fleet.audit(event="check_refused"), "the gate wrote no audit line"
+
+
+def test_forged_grant_rows_are_refused_and_never_sent_to_okta(fleet):
+    """A row written into the database by someone other than a granter is
+    checked against the granter's own configuration before any call that
+    changes Okta: refused, audited, and no PUT or DELETE reaches Okta."""
+    a = fleet.host("granter-a")  # creates the schema
+    a.daemon.stop()
+    fleet.okta.clear_requests()
+    forged = {
+        # group in no flow
+        "no-flow": forge_grant(fleet, "ojt-alice", "audit-readers", G_AUDIT, ALICE),
+        # a flow's group name with another group's id
+        "group-id-mismatch": forge_grant(fleet, "ojt-alice", "web-sudo", G_AUDIT, ALICE),
+        # bob's row carrying alice's Okta id
+        "user-id-mismatch": forge_grant(fleet, "ojt-bob", "web-sudo", G_WEB, ALICE),
+        # longer than the flow's max_duration (2h)
+        "duration-over-max": forge_grant(fleet, "ojt-alice", "web-sudo", G_WEB, ALICE, duration=10 * 3600),
+        # mallory is in no requesters group of flow web
+        "not-a-requester": forge_grant(fleet, "ojt-mallory", "web-sudo", G_WEB, MALLORY),
+        # an 'ended' row asking to remove bob's standing membership of a
+        # group in no flow
+        "no-flow-remove": forge_grant(fleet, "ojt-bob", "ops-oncall", G_OPS, BOB, state="expired", op="remove",
+                                      end=int(time.time()) - 5),
+    }
+    a.daemon.start()  # settles owed work at start
+    wait_for(lambda: all(fleet.grant(i)["op"] == "" for i in forged.values()), 30,
+             what="every forged row settled")
+    for why, i in forged.items():
+        row = fleet.grant(i)
+        reason = "no-flow" if why == "no-flow-remove" else why
+        assert row["state"] in ("failed", "expired") and "refused" in row["last_error"], (why, row)
+        assert reason in row["last_error"], (why, row)
+        refused = [x for x in fleet.audit(i, event="refused") if "reason=ledger-row-%s" % reason in x["detail"]]
+        assert len(refused) == 1, (why, fleet.audit(i))
+    changes = [q for q in fleet.okta.requests() if q["method"] in ("PUT", "DELETE", "POST")
+               and "/api/v1/groups/" in q["path"]]
+    assert changes == [], changes
+    assert ALICE not in fleet.okta.members(G_AUDIT)
+    assert BOB in fleet.okta.members(G_OPS)
+    assert MALLORY not in fleet.okta.members(G_WEB) and ALICE not in fleet.okta.members(G_WEB)
+    # a real request still goes through
+    gid = a.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    assert fleet.grant(gid)["state"] == "active" and ALICE in fleet.okta.members(G_WEB)
+
+
+def test_a_forged_row_claiming_a_standing_membership_is_still_removed_at_its_end(fleet):
+    """A row that passes every check but says the user was already a
+    member (was_member = 1) would have had its membership added and never
+    removed. A membership a granter adds is removed at the grant's end."""
+    a = fleet.host("granter-a")
+    a.daemon.stop()
+    i = forge_grant(fleet, "ojt-alice", "web-sudo", G_WEB, ALICE, duration=4, was_member=1)
+    a.daemon.start()
+    wait_for(lambda: fleet.grant(i)["state"] in ("active", "expired"), 20, what="the row settled")
+    wait_for(lambda: fleet.grant(i)["state"] == "expired" and fleet.grant(i)["op"] == "", 30,
+             what="the grant ended and settled")
+    assert fleet.grant(i)["was_member"] == 0, fleet.grant(i)
+    wait_for(lambda: ALICE not in fleet.okta.members(G_WEB), 10, what="alice removed at the end")
+    assert any(q["method"] == "DELETE" for q in fleet.okta.requests())
+
+
+TERMINATE_FLOWS = JIT_FLOWS.replace("[flow web]\n", "[flow web]\non_expiry = terminate\n", 1)
+
+
+def _pid_start(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+def test_a_forged_session_row_is_not_acted_on(fleet, stack):  # noqa: F811
+    """A session row this host's daemon did not record (another host, or a
+    gate with database write, wrote it naming this host and a process
+    here) is neither warned nor ended; the session the daemon recorded
+    itself is ended at the grant's end."""
+    a = fleet.host("granter-a", flows=TERMINATE_FLOWS)
+    gid = a.request("web-sudo", dur="6s", as_user="ojt-alice").grant["id"]
+    # the real session: recorded through the PAM module by the driver
+    stack.write("account required @MOD@ group=web-sudo socket=%s\n"
+                "session required @MOD@ group=web-sudo socket=%s\n" % (a.sock, a.sock))
+    real = subprocess.Popen([driver_path(), stack.confdir, stack.service, "ojt-alice", "acct", "open", "wait"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    victim = subprocess.Popen(["sleep", "120"])
+    try:
+        out = ""
+        while "WAITING" not in out:
+            line = real.stdout.readline()
+            assert line, out
+            out += line
+        assert "STEP open = 0 PAM_SUCCESS" in out, out
+        host = fleet.sql("SELECT host FROM sessions WHERE pid = %d" % real.pid)
+        assert host, "the real session was not recorded"
+        forged = int(fleet.sql(
+            "INSERT INTO sessions (grant_id, \"user\", pid, service, tty, opened_at, logind_id, pid_start, host)"
+            " VALUES (%d, 'ojt-alice', %d, 'sshd', '', %d, '', %d, '%s') RETURNING id"
+            % (gid, victim.pid, int(time.time()), _pid_start(victim.pid), host)).splitlines()[0])
+        # the event: the grant ended and the real session was ended
+        wait_for(lambda: real.poll() is not None, 40, what="the recorded session ended at the grant's end")
+        wait_for(lambda: any("session=%d " % forged not in x["detail"] for x in fleet.audit(gid, "session_ended")),
+                 10, what="session_ended audited")
+        ended = [x["detail"] for x in fleet.audit(gid, "session_ended")]
+        assert victim.poll() is None, "the forged session's process was signalled"
+        assert not any("session=%d " % forged in d for d in ended), ended
+        assert fleet.rows("SELECT closed_at FROM sessions WHERE id = %d" % forged)[0]["closed_at"] == 0
+    finally:
+        for p in (real, victim):
+            if p.poll() is None:
+                p.kill()
+                p.wait()

@@ -741,6 +741,56 @@ def test_session_open_during_a_grant_records_and_close_marks_it(jit, stack):
             p.wait()
 
 
+def _logind_session_of(pid):
+    """The session-N.scope of pid's cgroup, as sd_pid_get_session reads it."""
+    with open("/proc/%d/cgroup" % pid) as f:
+        lines = f.read().splitlines()
+    for want in ("0::", "name=systemd:"):
+        for line in lines:
+            parts = line.split(":", 2)
+            if len(parts) == 3 and (line.startswith("0::") if want == "0::" else parts[1] == "name=systemd"):
+                units = [u for u in parts[2].split("/") if u and not u.endswith(".slice")]
+                if units and units[0].startswith("session-") and units[0].endswith(".scope"):
+                    return units[0][len("session-"):-len(".scope")]
+                return ""
+    return ""
+
+
+def test_session_id_is_the_process_cgroups_not_the_pam_environment(jit, stack):
+    """issue 15.6: XDG_SESSION_ID in the PAM environment (which a user can
+    set in some stacks) named another user's session, and the grant's end
+    would have run `loginctl terminate-session` on it. The daemon records
+    the logind session of the calling process's cgroup, and the caller's
+    pid as the kernel gives it."""
+    gid = grant(jit, dur="2h")
+    stack.write(SESSION_STACK % {"s": jit.sock})
+    argv = [driver_path(), stack.confdir, stack.service, ALICE_U, "acct", "open", "wait", "close",
+            "--env", "XDG_SESSION_ID=c999"]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        out = ""
+        while "WAITING" not in out:
+            line = p.stdout.readline()
+            assert line, out
+            out += line
+        assert "STEP open = 0 PAM_SUCCESS" in out, out
+        db = jit._db()
+        rows = [dict(r) for r in db.execute("SELECT * FROM sessions")]
+        db.close()
+        assert len(rows) == 1 and rows[0]["grant_id"] == gid, rows
+        s = rows[0]
+        assert s["logind_id"] != "c999", s
+        assert s["logind_id"] == _logind_session_of(p.pid), s
+        assert s["pid"] == p.pid, s
+        p.stdin.write("\n")
+        p.stdin.flush()
+        p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def test_session_without_account_phase_asks_itself(jit, stack):
     """su -l style: no account step in this handle; open asks the daemon."""
     stack.write(SESSION_STACK % {"s": jit.sock})

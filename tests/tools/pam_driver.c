@@ -151,7 +151,7 @@ static void report(const char *step, int r, pam_handle_t *h)
 static int usage(void)
 {
 	fprintf(stderr, "usage: pam_driver CONFDIR SERVICE USER STEP... [--answer TEXT]... "
-			"[--rhost HOST] [--tty TTY] [--ruser USER]\n"
+			"[--rhost HOST] [--tty TTY] [--ruser USER] [--env NAME=VALUE]...\n"
 			"steps: auth acct open close fdcount 'cycles N' 'timed N'\n");
 	return 2;
 }
@@ -172,7 +172,11 @@ int main(int argc, char **argv)
 	memset(&ans, 0, sizeof(ans));
 	/* First pass: options. */
 	for (i = 4; i < argc; i++) {
-		if (strcmp(argv[i], "--answer") == 0 || strcmp(argv[i], "--rhost") == 0 ||
+		if (strcmp(argv[i], "--env") == 0) {
+			if (i + 1 >= argc)
+				return usage();
+			i++;
+		} else if (strcmp(argv[i], "--answer") == 0 || strcmp(argv[i], "--rhost") == 0 ||
 		    strcmp(argv[i], "--tty") == 0 || strcmp(argv[i], "--ruser") == 0) {
 			if (i + 1 >= argc)
 				return usage();
@@ -203,11 +207,18 @@ int main(int argc, char **argv)
 		pam_set_item(h, PAM_TTY, tty);
 	if (ruser != NULL)
 		pam_set_item(h, PAM_RUSER, ruser);
+	/* PAM environment set before the modules run, as a stack where the
+	 * user controls it (pam_env with user_readenv, say) would. */
+	for (i = 4; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--env") == 0 && pam_putenv(h, argv[++i]) != PAM_SUCCESS) {
+			printf("STEP env = failed\n");
+			return 2;
+		}
 	for (i = 4; i < argc; i++) {
 		const char *s = argv[i];
 
 		if (strcmp(s, "--answer") == 0 || strcmp(s, "--rhost") == 0 || strcmp(s, "--tty") == 0 ||
-		    strcmp(s, "--ruser") == 0) {
+		    strcmp(s, "--ruser") == 0 || strcmp(s, "--env") == 0) {
 			i++;
 		} else if (strcmp(s, "auth") == 0) {
 			report("auth", pam_authenticate(h, 0), h);

@@ -739,6 +739,53 @@ static void test_relative_paths_refused(void **state)
 	expect_error(BASE "[daemon]\nsocket = run/s.sock\n", 8, "[daemon] socket:", "absolute");
 }
 
+/* issue 15.2: the fleet's database connection is verify-full unless the
+ * database is on loopback or a Unix socket. */
+static void test_pg_ledger_sslmode(void **state)
+{
+	static const char *const refused[] = {
+		"postgresql://okta_jit@db.internal:5432/okta_jit?sslmode=prefer",
+		"postgresql://okta_jit@db.internal/okta_jit",
+		"postgresql://okta_jit@192.0.2.7/okta_jit?sslmode=require",
+		"postgresql://okta_jit@db.internal/okta_jit?sslmode=verify-ca",
+		"postgresql://okta_jit@[2001:db8::1]/okta_jit?sslmode=disable",
+		"postgresql://okta_jit@127.0.0.1,db.internal/okta_jit?sslmode=disable",
+		"postgresql://okta_jit@localhost/okta_jit?sslmode=disable&hostaddr=192.0.2.7",
+	};
+	static const char *const accepted[] = {
+		"postgresql://okta_jit@db.internal:5432/okta_jit?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem",
+		"postgresql://okta_jit@127.0.0.1:5432/okta_jit?sslmode=disable",
+		"postgresql://okta_jit@127.8.9.10/okta_jit",
+		"postgresql://okta_jit@localhost/okta_jit?sslmode=prefer",
+		"postgresql://okta_jit@[::1]/okta_jit?sslmode=disable",
+		"postgresql://okta_jit@%2Frun%2Fpostgresql/okta_jit",
+		"postgresql:///okta_jit?host=/run/postgresql&user=okta_jit",
+		"postgresql:///okta_jit",
+	};
+	char text[1024];
+	struct loaded l;
+	size_t i;
+
+	(void)state;
+	unsetenv("PGHOST");
+	unsetenv("PGHOSTADDR");
+	unsetenv("PGSSLMODE");
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(text, sizeof(text), BASE "[daemon]\nledger = %s\n", refused[i]);
+		expect_error(text, 8, "[daemon] ledger:", "sslmode=verify-full");
+	}
+	for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		snprintf(text, sizeof(text), BASE "[daemon]\nledger = %s\n", accepted[i]);
+		load_ok(&l, text);
+		unload(&l);
+	}
+	/* libpq would take the host from the environment: so does the check */
+	setenv("PGHOST", "db.internal", 1);
+	snprintf(text, sizeof(text), BASE "[daemon]\nledger = postgresql:///okta_jit?sslmode=prefer\n");
+	expect_error(text, 8, "[daemon] ledger:", "db.internal");
+	unsetenv("PGHOST");
+}
+
 static void test_socket_path_too_long(void **state)
 {
 	char text[1024];
@@ -1037,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_map_login_default_format),
 		cmocka_unit_test(test_map_login_too_long),
 		cmocka_unit_test(test_flow_for_group),
+		cmocka_unit_test(test_pg_ledger_sslmode),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
