@@ -346,6 +346,8 @@ static int row_matches_config(struct jitd *d, const struct grant *g, enum row_ch
  * (no add, and no removal of a membership it never made) and audited. */
 static int refuse_row(struct jitd *d, struct grant *g, const char *expected, const char *op, const char *reason)
 {
+	char why[128];
+
 	warn_f("grant %lld: the ledger row does not match this granter's configuration (%s); nothing is sent to "
 	       "Okta", (long long)g->id, reason);
 	if (strcmp(g->state, GS_APPROVED) == 0 || strcmp(g->state, GS_PENDING) == 0 ||
@@ -359,7 +361,8 @@ static int refuse_row(struct jitd *d, struct grant *g, const char *expected, con
 		 "configuration (%s)", reason);
 	if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
 		return -1;
-	audit_event(d, "refused", g->id, "okta-jitd", g->user, g->grp, "reason=ledger-row-%s op=%s", reason, op);
+	(void)ojit_snprintf(why, sizeof(why), "ledger-row-%s", reason);
+	audit_event(d, "refused", g->id, "okta-jitd", g->user, g->grp, "reason=%s op=%s", why, op);
 	return 0;
 }
 
