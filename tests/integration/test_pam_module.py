@@ -241,7 +241,7 @@ def test_a_board_allow_from_the_member_list_ends_with_the_grant(jit, stack):
     time.sleep(0.2)  # the fetch's answer stored
     c = jit.cli("check", "web-sudo", "--user", ALICE_U)  # from the roster: on the board
     assert c.rc == EXIT_OK and c.j["id"] == gid, c
-    line = acct_line(jit.sock, "timeout_ms=400")
+    line = acct_line(jit.pam_sock, "timeout_ms=400")
     with frozen(jit):
         assert stack.account(line).run(ALICE_U, "acct")["acct"] == "PAM_SUCCESS"  # from the board
         while time.time() < end + 0.2:
