@@ -53,10 +53,10 @@ def M(name, path, line, to, tests, k=None, after=None, why=""):
 
 MUTANTS = [
     # (1) approval by a group-type owner, through the group's owners API
-    M("owner-group-member-refused", "helper/grants.c", "yes = in;", "yes = 0;",
+    M("owner-group-member-refused", "helper/grants.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 0;",
       [AUTHZ], "group_type_owner",
       why="a member of a group that owns the Okta group may approve"),
-    M("owner-group-anyone-approves", "helper/grants.c", "yes = in;", "yes = 1;",
+    M("owner-group-anyone-approves", "helper/grants.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 1;",
       [AUTHZ], "group_type_owner",
       why="only a member of an owning group may approve"),
     # (2) approval by the integration owner
@@ -104,7 +104,7 @@ MUTANTS = [
       "fresh_until;",
       "ans->valid_until = ans->from_grace ? 0 : fresh_until;",
       [PAM], "member_list",
-      after="if (!roster_allows(d, groups[i], ge[i].group_id, user, login, &deadline, &grace, &fresh_until))",
+      after="if (!roster_allows(d, groups[i], gids[i], user, login, &deadline, &grace, &fresh_until))",
       why="an answer-board allow from the member list never outlives the grant"),
     # the same promise on the per-user path
     M("user-board-outlives-grant", "helper/check.c",
