@@ -34,12 +34,12 @@ SO_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(EXTRA_LDFLAGS)
 LAYER_DIRS := common ledger config okta daemon cli
 LAYER_INC  := $(LAYER_DIRS:%=-Ihelper/%)
 HELPER_HDRS := $(wildcard helper/*/*.h)
-LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/proto.c \
+LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c helper/common/proto.c \
 	helper/common/answers.c helper/common/audit.c \
-	helper/ledger/ledger.c helper/ledger/ledger_schema.c helper/ledger/ledger_sqlite.c helper/ledger/ledger_pg.c \
+	helper/ledger/ledger.c helper/ledger/ledger_types.c helper/ledger/ledger_schema.c helper/ledger/ledger_sqlite.c helper/ledger/ledger_pg.c \
 	helper/config/config.c \
 	helper/okta/keyfile.c helper/okta/jwt.c helper/okta/okta_http.c helper/okta/okta_api.c \
-	helper/daemon/pool.c helper/daemon/check.c helper/daemon/grants.c helper/daemon/refusals.c \
+	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check.c helper/daemon/grants.c helper/daemon/refusals.c \
 	helper/daemon/sessions.c helper/daemon/notify.c helper/daemon/daemon.c \
 	helper/cli/client.c helper/cli/doctor.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -22,7 +22,6 @@
 #include <syslog.h>
 
 #include "duration.h"
-#include "grants.h"
 #include "pool.h"
 #include "util.h"
 
@@ -1047,6 +1046,18 @@ static struct user_entry *new_entry(struct check_cache *c, const char *user)
 	return e;
 }
 
+/* jitd_hooks.member: okta-jitd changed user's membership (grants.c,
+ * through jitd_member_changed). An add also fetches ahead. */
+void check_cache_member_changed(struct jitd *d, const char *user, const char *login, const char *group,
+				const char *gid, int member)
+{
+	if (d->cache == NULL)
+		return;
+	check_cache_note_member(d->cache, user, login, group, gid, member);
+	if (member)
+		check_cache_prefetch(d, user, login);
+}
+
 /* A grant was just made for user: unless a fresh answer is cached, ask
  * Okta now, in the background, so that the user's first login finds the
  * answer there rather than waiting for Okta. */
@@ -1237,7 +1248,7 @@ static void deny_text(struct jitd *d, const struct flow_config *f, const char *g
 {
 	char dur[32];
 
-	grants_describe_approvers(d, f, ans->approvers, sizeof(ans->approvers));
+	jitd_describe_approvers(d, f, ans->approvers, sizeof(ans->approvers));
 	if (f != NULL) {
 		duration_format(f->default_duration, dur, sizeof(dur));
 		snprintf(ans->hint, sizeof(ans->hint), "okta-jit request %s --for %s%s", group, dur,

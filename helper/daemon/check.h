@@ -35,6 +35,10 @@ void check_cache_prefetch(struct jitd *d, const char *user, const char *login);
  * named group, Okta id gid. */
 void check_cache_note_member(struct check_cache *c, const char *user, const char *login, const char *group,
 			     const char *gid, int member);
+/* The jitd_hooks.member hook (okta-jitd.c sets it): note_member, and on
+ * an add a prefetch. Nothing when d has no cache. */
+void check_cache_member_changed(struct jitd *d, const char *user, const char *login, const char *group,
+				const char *gid, int member);
 size_t check_cache_size(struct check_cache *c);
 /* At start: resolve every group the configuration names, in the background. */
 void check_cache_warm(struct jitd *d);
