@@ -51,7 +51,7 @@ PAM_MOD  := $(BUILD)/pam_okta_jit.so
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check unit-tests install clean demo deps
+.PHONY: all check unit-tests install clean demo deps layers
 all: $(CLI) $(DAEMON) $(PAM_MOD)
 
 $(BUILD)/helper/%.o: helper/%.c $(HELPER_HDRS) Makefile
@@ -99,6 +99,11 @@ $(BUILD)/tests/ledger_driver: tests/tools/ledger_driver.c $(LIB) $(HELPER_HDRS)
 	$(CC) $(EXE_CFLAGS) $(LAYER_INC) -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
 
 unit-tests: $(UNIT_BINS) $(TOOLS)
+
+# Every #include "..." goes down the layers of helper/LAYERS (README
+# "Layout"); names the file and line of any that does not.
+layers:
+	$(PYTHON) tests/tools/layers.py
 
 # The whole suite: C unit tests (run by pytest, also under valgrind) and
 # the integration tests against the local Okta server.
