@@ -38,7 +38,9 @@ LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c 
 	helper/common/answers.c helper/common/audit.c \
 	helper/ledger/ledger.c helper/ledger/ledger_types.c helper/ledger/ledger_schema.c helper/ledger/ledger_sqlite.c helper/ledger/ledger_pg.c \
 	helper/config/config.c \
-	helper/okta/keyfile.c helper/okta/jwt.c helper/okta/okta_http.c helper/okta/okta_api.c \
+	helper/okta/keyfile.c helper/okta/jwt.c helper/okta/okta_http.c helper/okta/okta_errors.c \
+	helper/okta/okta_client.c helper/okta/okta_token.c helper/okta/okta_call.c helper/okta/okta_objects.c \
+	helper/okta/okta_users.c helper/okta/okta_groups.c \
 	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check.c helper/daemon/grants.c helper/daemon/refusals.c \
 	helper/daemon/sessions.c helper/daemon/notify.c helper/daemon/daemon.c \
 	helper/cli/client.c helper/cli/doctor.c

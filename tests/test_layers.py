@@ -53,7 +53,7 @@ def test_the_copy_passes(tree):
     "src,header,why",
     [
         ("helper/common/util.c", "ledger.h", "layer common may not use layer ledger"),  # a higher layer
-        ("helper/okta/okta_api.c", "check.h", "layer okta may not use layer daemon"),  # higher
+        ("helper/okta/okta_call.c", "check.h", "layer okta may not use layer daemon"),  # higher
         ("helper/cli/client.c", "grants.h", "layer cli may not use layer daemon"),  # a sibling
         ("helper/ledger/ledger_pg.c", "okta_http.h", "layer ledger may not use layer okta"),
         ("pam_module/pam_okta_jit.c", "util.h", "layer pam may only answers.h, proto.h of layer common"),

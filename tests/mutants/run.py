@@ -122,7 +122,7 @@ MUTANTS = [
       why="an ended grant's membership is removed from Okta"),
     # a backoff okta-jit chose ends once Okta answers another call (the
     # wake test, its timing now bounded from that answer)
-    M("backoff-not-woken", "helper/okta/okta_api.c",
+    M("backoff-not-woken", "helper/okta/okta_client.c",
       "if (kind == PAUSE_BACKOFF && atomic_load(&c->answers) != seen)",
       "if (0 && kind == PAUSE_BACKOFF && atomic_load(&c->answers) != seen)",
       [OKTA_CLIENT], "backoff_ends_once",
