@@ -1,4 +1,6 @@
-/* check.h - the login/sudo decision and its cache. */
+/* check.h - the login/sudo decision and its cache: check_decide.c,
+ * check_cache.c (users, member lists), check_groups.c (group ids,
+ * owners); their shared insides are in check_cache.h. */
 #ifndef OJIT_CHECK_H
 #define OJIT_CHECK_H
 

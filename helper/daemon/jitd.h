@@ -18,7 +18,7 @@ struct check_cache;
 struct jitd;
 
 /* Who hears of what okta-jitd did. jitd.c owns the interface and calls
- * them; the parts that listen (check.c, notify.c) are set up by
+ * them; the parts that listen (check_cache.c, notify.c) are set up by
  * okta-jitd.c at start. A NULL hook is skipped. */
 struct jitd_hooks {
 	/* Every audit record, after the ledger row and the syslog line
@@ -26,7 +26,7 @@ struct jitd_hooks {
 	void (*audit)(struct jitd *d, const char *event, int64_t grant_id, const char *user, const char *grp,
 		      const char *detail);
 	/* okta-jitd added user (Okta login) to the group named group, Okta
-	 * id gid (member = 1), or removed them, and Okta confirmed (check.c:
+	 * id gid (member = 1), or removed them, and Okta confirmed (check_cache.c:
 	 * the check cache). */
 	void (*member)(struct jitd *d, const char *user, const char *login, const char *group, const char *gid,
 		       int member);

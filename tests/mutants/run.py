@@ -99,15 +99,15 @@ MUTANTS = [
       [PAM], "breakglass_is_written",
       why="a break-glass login is logged by the module itself"),
     # (8) a board allow from the member list (roster) ends with the grant
-    M("roster-board-outlives-grant", "helper/daemon/check.c",
+    M("roster-board-outlives-grant", "helper/daemon/check_decide.c",
       "ans->valid_until = ans->from_grace ? 0 : timebound && ge[i].end_at < fresh_until ? ge[i].end_at : "
       "fresh_until;",
       "ans->valid_until = ans->from_grace ? 0 : fresh_until;",
       [PAM], "member_list",
-      after="if (!roster_allows(d, groups[i], ge[i].group_id, user, login, &deadline, &grace, &fresh_until))",
+      after="if (!check_roster_allows(d, groups[i], ge[i].group_id, user, login, &deadline, &grace, &fresh_until))",
       why="an answer-board allow from the member list never outlives the grant"),
     # the same promise on the per-user path
-    M("user-board-outlives-grant", "helper/daemon/check.c",
+    M("user-board-outlives-grant", "helper/daemon/check_decide.c",
       "ans->valid_until = ans->from_grace ? 0 : timebound && ge[i].end_at < fresh_until ? ge[i].end_at : "
       "fresh_until;",
       "ans->valid_until = ans->from_grace ? 0 : fresh_until;",
