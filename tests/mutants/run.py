@@ -104,7 +104,7 @@ MUTANTS = [
       "fresh_until;",
       "ans->valid_until = ans->from_grace ? 0 : fresh_until;",
       [PAM], "member_list",
-      after="if (!check_roster_allows(d, groups[i], ge[i].group_id, user, login, &deadline, &grace, &fresh_until))",
+      after="if (!check_roster_allows(d, groups[i], gids[i], user, login, &deadline, &grace, &fresh_until))",
       why="an answer-board allow from the member list never outlives the grant"),
     # the same promise on the per-user path
     M("user-board-outlives-grant", "helper/daemon/check_decide.c",
