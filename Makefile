@@ -28,10 +28,22 @@ EXE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread $(EXTRA_LDFLAGS)
 SO_CFLAGS  := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 SO_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(EXTRA_LDFLAGS)
 
-LIB_SRCS := helper/util.c helper/duration.c helper/config.c helper/keyfile.c \
-	helper/jwt.c helper/okta_http.c helper/okta_api.c helper/doctor.c helper/proto.c \
-	helper/ledger.c helper/ledger_schema.c helper/ledger_sqlite.c helper/ledger_pg.c helper/grants.c helper/check.c helper/daemon.c helper/client.c helper/sessions.c helper/notify.c \
-	helper/answers.c helper/pool.c helper/audit.c helper/refusals.c
+# helper/ is layered, lowest first (helper/LAYERS, README "Layout"); every
+# layer's folder is on the include path and `make layers` checks who may
+# include what.
+LAYER_DIRS := common ledger config okta daemon cli
+LAYER_INC  := $(LAYER_DIRS:%=-Ihelper/%)
+HELPER_HDRS := $(wildcard helper/*/*.h)
+LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c helper/common/proto.c \
+	helper/common/answers.c helper/common/audit.c \
+	helper/ledger/ledger.c helper/ledger/ledger_types.c helper/ledger/ledger_schema.c helper/ledger/ledger_sqlite.c helper/ledger/ledger_pg.c \
+	helper/config/config.c \
+	helper/okta/keyfile.c helper/okta/jwt.c helper/okta/okta_http.c helper/okta/okta_errors.c \
+	helper/okta/okta_client.c helper/okta/okta_token.c helper/okta/okta_call.c helper/okta/okta_objects.c \
+	helper/okta/okta_users.c helper/okta/okta_groups.c \
+	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check_cache.c helper/daemon/check_groups.c helper/daemon/check_decide.c helper/daemon/grants.c helper/daemon/refusals.c \
+	helper/daemon/sessions.c helper/daemon/notify.c helper/daemon/daemon.c \
+	helper/cli/client.c helper/cli/doctor.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 
@@ -41,25 +53,25 @@ PAM_MOD  := $(BUILD)/pam_okta_jit.so
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check unit-tests install clean demo deps
+.PHONY: all check unit-tests install clean demo deps layers
 all: $(CLI) $(DAEMON) $(PAM_MOD)
 
-$(BUILD)/helper/%.o: helper/%.c $(wildcard helper/*.h) Makefile
+$(BUILD)/helper/%.o: helper/%.c $(HELPER_HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(EXE_CFLAGS) -c -o $@ $<
+	$(CC) $(EXE_CFLAGS) $(LAYER_INC) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(CLI): $(BUILD)/helper/okta-jit.o $(LIB)
+$(CLI): $(BUILD)/helper/cli/okta-jit.o $(LIB)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The PAM module links the wire protocol and libpam, nothing else.
-$(BUILD)/pam/%.o: pam_module/%.c helper/proto.h helper/answers.h Makefile
+$(BUILD)/pam/%.o: pam_module/%.c helper/common/proto.h helper/common/answers.h Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(SO_CFLAGS) -Ihelper -c -o $@ $<
-$(BUILD)/pam/proto.o: helper/proto.c helper/proto.h Makefile
+	$(CC) $(SO_CFLAGS) -Ihelper/common -c -o $@ $<
+$(BUILD)/pam/proto.o: helper/common/proto.c helper/common/proto.h Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(SO_CFLAGS) -c -o $@ $<
 # -z nodelete: libpam dlcloses every module at pam_end; a process that
@@ -69,26 +81,31 @@ $(BUILD)/pam/proto.o: helper/proto.c helper/proto.h Makefile
 $(PAM_MOD): $(BUILD)/pam/pam_okta_jit.o $(BUILD)/pam/proto.o
 	$(CC) $(SO_LDFLAGS) -Wl,-z,nodelete -o $@ $^ -lpam
 
-$(DAEMON): $(BUILD)/helper/okta-jitd.o $(LIB)
+$(DAEMON): $(BUILD)/helper/daemon/okta-jitd.o $(LIB)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard helper/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HELPER_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(EXE_CFLAGS) -Ihelper $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIB) \
+	$(CC) $(EXE_CFLAGS) $(LAYER_INC) $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIB) \
 		$(EXE_LDFLAGS) $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver
 $(BUILD)/tests/pam_driver: tests/tools/pam_driver.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -o $@ $< $(EXE_LDFLAGS) -lpam
-$(BUILD)/tests/okta_driver: tests/tools/okta_driver.c $(LIB) $(wildcard helper/*.h)
+$(BUILD)/tests/okta_driver: tests/tools/okta_driver.c $(LIB) $(HELPER_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(EXE_CFLAGS) -Ihelper -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
-$(BUILD)/tests/ledger_driver: tests/tools/ledger_driver.c $(LIB) $(wildcard helper/*.h)
+	$(CC) $(EXE_CFLAGS) $(LAYER_INC) -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
+$(BUILD)/tests/ledger_driver: tests/tools/ledger_driver.c $(LIB) $(HELPER_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(EXE_CFLAGS) -Ihelper -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
+	$(CC) $(EXE_CFLAGS) $(LAYER_INC) -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
 
 unit-tests: $(UNIT_BINS) $(TOOLS)
+
+# Every #include "..." goes down the layers of helper/LAYERS (README
+# "Layout"); names the file and line of any that does not.
+layers:
+	$(PYTHON) tests/tools/layers.py
 
 # The whole suite: C unit tests (run by pytest, also under valgrind) and
 # the integration tests against the local Okta server.
@@ -204,14 +221,14 @@ fuzz_run = mkdir -p $(FUZZ_DIR)/corpus/$(1) && \
 	else cat $(FUZZ_DIR)/fuzz_$(1).log; echo "fuzz_$(1): FAILED (input in $(FUZZ_DIR)/crash-$(1)-*)"; false; fi
 
 .PHONY: fuzz fuzz-build fuzz-long asan-check analyze
-$(FUZZ_DIR)/helper/%.o: helper/%.c $(wildcard helper/*.h) Makefile
+$(FUZZ_DIR)/helper/%.o: helper/%.c $(HELPER_HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(LAYER_INC) -fsanitize=fuzzer-no-link -c -o $@ $<
 $(FUZZ_LIB): $(LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 	@rm -f $@
 	ar rcs $@ $^
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard helper/*.h)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ihelper -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB) $(HELPER_HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(LAYER_INC) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -241,18 +258,19 @@ asan-check:
 	if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then head -n 60 $(ASAN_LOGS)/*; \
 		echo "asan-check: sanitizer reports in $(ASAN_LOGS)"; rc=1; fi; exit $$rc
 
-ANALYZE_SRCS := $(wildcard helper/*.c pam_module/*.c)
+ANALYZE_SRCS := $(wildcard helper/*/*.c pam_module/*.c)
 # gcc 12's analyzer false positives, one file each, explained in
 # docs/reliability.md ("Static analysis"): it loses heap pointers stored
 # through inih's callback state, and mistakes two realloc'd arrays for one.
 ANALYZE_NOWARN_config   := -Wno-analyzer-malloc-leak
-ANALYZE_NOWARN_check    := -Wno-analyzer-malloc-leak
+ANALYZE_NOWARN_check_cache  := -Wno-analyzer-malloc-leak
+ANALYZE_NOWARN_check_groups := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_sessions := -Wno-analyzer-double-free -Wno-analyzer-use-of-uninitialized-value
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
-		--std=c11 -D_GNU_SOURCE -D__linux__ -Ihelper $(ANALYZE_SRCS)
+		--std=c11 -D_GNU_SOURCE -D__linux__ $(LAYER_INC) $(ANALYZE_SRCS)
 	$(foreach f,$(ANALYZE_SRCS),gcc -std=gnu11 -O1 -fanalyzer $(WARN) -Werror $(ANALYZE_NOWARN_$(basename $(notdir $(f)))) \
-		-D_GNU_SOURCE -pthread $(PKG_CFLAGS) -Ihelper -c -o /dev/null $(f) &&) true
+		-D_GNU_SOURCE -pthread $(PKG_CFLAGS) $(LAYER_INC) -c -o /dev/null $(f) &&) true
 
 # ---- mutants (issue 15; docs/reliability.md) ----------------------------
 # `make mutants`: tests/mutants/run.py applies one-line changes to the
@@ -278,9 +296,9 @@ $(BENCH_DIR)/pam_bench: bench/pam_bench.c Makefile
 $(BENCH_DIR)/rtt: bench/rtt.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -o $@ $< $(EXE_LDFLAGS) $(shell $(PKG_CONFIG) --libs libcurl)
-$(BENCH_DIR)/load: bench/load.c $(BUILD)/helper/proto.o Makefile
+$(BENCH_DIR)/load: bench/load.c $(BUILD)/helper/common/proto.o Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(EXE_CFLAGS) -Ihelper -o $@ $< $(BUILD)/helper/proto.o $(EXE_LDFLAGS)
+	$(CC) $(EXE_CFLAGS) -Ihelper/common -o $@ $< $(BUILD)/helper/common/proto.o $(EXE_LDFLAGS)
 bench: all $(BENCH_TOOLS)
 	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/run.py
 

@@ -1,5 +1,5 @@
 """Every audit detail format in the product follows audit_vformat's rule
-(helper/audit.h): a %s only as a value, straight after 'key=', and no
+(helper/common/audit.h): a %s only as a value, straight after 'key=', and no
 conversions but %s, %d and %lld. audit_vformat refuses anything else at
 run time (the detail then ends in format_error=1 and the record loses its
 facts); this reads the sources so that such a call fails here instead of

@@ -1,4 +1,4 @@
-"""The login decision (helper/check.c): cache, Okta outage grace, no answer
+"""The login decision (helper/daemon/check_decide.c, check_cache.c): cache, Okta outage grace, no answer
 past a grant's end, one slow Okta call not blocking another client; and the
 read-only commands: status, list, audit."""
 import re

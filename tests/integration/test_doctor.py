@@ -1,4 +1,4 @@
-"""`okta-jit doctor` and `okta-jit groups` (helper/doctor.c, helper/okta-jit.c)
+"""`okta-jit doctor` and `okta-jit groups` (helper/cli/doctor.c, helper/cli/okta-jit.c)
 against the fake Okta over real HTTPS."""
 import json
 import os

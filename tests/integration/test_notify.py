@@ -1,4 +1,4 @@
-"""okta-jitd webhook notifications ([notify NAME], helper/notify.c) end to
+"""okta-jitd webhook notifications ([notify NAME], helper/daemon/notify.c) end to
 end: every grant event is POSTed once, signed, with the ledger's facts; a
 receiver that is down, slow or failing delays no grant; undelivered
 notifications are dropped after max_age; hostile text is escaped in JSON

@@ -1,4 +1,4 @@
-"""The Okta client (helper/okta_api.c, okta_http.c, jwt.c) driven through
+"""The Okta client (helper/okta/: okta_call.c, okta_token.c, okta_http.c, jwt.c) driven through
 build/tests/okta_driver against the fake Okta over real HTTPS.
 
 Each test checks what reached the fake (its request log and state), not

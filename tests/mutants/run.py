@@ -53,34 +53,34 @@ def M(name, path, line, to, tests, k=None, after=None, why=""):
 
 MUTANTS = [
     # (1) approval by a group-type owner, through the group's owners API
-    M("owner-group-member-refused", "helper/grants.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 0;",
+    M("owner-group-member-refused", "helper/daemon/grants.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 0;",
       [AUTHZ], "group_type_owner",
       why="a member of a group that owns the Okta group may approve"),
-    M("owner-group-anyone-approves", "helper/grants.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 1;",
+    M("owner-group-anyone-approves", "helper/daemon/grants.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 1;",
       [AUTHZ], "group_type_owner",
       why="only a member of an owning group may approve"),
     # (2) approval by the integration owner
-    M("integration-owner-anyone", "helper/grants.c",
+    M("integration-owner-anyone", "helper/daemon/grants.c",
       "yes = strcasecmp(owner + 5, u.login) == 0;", "yes = 1;",
       [AUTHZ], "integration_owner",
       why="approval = owner: only the integration owner approves"),
-    M("no-owners-no-fallback", "helper/grants.c",
+    M("no-owners-no-fallback", "helper/daemon/grants.c",
       "if (ol.n > 0 || owner == NULL) {", "if (1) {",
       [AUTHZ], "integration_owner",
       why="a group without owners falls back to the integration owner"),
     # (3) two local accounts of one Okta person
-    M("same-okta-person-approves", "helper/grants.c",
+    M("same-okta-person-approves", "helper/daemon/grants.c",
       "if (strcmp(u.id, g->okta_user_id) == 0) {", "if (0) {",
       [AUTHZ], "two_local_accounts",
       why="nobody approves their own request under another local name"),
     # (4) the cap on an extension applied at approval
-    M("extension-cap-at-approval", "helper/grants.c",
+    M("extension-cap-at-approval", "helper/daemon/grants.c",
       "if (f != NULL && new_end > now + f->max_duration)",
       "if (0 && f != NULL && new_end > now + f->max_duration)",
       [LIFECYCLE], "stop_at_the_flows_maximum and sqlite",
       why="approved extensions never take a grant past the flow's maximum"),
     # (5) root is uid 0, not gid 0
-    M("peer-gid-is-root", "helper/daemon.c",
+    M("peer-gid-is-root", "helper/daemon/daemon.c",
       "a.is_root = cred.uid == 0;", "a.is_root = cred.gid == 0;",
       [AUTHZ], "gid_0",
       why="a caller is root by its uid only"),
@@ -99,15 +99,15 @@ MUTANTS = [
       [PAM], "breakglass_is_written",
       why="a break-glass login is logged by the module itself"),
     # (8) a board allow from the member list (roster) ends with the grant
-    M("roster-board-outlives-grant", "helper/check.c",
+    M("roster-board-outlives-grant", "helper/daemon/check_decide.c",
       "ans->valid_until = ans->from_grace ? 0 : timebound && ge[i].end_at < fresh_until ? ge[i].end_at : "
       "fresh_until;",
       "ans->valid_until = ans->from_grace ? 0 : fresh_until;",
       [PAM], "member_list",
-      after="if (!roster_allows(d, groups[i], gids[i], user, login, &deadline, &grace, &fresh_until))",
+      after="if (!check_roster_allows(d, groups[i], gids[i], user, login, &deadline, &grace, &fresh_until))",
       why="an answer-board allow from the member list never outlives the grant"),
     # the same promise on the per-user path
-    M("user-board-outlives-grant", "helper/check.c",
+    M("user-board-outlives-grant", "helper/daemon/check_decide.c",
       "ans->valid_until = ans->from_grace ? 0 : timebound && ge[i].end_at < fresh_until ? ge[i].end_at : "
       "fresh_until;",
       "ans->valid_until = ans->from_grace ? 0 : fresh_until;",
@@ -115,20 +115,20 @@ MUTANTS = [
       after="fresh_until = info.fetched_at + d->cfg->cache_ttl;",
       why="an answer-board allow from the user's own answer never outlives the grant"),
     # (9) a grant's end takes the membership out of Okta (fleet)
-    M("fleet-removal-skipped", "helper/grants.c",
+    M("fleet-removal-skipped", "helper/daemon/grants.c",
       "gone = !member || okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0;",
       "gone = 1;",
       [FLEET], "expiry_with_two_granters",
       why="an ended grant's membership is removed from Okta"),
     # a backoff okta-jit chose ends once Okta answers another call (the
     # wake test, its timing now bounded from that answer)
-    M("backoff-not-woken", "helper/okta_api.c",
+    M("backoff-not-woken", "helper/okta/okta_client.c",
       "if (kind == PAUSE_BACKOFF && atomic_load(&c->answers) != seen)",
       "if (0 && kind == PAUSE_BACKOFF && atomic_load(&c->answers) != seen)",
       [OKTA_CLIENT], "backoff_ends_once",
       why="a login's fetch does not sleep on once Okta is back"),
     # (10) every token request signs a fresh assertion (jti)
-    M("assertion-jti-reused", "helper/jwt.c",
+    M("assertion-jti-reused", "helper/okta/jwt.c",
       "if (RAND_bytes(rnd, sizeof(rnd)) != 1)",
       "if (RAND_bytes(rnd, sizeof(rnd)) != 1 || memset(rnd, 7, sizeof(rnd)) == NULL)",
       [OKTA_CLIENT], "fresh_assertions",

@@ -1,4 +1,6 @@
-/* check.h - the login/sudo decision and its cache. */
+/* check.h - the login/sudo decision and its cache: check_decide.c,
+ * check_cache.c (users, member lists), check_groups.c (group ids,
+ * owners); their shared insides are in check_cache.h. */
 #ifndef OJIT_CHECK_H
 #define OJIT_CHECK_H
 
@@ -35,6 +37,10 @@ void check_cache_prefetch(struct jitd *d, const char *user, const char *login);
  * named group, Okta id gid. */
 void check_cache_note_member(struct check_cache *c, const char *user, const char *login, const char *group,
 			     const char *gid, int member);
+/* The jitd_hooks.member hook (okta-jitd.c sets it): note_member, and on
+ * an add a prefetch. Nothing when d has no cache. */
+void check_cache_member_changed(struct jitd *d, const char *user, const char *login, const char *group,
+				const char *gid, int member);
 size_t check_cache_size(struct check_cache *c);
 /* At start: resolve every group the configuration names, in the background. */
 void check_cache_warm(struct jitd *d);

@@ -185,22 +185,6 @@ static int check_reason(const struct flow_config *f, const char *reason, struct 
 	return 0;
 }
 
-void grants_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n)
-{
-	const char *owner = d->cfg->owner;
-
-	if (f == NULL)
-		snprintf(out, n, "nobody (no access flow covers this group)");
-	else if (f->approval == APPROVAL_AUTO)
-		snprintf(out, n, "automatic");
-	else if (f->approval == APPROVAL_OWNER)
-		snprintf(out, n, "the integration owner (%s)", owner ? owner : "not set");
-	else if (owner != NULL)
-		snprintf(out, n, "the group's owners in Okta (else %s)", owner);
-	else
-		snprintf(out, n, "the group's owners in Okta");
-}
-
 /* Is Okta user uid in the group with Okta id gid, now (asked fresh: an
  * add or a removal is decided on it)? Ids only: a name could be an
  * imported APP_GROUP's. */
@@ -581,10 +565,7 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 			return ledger_failed(d, res);
 		}
 		member_give(d, g);
-		if (d->cache != NULL) {
-			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, g->group_id, 1);
-			check_cache_prefetch(d, g->user, g->okta_login);
-		}
+		jitd_member_changed(d, g->user, g->okta_login, g->grp, g->group_id, 1);
 		if (g->was_member)
 			audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld standing-member",
 				    (long long)g->end_at);
@@ -692,8 +673,8 @@ static int do_remove(struct jitd *d, struct grant *g)
 			return -1;
 		}
 		member_give(d, g);
-		if (d->cache != NULL && !held && member && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0')
-			check_cache_note_member(d->cache, g->user, g->okta_login, g->grp, g->group_id, 0);
+		if (!held && member && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0')
+			jitd_member_changed(d, g->user, g->okta_login, g->grp, g->group_id, 0);
 		if (unsure == ADD_RECHECK) {
 			if (!held && member) {
 				warn_f("grant %lld: Okta applied an add after its removal; %s taken out of '%s' again",

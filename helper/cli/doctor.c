@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "keyfile.h"
-#include "ledger_backend.h"
+#include "ledger.h"
 #include "okta_api.h"
 #include "okta_http.h"
 #include "util.h"

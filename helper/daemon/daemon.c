@@ -51,88 +51,6 @@ static atomic_int active_clients;
 #define POOL_MIN_IDLE 4
 #define POOL_IDLE_SECONDS 30
 
-int jitd_valid_username(const char *u)
-{
-	size_t i, len;
-
-	if (u == NULL)
-		return 0;
-	len = strlen(u);
-	if (len == 0 || len > LEDGER_USER_MAX || u[0] == '-' || u[0] == '.')
-		return 0;
-	for (i = 0; i < len; i++) {
-		char c = u[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '-' || c == '.' || c == '@' || (c == '$' && i == len - 1)))
-			return 0;
-	}
-	return 1;
-}
-
-int jitd_valid_groupname(const char *g)
-{
-	const unsigned char *p;
-	size_t len;
-
-	if (g == NULL)
-		return 0;
-	len = strlen(g);
-	if (len == 0 || len > LEDGER_GROUP_MAX)
-		return 0;
-	for (p = (const unsigned char *)g; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
-}
-
-void jitd_kick(struct jitd *d)
-{
-	pthread_mutex_lock(&d->sched_lock);
-	d->sched_kick = 1;
-	pthread_cond_signal(&d->sched_cond);
-	pthread_mutex_unlock(&d->sched_lock);
-}
-
-/* One line per event: "audit event=E id=N actor=A user=U group=G DETAIL",
- * every value written by audit_value (audit.h), DETAIL already built the
- * same way. The ledger row, the syslog line, `okta-jit audit` and the
- * notification payload all carry this same detail. */
-void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
-		 const char *grp, const char *detail)
-{
-	char line[4096];
-	size_t len;
-
-	if (ledger_audit_add(d->ledger, event, grant_id, actor, user, grp, detail) != LEDGER_OK)
-		error_f("audit event %s for grant %lld not stored in the ledger: %s", event, (long long)grant_id,
-			ledger_last_error(d->ledger));
-	(void)audit_format(line, sizeof(line), "audit event=%s id=%lld actor=%s user=%s group=%s", event,
-			   (long long)grant_id, actor, user, grp);
-	len = strlen(line);
-	if (detail[0] != '\0')
-		(void)ojit_snprintf(line + len, sizeof(line) - len, " %s", detail);
-	/* syslog reaches the journal under systemd; a copy on stderr only
-	 * where stderr is not the journal too (okta-jitd --foreground by hand). */
-	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", line);
-	if (ojit_log_stderr_echo() && !ojit_log_debug_enabled())
-		ojit_log(LOG_INFO, "%s", line);
-	notify_event(d, event, grant_id, user, grp, detail);
-}
-
-void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char *actor,
-		 const char *user, const char *grp, const char *fmt, ...)
-{
-	char detail[AUDIT_DETAIL_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (audit_vformat(detail, sizeof(detail), fmt, ap) != 0)
-		warn_f("audit event %s for grant %lld: detail cut or malformed", event, (long long)grant_id);
-	va_end(ap);
-	audit_write(d, event, grant_id, actor, user, grp, detail);
-}
-
 /* Is a server answering on the socket at path? 1 yes (connected, or its
  * backlog is full: a busy daemon), 0 no (ECONNREFUSED: a stale socket
  * left by a daemon that died), -1 cannot tell (*err set). */
@@ -687,7 +605,7 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 	if (strcmp(g.state, GS_PENDING) == 0) {
 		char who[256];
 
-		grants_describe_approvers(d, config_flow_for_group(d->cfg, g.grp), who, sizeof(who));
+		jitd_describe_approvers(d, config_flow_for_group(d->cfg, g.grp), who, sizeof(who));
 		proto_out_add(o, T_APPROVERS, who);
 	}
 }

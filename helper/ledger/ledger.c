@@ -1,7 +1,7 @@
 /* ledger.c - picks the ledger backend from the [daemon] ledger setting and
  * forwards every call to it: SQLite on this host (the default) or a
  * PostgreSQL database shared by a fleet. */
-#include "ledger_backend.h"
+#include "ledger.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ledger_backend.h"
 #include "util.h"
 
 struct ledger {
@@ -80,22 +81,6 @@ void ledger_close(struct ledger *l)
 const char *ledger_backend_name(struct ledger *l)
 {
 	return l->ops->name;
-}
-
-static char host_name[256];
-static pthread_once_t host_once = PTHREAD_ONCE_INIT;
-
-static void host_init(void)
-{
-	if (gethostname(host_name, sizeof(host_name) - 1) != 0 || host_name[0] == '\0')
-		ojit_strlcpy(host_name, "localhost", sizeof(host_name));
-	host_name[sizeof(host_name) - 1] = '\0';
-}
-
-const char *ledger_host(void)
-{
-	pthread_once(&host_once, host_init);
-	return host_name;
 }
 
 const char *ledger_last_error(struct ledger *l)

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "duration.h"
-#include "ledger_backend.h"
+#include "ledger.h"
 
 #define CONFIG_LINE_MAX 4096
 

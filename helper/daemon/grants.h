@@ -30,7 +30,4 @@ void grants_recover(struct jitd *d);
 int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant *g,
 		       char *approver_login, size_t n, struct jit_result *res);
 
-/* A short description of who approves requests for flow f. */
-void grants_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n);
-
 #endif

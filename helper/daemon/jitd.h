@@ -1,4 +1,7 @@
-/* jitd.h - the state okta-jitd's parts share. */
+/* jitd.h - the state okta-jitd's parts share, and the lowest part of
+ * the daemon layer (jitd.c): the audit writer, the scheduler's kick, and
+ * the hooks through which a part learns what another did without
+ * including it (helper/LAYERS). */
 #ifndef OJIT_JITD_H
 #define OJIT_JITD_H
 
@@ -8,9 +11,26 @@
 
 #include "config.h"
 #include "ledger.h"
+#include "names.h"
 #include "okta_api.h"
 
 struct check_cache;
+struct jitd;
+
+/* Who hears of what okta-jitd did. jitd.c owns the interface and calls
+ * them; the parts that listen (check_cache.c, notify.c) are set up by
+ * okta-jitd.c at start. A NULL hook is skipped. */
+struct jitd_hooks {
+	/* Every audit record, after the ledger row and the syslog line
+	 * (notify.c: the webhook queue). */
+	void (*audit)(struct jitd *d, const char *event, int64_t grant_id, const char *user, const char *grp,
+		      const char *detail);
+	/* okta-jitd added user (Okta login) to the group named group, Okta
+	 * id gid (member = 1), or removed them, and Okta confirmed (check_cache.c:
+	 * the check cache). */
+	void (*member)(struct jitd *d, const char *user, const char *login, const char *group, const char *gid,
+		       int member);
+};
 
 struct jitd {
 	struct ojit_config *cfg;
@@ -19,6 +39,7 @@ struct jitd {
 	int ledger_shared; /* PostgreSQL, shared with other hosts */
 	struct check_cache *cache;
 	struct answers *answers; /* NULL: every check asks (shared ledger, or none) */
+	struct jitd_hooks hooks;
 
 	pthread_mutex_t sched_lock;
 	pthread_cond_t sched_cond;
@@ -57,11 +78,14 @@ void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char
 void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
 		 const char *grp, const char *detail);
 
-/* A local user name okta-jit accepts: the POSIX portable set plus what
- * common distributions allow, 1-32 bytes, not starting with '-'. */
-int jitd_valid_username(const char *u);
-/* An Okta group name as a client may send it: 1-255 bytes, no control
- * characters (names are matched against newline-joined lists). */
-int jitd_valid_groupname(const char *g);
+/* Tell the hooks (struct jitd_hooks) that okta-jitd changed user's
+ * membership of group. */
+void jitd_member_changed(struct jitd *d, const char *user, const char *login, const char *group, const char *gid,
+			 int member);
+
+/* A short description of who approves requests for flow f. */
+void jitd_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n);
+
+/* jitd_valid_username, jitd_valid_groupname: names.h (common/). */
 
 #endif

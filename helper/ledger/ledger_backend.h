@@ -9,7 +9,7 @@
 #ifndef OJIT_LEDGER_BACKEND_H
 #define OJIT_LEDGER_BACKEND_H
 
-#include "ledger.h"
+#include "ledger_types.h"
 
 struct ledger_ops {
 	const char *name; /* "sqlite", "postgresql" */
@@ -57,8 +57,7 @@ uint64_t ledger_pg_reconnects(void *b);
 /* The shared schema: migration n (0-based) rendered for a backend.
  * Portable SQL with two placeholders: "@ID@" (an auto-increment 64-bit
  * primary key) and "@INT@" (a 64-bit integer). "user" is always quoted. */
-#define LEDGER_DIALECT_SQLITE 0
-#define LEDGER_DIALECT_PG 1
+/* LEDGER_DIALECT_SQLITE, LEDGER_DIALECT_PG: ledger_types.h. */
 int ledger_schema_count(void);
 /* A malloc'd string, or NULL when out of memory. */
 char *ledger_schema_render(int n, int dialect);

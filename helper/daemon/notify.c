@@ -30,8 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "grants.h"
 #include "ledger.h"
 #include "util.h"
 
@@ -99,7 +97,7 @@ static char *facts_json(struct jitd *d, const char *event, const struct grant *g
 	if (o == NULL)
 		return NULL;
 	if (g != NULL)
-		grants_describe_approvers(d, config_flow_for_group(d->cfg, g->grp), approvers, sizeof(approvers));
+		jitd_describe_approvers(d, config_flow_for_group(d->cfg, g->grp), approvers, sizeof(approvers));
 	cJSON_AddStringToObject(o, "event", event);
 	cJSON_AddNumberToObject(o, "grant_id", g ? (double)g->id : 0);
 	cJSON_AddStringToObject(o, "user", g ? g->user : (user ? user : ""));

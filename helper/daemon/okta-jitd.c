@@ -19,7 +19,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "keyfile.h"
-#include "ledger_backend.h"
+#include "ledger.h"
+#include "notify.h"
 #include "okta_api.h"
 #include "okta_http.h"
 #include "util.h"
@@ -192,6 +193,9 @@ int main(int argc, char **argv)
 		ojit_log(LOG_ERR, "out of memory");
 		goto out;
 	}
+	/* jitd.c tells these parts what the others did (jitd.h). */
+	jitd.hooks.member = check_cache_member_changed;
+	jitd.hooks.audit = notify_event;
 	raise_fd_limit();
 	lfd = daemon_listen(jitd.cfg->socket, 0, &busy_sock);
 	if (lfd >= 0)

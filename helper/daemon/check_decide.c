@@ -1,0 +1,321 @@
+/* check_decide.c - the login/sudo decision (check.h: check_decide):
+ * allow iff the Okta user mapped from the local user is ACTIVE, is a
+ * member of the group and, for groups a flow makes time-bound, holds an
+ * active grant whose end is after now, read from the ledger on every
+ * check. What Okta says comes through the cache (check_cache.c). Split
+ * out of check.c (issue 16). */
+#include "check_cache.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "util.h"
+
+static void deny_text(struct jitd *d, const struct flow_config *f, const char *group, struct check_answer *ans)
+{
+	char dur[32];
+
+	jitd_describe_approvers(d, f, ans->approvers, sizeof(ans->approvers));
+	if (f != NULL) {
+		duration_format(f->default_duration, dur, sizeof(dur));
+		snprintf(ans->hint, sizeof(ans->hint), "okta-jit request %s --for %s%s", group, dur,
+			 f->reason_required ? " --reason \"why you need it\"" : "");
+		ans->max_duration = f->max_duration;
+		ans->reason_required = f->reason_required;
+	}
+}
+
+/* Ask the ledger whether user holds an active grant for group. With a
+ * shared ledger, remember each answer, and while the database cannot be
+ * reached use the last one read within outage_grace (*grace set).
+ * Returns LEDGER_OK (a grant ending after now), LEDGER_NOTFOUND, or
+ * LEDGER_ERR (unreachable and nothing recent enough known). */
+static int grant_lookup(struct jitd *d, const char *user, const char *group, int64_t now, struct grant_end *ge,
+			int *grace)
+{
+	struct check_cache *c = d->cache;
+	char key[LEDGER_USER_MAX + LEDGER_GROUP_MAX + 2];
+	struct ledger_memo *m;
+	int r = ledger_grant_active_end(d->ledger, user, group, now, ge);
+	unsigned h;
+
+	if (!d->ledger_shared || c == NULL || strlen(user) > LEDGER_USER_MAX || strlen(group) > LEDGER_GROUP_MAX)
+		return r;
+	snprintf(key, sizeof(key), "%s\n%s", user, group);
+	h = check_hash(key);
+	pthread_mutex_lock(&c->lock);
+	for (m = c->memos[h]; m != NULL; m = m->next)
+		if (strcmp(m->key, key) == 0)
+			break;
+	if (r == LEDGER_OK || r == LEDGER_NOTFOUND) {
+		if (m == NULL && c->nmemos < c->max && (m = calloc(1, sizeof(*m))) != NULL) {
+			memcpy(m->key, key, strlen(key) + 1);
+			m->next = c->memos[h];
+			c->memos[h] = m;
+			c->nmemos++;
+		}
+		if (m != NULL) {
+			m->found = r == LEDGER_OK;
+			if (r == LEDGER_OK)
+				m->ge = *ge;
+			else
+				memset(&m->ge, 0, sizeof(m->ge));
+			m->read_at = now;
+		}
+	} else if (m != NULL && now - m->read_at < d->cfg->outage_grace) {
+		*grace = 1;
+		*ge = m->ge;
+		r = m->found && m->ge.end_at > now ? LEDGER_OK : LEDGER_NOTFOUND;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* Does the user hold an active grant for a group their cached Okta answer
+ * lacks, while that answer is older than the grant's activation (the row's
+ * updated_at, written after Okta confirmed the membership)? Then the grant
+ * was made by another okta-jitd of the fleet after we asked Okta: ask again.
+ * An answer fetched after the activation that still lacks the group is
+ * Okta's word, kept until cache_ttl. */
+static int grant_not_in_okta_answer(struct jitd *d, const struct user_entry *info, char gids[][OKTA_ID_MAX + 1],
+				    size_t ngroups, const int *has_grant, const struct grant_end *ge)
+{
+	struct grant g;
+	size_t i;
+
+	if (info->not_found || strcmp(info->status, "ACTIVE") != 0)
+		return 0;
+	for (i = 0; i < ngroups && i < CHECK_MAX_GROUPS; i++)
+		if (has_grant[i] && gids[i][0] != '\0' && !check_has_group(info, gids[i]) &&
+		    ledger_grant_get(d->ledger, ge[i].id, &g) == LEDGER_OK && info->fetched_at <= g.updated_at)
+			return 1;
+	return 0;
+}
+
+static void allow(const char *group, int timebound, int64_t grant_id, int64_t grant_end, int64_t now,
+		  struct check_answer *ans)
+{
+	ans->decision = CHECK_ALLOW;
+	ojit_strlcpy(ans->code, "allow", sizeof(ans->code));
+	ojit_strlcpy(ans->group, group, sizeof(ans->group));
+	if (timebound) {
+		/* the grant read above, against the same "now" */
+		ans->grant_id = grant_id;
+		ans->end = grant_end;
+	}
+	if (ans->end > 0) {
+		char left[32];
+
+		duration_format(ans->end - now, left, sizeof(left));
+		snprintf(ans->message, sizeof(ans->message), "okta-jit: access to '%s' granted (grant %lld) for %s more",
+			 group, (long long)ans->grant_id, left);
+	} else {
+		snprintf(ans->message, sizeof(ans->message), "okta-jit: access through Okta group '%s'", group);
+	}
+}
+
+int check_decide(struct jitd *d, const char *user, const char *const *groups, size_t ngroups, int caller_root,
+		 struct check_answer *ans)
+{
+	struct timespec deadline;
+	char login[OKTA_LOGIN_MAX + 1];
+	char gids[CHECK_MAX_GROUPS][OKTA_ID_MAX + 1];
+	struct user_entry info;
+	struct okta_error err, gerr[CHECK_MAX_GROUPS];
+	int64_t now = ojit_now(), fresh_until = 0;
+	int need_okta = 0, have_info = 0, grace = 0, ledger_grace = 0, ledger_down = 0, gid_down = -1;
+	int has_grant[CHECK_MAX_GROUPS];
+	struct grant_end ge[CHECK_MAX_GROUPS];
+	size_t i;
+
+	memset(ans, 0, sizeof(*ans));
+	memset(&info, 0, sizeof(info));
+	memset(gids, 0, sizeof(gids));
+	memset(gerr, 0, sizeof(gerr));
+	ans->decision = CHECK_DENY;
+	for (i = 0; i < ngroups && i < CHECK_MAX_GROUPS; i++)
+		if (!jitd_valid_groupname(groups[i]))
+			ngroups = 0; /* refused below */
+	if (!jitd_valid_username(user) || ngroups == 0 || ngroups > CHECK_MAX_GROUPS ||
+	    config_map_login(d->cfg, user, login, sizeof(login)) != 0) {
+		ojit_strlcpy(ans->code, "invalid", sizeof(ans->code));
+		snprintf(ans->message, sizeof(ans->message), "invalid check request");
+		return 0;
+	}
+	/* First the ledger: a time-bound group without a grant needs no Okta
+	 * call to be refused. */
+	for (i = 0; i < ngroups; i++) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
+
+		has_grant[i] = 0;
+		memset(&ge[i], 0, sizeof(ge[i]));
+		if (f != NULL && !f->standing_allow) {
+			int lr = grant_lookup(d, user, groups[i], now, &ge[i], &ledger_grace);
+
+			if (lr == LEDGER_OK) {
+				has_grant[i] = 1;
+				need_okta = 1;
+			} else {
+				memset(&ge[i], 0, sizeof(ge[i]));
+				if (lr == LEDGER_ERR)
+					ledger_down = 1;
+			}
+		} else {
+			need_okta = 1;
+		}
+	}
+	check_deadline(&deadline);
+	/* Each group that could let the user in, as the one OKTA_GROUP id it
+	 * stands for: memberships are compared by id. A name an unprivileged
+	 * caller brings that no flow uses and root never checked is not
+	 * looked up (it would cost Okta calls and memory without bound). */
+	for (i = 0; need_okta && i < ngroups; i++) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
+
+		if (f != NULL && !f->standing_allow && !has_grant[i])
+			continue;
+		if (d->cfg->role_gate) {
+			/* A gate's token reads users, not groups: a grant's group
+			 * is the id its granter resolved; another group is known
+			 * by name among the user's OKTA_GROUP groups. */
+			if (has_grant[i] && okta_valid_id(ge[i].group_id))
+				ojit_strlcpy(gids[i], ge[i].group_id, sizeof(gids[i]));
+			continue;
+		}
+		if (check_group_id(d, groups[i], 1, caller_root, &deadline, gids[i], sizeof(gids[i]), &gerr[i]) != 0) {
+			gids[i][0] = '\0';
+			if (gerr[i].kind != OKTA_ERR_NOT_FOUND && gerr[i].kind != OKTA_ERR_AMBIGUOUS &&
+			    gerr[i].kind != OKTA_ERR_REFUSED && gid_down < 0)
+				gid_down = (int)i;
+		}
+	}
+	/* A group's roster first: one call per group, not two per user. */
+	for (i = 0; need_okta && i < ngroups; i++) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
+		int timebound = f != NULL && !f->standing_allow;
+
+		if (timebound && !has_grant[i])
+			continue;
+		if (gids[i][0] == '\0')
+			continue;
+		if (!check_roster_allows(d, groups[i], gids[i], user, login, &deadline, &grace, &fresh_until))
+			continue;
+		if (timebound && ge[i].end_at <= ojit_now())
+			continue;
+		allow(groups[i], timebound, ge[i].id, ge[i].end_at, now, ans);
+		ans->from_grace = grace || ledger_grace;
+		ans->valid_until = ans->from_grace ? 0 : timebound && ge[i].end_at < fresh_until ? ge[i].end_at : fresh_until;
+		return 0;
+	}
+	if (need_okta) {
+		int r = check_user_info(d, user, login, d->cfg->cache_ttl, &info, &grace, &deadline, &err);
+
+		if (r == 0 && grant_not_in_okta_answer(d, &info, gids, ngroups, has_grant, ge)) {
+			/* A grant this daemon did not make (another okta-jitd of
+			 * the fleet did) while the cached answer predates it:
+			 * ask Okta again, waiting at most CHECK_WAIT_MS. */
+			struct user_entry again;
+			struct okta_error err2;
+			int grace2 = 0;
+
+			memset(&again, 0, sizeof(again));
+			check_deadline(&deadline);
+			if (check_user_info(d, user, login, 0, &again, &grace2, &deadline, &err2) == 0) {
+				free(info.groups);
+				info = again;
+				grace = grace2;
+			}
+		}
+		if (r != 0) {
+			char msg[512];
+
+			okta_error_format(&err, msg, sizeof(msg));
+			ans->decision = CHECK_UNAVAILABLE;
+			ojit_strlcpy(ans->code, "okta_unavailable", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit cannot reach Okta to check access: %s", msg);
+			return 0;
+		}
+		have_info = 1;
+		ans->from_grace = grace;
+	}
+	ans->from_grace |= ledger_grace;
+	for (i = 0; i < ngroups; i++) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
+		int timebound = f != NULL && !f->standing_allow;
+
+		/* a grant that ended while Okta was asked does not count */
+		if (timebound && (!has_grant[i] || ge[i].end_at <= ojit_now()))
+			continue;
+		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0)
+			continue;
+		if (!check_has_group(&info, gids[i]) &&
+		    !(d->cfg->role_gate && gids[i][0] == '\0' && check_has_okta_group_named(&info, groups[i])))
+			continue;
+		allow(groups[i], timebound, ge[i].id, ge[i].end_at, now, ans);
+		fresh_until = info.fetched_at + d->cfg->cache_ttl;
+		ans->valid_until = ans->from_grace ? 0 : timebound && ge[i].end_at < fresh_until ? ge[i].end_at : fresh_until;
+		free(info.groups);
+		return 0;
+	}
+	if (ledger_down || gid_down >= 0) {
+		/* What was never read cannot be allowed: the PAM module's
+		 * failmode decides. */
+		char msg[512];
+
+		free(info.groups);
+		ans->decision = CHECK_UNAVAILABLE;
+		if (ledger_down) {
+			ojit_strlcpy(ans->code, "ledger_unavailable", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit cannot read the grant ledger: %s",
+				 ledger_last_error(d->ledger));
+		} else {
+			okta_error_format(&gerr[gid_down], msg, sizeof(msg));
+			ojit_strlcpy(ans->code, "okta_unavailable", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit cannot reach Okta to find group '%s': %s",
+				 groups[gid_down], msg);
+		}
+		return 0;
+	}
+	/* Refused: say why for the first group, and how to get in. */
+	{
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[0]);
+		int timebound = f != NULL && !f->standing_allow;
+
+		ojit_strlcpy(ans->group, groups[0], sizeof(ans->group));
+		deny_text(d, f, groups[0], ans);
+		if (have_info && info.not_found) {
+			ojit_strlcpy(ans->code, "no_user", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: there is no Okta user %s", login);
+		} else if (have_info && strcmp(info.status, "ACTIVE") != 0) {
+			ojit_strlcpy(ans->code, "user_inactive", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: Okta user %s is %s", login, info.status);
+		} else if (timebound && !has_grant[0]) {
+			struct grant p;
+
+			ojit_strlcpy(ans->code, "no_grant", sizeof(ans->code));
+			if (ledger_grant_pending(d->ledger, user, groups[0], &p) == LEDGER_OK &&
+			    ojit_strlcpy(ans->code, "pending", sizeof(ans->code)) == 0)
+				snprintf(ans->message, sizeof(ans->message),
+					 "okta-jit: access needs a grant for '%s'; your request %lld is %s (approvers: %s)",
+					 groups[0], (long long)p.id, p.state, ans->approvers);
+			else
+				snprintf(ans->message, sizeof(ans->message),
+					 "okta-jit: access needs an active grant for Okta group '%s'", groups[0]);
+		} else if (gids[0][0] == '\0' && gerr[0].kind == OKTA_ERR_REFUSED) {
+			ojit_strlcpy(ans->code, "unknown_group", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s", gerr[0].summary);
+		} else if (gids[0][0] == '\0' && gerr[0].kind == OKTA_ERR_AMBIGUOUS) {
+			ojit_strlcpy(ans->code, "ambiguous_group", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s (see `okta-jit doctor`)", gerr[0].summary);
+		} else {
+			ojit_strlcpy(ans->code, "not_member", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s is not a member of Okta group '%s'",
+				 login, groups[0]);
+		}
+	}
+	free(info.groups);
+	return 0;
+}

@@ -1,0 +1,89 @@
+/* jitd.c - the lowest part of okta-jitd (jitd.h): the audit writer,
+ * the scheduler's kick, and the hooks that tell one part what another
+ * did. Moved out of daemon.c and grants.c so that check, grants,
+ * sessions, notify and refusals use it without including the parts
+ * above them. */
+#include "jitd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "audit.h"
+#include "util.h"
+
+/* names.h may not include the ledger: the two must agree. */
+_Static_assert(NAMES_USER_MAX == LEDGER_USER_MAX, "names.h and ledger.h disagree on a user name's length");
+_Static_assert(NAMES_GROUP_MAX == LEDGER_GROUP_MAX, "names.h and ledger.h disagree on a group name's length");
+
+void jitd_kick(struct jitd *d)
+{
+	pthread_mutex_lock(&d->sched_lock);
+	d->sched_kick = 1;
+	pthread_cond_signal(&d->sched_cond);
+	pthread_mutex_unlock(&d->sched_lock);
+}
+
+/* One line per event: "audit event=E id=N actor=A user=U group=G DETAIL",
+ * every value written by audit_value (audit.h), DETAIL already built the
+ * same way. The ledger row, the syslog line, `okta-jit audit` and the
+ * notification payload all carry this same detail. */
+void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
+		 const char *grp, const char *detail)
+{
+	char line[4096];
+	size_t len;
+
+	if (ledger_audit_add(d->ledger, event, grant_id, actor, user, grp, detail) != LEDGER_OK)
+		error_f("audit event %s for grant %lld not stored in the ledger: %s", event, (long long)grant_id,
+			ledger_last_error(d->ledger));
+	(void)audit_format(line, sizeof(line), "audit event=%s id=%lld actor=%s user=%s group=%s", event,
+			   (long long)grant_id, actor, user, grp);
+	len = strlen(line);
+	if (detail[0] != '\0')
+		(void)ojit_snprintf(line + len, sizeof(line) - len, " %s", detail);
+	/* syslog reaches the journal under systemd; a copy on stderr only
+	 * where stderr is not the journal too (okta-jitd --foreground by hand). */
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", line);
+	if (ojit_log_stderr_echo() && !ojit_log_debug_enabled())
+		ojit_log(LOG_INFO, "%s", line);
+	if (d->hooks.audit != NULL)
+		d->hooks.audit(d, event, grant_id, user, grp, detail);
+}
+
+void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char *actor,
+		 const char *user, const char *grp, const char *fmt, ...)
+{
+	char detail[AUDIT_DETAIL_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (audit_vformat(detail, sizeof(detail), fmt, ap) != 0)
+		warn_f("audit event %s for grant %lld: detail cut or malformed", event, (long long)grant_id);
+	va_end(ap);
+	audit_write(d, event, grant_id, actor, user, grp, detail);
+}
+
+void jitd_member_changed(struct jitd *d, const char *user, const char *login, const char *group, const char *gid,
+			 int member)
+{
+	if (d->hooks.member != NULL)
+		d->hooks.member(d, user, login, group, gid, member);
+}
+
+void jitd_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n)
+{
+	const char *owner = d->cfg->owner;
+
+	if (f == NULL)
+		snprintf(out, n, "nobody (no access flow covers this group)");
+	else if (f->approval == APPROVAL_AUTO)
+		snprintf(out, n, "automatic");
+	else if (f->approval == APPROVAL_OWNER)
+		snprintf(out, n, "the integration owner (%s)", owner ? owner : "not set");
+	else if (owner != NULL)
+		snprintf(out, n, "the group's owners in Okta (else %s)", owner);
+	else
+		snprintf(out, n, "the group's owners in Okta");
+}

@@ -1,0 +1,131 @@
+/* ledger_types.h - what the ledger stores: its rows, states and limits,
+ * its return codes, the callbacks that walk rows and the two dialects
+ * (ledger_spec_kind). Shared by the
+ * ledger's interface (ledger.h) and its backends (ledger_backend.h), so
+ * that neither includes the other both ways. */
+#ifndef OJIT_LEDGER_TYPES_H
+#define OJIT_LEDGER_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEDGER_USER_MAX 64
+#define LEDGER_LOGIN_MAX 256
+#define LEDGER_GROUP_MAX 256
+#define LEDGER_REASON_MAX 512
+#define LEDGER_ERROR_MAX 512
+
+/* Grant states, as stored. */
+#define GS_PENDING "pending"
+#define GS_APPROVED "approved"
+#define GS_ACTIVE "active"
+#define GS_EXPIRED "expired"
+#define GS_REVOKED "revoked"
+#define GS_DENIED "denied"
+#define GS_FAILED "failed"
+
+/* Okta work a grant still owes (the intent recorded before the call). */
+#define OP_NONE ""
+#define OP_ADD "add"
+#define OP_REMOVE "remove"
+
+/* struct grant.add_unsure */
+#define ADD_SURE 0
+#define ADD_UNSURE 1
+#define ADD_RECHECK 2
+
+struct grant {
+	int64_t id;
+	char kind[8]; /* "grant" or "extend" */
+	int64_t parent_id; /* the grant an extension extends */
+	char user[LEDGER_USER_MAX + 1];
+	char okta_login[LEDGER_LOGIN_MAX + 1];
+	char okta_user_id[65];
+	char grp[LEDGER_GROUP_MAX + 1];
+	char group_id[65];
+	char flow[65];
+	char requester[LEDGER_USER_MAX + 1];
+	char reason[LEDGER_REASON_MAX + 1];
+	char approver[LEDGER_LOGIN_MAX + 1];
+	char state[16];
+	char op[8];
+	int was_member; /* a member before the grant: never removed by us */
+	int64_t duration;
+	int64_t requested_at, pending_expires_at, decided_at, start_at, end_at, updated_at;
+	int op_attempts;
+	int64_t next_attempt_at;
+	char last_error[LEDGER_ERROR_MAX + 1];
+	/* ADD_UNSURE: an add was sent and its outcome never learnt (no
+	 * answer, or a restart mid-call); Okta may still apply it late.
+	 * ADD_RECHECK: removed once; membership is looked at again (and
+	 * removed if a late add landed) at next_attempt_at, recheck_after
+	 * later. */
+	int add_unsure;
+};
+
+struct audit_event {
+	int64_t id;
+	int64_t at;
+	char event[32];
+	int64_t grant_id;
+	char actor[LEDGER_LOGIN_MAX + 1];
+	char user[LEDGER_USER_MAX + 1];
+	char grp[LEDGER_GROUP_MAX + 1];
+	char detail[1024];
+};
+
+struct ledger_session {
+	int64_t id;
+	int64_t grant_id;
+	char user[LEDGER_USER_MAX + 1];
+	int64_t pid;
+	char service[64];
+	char tty[64];
+	int64_t opened_at, closed_at, warned_at;
+	char logind_id[64]; /* systemd-logind session, when there is one */
+	int64_t pid_start;  /* start time of pid (guards against pid reuse) */
+};
+
+/* A notification waiting in the durable queue (issue 10): one row per
+ * event and webhook target, sent in the background by notify.c. */
+#define NOTIFY_TARGET_MAX 64
+#define NOTIFY_PAYLOAD_MAX 8192
+struct notification {
+	int64_t id;
+	char target[NOTIFY_TARGET_MAX + 1]; /* the [notify NAME] section */
+	char event[32];
+	int64_t grant_id;
+	char payload[NOTIFY_PAYLOAD_MAX]; /* the body to POST, as queued */
+	int64_t created_at, next_attempt_at;
+	int attempts;
+	char last_error[256];
+	int64_t sent_at, dropped_at; /* 0 while waiting */
+};
+
+enum ledger_rc {
+	LEDGER_OK = 0,
+	LEDGER_NOTFOUND = 1,
+	LEDGER_CONFLICT = 2, /* the row is not in the expected state any more */
+	LEDGER_ERR = -1,     /* I/O, disk full, read-only, corruption */
+};
+
+/* What the gate needs of the active grant of user for group that ends
+ * last: its id, end and the Okta group id written with it. */
+struct grant_end {
+	int64_t id, end_at;
+	char group_id[65];
+};
+
+typedef int (*grant_cb)(const struct grant *g, void *ctx);
+typedef int (*audit_cb)(const struct audit_event *e, void *ctx);
+typedef int (*notify_cb)(const struct notification *n, void *ctx);
+typedef int (*session_cb)(const struct ledger_session *s, void *ctx);
+
+/* This host's name, as stored with its sessions. */
+const char *ledger_host(void);
+
+/* What ledger_spec_kind returns, and what ledger_schema_render renders. */
+#define LEDGER_DIALECT_SQLITE 0
+#define LEDGER_DIALECT_PG 1
+
+#endif
