@@ -1,4 +1,4 @@
-"""The PostgreSQL ledger backend (helper/ledger/ledger_pg.c) against a real
+"""The PostgreSQL ledger backend (helper/ledger/ledger_pg*.c) against a real
 PostgreSQL (pg_fixtures), driven through build/tests/ledger_driver, which
 calls a backend's operations (ledger_backend.h) one JSON line at a time:
 
