@@ -87,3 +87,14 @@ void jitd_describe_approvers(const struct jitd *d, const struct flow_config *f, 
 	else
 		snprintf(out, n, "the group's owners in Okta");
 }
+
+void jit_result_set(struct jit_result *r, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	ojit_strlcpy(r->code, code, sizeof(r->code));
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+	ojit_strip_controls(r->message);
+}

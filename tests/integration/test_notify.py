@@ -27,7 +27,7 @@ from webhook_receiver import WebhookReceiver, port_refuses, signature, webhook  
 
 ALL_EVENTS = ("requested", "approved", "denied", "granted", "expiring", "expired", "revoked", "failed")
 
-# Control characters are refused in a reason (grants.c check_reason), so the
+# Control characters are refused in a reason (grants_actions.c check_reason), so the
 # "newline" is a backslash followed by n: JSON must escape the backslash.
 HOSTILE_REASON = '"quotes" \\ backslash <!channel> <https://evil.example|click> & done\\nnewline'
 

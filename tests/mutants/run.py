@@ -53,28 +53,28 @@ def M(name, path, line, to, tests, k=None, after=None, why=""):
 
 MUTANTS = [
     # (1) approval by a group-type owner, through the group's owners API
-    M("owner-group-member-refused", "helper/daemon/grants.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 0;",
+    M("owner-group-member-refused", "helper/daemon/grants_approvers.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 0;",
       [AUTHZ], "group_type_owner",
       why="a member of a group that owns the Okta group may approve"),
-    M("owner-group-anyone-approves", "helper/daemon/grants.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 1;",
+    M("owner-group-anyone-approves", "helper/daemon/grants_approvers.c", "yes = check_user_in_group(&u, ol.v[i].id);", "yes = 1;",
       [AUTHZ], "group_type_owner",
       why="only a member of an owning group may approve"),
     # (2) approval by the integration owner
-    M("integration-owner-anyone", "helper/daemon/grants.c",
+    M("integration-owner-anyone", "helper/daemon/grants_approvers.c",
       "yes = strcasecmp(owner + 5, u.login) == 0;", "yes = 1;",
       [AUTHZ], "integration_owner",
       why="approval = owner: only the integration owner approves"),
-    M("no-owners-no-fallback", "helper/daemon/grants.c",
+    M("no-owners-no-fallback", "helper/daemon/grants_approvers.c",
       "if (ol.n > 0 || owner == NULL) {", "if (1) {",
       [AUTHZ], "integration_owner",
       why="a group without owners falls back to the integration owner"),
     # (3) two local accounts of one Okta person
-    M("same-okta-person-approves", "helper/daemon/grants.c",
+    M("same-okta-person-approves", "helper/daemon/grants_approvers.c",
       "if (strcmp(u.id, g->okta_user_id) == 0) {", "if (0) {",
       [AUTHZ], "two_local_accounts",
       why="nobody approves their own request under another local name"),
     # (4) the cap on an extension applied at approval
-    M("extension-cap-at-approval", "helper/daemon/grants.c",
+    M("extension-cap-at-approval", "helper/daemon/grants_actions.c",
       "if (f != NULL && new_end > now + f->max_duration)",
       "if (0 && f != NULL && new_end > now + f->max_duration)",
       [LIFECYCLE], "stop_at_the_flows_maximum and sqlite",
