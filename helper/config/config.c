@@ -3,23 +3,24 @@
  * inih (Debian's libinih) does the INI syntax; this file owns the meaning.
  * Debian's build calls handlers without a line number, so the file is fed
  * through a reader that counts lines: when a handler runs, the line it is
- * handling is the last one read (multi-line values are switched off). */
+ * handling is the last one read (multi-line values are switched off).
+ *
+ * The checks of single values (URLs, names, login_format, the ledger's
+ * URI) are in config_check.c, the questions asked of a loaded
+ * configuration in config_lookup.c. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_internal.h"
 #include "duration.h"
 #include "ledger.h"
-
-#define CONFIG_LINE_MAX 4096
 
 struct parse_state {
 	struct ojit_config *cfg;
@@ -91,115 +92,6 @@ static char *counting_reader(char *str, int num, void *stream)
 			;
 		st->long_line = st->line;
 	}
-	return r;
-}
-
-int config_check_org_url(const char *url, const char **why)
-{
-	const char *host, *p;
-	size_t hostlen;
-
-	if (strncmp(url, "https://", 8) != 0) {
-		*why = "must start with https:// (plain http is never allowed)";
-		return -1;
-	}
-	host = url + 8;
-	hostlen = strcspn(host, "/?#");
-	if (hostlen == 0) {
-		*why = "has no host name";
-		return -1;
-	}
-	for (p = host; p < host + hostlen; p++) {
-		if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == ':' ||
-		      *p == '[' || *p == ']')) {
-			*why = "host name has a character that is not allowed (user info, spaces or non-ASCII)";
-			return -1;
-		}
-	}
-	p = host + hostlen;
-	if (*p == '/' && p[1] == '\0')
-		return 0; /* a single trailing slash is tolerated and dropped */
-	if (*p != '\0') {
-		*why = "must be just the org address, with no path, query or fragment (e.g. https://example.okta.com)";
-		return -1;
-	}
-	return 0;
-}
-
-int config_check_name(const char *name, const char **why)
-{
-	size_t len = strlen(name), i;
-
-	if (len == 0 || len > CONFIG_NAME_MAX) {
-		*why = "must be 1-64 characters";
-		return -1;
-	}
-	for (i = 0; i < len; i++) {
-		if (!(isalnum((unsigned char)name[i]) || name[i] == '-')) {
-			*why = "may contain only letters, digits and dashes";
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int config_check_login_format(const char *fmt, const char **why)
-{
-	int users = 0;
-	const char *p;
-
-	for (p = fmt; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x21 || *p == 0x7f || *p == '"' || *p == '\\') {
-			*why = "may not contain spaces, quotes, backslashes or control characters";
-			return -1;
-		}
-		if (*p != '%')
-			continue;
-		p++;
-		if (*p == 'u')
-			users++;
-		else if (*p != '%') {
-			*why = "only %u (the local user name) and %% are allowed";
-			return -1;
-		}
-	}
-	if (users != 1) {
-		*why = "must contain %u exactly once";
-		return -1;
-	}
-	if (strlen(fmt) > 200) {
-		*why = "too long (at most 200 characters)";
-		return -1;
-	}
-	return 0;
-}
-
-int config_map_login(const struct ojit_config *cfg, const char *user, char *out, size_t n)
-{
-	const char *fmt = cfg->login_format ? cfg->login_format : "%u";
-	struct ojit_buf b;
-	const char *p;
-	int r = -1;
-
-	ojit_buf_init(&b, n > 0 ? n - 1 : 0);
-	for (p = fmt; *p != '\0'; p++) {
-		if (*p == '%' && p[1] == 'u') {
-			if (ojit_buf_append(&b, user, strlen(user)) != 0)
-				goto out;
-			p++;
-		} else if (*p == '%' && p[1] == '%') {
-			if (ojit_buf_append(&b, "%", 1) != 0)
-				goto out;
-			p++;
-		} else if (ojit_buf_append(&b, p, 1) != 0) {
-			goto out;
-		}
-	}
-	if (b.data == NULL || ojit_strlcpy(out, b.data, n) != 0)
-		goto out;
-	r = 0;
-out:
-	ojit_buf_free(&b);
 	return r;
 }
 
@@ -445,142 +337,6 @@ static int handle_users(struct parse_state *st, const char *key, const char *val
 	return 0;
 }
 
-/* A password inside a postgresql:// URI: userinfo with a ':' or a
- * password parameter, however percent-encoded. */
-static int uri_has_password(const char *uri)
-{
-	const char *rest = strstr(uri, "://");
-	const char *at, *slash, *colon;
-	char decoded[CONFIG_LINE_MAX];
-	size_t i, n = 0;
-
-	for (i = 0; uri[i] != '\0' && n + 1 < sizeof(decoded); i++) {
-		if (uri[i] == '%' && isxdigit((unsigned char)uri[i + 1]) && isxdigit((unsigned char)uri[i + 2])) {
-			char hex[3] = { uri[i + 1], uri[i + 2], '\0' };
-
-			decoded[n++] = (char)tolower((int)strtol(hex, NULL, 16));
-			i += 2;
-		} else {
-			decoded[n++] = (char)tolower((unsigned char)uri[i]);
-		}
-	}
-	decoded[n] = '\0';
-	if (strstr(decoded, "password") != NULL)
-		return 1;
-	if (rest == NULL)
-		return 0;
-	rest += 3;
-	slash = strchr(rest, '/');
-	at = strchr(rest, '@');
-	if (at == NULL || (slash != NULL && at > slash))
-		return 0;
-	colon = memchr(rest, ':', (size_t)(at - rest));
-	return colon != NULL;
-}
-
-/* One host of a libpq host or hostaddr list: a Unix socket folder or the
- * loopback interface, where no one on the network sits in between. */
-static int pg_host_is_local(const char *h, size_t len)
-{
-	char buf[64];
-	unsigned char a[16];
-	static const unsigned char v6_loopback[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
-
-	if (len == 0)
-		return 1; /* libpq's default: the Unix socket */
-	if (h[0] == '/' || h[0] == '@')
-		return 1;
-	if (len >= sizeof(buf))
-		return 0;
-	memcpy(buf, h, len);
-	buf[len] = '\0';
-	if (strcasecmp(buf, "localhost") == 0)
-		return 1;
-	if (inet_pton(AF_INET, buf, a) == 1)
-		return a[0] == 127;
-	if (inet_pton(AF_INET6, buf, a) == 1)
-		return memcmp(a, v6_loopback, 16) == 0;
-	return 0;
-}
-
-/* Is every host of a comma-separated list local? */
-static int pg_hosts_are_local(const char *list, const char **bad, size_t *badlen)
-{
-	const char *p = list;
-
-	for (;;) {
-		const char *c = strchr(p, ',');
-		size_t len = c != NULL ? (size_t)(c - p) : strlen(p);
-
-		if (!pg_host_is_local(p, len)) {
-			*bad = p;
-			*badlen = len;
-			return 0;
-		}
-		if (c == NULL)
-			return 1;
-		p = c + 1;
-	}
-}
-
-/* The fleet's database connection carries the ledger every grant and
- * check trusts, and the password: anything short of sslmode=verify-full
- * (libpq's default is prefer) lets a man in the middle read or change it.
- * Only a loopback host or a Unix socket may go without. What libpq would
- * take from PG* variables counts too. 0, or -1 with the reason in why. */
-static int pg_transport_ok(const char *uri, char *why, size_t n)
-{
-	PQconninfoOption *opts, *o;
-	const char *host = NULL, *hostaddr = NULL, *sslmode = NULL, *requiressl = NULL, *bad = NULL;
-	char *msg = NULL;
-	size_t badlen = 0;
-	int r = -1;
-
-	opts = PQconninfoParse(uri, &msg);
-	if (opts == NULL) {
-		PQfreemem(msg);
-		snprintf(why, n, "is not a valid PostgreSQL connection URI");
-		return -1;
-	}
-	for (o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || o->val[0] == '\0')
-			continue;
-		if (strcmp(o->keyword, "host") == 0)
-			host = o->val;
-		else if (strcmp(o->keyword, "hostaddr") == 0)
-			hostaddr = o->val;
-		else if (strcmp(o->keyword, "sslmode") == 0)
-			sslmode = o->val;
-		else if (strcmp(o->keyword, "requiressl") == 0)
-			requiressl = o->val;
-	}
-	if (host == NULL)
-		host = getenv("PGHOST");
-	if (hostaddr == NULL)
-		hostaddr = getenv("PGHOSTADDR");
-	if (sslmode == NULL)
-		sslmode = getenv("PGSSLMODE");
-	if (sslmode == NULL)
-		sslmode = requiressl != NULL && strcmp(requiressl, "1") == 0 ? "require" : "prefer";
-	if (strcmp(sslmode, "verify-full") == 0) {
-		r = 0;
-		goto out;
-	}
-	/* With hostaddr, libpq connects there and host only names it. */
-	if (hostaddr != NULL && hostaddr[0] != '\0' ? pg_hosts_are_local(hostaddr, &bad, &badlen)
-						 : pg_hosts_are_local(host != NULL ? host : "", &bad, &badlen)) {
-		r = 0;
-		goto out;
-	}
-	snprintf(why, n,
-		 "connects to %.*s with sslmode=%s; a database that is not on loopback or a Unix socket needs "
-		 "sslmode=verify-full (and sslrootcert=...), or a man in the middle can read and change the ledger",
-		 (int)(badlen > 200 ? 200 : badlen), bad != NULL ? bad : "?", sslmode);
-out:
-	PQconninfoFree(opts);
-	return r;
-}
-
 static int handle_daemon(struct parse_state *st, const char *key, const char *value)
 {
 	struct ojit_config *c = st->cfg;
@@ -594,7 +350,7 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 				  "must be sqlite:/path, an absolute path, or a postgresql:// URI");
 			return 0;
 		}
-		if (ledger_spec_kind(value) == LEDGER_DIALECT_PG && uri_has_password(value)) {
+		if (ledger_spec_kind(value) == LEDGER_DIALECT_PG && config_uri_has_password(value)) {
 			add_error(st, st->line, "daemon", key,
 				  "holds a password; put it in ledger_password_file (root-only) instead");
 			return 0;
@@ -602,7 +358,7 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 		if (ledger_spec_kind(value) == LEDGER_DIALECT_PG) {
 			char why[512];
 
-			if (pg_transport_ok(value, why, sizeof(why)) != 0) {
+			if (config_pg_transport_ok(value, why, sizeof(why)) != 0) {
 				add_error(st, st->line, "daemon", key, "%s", why);
 				return 0;
 			}
@@ -785,25 +541,6 @@ static int seen_before(struct parse_state *st, const char *section, const char *
 	st->seen[st->nseen] = strdup(key);
 	if (st->seen[st->nseen] != NULL)
 		st->nseen++;
-	return 0;
-}
-
-static const struct {
-	const char *name;
-	unsigned bit;
-} notify_events[] = {
-	{ "requested", NOTIFY_REQUESTED }, { "approved", NOTIFY_APPROVED }, { "denied", NOTIFY_DENIED },
-	{ "granted", NOTIFY_GRANTED },     { "expiring", NOTIFY_EXPIRING }, { "expired", NOTIFY_EXPIRED },
-	{ "revoked", NOTIFY_REVOKED },     { "failed", NOTIFY_FAILED },     { "breakglass", NOTIFY_BREAKGLASS },
-};
-
-unsigned config_notify_event(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(notify_events) / sizeof(notify_events[0]); i++)
-		if (strcmp(notify_events[i].name, name) == 0)
-			return notify_events[i].bit;
 	return 0;
 }
 
@@ -1157,39 +894,4 @@ void config_free(struct ojit_config *c)
 		free(c->flows);
 	}
 	free(c);
-}
-
-const struct flow_config *config_flow_for_group(const struct ojit_config *cfg, const char *group)
-{
-	size_t i, j;
-
-	for (i = 0; i < cfg->nflows; i++)
-		for (j = 0; j < cfg->flows[i].ngroups; j++)
-			if (strcmp(cfg->flows[i].groups[j], group) == 0)
-				return &cfg->flows[i];
-	return NULL;
-}
-
-const char *config_dpop_name(enum dpop_mode m)
-{
-	switch (m) {
-	case DPOP_ON:
-		return "on";
-	case DPOP_OFF:
-		return "off";
-	default:
-		return "auto";
-	}
-}
-
-const char *config_approval_name(enum approval_rule a)
-{
-	switch (a) {
-	case APPROVAL_AUTO:
-		return "auto";
-	case APPROVAL_OWNER:
-		return "owner";
-	default:
-		return "owners";
-	}
 }
