@@ -1,6 +1,6 @@
 """okta-jitd grant lifecycle end to end: request, approve/deny, extend,
 revoke, expiry - checked against the fake Okta's memberships, the ledger
-and the audit trail (helper/daemon/grants.c, helper/daemon/daemon.c, helper/cli/client.c)."""
+and the audit trail (helper/daemon/grants*.c, helper/daemon/daemon*.c, helper/cli/client.c)."""
 import time
 
 import pytest

@@ -1,0 +1,470 @@
+/* daemon_dispatch.c - one request answered: okta-jitd's requests (check,
+ * session, request, approve, deny, revoke, extend, list, audit, ...)
+ * mapped to the check, the grant lifecycle, sessions and the ledger, the
+ * reply built, and the audit records a reply must not wait for written
+ * just after it (daemon_after_reply). daemon.c serves the sockets and
+ * calls daemon_dispatch for each request it reads. */
+#include "daemon.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include "answers.h"
+#include "audit.h"
+#include "check.h"
+#include "duration.h"
+#include "grants.h"
+#include "refusals.h"
+#include "sessions.h"
+#include "util.h"
+
+static void reply_error(struct proto_out *o, const char *code, const char *msg)
+{
+	proto_out_free(o);
+	proto_out_init(o, PROTO_ERROR);
+	proto_out_add(o, T_CODE, code);
+	proto_out_add(o, T_MESSAGE, msg);
+}
+
+static void reply_result_error(struct proto_out *o, const struct jit_result *res)
+{
+	reply_error(o, res->code[0] ? res->code : "error", res->message[0] ? res->message : "failed");
+}
+
+static void add_grant(struct proto_out *o, const struct grant *g)
+{
+	proto_out_add(o, T_RECORD, "");
+	proto_out_add_int(o, T_ID, g->id);
+	proto_out_add(o, T_USER, g->user);
+	proto_out_add(o, T_GROUP, g->grp);
+	proto_out_add(o, T_STATE, strcmp(g->kind, "extend") == 0 ? (strcmp(g->state, GS_PENDING) == 0 ? "pending-extension" : g->state) : g->state);
+	proto_out_add(o, T_FLOW, g->flow);
+	proto_out_add_int(o, T_DURATION, g->duration);
+	proto_out_add_int(o, T_START, g->start_at);
+	proto_out_add_int(o, T_END, g->end_at);
+	proto_out_add_int(o, T_AT, g->requested_at);
+	proto_out_add(o, T_REQUESTER, g->requester);
+	proto_out_add(o, T_APPROVER, g->approver);
+	proto_out_add(o, T_REASON, g->reason);
+	if (g->parent_id > 0)
+		proto_out_add_int(o, T_SESSION, g->parent_id);
+}
+
+static int parse_id(const struct proto_msg *m, int64_t *id)
+{
+	const char *v = proto_get(m, T_ID);
+
+	return v != NULL && ojit_parse_int64(v, 1, INT64_MAX / 2, id) == 0 ? 0 : -1;
+}
+
+/* Seconds, or a human duration as typed at the PAM prompt ("30m"). */
+static int parse_duration(const struct proto_msg *m, int64_t *d)
+{
+	const char *v = proto_get(m, T_DURATION);
+
+	*d = 0;
+	if (v == NULL)
+		return 0;
+	if (ojit_parse_int64(v, 1, DURATION_MAX_SECONDS, d) == 0)
+		return 0;
+	return duration_parse(v, d, NULL);
+}
+
+struct list_ctx {
+	struct proto_out *o;
+	struct jitd *d;
+	const struct actor *a;
+	int approvable; /* only requests a may approve */
+	size_t n;
+};
+
+static int list_cb(const struct grant *g, void *p)
+{
+	struct list_ctx *c = p;
+
+	if (c->approvable) {
+		struct jit_result res;
+		char login[OKTA_LOGIN_MAX + 1];
+
+		if (grants_can_approve(c->d, c->a, g, login, sizeof(login), &res) != 1)
+			return 0;
+	}
+	add_grant(c->o, g);
+	return ++c->n >= 2000;
+}
+
+static int audit_row_cb(const struct audit_event *e, void *p)
+{
+	struct list_ctx *c = p;
+
+	proto_out_add(c->o, T_RECORD, "");
+	proto_out_add_int(c->o, T_AT, e->at);
+	proto_out_add(c->o, T_EVENT, e->event);
+	proto_out_add_int(c->o, T_ID, e->grant_id);
+	proto_out_add(c->o, T_ACTOR, e->actor);
+	proto_out_add(c->o, T_USER, e->user);
+	proto_out_add(c->o, T_GROUP, e->grp);
+	proto_out_add(c->o, T_DETAIL, e->detail);
+	return 0;
+}
+
+/* Records kept back and not yet written: the audit trail is read only
+ * once they are, so a refusal is in it by the time anyone can ask. */
+static pthread_mutex_t owed_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t owed_cond = PTHREAD_COND_INITIALIZER;
+static int audits_owed;
+
+/* audit_event, or, with after, kept for daemon_after_reply. The decision
+ * is made and sent either way; the record follows it within the same
+ * connection's turn (a crash in between loses a check's record, never a
+ * grant's). */
+static void audit_after(struct jitd *d, struct after_reply *after, const char *event, int64_t grant_id,
+			const char *actor, const char *user, const char *grp, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+static void audit_after(struct jitd *d, struct after_reply *after, const char *event, int64_t grant_id,
+			const char *actor, const char *user, const char *grp, const char *fmt, ...)
+{
+	char detail[sizeof(after->ev.detail)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (audit_vformat(detail, sizeof(detail), fmt, ap) != 0)
+		warn_f("audit event %s: detail cut or malformed", event);
+	va_end(ap);
+	if (after == NULL) {
+		audit_write(d, event, grant_id, actor, user, grp, detail);
+		return;
+	}
+	pthread_mutex_lock(&owed_lock);
+	audits_owed++;
+	pthread_mutex_unlock(&owed_lock);
+	after->pending = 1;
+	ojit_strlcpy(after->ev.event, event, sizeof(after->ev.event));
+	after->ev.grant_id = grant_id;
+	ojit_strlcpy(after->ev.actor, actor, sizeof(after->ev.actor));
+	ojit_strlcpy(after->ev.user, user, sizeof(after->ev.user));
+	ojit_strlcpy(after->ev.grp, grp, sizeof(after->ev.grp));
+	memcpy(after->ev.detail, detail, sizeof(detail));
+}
+
+void daemon_after_reply(struct jitd *d, struct after_reply *after)
+{
+	if (after == NULL || !after->pending)
+		return;
+	after->pending = 0;
+	audit_write(d, after->ev.event, after->ev.grant_id, after->ev.actor, after->ev.user, after->ev.grp,
+		    after->ev.detail);
+	pthread_mutex_lock(&owed_lock);
+	audits_owed--;
+	pthread_cond_broadcast(&owed_cond);
+	pthread_mutex_unlock(&owed_lock);
+}
+
+/* Wait (at most DAEMON_IO_TIMEOUT_MS) for the records kept back to be
+ * written. */
+static void audits_settle(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DAEMON_IO_TIMEOUT_MS / 1000;
+	pthread_mutex_lock(&owed_lock);
+	while (audits_owed > 0)
+		if (pthread_cond_timedwait(&owed_cond, &owed_lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&owed_lock);
+}
+
+/* PAM items (service, rhost, tty) describe a login only when the PAM
+ * module (root) sends them. From anyone else they are ignored, not
+ * refused (a user's own CHECK still gets its answer): a user cannot pass
+ * text off as a login's in the audit trail or a notification. */
+static const char *pam_item(const struct actor *a, const struct proto_msg *m, uint8_t tag)
+{
+	const char *v = a->is_root ? proto_get(m, tag) : NULL;
+
+	return v != NULL ? v : "";
+}
+
+static void do_check(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
+		     struct after_reply *after)
+{
+	const char *user = proto_get(m, T_USER);
+	const char *groups[CHECK_MAX_GROUPS];
+	struct check_answer ans;
+	size_t i, n = 0;
+	uint64_t gen;
+
+	if (user == NULL)
+		user = a->user;
+	if (!a->is_root && strcmp(user, a->user) != 0) {
+		reply_error(o, "forbidden", "only root may check another user");
+		audit_refusal(d, a, "refused", 0, user, "", "reason=check-for-other");
+		return;
+	}
+	for (i = 0; i < m->nfields; i++) {
+		if (m->fields[i].tag != T_GROUP)
+			continue;
+		if (n >= CHECK_MAX_GROUPS) {
+			reply_error(o, "invalid", "too many groups");
+			return;
+		}
+		if (!jitd_valid_groupname(m->fields[i].val)) {
+			reply_error(o, "invalid", "not a valid group name");
+			return;
+		}
+		groups[n++] = m->fields[i].val;
+	}
+	if (n == 0) {
+		reply_error(o, "invalid", "name at least one group");
+		return;
+	}
+	gen = d->answers != NULL ? answers_gen(d->answers) : 0; /* before the ledger is read */
+	check_decide(d, user, groups, n, a->is_root, &ans);
+	/* A plain allow goes on the answer board for the PAM module (root)
+	 * until it would no longer hold; anything written since voids it. */
+	if (d->answers != NULL && a->is_root && ans.decision == CHECK_ALLOW && !ans.from_grace && ans.valid_until > 0)
+		answers_put(d->answers, gen, user, ans.group, ans.valid_until, ans.grant_id);
+	proto_out_add(o, T_DECISION, ans.decision == CHECK_ALLOW ? "allow" : ans.decision == CHECK_DENY ? "deny" : "unavailable");
+	proto_out_add(o, T_CODE, ans.code);
+	proto_out_add(o, T_MESSAGE, ans.message);
+	proto_out_add(o, T_GROUP, ans.group);
+	if (ans.grant_id > 0)
+		proto_out_add_int(o, T_ID, ans.grant_id);
+	if (ans.end > 0) {
+		proto_out_add_int(o, T_END, ans.end);
+		proto_out_add_int(o, T_TIME_LEFT, ans.end - ojit_now());
+	}
+	if (ans.decision != CHECK_ALLOW) {
+		proto_out_add(o, T_HINT, ans.hint);
+		proto_out_add(o, T_APPROVERS, ans.approvers);
+		if (ans.max_duration > 0)
+			proto_out_add_int(o, T_MAX_DURATION, ans.max_duration);
+		proto_out_add(o, T_REASON_REQUIRED, ans.reason_required ? "1" : "0");
+	}
+	if (d->cfg->access_details != NULL)
+		proto_out_add(o, T_DETAILS, d->cfg->access_details);
+	if (ans.decision == CHECK_DENY && strcmp(ans.code, "invalid") != 0 &&
+	    refusals_take(d, a, "check_refused", user, ans.group))
+		audit_after(d, after, "check_refused", 0, a->is_root ? "pam" : a->user, user, ans.group,
+			    "code=%s service=%s", ans.code, pam_item(a, m, T_SERVICE));
+	else if (ans.from_grace)
+		audit_after(d, after, "check_grace", ans.grant_id, "pam", user, ans.group, "why=%s",
+			    "answered from cache during an Okta outage");
+}
+
+static void do_session(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
+{
+	struct ledger_session s;
+	struct grant g;
+	const char *user = proto_get(m, T_USER), *group = proto_get(m, T_GROUP);
+	const char *pid = proto_get(m, T_PID);
+	int64_t now = ojit_now(), v = 0;
+
+	if (!a->is_root) {
+		reply_error(o, "forbidden", "only root (the PAM module) records sessions");
+		return;
+	}
+	if (m->type == PROTO_SESSION_CLOSE) {
+		if (parse_id(m, &v) != 0 && (proto_get(m, T_SESSION) == NULL ||
+					     ojit_parse_int64(proto_get(m, T_SESSION), 1, INT64_MAX / 2, &v) != 0)) {
+			reply_error(o, "invalid", "name the session");
+			return;
+		}
+		ledger_session_close(d->ledger, v, now);
+		sessions_forget_mine(v);
+		return;
+	}
+	if (!jitd_valid_username(user) || group == NULL || pid == NULL ||
+	    ojit_parse_int64(pid, 1, 1LL << 31, &v) != 0) {
+		reply_error(o, "invalid", "user, group and pid are required");
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	ojit_strlcpy(s.user, user, sizeof(s.user));
+	/* The session's process is the one that connected (the sshd or sudo
+	 * process running the PAM module), as the kernel names it; its
+	 * logind session is read from its cgroup. What the message says
+	 * (PID, and XDG_SESSION_ID from the PAM environment, which a user may
+	 * set in some stacks) is not trusted for either. */
+	if (a->pid > 1 && v != (int64_t)a->pid)
+		debug_f("session of %s: pid %lld in the message is not the caller's (%d); recording the caller", user,
+			(long long)v, (int)a->pid);
+	s.pid = a->pid > 1 ? (int64_t)a->pid : v;
+	ojit_strlcpy(s.service, proto_get(m, T_SERVICE) ? proto_get(m, T_SERVICE) : "", sizeof(s.service));
+	ojit_strlcpy(s.tty, proto_get(m, T_TTY) ? proto_get(m, T_TTY) : "", sizeof(s.tty));
+	s.opened_at = now;
+	s.pid_start = sessions_pid_start((pid_t)s.pid);
+	if (sessions_logind_of_pid((pid_t)s.pid, s.logind_id, sizeof(s.logind_id)) != 0)
+		s.logind_id[0] = '\0';
+	if (ledger_grant_active(d->ledger, user, group, now, &g) == LEDGER_OK) {
+		s.grant_id = g.id;
+		proto_out_add_int(o, T_END, g.end_at);
+		proto_out_add_int(o, T_TIME_LEFT, g.end_at - now);
+		proto_out_add_int(o, T_ID, g.id);
+	}
+	if (ledger_session_open(d->ledger, &s) != LEDGER_OK) {
+		reply_error(o, "ledger", ledger_last_error(d->ledger));
+		return;
+	}
+	sessions_note_mine(d, &s);
+	proto_out_add_int(o, T_SESSION, s.id);
+	jitd_kick(d); /* the scheduler now watches this session (warning, end) */
+}
+
+void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
+		     struct after_reply *after)
+{
+	struct jit_result res;
+	struct grant g;
+	int64_t id = 0, dur = 0;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	proto_out_init(o, PROTO_OK);
+	if (a->user[0] == '\0' && !a->is_root) {
+		reply_error(o, "forbidden", "your uid has no user name");
+		return;
+	}
+	if (d->cfg->role_gate && (m->type == PROTO_REQUEST || m->type == PROTO_APPROVE || m->type == PROTO_DENY ||
+				  m->type == PROTO_REVOKE || m->type == PROTO_EXTEND)) {
+		reply_error(o, "role",
+			    "this host only answers checks (role = gate) and holds no key that can change Okta groups; "
+			    "run this on a granter host of the fleet");
+		return;
+	}
+	switch (m->type) {
+	case PROTO_PING:
+		proto_out_add(o, T_MESSAGE, "okta-jitd " OJIT_VERSION);
+		proto_out_add(o, T_USER, a->user);
+		return;
+	case PROTO_CHECK:
+		do_check(d, a, m, o, after);
+		return;
+	case PROTO_BREAKGLASS: {
+		/* Told by the PAM module (root) after a break-glass login passed
+		 * without asking us: audit it and tell the [notify] targets. */
+		const char *who = proto_get(m, T_USER);
+
+		if (!a->is_root) {
+			reply_error(o, "forbidden", "only the PAM module (root) reports break-glass logins");
+			return;
+		}
+		if (who == NULL || !jitd_valid_username(who)) {
+			reply_error(o, "invalid", "name the user");
+			return;
+		}
+		audit_event(d, "breakglass", 0, "pam", who, "", "local_group=%s service=%s rhost=%s tty=%s",
+			    proto_get(m, T_REASON) ? proto_get(m, T_REASON) : "", pam_item(a, m, T_SERVICE),
+			    pam_item(a, m, T_RHOST), pam_item(a, m, T_TTY));
+		return;
+	}
+	case PROTO_SESSION_OPEN:
+	case PROTO_SESSION_CLOSE:
+		do_session(d, a, m, o);
+		return;
+	case PROTO_REQUEST:
+		if (parse_duration(m, &dur) != 0) {
+			reply_error(o, "invalid", "bad duration");
+			return;
+		}
+		{
+			/* Filed by the PAM module (root, with a service) on the
+			 * user's behalf at their prompt: the user is the requester. */
+			const char *for_user = proto_get(m, T_USER);
+			const char *requester = a->user;
+
+			if (a->is_root && for_user != NULL && proto_get(m, T_SERVICE) != NULL)
+				requester = for_user;
+			r = grants_request(d, a, requester, for_user, proto_get(m, T_GROUP), dur, proto_get(m, T_REASON),
+					   &g, &res);
+		}
+		break;
+	case PROTO_APPROVE:
+	case PROTO_DENY:
+	case PROTO_REVOKE:
+		if (parse_id(m, &id) != 0) {
+			reply_error(o, "invalid", "name the grant id");
+			return;
+		}
+		if (m->type == PROTO_APPROVE)
+			r = grants_approve(d, a, id, proto_get(m, T_REASON), &g, &res);
+		else if (m->type == PROTO_DENY)
+			r = grants_deny(d, a, id, proto_get(m, T_REASON), &g, &res);
+		else
+			r = grants_revoke(d, a, id, &g, &res);
+		break;
+	case PROTO_EXTEND:
+		if (parse_id(m, &id) != 0 || parse_duration(m, &dur) != 0) {
+			reply_error(o, "invalid", "name the grant id and a valid duration");
+			return;
+		}
+		r = grants_extend(d, a, id, dur, proto_get(m, T_REASON), &g, &res);
+		break;
+	case PROTO_LIST:
+	case PROTO_STATUS: {
+		struct list_ctx c = { o, d, a, 0, 0 };
+		const char *all = proto_get(m, T_ALL);
+		const char *states = proto_get(m, T_STATE);
+		const char *who = a->is_root ? proto_get(m, T_USER) : a->user;
+
+		if (m->type == PROTO_STATUS) {
+			ledger_grant_list(d->ledger, a->user, "active,pending,approved", 100, list_cb, &c);
+			return;
+		}
+		if (states != NULL && strcmp(states, "approvable") == 0) {
+			c.approvable = 1;
+			ledger_grant_list(d->ledger, NULL, "pending", 500, list_cb, &c);
+			return;
+		}
+		if (states != NULL && (strlen(states) > 100 || strspn(states, "abcdefghijklmnopqrstuvwxyz,") != strlen(states))) {
+			reply_error(o, "invalid", "bad state filter");
+			return;
+		}
+		if (all != NULL && strcmp(all, "1") == 0)
+			ledger_grant_list(d->ledger, who, states, 2000, list_cb, &c);
+		else
+			ledger_grant_list(d->ledger, who, states ? states : "active,pending,approved", 2000, list_cb, &c);
+		return;
+	}
+	case PROTO_AUDIT: {
+		struct list_ctx c = { o, d, a, 0, 0 };
+		int64_t since = 0;
+		const char *s = proto_get(m, T_SINCE);
+
+		if (!a->is_root) {
+			reply_error(o, "forbidden", "only root reads the audit trail");
+			audit_refusal(d, a, "refused", 0, "", "", "reason=audit-not-allowed");
+			return;
+		}
+		if (s != NULL && ojit_parse_int64(s, 0, INT64_MAX / 2, &since) != 0) {
+			reply_error(o, "invalid", "bad --since");
+			return;
+		}
+		audits_settle();
+		refusals_flush(d, 1);
+		ledger_audit_list(d->ledger, since, proto_get(m, T_USER), proto_get(m, T_GROUP), 10000, audit_row_cb, &c);
+		return;
+	}
+	default:
+		reply_error(o, "invalid", "unknown request type");
+		return;
+	}
+	if (r != 0) {
+		reply_result_error(o, &res);
+		return;
+	}
+	add_grant(o, &g);
+	proto_out_add(o, T_CODE, res.code[0] ? res.code : "ok");
+	proto_out_add(o, T_MESSAGE, res.message);
+	if (d->cfg->access_details != NULL)
+		proto_out_add(o, T_DETAILS, d->cfg->access_details);
+	if (strcmp(g.state, GS_PENDING) == 0) {
+		char who[256];
+
+		jitd_describe_approvers(d, config_flow_for_group(d->cfg, g.grp), who, sizeof(who));
+		proto_out_add(o, T_APPROVERS, who);
+	}
+}
