@@ -50,8 +50,10 @@ LIB      := $(BUILD)/libokta-jit.a
 CLI      := $(BUILD)/okta-jit
 DAEMON   := $(BUILD)/okta-jitd
 PAM_MOD  := $(BUILD)/pam_okta_jit.so
-UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
-UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Unit tests sit in tests/unit/LAYER/, beside the layer they test; each
+# builds to $(BUILD)/tests/test_NAME.
+UNIT_SRCS  := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 
 .PHONY: all check unit-tests install clean demo deps layers
 all: $(CLI) $(DAEMON) $(PAM_MOD)
@@ -84,10 +86,13 @@ $(PAM_MOD): $(BUILD)/pam/pam_okta_jit.o $(BUILD)/pam/proto.o
 $(DAEMON): $(BUILD)/helper/daemon/okta-jitd.o $(LIB)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HELPER_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(EXE_CFLAGS) $(LAYER_INC) $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< $(LIB) \
-		$(EXE_LDFLAGS) $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+define unit_test_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(LIB) $$(HELPER_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(EXE_CFLAGS) $$(LAYER_INC) $$(shell $$(PKG_CONFIG) --cflags cmocka) -o $$@ $$< $$(LIB) \
+		$$(EXE_LDFLAGS) $$(PKG_LIBS) $$(shell $$(PKG_CONFIG) --libs cmocka)
+endef
+$(foreach s,$(UNIT_SRCS),$(eval $(call unit_test_rule,$(s))))
 
 TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver
 $(BUILD)/tests/pam_driver: tests/tools/pam_driver.c Makefile

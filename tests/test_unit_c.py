@@ -1,4 +1,4 @@
-"""Run the C unit tests (cmocka) built from tests/unit/, plainly and under
+"""Run the C unit tests (cmocka) built from tests/unit/LAYER/, plainly and under
 valgrind memcheck, so their results count in pytest's summary."""
 import glob
 import os
@@ -15,7 +15,7 @@ SANITIZED = os.environ.get("OJIT_SANITIZED") == "1"
 
 
 def test_unit_binaries_were_built():
-    srcs = glob.glob(os.path.join(os.path.dirname(__file__), "unit", "test_*.c"))
+    srcs = glob.glob(os.path.join(os.path.dirname(__file__), "unit", "*", "test_*.c"))
     names = sorted(os.path.basename(s)[:-2] for s in srcs)
     built = sorted(os.path.basename(b) for b in UNIT_BINS)
     assert names and names == built, "build the unit tests with `make unit-tests`"
