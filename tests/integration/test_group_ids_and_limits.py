@@ -222,3 +222,25 @@ def test_grant_changes_by_one_user_are_rate_limited(jit):
     assert "rate-limited" in jit.audit(event="refused")[-1]["detail"]
     r = jit.request("web-sudo", dur="5m", user="ojt-alice")  # root
     assert r.rc == EXIT_OK, r
+
+
+def test_a_search_answer_that_ignores_the_type_filter_resolves_nothing(jit_factory):
+    """Bad input from Okta: the group search asks for `type eq "OKTA_GROUP"
+    and profile.name eq NAME`, but okta-jitd does not take the answer's word
+    for it. An answer (a proxy, a changed API, a look-alike server) that
+    lists the APP_GROUP twin and a near-name OKTA_GROUP matches neither: the
+    name resolves to nothing, and its member of the twin is refused."""
+    jit = jit_factory(daemon_extra={"cache_ttl": "5m"}, start=False)
+    add_group(jit, G_AD_STAGE, "staging-ssh", "APP_GROUP", [MALLORY])
+    twin = {"id": G_AD_STAGE, "type": "APP_GROUP", "profile": {"name": "staging-ssh", "description": ""}}
+    near = {"id": "00gnear00000000041", "type": "OKTA_GROUP", "profile": {"name": "staging-ssh ", "description": ""}}
+    jit.okta.faults({"path": r"^/api/v1/groups\?search=", "action": "status", "status": 200,
+                     "body": [twin, near], "count": -1})
+    jit.daemon.start()
+    c = jit.cli("check", "staging-ssh", "--user", "ojt-mallory")
+    assert c.rc == EXIT_DENIED and c.j["decision"] == "deny", c
+    assert jit.okta.requests() and [q for q in jit.okta.requests() if q["path"].startswith("/api/v1/groups?search=")]
+    # nothing was taken for staging-ssh's id: neither group's members were read
+    assert not [q for q in jit.okta.requests()
+                if q["path"].startswith("/api/v1/groups/%s/" % G_AD_STAGE)
+                or q["path"].startswith("/api/v1/groups/00gnear00000000041/")], jit.okta.requests()
