@@ -95,4 +95,34 @@ int ledger_session_close(struct ledger *l, int64_t id, int64_t now);
 int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, void *ctx);
 int ledger_session_mark_warned(struct ledger *l, int64_t id, int64_t now);
 
+/* ---- snapshots (issue 17) ---- */
+/* Write the snapshot of h->grp (insert or replace) with its member text
+ * (ledger_types.h: struct snapshot_head); the ledger sets h->gen to the
+ * stored one plus one. */
+int ledger_snapshot_put(struct ledger *l, struct snapshot_head *h, const char *members);
+/* Every snapshot's head (no member text), by group name. */
+int ledger_snapshot_heads(struct ledger *l, snapshot_cb cb, void *ctx);
+/* One group's snapshot: LEDGER_OK with *members a malloc'd string (the
+ * caller frees it), LEDGER_NOTFOUND, or LEDGER_ERR (also when the member
+ * text is larger than SNAPSHOT_MEMBERS_MAX). */
+int ledger_snapshot_get(struct ledger *l, const char *grp, struct snapshot_head *h, char **members);
+/* Granters refresh one group's snapshot one at a time: the same claim as
+ * ledger_claim_member, on a key no user has. */
+int ledger_claim_snapshot(struct ledger *l, const char *grp);
+void ledger_unclaim_snapshot(struct ledger *l, const char *grp);
+
+/* ---- change notices (issue 17; PostgreSQL only) ----
+ * Every insert or update of a grant row or a snapshot is announced by the
+ * database itself (a trigger: NOTIFY okta_jit, "g ID" or "s GROUP") to
+ * every connection that listens. Use a ledger opened for this alone: the
+ * wait holds its connection. */
+/* LISTEN on this ledger's connection (again after every LEDGER_ERR from
+ * ledger_wait_changes: a new connection listens to nothing). LEDGER_ERR on
+ * SQLite ("change notices need a shared ledger") or when unreachable. */
+int ledger_listen(struct ledger *l);
+/* Wait up to timeout_ms for notices and call cb for each: the number
+ * delivered (0 on timeout), or LEDGER_ERR when the connection was lost
+ * (notices may have been missed: read everything again). */
+int ledger_wait_changes(struct ledger *l, int timeout_ms, change_cb cb, void *ctx);
+
 #endif

@@ -41,6 +41,11 @@ struct ledger_ops {
 	int (*session_close)(void *b, int64_t id, int64_t now);
 	int (*session_list_open)(void *b, int64_t grant_id, session_cb cb, void *ctx);
 	int (*session_mark_warned)(void *b, int64_t id, int64_t now);
+	int (*snapshot_put)(void *b, struct snapshot_head *h, const char *members);
+	int (*snapshot_heads)(void *b, snapshot_cb cb, void *ctx);
+	int (*snapshot_get)(void *b, const char *grp, struct snapshot_head *h, char **members);
+	int (*listen)(void *b);
+	int (*wait_changes)(void *b, int timeout_ms, change_cb cb, void *ctx);
 };
 
 extern const struct ledger_ops ledger_sqlite_ops;

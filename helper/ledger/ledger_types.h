@@ -116,6 +116,29 @@ struct grant_end {
 	char group_id[65];
 };
 
+/* A group's snapshot (issue 17): what a check needs from Okta about one
+ * gated group, written by a granter, read by the gates (who hold no Okta
+ * credential). The member list travels beside it as text, one member a
+ * line: "OKTA_ID TAB STATUS TAB LOGIN LF" (snapshot.c in the daemon
+ * writes and parses it). */
+#define SNAPSHOT_STATE_MAX 512
+#define SNAPSHOT_MEMBERS_MAX (64u * 1024 * 1024) /* bytes of member text read, at most */
+struct snapshot_head {
+	char grp[LEDGER_GROUP_MAX + 1];
+	char group_id[65];   /* the one OKTA_GROUP of that name, "" when state says why not */
+	int64_t taken_at;    /* the writer's wall clock when its Okta listing began */
+	int64_t gen;         /* one more on every write (the ledger sets it) */
+	int64_t nmembers;
+	char host[LEDGER_USER_MAX + 1]; /* the granter that wrote it */
+	char state[SNAPSHOT_STATE_MAX + 1]; /* "ok", or why there is no member list */
+};
+
+/* A change another host (or this one) committed to the shared ledger, as
+ * PostgreSQL's NOTIFY tells it: kind 'g' (grant row id) or 's' (the
+ * snapshot of group grp). */
+typedef void (*change_cb)(void *ctx, char kind, int64_t id, const char *grp);
+typedef int (*snapshot_cb)(const struct snapshot_head *h, void *ctx);
+
 typedef int (*grant_cb)(const struct grant *g, void *ctx);
 typedef int (*audit_cb)(const struct audit_event *e, void *ctx);
 typedef int (*notify_cb)(const struct notification *n, void *ctx);
