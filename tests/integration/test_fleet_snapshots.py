@@ -96,6 +96,7 @@ def test_two_granters_keep_every_groups_snapshot_listing_each_once_per_ttl(fleet
     window = time.time() - t0
     got = listings(fleet)
     per_ttl = len(got) / (window / ttl)
+    print("%d groups, 2 granters: %.2f listings per cache_ttl" % (len(names), per_ttl))
     # one listing per group per cache_ttl for the fleet: 5 a ttl, not 10
     assert len(names) * 0.5 <= per_ttl <= len(names) * 1.4, (len(got), window, [q["path"] for q in got])
     # each group was listed again, never by both granters at once
