@@ -260,10 +260,11 @@ static void refresh_claimed(struct jitd *d, struct snap_group *g, int forced, in
 	memset(&m, 0, sizeof(m));
 	ojit_buf_init(&m.buf, SNAPSHOT_MEMBERS_MAX);
 	ojit_strlcpy(prev_state, had ? g->head.state : "", sizeof(prev_state));
-	if (g->busy_seen && (had ? g->head.gen : -1) == g->busy_gen && (!had || now - g->head.taken_at >= d->cfg->cache_ttl))
+	if (g->busy_seen && (had ? g->head.gen : -1) == g->busy_gen &&
+	    (!had || now - g->head.taken_at >= d->cfg->cache_ttl))
 		ojit_log(LOG_WARNING,
-			 "snapshot of group '%s': the refresh another granter began did not finish (it died, or lost "
-			 "the ledger); taking it over (the snapshot is %s, last written by %s)",
+			 "snapshot of group '%s': the refresh another granter began did not finish (it died, or Okta "
+			 "or the ledger failed it); taking it over (the snapshot is %s, last written by %s)",
 			 g->name, had ? "stale" : "missing", had ? g->head.host : "nobody");
 	g->busy_seen = 0;
 	g->busy_gen = -1;
