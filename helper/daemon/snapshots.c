@@ -235,6 +235,9 @@ static void refresh_failed(struct jitd *d, struct snap_group *g, int64_t now, co
 {
 	char age[160];
 
+	/* (at a stop the call under way is cut short: not Okta's failure) */
+	if (quitting(d))
+		return;
 	g->failures++;
 	if (g->failures > 1 && now - g->fail_logged < SNAP_FAIL_LOG_S)
 		return;
