@@ -309,6 +309,17 @@ out:
 	ojit_buf_free(&m.buf);
 }
 
+/* Milliseconds from now until the wall clock second at (taken_at is in
+ * whole seconds: waiting from a whole "now" would add up to a second to
+ * every turn). */
+static int64_t due_in_ms(int64_t at)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return at * 1000 - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 /* Look after group g: the milliseconds until it wants looking at again. */
 static int64_t group_pass(struct jitd *d, struct snap_group *g)
 {
@@ -322,7 +333,7 @@ static int64_t group_pass(struct jitd *d, struct snap_group *g)
 	pthread_mutex_unlock(&snap.lock);
 	if (!forced && g->have_head && now - g->head.taken_at < ttl) {
 		g->busy_seen = 0;
-		return (g->head.taken_at + ttl - now) * 1000;
+		return due_in_ms(g->head.taken_at + ttl);
 	}
 	r = ledger_claim_snapshot(d->ledger, g->name);
 	if (r < 0) {
@@ -352,13 +363,13 @@ static int64_t group_pass(struct jitd *d, struct snap_group *g)
 		g->busy_seen = 0;
 		g->busy_gen = -1;
 		ledger_unclaim_snapshot(d->ledger, g->name);
-		return (g->head.taken_at + ttl - now) * 1000;
+		return due_in_ms(g->head.taken_at + ttl);
 	}
 	refresh_claimed(d, g, forced, now);
 	ledger_unclaim_snapshot(d->ledger, g->name);
 	if (ojit_mono_ms() < g->retry_at_ms)
 		return g->retry_at_ms - ojit_mono_ms();
-	return ttl * 1000;
+	return due_in_ms(now + ttl);
 }
 
 /* Sleep up to ms, or until kicked or told to stop. */
