@@ -123,6 +123,7 @@ def test_a_grant_updates_its_groups_snapshot_at_once(fleet):
     a.request("web-sudo", dur="10m", as_user="ojt-alice")
     wait_for(lambda: (ALICE, "ACTIVE", "ojt-alice@example.com") in
              parse_members(snapshots(fleet)["web-sudo"]["members"]), 5, what="alice in web-sudo's snapshot")
+    print("the grant's snapshot within %.2fs of the request's start" % (time.time() - t0))
     after = snapshots(fleet)["web-sudo"]
     assert after["gen"] > before["gen"] and after["taken_at"] >= int(t0), (before, after)
     # the other groups were not listed again for it
@@ -152,6 +153,7 @@ def test_a_granter_killed_while_refreshing_is_taken_over(fleet):
         t_kill = time.time()
         wait_for(lambda: snapshots(fleet)["web-sudo"]["gen"] > held["gen"], 10, what="b took web-sudo over")
         took = time.time() - t_kill
+        print("taken over %.2fs after the kill" % took)
         row = snapshots(fleet)["web-sudo"]
         assert row["state"] == "ok" and row["taken_at"] >= int(t_kill), row
         assert parse_members(row["members"]) == okta_members(fleet, "web-sudo")[1]
