@@ -290,11 +290,18 @@ static void refresh_claimed(struct jitd *d, struct snap_group *g, int forced, in
 	g->failures = 0;
 	g->head = h;
 	g->have_head = 1;
-	if (strcmp(h.state, "ok") != 0 && strcmp(h.state, prev_state) != 0)
+	/* A gated group Okta stops listing (deleted, or a second group of
+	 * its name: someone may be trying to pass one for the other) belongs
+	 * in the audit trail, as does its return. */
+	if (strcmp(h.state, "ok") != 0 && strcmp(h.state, prev_state) != 0) {
 		ojit_log(LOG_WARNING, "snapshot of group '%s' has no member list: %s; every gate refuses its checks",
 			 g->name, h.state);
-	else if (strcmp(h.state, "ok") == 0 && had && strcmp(prev_state, "ok") != 0)
+		audit_event(d, "snapshot_state", 0, "okta-jitd", "", g->name, "state=%s", h.state);
+	} else if (strcmp(h.state, "ok") == 0 && had && strcmp(prev_state, "ok") != 0) {
 		ojit_log(LOG_NOTICE, "snapshot of group '%s' has a member list again", g->name);
+		audit_event(d, "snapshot_state", 0, "okta-jitd", "", g->name, "state=%s group_id=%s", h.state,
+			    h.group_id);
+	}
 	debug_f("snapshot group=%s gen=%lld members=%lld forced=%d took=%lldms", g->name, (long long)h.gen,
 		(long long)h.nmembers, forced, (long long)(ojit_mono_ms() - t0));
 	goto out;

@@ -186,6 +186,10 @@ def test_a_group_okta_has_no_member_list_for_is_written_with_the_reason(fleet):
     log = a.daemon.log()
     assert "snapshot of group 'no-such-group' has no member list: unknown group:" in log, log[-3000:]
     assert "snapshot of group 'twins' has no member list: ambiguous:" in log, log[-3000:]
+    # in the audit trail too, once each
+    audited = sorted((x["grp"], x["detail"][:22]) for x in fleet.audit(event="snapshot_state"))
+    assert audited == [("no-such-group", 'state="unknown group: '), ("twins", 'state="ambiguous: 2 Ok')], \
+        fleet.audit(event="snapshot_state")
 
 
 def test_an_okta_failure_keeps_the_old_snapshot_and_says_so(fleet):
