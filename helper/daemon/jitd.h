@@ -18,8 +18,8 @@ struct check_cache;
 struct jitd;
 
 /* Who hears of what okta-jitd did. jitd.c owns the interface and calls
- * them; the parts that listen (check_cache.c, notify.c, snapshots.c) are set up by
- * okta-jitd.c at start. A NULL hook is skipped. */
+ * them; the parts that listen (check_cache.c, notify.c, snapshots.c) are
+ * set up by okta-jitd.c at start. A NULL hook is skipped. */
 struct jitd_hooks {
 	/* Every audit record, after the ledger row and the syslog line
 	 * (notify.c: the webhook queue). */
