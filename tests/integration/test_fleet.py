@@ -81,8 +81,11 @@ class Fleet:
         if role == "gate":
             self.give_gate_rights()
         uri = self.gate_uri if role == "gate" else self.uri
+        # a gate holds no Okta credential (issue 17): no [okta] section, no key file
+        if role == "gate" and os.path.exists(os.path.join(workdir, "okta.key")):
+            os.unlink(os.path.join(workdir, "okta.key"))
         env.conf = write_jit_config(workdir, self.okta, self.key, env.sock, uri, timeout="5s", daemon_extra=de,
-                                    **({"flows": flows} if flows else {}))
+                                    okta_section=role != "gate", **({"flows": flows} if flows else {}))
         env.daemon.conf = env.conf
         # the ledger lives in PostgreSQL: read it there
         env.grants = self.grants
