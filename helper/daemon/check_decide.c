@@ -180,8 +180,14 @@ static int gate_decide(struct jitd *d, const char *user, const char *login, cons
 			continue;
 		}
 		mirror_snapshot(d->mirror, groups[i], login, &sn);
-		if (sn.kind == MSNAP_NONE || sn.kind == MSNAP_BAD || now - sn.taken_at >= d->cfg->outage_grace) {
-			if (sn.kind == MSNAP_OK || sn.kind == MSNAP_REFUSE)
+		/* (a listing dated further ahead than outage_grace is no
+		 * clock skew: it would never age) */
+		if (sn.kind == MSNAP_NONE || sn.kind == MSNAP_BAD || now - sn.taken_at >= d->cfg->outage_grace ||
+		    sn.taken_at - now >= d->cfg->outage_grace) {
+			if ((sn.kind == MSNAP_OK || sn.kind == MSNAP_REFUSE) && sn.taken_at > now)
+				snprintf(sn.why, sizeof(sn.why), "its snapshot is dated %llds ahead of this host's clock",
+					 (long long)(sn.taken_at - now));
+			else if (sn.kind == MSNAP_OK || sn.kind == MSNAP_REFUSE)
 				snprintf(sn.why, sizeof(sn.why), "its snapshot is %llds old (outage_grace %llds): no granter "
 					 "has refreshed it", (long long)(now - sn.taken_at), (long long)d->cfg->outage_grace);
 			mirror_log_limited(d->mirror, "snapshot", groups[i],

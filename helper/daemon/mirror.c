@@ -783,9 +783,16 @@ static void on_change(void *ctx, char kind, int64_t id, const char *grp)
 	struct notice *n;
 	size_t i;
 
-	if (kind == 'g' && m->d != NULL)
-		jitd_kick(m->d);
-	if (!m->keep || m->overflow)
+	/* A granter's scheduler learns of a grant another host wrote (its
+	 * end, its owed Okta work) now, not at its next idle wake-up. A
+	 * gate's does not need it: it ends only its own sessions, looked at
+	 * every second while any is open. */
+	if (!m->keep) {
+		if (kind == 'g')
+			jitd_kick(m->d);
+		return;
+	}
+	if (m->overflow)
 		return;
 	if (kind != 'g' && kind != 's')
 		return;
@@ -852,7 +859,8 @@ static void *mirror_thread(void *p)
 			down_logged = 0;
 			next_full = 0;
 			/* anything may have been written meanwhile */
-			jitd_kick(d);
+			if (!m->keep)
+				jitd_kick(d);
 		}
 		if (m->keep && (now >= next_full || m->overflow)) {
 			m->overflow = 0;
