@@ -624,7 +624,7 @@ static void grants_swap(struct mirror *m, struct gtable *t)
 
 /* Read every grant that is not over and every snapshot; swap them in.
  * 0, or -1 (the connection is in doubt). */
-static int full_read(struct mirror *m, struct ledger *l)
+static int full_read(struct mirror *m, struct ledger *l, int first)
 {
 	struct grant_read gr = { NULL, 0 };
 	struct heads hs = { NULL, 0, 0, 0 };
@@ -697,6 +697,9 @@ static int full_read(struct mirror *m, struct ledger *l)
 	pthread_rwlock_unlock(&m->lock);
 	if (changed)
 		void_all(m);
+	if (first)
+		info_f("change listener: read %zu grants that are not over and %zu snapshots from the shared ledger",
+		       m->grants->n, hs.n);
 	r = 0;
 out:
 	for (s = fresh; s != NULL; s = next) {
@@ -829,6 +832,7 @@ static void *mirror_thread(void *p)
 	struct jitd *d = m->d;
 	struct ledger *l = NULL;
 	int64_t next_full = 0, down_logged = 0;
+	int first = 1; /* the first full read since (re)connecting: logged */
 	char err[512];
 
 	while (!m->stop && !d->stopping) {
@@ -858,6 +862,7 @@ static void *mirror_thread(void *p)
 				info_f("change listener: connected to the shared ledger again");
 			down_logged = 0;
 			next_full = 0;
+			first = 1;
 			/* anything may have been written meanwhile */
 			if (!m->keep)
 				jitd_kick(d);
@@ -865,7 +870,7 @@ static void *mirror_thread(void *p)
 		if (m->keep && (now >= next_full || m->overflow)) {
 			m->overflow = 0;
 			m->nnotices = 0;
-			if (full_read(m, l) != 0) {
+			if (full_read(m, l, first) != 0) {
 				set_lost(m);
 				ledger_close(l);
 				l = NULL;
@@ -873,6 +878,7 @@ static void *mirror_thread(void *p)
 				continue;
 			}
 			next_full = ojit_now() + MIRROR_REREAD_SECONDS;
+			first = 0;
 		}
 		r = ledger_wait_changes(l, MIRROR_WAIT_MS, on_change, m);
 		if (r == LEDGER_ERR) {
@@ -939,6 +945,24 @@ fail:
 	free(m->password_file);
 	free(m);
 	return NULL;
+}
+
+int mirror_wait_synced(struct mirror *m, int ms)
+{
+	int waited;
+
+	for (waited = 0;; waited += 10) {
+		int64_t at;
+
+		pthread_rwlock_rdlock(&m->lock);
+		at = m->synced_at;
+		pthread_rwlock_unlock(&m->lock);
+		if (at != 0)
+			return 0;
+		if (waited >= ms || m->d->stopping)
+			return -1;
+		ojit_sleep_ms(10);
+	}
 }
 
 void mirror_stop(struct mirror *m)

@@ -28,6 +28,10 @@ struct mirror;
  * 0: only kick d's scheduler (a granter). NULL (logged) when the thread
  * cannot start. */
 struct mirror *mirror_start(struct jitd *d, const char *password_file, int keep);
+/* Wait up to ms for the first full read (a gate that starts answers
+ * from a whole memory, not "unavailable" for its first moments): 0 when
+ * done, -1 when not (the thread goes on trying). */
+int mirror_wait_synced(struct mirror *m, int ms);
 /* Stop the thread and free everything (d->stopping need not be set). */
 void mirror_stop(struct mirror *m);
 

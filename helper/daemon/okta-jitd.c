@@ -248,6 +248,8 @@ int main(int argc, char **argv)
 			ojit_log(LOG_ERR, "cannot start the change listener: a gate cannot answer without it");
 			goto out;
 		}
+		if (jitd.cfg->role_gate && mirror_wait_synced(jitd.mirror, 5000) != 0)
+			ojit_log(LOG_WARNING, "the shared ledger is not read yet: checks answer unavailable until it is");
 	}
 	check_cache_warm(&jitd);
 	rc = daemon_serve(&jitd, lfd, pfd) == 0 ? 0 : 1;
