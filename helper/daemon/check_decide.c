@@ -246,7 +246,6 @@ static int gate_decide(struct jitd *d, const char *user, const char *login, cons
 		int timebound = f != NULL && !f->standing_allow;
 
 		ans->decision = CHECK_DENY;
-		ans->from_grace = st == MIRROR_GRACE;
 		ojit_strlcpy(ans->group, groups[0], sizeof(ans->group));
 		deny_text(d, f, groups[0], ans);
 		if (inactive[0] != '\0') {
