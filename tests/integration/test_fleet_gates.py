@@ -339,3 +339,20 @@ def test_doctor_on_a_gate(fleet):
     g.daemon.start()
     wait_for(lambda: "the [okta] credential" in g.daemon.log() and "is ignored" in g.daemon.log(), 5,
              what="the warning")
+
+
+def test_a_lost_notice_costs_seconds_not_correctness(fleet):
+    """A write the gate is never told of (the trigger switched off around
+    it, as a lost notice) is still seen by the full read every 10 s."""
+    a = fleet.host("granter-a")
+    put_snapshot(fleet, "web-sudo", G_WEB, [])
+    g = gate(fleet)
+    gid = a.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    wait_for(lambda: check(g, "ojt-alice", "web-sudo").rc == EXIT_OK, 5, what="allowed")
+    fleet.pg.psql("ALTER TABLE grants DISABLE TRIGGER grants_notify; UPDATE grants SET state = 'revoked',"
+                  " updated_at = %d WHERE id = %d; ALTER TABLE grants ENABLE TRIGGER grants_notify"
+                  % (int(time.time()), gid), db=fleet.db)
+    t0 = time.time()
+    wait_for(lambda: check(g, "ojt-alice", "web-sudo").rc == EXIT_DENIED, 25, interval=0.2,
+             what="the unannounced revocation seen by the periodic read")
+    print("GATE unannounced revocation seen after %.1f s" % (time.time() - t0))
