@@ -356,3 +356,55 @@ def test_a_lost_notice_costs_seconds_not_correctness(fleet):
     wait_for(lambda: check(g, "ojt-alice", "web-sudo").rc == EXIT_DENIED, 25, interval=0.2,
              what="the unannounced revocation seen by the periodic read")
     print("GATE unannounced revocation seen after %.1f s" % (time.time() - t0))
+
+
+def test_a_gate_check_makes_no_database_round_trip(fleet):
+    """Every statement the gates' role runs is logged while this test runs:
+    a hundred checks on the gate add none (before issue 17, each check read
+    the grant from the database)."""
+    a = fleet.host("granter-a")
+    put_snapshot(fleet, "web-sudo", G_WEB, [])
+    fleet.give_gate_rights()
+    fleet.pg.psql("ALTER ROLE okta_jit_gate SET log_statement = 'all'", db="postgres")
+    try:
+        g = gate(fleet)
+        a.request("web-sudo", dur="10m", as_user="ojt-alice")
+        wait_for(lambda: raw_check(g.sock, "ojt-alice", "web-sudo")[0] == "allow", 5, what="allowed")
+
+        def gate_statements():
+            with open(fleet.pg.logfile, errors="replace") as f:
+                return sum(1 for line in f if "statement:" in line or "execute" in line)
+        # the gate's own reads are logged (its first full read at least)
+        assert gate_statements() > 0
+        before = gate_statements()
+        t0 = time.time()
+        for _ in range(100):
+            assert raw_check(g.sock, "ojt-alice", "web-sudo")[0] == "allow"
+        spent = time.time() - t0
+        time.sleep(0.5)
+        after = gate_statements()
+    finally:
+        fleet.pg.psql("ALTER ROLE okta_jit_gate RESET log_statement", db="postgres")
+    # the periodic full read (every 10 s) may fall in the window: a few
+    # statements, never one per check
+    print("GATE 100 checks in %.3f s: %d statements logged meanwhile" % (spent, after - before))
+    assert after - before < 20, after - before
+
+
+def test_a_gate_board_answer_ends_with_the_grant(fleet, stack):  # noqa: F811
+    from test_pam_module import frozen
+    a = fleet.host("granter-a")
+    put_snapshot(fleet, "web-sudo", G_WEB, [])
+    g = gate(fleet)
+    gid = a.request("web-sudo", dur="4s", as_user="ojt-alice").grant["id"]
+    end = fleet.grant(gid)["end_at"]
+    line = "group=web-sudo socket=%s timeout_ms=400" % g.pam_sock
+    wait_for(lambda: stack.account(line).run("ojt-alice", "acct")["acct"] == "PAM_SUCCESS", 3, what="allowed")
+    with frozen(g):
+        assert stack.account(line).run("ojt-alice", "acct")["acct"] == "PAM_SUCCESS"
+        while time.time() < end + 0.2:
+            time.sleep(0.1)
+        r = stack.account(line).run("ojt-alice", "acct")
+        assert r["acct"] == "PAM_AUTHINFO_UNAVAIL", r  # past the grant's end: asks
+    r = stack.account(line).run("ojt-alice", "acct")
+    assert r["acct"] == "PAM_PERM_DENIED", r
