@@ -715,11 +715,14 @@ static void check_required(struct parse_state *st)
 	struct ojit_config *c = st->cfg;
 	size_t i, j, k, l;
 
-	if (c->org_url == NULL)
+	/* A gate answers from the shared ledger alone and holds no Okta
+	 * credential (issue 17): its [okta] section may be left out; a key
+	 * given anyway is ignored (okta-jitd warns, doctor flags it). */
+	if (c->org_url == NULL && !c->role_gate)
 		add_error(st, 0, "okta", "org_url", "required key missing (e.g. https://example.okta.com)");
-	if (c->client_id == NULL)
+	if (c->client_id == NULL && !c->role_gate)
 		add_error(st, 0, "okta", "client_id", "required key missing (the API Services app's client id)");
-	if (c->private_key == NULL)
+	if (c->private_key == NULL && !c->role_gate)
 		add_error(st, 0, "okta", "private_key", "required key missing (path to the app's private key, PEM)");
 	if (c->name == NULL)
 		add_error(st, 0, "integration", "name", "required key missing");

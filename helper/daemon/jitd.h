@@ -16,6 +16,7 @@
 
 struct check_cache;
 struct jitd;
+struct mirror;
 
 /* Who hears of what okta-jitd did. jitd.c owns the interface and calls
  * them; the parts that listen (check_cache.c, notify.c, snapshots.c) are
@@ -37,11 +38,14 @@ struct jitd_hooks {
 
 struct jitd {
 	struct ojit_config *cfg;
-	struct okta_client *okta;
+	struct okta_client *okta; /* NULL on a gate: it holds no Okta credential */
 	struct ledger *ledger;
 	int ledger_shared; /* PostgreSQL, shared with other hosts */
 	struct check_cache *cache;
-	struct answers *answers; /* NULL: every check asks (shared ledger, or none) */
+	struct answers *answers; /* NULL: every check asks (a granter with a shared ledger, or none) */
+	/* The change listener (mirror.h): a gate's memory of the shared
+	 * ledger, on a granter only a wake-up call; NULL with SQLite. */
+	struct mirror *mirror;
 	struct jitd_hooks hooks;
 
 	pthread_mutex_t sched_lock;

@@ -99,19 +99,23 @@ def jit_seed(key):
 
 
 def write_jit_config(workdir, okta, key, sock, ledger, timeout="10s", daemon_extra=None,
-                     flows=JIT_FLOWS, owner="user:ojt-olivia@example.com"):
-    """A config like conftest.make_config, with the socket where we say."""
-    key_path = os.path.join(workdir, "okta.key")
-    write_private_key(key_path, key)
-    lines = ["[okta]",
-             "org_url = %s" % okta.url,
-             "client_id = %s" % CLIENT_ID,
-             "private_key = %s" % key_path,
-             "key_id = k1",
-             "ca_file = %s" % okta.ca,
-             "timeout = %s" % timeout,
-             "",
-             "[integration]",
+                     flows=JIT_FLOWS, owner="user:ojt-olivia@example.com", okta_section=True):
+    """A config like conftest.make_config, with the socket where we say.
+    okta_section=False: no [okta] section and no key file (a gate, which
+    holds no Okta credential)."""
+    lines = []
+    if okta_section:
+        key_path = os.path.join(workdir, "okta.key")
+        write_private_key(key_path, key)
+        lines = ["[okta]",
+                 "org_url = %s" % okta.url,
+                 "client_id = %s" % CLIENT_ID,
+                 "private_key = %s" % key_path,
+                 "key_id = k1",
+                 "ca_file = %s" % okta.ca,
+                 "timeout = %s" % timeout,
+                 ""]
+    lines += ["[integration]",
              "name = test-integration",
              "access_details = Ask in #access; approvers are the group owners.",
              "owner = %s" % owner,

@@ -878,6 +878,27 @@ static void test_empty_value(void **state)
 	expect_error("[okta]\nkey_id =\n" BASE, 2, "[okta] key_id:", "empty value");
 }
 
+/* A gate holds no Okta credential (issue 17): [okta] may be left out
+ * with role = gate, never with role = granter. */
+static void test_gate_needs_no_okta_section(void **state)
+{
+	static const char gate[] = "[integration]\nname = okta-jit-test\n[daemon]\nrole = gate\n"
+				   "ledger = postgresql://db.example/okta_jit?sslmode=verify-full\n";
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, gate);
+	assert_true(c->role_gate);
+	assert_null(c->org_url);
+	assert_null(c->client_id);
+	assert_null(c->private_key);
+	unload(&l);
+	expect_error("[integration]\nname = okta-jit-test\n[daemon]\nrole = granter\n"
+		     "ledger = postgresql://db.example/okta_jit?sslmode=verify-full\n",
+		     0, "[okta] private_key:", "required key missing");
+}
+
 static void test_missing_required_keys(void **state)
 {
 	(void)state;
@@ -1061,6 +1082,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_config_defaults),
+		cmocka_unit_test(test_gate_needs_no_okta_section),
 		cmocka_unit_test(test_full_config_every_key),
 		cmocka_unit_test(test_flow_defaults),
 		cmocka_unit_test(test_enum_values),
