@@ -153,9 +153,10 @@ def test_database_stopped_and_restarted_during_churn(fleet):
         wait_for(lambda: time.time() > bob_end + 0.5, 20)
         c = g.cli("check", "web-sudo", "--user", "ojt-bob")
         assert c.rc == EXIT_DENIED, c
-        # no grant in what it read: no allow (refused, or unavailable)
+        # what it never read it cannot allow: a grant made meanwhile cannot
+        # be ruled out
         c = g.cli("check", "web-sudo", "--user", "ojt-carol")
-        assert c.rc != EXIT_OK and c.j["decision"] in ("deny", "unavailable"), c
+        assert c.j["decision"] == "unavailable" and c.j["code"] == "ledger_unavailable", c
     finally:
         fleet.pg.start()
     # back: bob's grant is settled and removed, alice's stands, requests work
