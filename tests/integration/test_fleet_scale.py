@@ -50,6 +50,7 @@ def test_a_dead_granters_grant_is_removed_by_another_within_5_s_of_its_end(fleet
     wait_for(lambda: fleet.grant(gid)["state"] == "expired" and fleet.grant(gid)["op"] == "", 15,
              what="the grant settled")
     assert [a["event"] for a in fleet.audit(gid, event="removed")] == ["removed"]
+    assert g2.daemon.alive() and not g1.daemon.alive()
 
 
 def test_the_gate_role_reads_snapshots_and_writes_neither_them_nor_grants(fleet):
