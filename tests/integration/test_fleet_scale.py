@@ -93,6 +93,12 @@ def test_the_gate_role_reads_snapshots_and_writes_neither_them_nor_grants(fleet)
         assert rc != 0 and "permission denied" in err, (q, err)
     after = members()
     assert after == before and MALLORY not in after["web-sudo"][1], (before, after)
+    # what it can do: send notices (any role may NOTIFY). They only make
+    # the listeners read the ledger again.
+    rc, _, err = fleet.gate_sql(
+        "SELECT pg_notify('okta_jit', x) FROM (VALUES ('garbage'), (''), ('g -1'), ('g 99999999'), ('g %d'),"
+        " ('s no-such-group'), ('s web-sudo'), ('s ' || repeat('x', 7000))) v(x)" % gid)
+    assert rc == 0, err
     # and with those rights the gate does its job from the snapshots
     def gate_allows():
         c = g.cli("check", "web-sudo", "--user", "ojt-alice")
