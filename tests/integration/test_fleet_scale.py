@@ -178,16 +178,26 @@ def test_every_gate_refuses_a_revocation_and_an_end_within_a_second(fleet, tmp_p
     print("FLEET %d gates: a new grant allowed on every gate %.3f s after its ledger write (max)"
           % (n, max(seen[i][0] for i in range(n)) - written))
     # the gates keep the answer board: a frozen gate's module still lets
-    # alice in from it, with no round trip
+    # alice in from it, with no round trip. (Every snapshot write voids a
+    # gate's whole board - the granter's own after alice's grant, or a
+    # group's periodic one - so the entry may be gone by the time the gate
+    # is frozen: try again.)
     for g in gates:
         assert os.path.exists(g.pam_sock + ".answers"), g.workdir
-    gates[0].daemon.proc.send_signal(signal.SIGSTOP)
-    try:
-        _frozen_wait(gates[0].daemon.proc.pid)
-        r = stacks[0].run("ojt-alice", "acct")
-        assert r["acct"] == "PAM_SUCCESS", r
-    finally:
-        gates[0].daemon.proc.send_signal(signal.SIGCONT)
+    wait_for(lambda: ALICE in fleet.pg.psql("SELECT members FROM snapshots WHERE grp = 'web-sudo'",
+                                            db=fleet.db)[0][0], 10, what="alice in the web-sudo snapshot")
+    results = []
+    for _ in range(3):
+        assert stacks[0].run("ojt-alice", "acct")["acct"] == "PAM_SUCCESS"
+        gates[0].daemon.proc.send_signal(signal.SIGSTOP)
+        try:
+            _frozen_wait(gates[0].daemon.proc.pid)
+            results.append(stacks[0].run("ojt-alice", "acct"))
+        finally:
+            gates[0].daemon.proc.send_signal(signal.SIGCONT)
+        if results[-1]["acct"] == "PAM_SUCCESS":
+            break
+    assert results[-1]["acct"] == "PAM_SUCCESS", results
 
     # revoked on the granter: every gate refuses within a second of the
     # write (the board's entries are voided too, or the module would go on
@@ -206,8 +216,10 @@ def test_every_gate_refuses_a_revocation_and_an_end_within_a_second(fleet, tmp_p
     print("FLEET %d gates: revocation refused %.3f s after its ledger write (max; per gate %s)"
           % (n, max(lat), " ".join("%.3f" % x for x in lat)))
     assert max(lat) < REFUSAL_BOUND, lat
+    # (the fake logs a request when it has answered: none yet, or one
+    # answered after the last gate refused)
     removal = [q for q in fleet.okta.requests() if q["method"] == "DELETE" and ALICE in q["path"]]
-    assert removal and removal[0]["t_end"] > max(refused[i][0] for i in range(n)), \
+    assert all(q["t_end"] > max(refused[i][0] for i in range(n)) for q in removal), \
         "Okta's removal was done before the gates refused: not a test of the grant's notice"
 
     # a grant's end: enforced by every gate at the second it passes
