@@ -105,8 +105,10 @@ class Fleet:
                            env=dict(os.environ, PGPASSWORD=self.pg.gate_password))
         return r.returncode, r.stdout.strip(), r.stderr
 
-    def host(self, name, role="granter", start=True, extra=None, credential=False, flows=None):
-        """A host of the fleet. A gate's config has no [okta] section."""
+    def host(self, name, role="granter", start=True, extra=None, credential=False, flows=None, rights=True):
+        """A host of the fleet. A gate's config has no [okta] section;
+        rights=False: the gates' role is not given its rights here (they
+        need a schema that a granter made)."""
         workdir = os.path.join(self.base, name)
         os.makedirs(workdir, exist_ok=True)
         env = JitEnv(workdir, self.okta, self.key, self.cli_path, timeout="5s")
@@ -114,7 +116,7 @@ class Fleet:
         if not credential:
             de["ledger_password_file"] = self.gate_pwfile if role == "gate" else self.pwfile
         de.update(extra or {})
-        if role == "gate":
+        if role == "gate" and rights:
             self.give_gate_rights()
         uri = self.gate_uri if role == "gate" else self.uri
         env.conf = write_jit_config(workdir, self.okta, self.key, env.sock, uri, timeout="5s", daemon_extra=de,

@@ -8,6 +8,8 @@ of other hosts' writes at once.
   when its own scheduler woke: 54-55 s);
 * the gates' role holds exactly the GRANTs of docs/fleet.md: it reads
   snapshots and grants and writes neither (item 4);
+* a gate does not start on a ledger a granter has not migrated (upgrade
+  order: granters first);
 * five gates each refuse a revocation, and a grant's end, within 1 s,
   through the PAM module and its answer board (item 2).
 
@@ -18,6 +20,8 @@ import re
 import signal
 import threading
 import time
+
+import pytest
 
 from daemon_fixtures import *  # noqa: F401,F403
 from daemon_fixtures import ALICE, BOB, G_WEB, wait_for
@@ -107,6 +111,43 @@ def test_the_gate_role_reads_snapshots_and_writes_neither_them_nor_grants(fleet)
     c = g.cli("check", "web-sudo", "--user", "ojt-mallory")
     assert c.rc == EXIT_DENIED, c
     wait_for(lambda: fleet.audit(event="check_refused"), 10, what="the gate's audit line")
+
+
+def test_a_gate_refuses_to_start_until_a_granter_has_migrated_the_schema(fleet):
+    """docs/fleet.md's upgrade order, granters first: the gates' role cannot
+    create or migrate the schema, so a gate newer than the ledger does not
+    start (clearly), and starts once a granter has migrated it."""
+    def version():
+        return fleet.pg.psql("SELECT version FROM okta_jit_schema", db=fleet.db)[0][0]
+
+    fleet.pg.psql("REVOKE CREATE ON SCHEMA public FROM PUBLIC", db=fleet.db)
+    g = fleet.host("gate", role="gate", start=False, rights=False)
+    with pytest.raises(RuntimeError) as ei:
+        g.daemon.start(timeout=15)
+    print("FLEET gate on an empty database:", str(ei.value).strip().splitlines()[-1][:400])
+    assert "ledger" in str(ei.value), str(ei.value)[-2000:]
+    assert fleet.pg.psql("SELECT to_regclass('grants') IS NULL", db=fleet.db)[0][0] == "t"
+    # a ledger of schema 7 (before the change notices), as a granter of the
+    # previous version left it
+    a = fleet.host("granter-a")
+    a.daemon.stop()
+    fleet.give_gate_rights()
+    fleet.pg.psql("DROP TRIGGER grants_notify ON grants; DROP TRIGGER snapshots_notify ON snapshots;"
+                  " DROP FUNCTION okta_jit_notify(); UPDATE okta_jit_schema SET version = 7", db=fleet.db)
+    with pytest.raises(RuntimeError) as ei:
+        g.daemon.start(timeout=15)
+    assert "ledger" in str(ei.value), str(ei.value)[-2000:]
+    print("FLEET gate on schema 7:", str(ei.value).strip().splitlines()[-1][:400])
+    assert fleet.pg.gate_password not in str(ei.value)
+    assert version() == "7"
+    # the granter migrates it; now the gate starts and answers
+    a.daemon.start()
+    assert int(version()) >= 8
+    g.daemon.start()
+    fleet.wait_gate_ready(g)
+    gid = a.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    wait_for(lambda: g.cli("check", "web-sudo", "--user", "ojt-alice").j.get("id") == gid, 10, interval=0.05,
+             what="the gate allowing alice's new grant (the notices work)")
 
 
 # ---------------------------------------------------------------- several gates
