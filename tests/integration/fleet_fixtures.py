@@ -26,8 +26,7 @@ import pytest
 from daemon_fixtures import JitEnv, jit_seed, wait_for, write_jit_config
 from pg_fixtures import pg_server  # noqa: F401 - `fleet` asks for it by name
 
-__all__ = ["FLEET_MD", "FLOW_GROUPS", "Fleet", "fleet", "gate_role_grants", "pg_server", "removed_events",
-           "strip_okta_section"]
+__all__ = ["FLEET_MD", "FLOW_GROUPS", "Fleet", "fleet", "gate_role_grants", "pg_server", "removed_events"]
 
 FLEET_MD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                         "docs", "fleet.md")
@@ -44,27 +43,6 @@ def gate_role_grants(db):
     m = re.search(r"```sql\n-- okta-jit gate role\n(.*?)```", text, re.S)
     assert m, "docs/fleet.md has no ```sql block starting '-- okta-jit gate role'"
     return m.group(1).replace("DATABASE okta_jit ", "DATABASE %s " % db)
-
-
-def strip_okta_section(conf):
-    """Remove the [okta] section from the config file conf (a gate holds no
-    Okta credential) and the key file it named."""
-    with open(conf) as f:
-        lines = f.read().split("\n")
-    out, skip, key = [], False, None
-    for line in lines:
-        s = line.strip()
-        if s.startswith("[") and s.endswith("]"):
-            skip = s == "[okta]"
-        if skip:
-            if s.startswith("private_key"):
-                key = s.split("=", 1)[1].strip()
-            continue
-        out.append(line)
-    with open(conf, "w") as f:
-        f.write("\n".join(out))
-    if key and os.path.exists(key):
-        os.unlink(key)
 
 
 def _port(conninfo):
@@ -119,10 +97,11 @@ class Fleet:
         if role == "gate" and rights:
             self.give_gate_rights()
         uri = self.gate_uri if role == "gate" else self.uri
+        # a gate holds no Okta credential: no [okta] section, no key file
+        if role == "gate" and os.path.exists(os.path.join(workdir, "okta.key")):
+            os.unlink(os.path.join(workdir, "okta.key"))
         env.conf = write_jit_config(workdir, self.okta, self.key, env.sock, uri, timeout="5s", daemon_extra=de,
-                                    **({"flows": flows} if flows else {}))
-        if role == "gate":
-            strip_okta_section(env.conf)
+                                    okta_section=role != "gate", **({"flows": flows} if flows else {}))
         env.daemon.conf = env.conf
         # the ledger lives in PostgreSQL: read it there
         env.grants = self.grants
