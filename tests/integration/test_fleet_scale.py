@@ -126,6 +126,7 @@ def test_a_gate_refuses_to_start_until_a_granter_has_migrated_the_schema(fleet):
         g.daemon.start(timeout=15)
     print("FLEET gate on an empty database:", str(ei.value).strip().splitlines()[-1][:400])
     assert "ledger" in str(ei.value), str(ei.value)[-2000:]
+    assert "start or upgrade a granter first" in str(ei.value), str(ei.value)[-2000:]
     assert fleet.pg.psql("SELECT to_regclass('grants') IS NULL", db=fleet.db)[0][0] == "t"
     # a ledger of schema 7 (before the change notices), as a granter of the
     # previous version left it
@@ -137,6 +138,7 @@ def test_a_gate_refuses_to_start_until_a_granter_has_migrated_the_schema(fleet):
     with pytest.raises(RuntimeError) as ei:
         g.daemon.start(timeout=15)
     assert "ledger" in str(ei.value), str(ei.value)[-2000:]
+    assert "start or upgrade a granter first" in str(ei.value), str(ei.value)[-2000:]
     print("FLEET gate on schema 7:", str(ei.value).strip().splitlines()[-1][:400])
     assert fleet.pg.gate_password not in str(ei.value)
     assert version() == "7"
