@@ -6,14 +6,14 @@ membership change, taken over when the granter refreshing dies, and
 written with the reason when Okta has no member list for a group.
 
 Two granters on this machine share one database and one fake Okta (the
-`fleet` fixture of test_fleet.py)."""
+`fleet` fixture of fleet_fixtures.py)."""
 import re
 import time
 
 from daemon_fixtures import *  # noqa: F401,F403
 from daemon_fixtures import ALICE, G_OPS, G_STAGE, G_WEB, wait_for
 from pg_fixtures import pg_server  # noqa: F401
-from test_fleet import fleet  # noqa: F401 - the fixture
+from fleet_fixtures import fleet  # noqa: F401 - the fixture
 
 # every group the granters keep: the flows' and the standing ones
 FLOW_GROUPS = ("prod-db-ssh", "staging-ssh", "web-sudo")
