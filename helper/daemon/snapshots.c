@@ -37,6 +37,10 @@
  * (it ends when that granter's listing does, or when it dies). */
 #define SNAP_RETRY_MS 5000
 #define SNAP_BUSY_MS 1000
+/* A snapshot dated further ahead of this host's clock than this is no
+ * clock skew (a forged row, or a granter whose clock runs fast): it is
+ * listed again at once, and never kept over a listing of ours. */
+#define SNAP_AHEAD_MAX_S 5
 /* A group that keeps failing is logged at most this often. */
 #define SNAP_FAIL_LOG_S 60
 /* The longest the thread sleeps: the configuration's cache_ttl, at most. */
@@ -282,7 +286,8 @@ static void refresh_claimed(struct jitd *d, struct snap_group *g, int forced, in
 	}
 	/* The claim dies with a connection the ledger had to reset: another
 	 * granter may have listed the group since, and its newer word stands. */
-	if (heads_read(d) == 0 && g->have_head && g->head.taken_at > h.taken_at) {
+	if (heads_read(d) == 0 && g->have_head && g->head.taken_at > h.taken_at &&
+	    g->head.taken_at <= ojit_now() + SNAP_AHEAD_MAX_S) {
 		ojit_log(LOG_NOTICE, "snapshot of group '%s': a newer one (by %s) was written during this listing; "
 			 "keeping it", g->name, g->head.host);
 		goto out;
@@ -334,6 +339,13 @@ static int64_t due_in_ms(int64_t at)
 	return at * 1000 - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* Is g's snapshot younger than cache_ttl (and not dated ahead)? */
+static int head_fresh(const struct jitd *d, const struct snap_group *g, int64_t now)
+{
+	return g->have_head && now - g->head.taken_at < d->cfg->cache_ttl &&
+	       g->head.taken_at <= now + SNAP_AHEAD_MAX_S;
+}
+
 /* Look after group g: the milliseconds until it wants looking at again. */
 static int64_t group_pass(struct jitd *d, struct snap_group *g)
 {
@@ -345,7 +357,7 @@ static int64_t group_pass(struct jitd *d, struct snap_group *g)
 	pthread_mutex_lock(&snap.lock);
 	forced = g->forced;
 	pthread_mutex_unlock(&snap.lock);
-	if (!forced && g->have_head && now - g->head.taken_at < ttl) {
+	if (!forced && head_fresh(d, g, now)) {
 		g->busy_seen = 0;
 		return due_in_ms(g->head.taken_at + ttl);
 	}
@@ -373,7 +385,7 @@ static int64_t group_pass(struct jitd *d, struct snap_group *g)
 		return SNAP_RETRY_MS;
 	}
 	now = ojit_now();
-	if (!forced && g->have_head && now - g->head.taken_at < ttl) {
+	if (!forced && head_fresh(d, g, now)) {
 		g->busy_seen = 0;
 		g->busy_gen = -1;
 		ledger_unclaim_snapshot(d->ledger, g->name);

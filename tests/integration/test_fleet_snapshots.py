@@ -252,3 +252,20 @@ def test_a_listing_that_lost_its_claim_does_not_overwrite_a_newer_snapshot(fleet
     assert row["taken_at"] >= newer["taken_at"] > held["taken_at"], (held, newer, row)
     assert set_aside in a.daemon.log()
     assert a.daemon.alive() and b.daemon.alive()
+
+
+def test_a_snapshot_dated_ahead_is_listed_again_at_once(fleet):
+    """A row dated an hour ahead (written by a database writer, or by a
+    granter whose clock runs fast) would look fresh for an hour and its
+    members pass on every gate that long; a granter lists it again within
+    one cache_ttl, and never keeps it over its own listing."""
+    ttl = 2
+    a = fleet.host("granter-a", extra={"cache_ttl": "%ds" % ttl})
+    wait_for(lambda: all_fresh(fleet, FLOW_GROUPS, ttl), 15, what="the first snapshots")
+    ahead = int(time.time()) + 3600
+    fleet.pg.psql("UPDATE snapshots SET taken_at = %d, members = '00umallory00000099\tACTIVE\tmallory@example.com\n'"
+                  " WHERE grp = 'web-sudo'" % ahead, db=fleet.db)
+    wait_for(lambda: snapshots(fleet)["web-sudo"]["taken_at"] <= time.time(), 2 * ttl + 5,
+             what="the dated-ahead snapshot listed again")
+    assert "mallory" not in snapshots(fleet)["web-sudo"]["members"]
+    assert a.daemon.alive()
