@@ -106,7 +106,7 @@ def uname(i):
 PROBE, REVOKED = 0, 1
 BURST0 = 2
 STEP0 = BURST0 + ROUNDS
-NUSERS = STEP0 + USERS_PER_STEP * len(SWEEP)
+NUSERS = STEP0 + USERS_PER_STEP * (len(SWEEP) + 1)  # the sweep, then the limited step
 
 
 def step_users(k):
@@ -344,6 +344,13 @@ class Fleet:
             " WHERE d.datname = '%s' AND r.rolname = '%s' ORDER BY s.calls DESC LIMIT %d" % (self.db, role, n),
             db="postgres")]
 
+    def snapshot_puts(self):
+        """Snapshot writes so far (each bumps its row's gen): 0 in today's
+        design, which has no snapshots."""
+        if self.sql("SELECT to_regclass('snapshots') IS NOT NULL")[0][0] != "t":
+            return 0
+        return int(self.sql("SELECT COALESCE(sum(gen), 0) FROM snapshots")[0][0])
+
     def memory(self):
         st = [h.proc_status() for h in self.gates]
         gr = [h.proc_status() for h in self.granters]
@@ -377,6 +384,18 @@ def refused(res):
     return sum(g["denied"] + g["errors"] for g in res["gates"])
 
 
+def okta_quiet(okta, timeout=30):
+    """Wait until the fake has no request in progress (today's gates may
+    still be retrying after a window), so that the next window counts only
+    its own calls."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if okta.state().get("inflight", 0) == 0:
+            break
+        time.sleep(0.5)
+    time.sleep(0.5)
+
+
 def wait_ready(fleet, user=PROBE, timeout=120):
     """Every gate allows user (the new design: once the gate's mirror holds
     the grants and the group's snapshot), asked gently (spread over 2 s,
@@ -393,11 +412,52 @@ def wait_ready(fleet, user=PROBE, timeout=120):
     return round(time.time() - t0, 1)
 
 
+def steady_step(design, D, fleet, okta, n, users, label="sweep"):
+    """RATE checks/s on each of the first n gates for WINDOW s, users new
+    to the gates: Okta calls, latency, PostgreSQL statements."""
+    socks = [h.pam_sock for h in fleet.gates[:n]]
+    okta_quiet(okta)
+    okta.clear_requests()
+    s0, t0 = fleet.pg_statements(), time.time()
+    res = fleet_load("steady", GROUP, ",".join(users), RATE, WINDOW, *socks, timeout=WINDOW + 300)
+    conns = fleet.pg_conns()
+    time.sleep(1)
+    s1, t1 = fleet.pg_statements(), time.time()
+    ok = api_stats(okta.requests())
+    p50s = [g["p50_us"] for g in res["gates"]]
+    p99s = [g["p99_us"] for g in res["gates"]]
+    row = {"gates": n, "checks": res["checks"], "wall_s": res["wall_s"],
+           "okta": ok, "okta_calls_per_min": ok["api_calls"] * 60.0 / (t1 - t0),
+           "okta_requests_per_min": (ok["api_calls"] + ok["token_requests"]) * 60.0 / (t1 - t0),
+           "refused": refused(res), "codes": codes(res),
+           "p50_us": res["p50_us"], "p99_us": res["p99_us"], "max_us": res["max_us"],
+           "gate_p50_us_median": statistics.median(p50s), "gate_p50_us_max": max(p50s),
+           "gate_p99_us_median": statistics.median(p99s), "gate_p99_us_max": max(p99s),
+           "pg_conns": conns,
+           "gate_statements": s1.get("okta_jit_gate", 0) - s0.get("okta_jit_gate", 0),
+           "granter_statements": s1.get("okta_jit", 0) - s0.get("okta_jit", 0)}
+    row["gate_statements_per_check"] = row["gate_statements"] / max(1, res["checks"])
+    # net of what all the gates read with no logins at all (the new
+    # design's periodic re-reads) over the same time
+    row["gate_statements_per_check_net"] = max(0.0, row["gate_statements"] - D["idle"]["gate_statements_per_s"]
+                                               * (t1 - t0)) / max(1, res["checks"])
+    if n == GATES:
+        row["per_gate"] = [{k: g[k] for k in ("checks", "p50_us", "p99_us", "max_us", "denied", "errors")}
+                           for g in res["gates"]]
+    log("%s %s n=%d: %d checks in %.1f s, okta %d calls (%.0f/min), 429s %d, peak %d at once, refused %d %s,"
+        " p50 %.0f p99 %.0f µs, statements/check %.2f, conns %s" % (
+            design, label, n, res["checks"], res["wall_s"], ok["api_calls"], row["okta_calls_per_min"],
+            ok["http_429"], ok["peak_simultaneous"], row["refused"], row["codes"], res["p50_us"], res["p99_us"],
+            row["gate_statements_per_check"], conns))
+    return row
+
+
 def run_design(design, exe_dir, pg, keys, grants_md):
     from conftest import OktaServer
     from daemon_fixtures import REVOKE, T_ID, frame, raw_exchange, tlv
     D = R[design] = {"exe": exe_dir}
-    okta = OktaServer(os.path.join(tempfile.mkdtemp(prefix="ojf-okta-"), "okta"), okta_seed(*keys["objs"]))
+    oktadir = tempfile.mkdtemp(prefix="ojf-okta-")
+    okta = OktaServer(os.path.join(oktadir, "okta"), okta_seed(*keys["objs"]))
     okta.configure(concurrency_limit=CONCURRENCY)
     if LATENCY_MS > 0:
         # Okta's own answer time (the fake answers in ~1 ms): what makes
@@ -410,6 +470,7 @@ def run_design(design, exe_dir, pg, keys, grants_md):
         D["ready_s"] = wait_ready(fleet)
         log("%s: all gates answer (started in %.1f s, ready %.1f s later)" % (design, D["gate_start_s"],
                                                                               D["ready_s"]))
+        D["snapshot_puts0"], D["t_ready"] = fleet.snapshot_puts(), time.time()
         time.sleep(1)
         # -- idle: what a gate costs PostgreSQL with no logins
         okta.clear_requests()
@@ -422,39 +483,13 @@ def run_design(design, exe_dir, pg, keys, grants_md):
                      "okta": api_stats(okta.requests())}
         D["idle"]["gate_statements_per_s_per_gate"] = D["idle"]["gate_statements_per_s"] / GATES
         log("%s idle:" % design, D["idle"])
-        # -- the sweep: steady load on the first n gates
-        D["sweep"] = []
-        for k, n in enumerate(SWEEP):
-            socks = [h.pam_sock for h in fleet.gates[:n]]
-            okta.clear_requests()
-            s0, t0 = fleet.pg_statements(), time.time()
-            res = fleet_load("steady", GROUP, ",".join(step_users(k)), RATE, WINDOW, *socks, timeout=WINDOW + 300)
-            conns = fleet.pg_conns()
-            time.sleep(1)
-            s1, t1 = fleet.pg_statements(), time.time()
-            ok = api_stats(okta.requests())
-            p50s = [g["p50_us"] for g in res["gates"]]
-            p99s = [g["p99_us"] for g in res["gates"]]
-            row = {"gates": n, "checks": res["checks"], "wall_s": res["wall_s"],
-                   "okta": ok, "okta_calls_per_min": ok["api_calls"] * 60.0 / WINDOW,
-                   "okta_requests_per_min": (ok["api_calls"] + ok["token_requests"]) * 60.0 / WINDOW,
-                   "refused": refused(res), "codes": codes(res),
-                   "p50_us": res["p50_us"], "p99_us": res["p99_us"], "max_us": res["max_us"],
-                   "gate_p50_us_median": statistics.median(p50s), "gate_p50_us_max": max(p50s),
-                   "gate_p99_us_median": statistics.median(p99s), "gate_p99_us_max": max(p99s),
-                   "pg_conns": conns,
-                   "gate_statements": s1.get("okta_jit_gate", 0) - s0.get("okta_jit_gate", 0),
-                   "granter_statements": s1.get("okta_jit", 0) - s0.get("okta_jit", 0)}
-            row["gate_statements_per_check"] = row["gate_statements"] / max(1, res["checks"])
-            if n == GATES:
-                row["per_gate"] = [{k2: g[k2] for k2 in ("checks", "p50_us", "p99_us", "max_us", "denied", "errors")}
-                                   for g in res["gates"]]
-            D["sweep"].append(row)
-            log("%s sweep n=%d: %d checks, okta %d calls (%.0f/min), 429s %d, refused %d, p50 %.0f p99 %.0f µs,"
-                " statements/check %.2f, conns %s" % (design, n, res["checks"], ok["api_calls"],
-                                                      row["okta_calls_per_min"], ok["http_429"], row["refused"],
-                                                      res["p50_us"], res["p99_us"],
-                                                      row["gate_statements_per_check"], conns))
+        # -- the sweep: steady load on the first n gates, Okta unlimited
+        # (every call a design wants is made and counted); then all gates
+        # once more with Okta's (scaled) concurrency limit
+        okta.configure(concurrency_limit=None)
+        D["sweep"] = [steady_step(design, D, fleet, okta, n, step_users(k)) for k, n in enumerate(SWEEP)]
+        okta.configure(concurrency_limit=CONCURRENCY)
+        D["steady_limited"] = steady_step(design, D, fleet, okta, GATES, step_users(len(SWEEP)), "limited")
         D["pg_top_gate"] = fleet.pg_top("okta_jit_gate")
         D["memory"] = fleet.memory()
         log("%s memory:" % design, D["memory"])
@@ -463,6 +498,7 @@ def run_design(design, exe_dir, pg, keys, grants_md):
         D["burst"] = []
         time.sleep(2)
         for r in range(ROUNDS):
+            okta_quiet(okta)
             okta.clear_requests()
             t0 = time.time()
             res = fleet_load("burst", GROUP, uname(BURST0 + r), 1000, *socks)
@@ -501,6 +537,8 @@ def run_design(design, exe_dir, pg, keys, grants_md):
                            "first_gate_after_request_s": round(min(firsts) - t_sent, 3) if firsts else None}
         log("%s revocation:" % design, D["revocation"])
         D["pg_conns_end"] = fleet.pg_conns()
+        D["snapshot_puts"] = fleet.snapshot_puts() - D["snapshot_puts0"]
+        D["snapshot_puts_per_min"] = D["snapshot_puts"] * 60.0 / (time.time() - D["t_ready"])
     except Exception as e:  # noqa: BLE001 - a design that cannot run is reported, the other still runs
         import traceback
         D["error"] = "%s: %s" % (type(e).__name__, str(e)[:1500])
@@ -510,6 +548,7 @@ def run_design(design, exe_dir, pg, keys, grants_md):
     finally:
         fleet.close()
         okta.stop()
+        shutil.rmtree(oktadir, ignore_errors=True)
     return D
 
 
@@ -585,11 +624,13 @@ def results_md():
     have = [d for d in ("today", "new") if d in R]
     for d in have:
         if "error" in R[d]:
-            L += ["**%s's design did not run to the end**: `%s`" % (d.capitalize(), R[d]["error"][:400]), ""]
-    L += ["Okta calls a minute at steady load (%d checks/s per gate, %d users per gate, each new to the gates;"
-          " window %d s = cache_ttl):" % (RATE, USERS_PER_STEP, WINDOW), "",
-          "| gates | today: Okta API calls/min | today: 429s | today: refused or unavailable | today: check p50 / p99"
-          " | new: Okta API calls/min | new: 429s | new: refused or unavailable | new: check p50 / p99 |",
+            L += ["**%s did not run to the end**: `%s`" % ("Today's design" if d == "today" else "The new design",
+                                                           R[d]["error"].replace("\n", " ")[:300]), ""]
+    L += ["Steady load, Okta unlimited: Okta calls a minute against the number of gates (%d checks/s per gate,"
+          " %d users per gate, each new to the gates; window %d s = cache_ttl):" % (RATE, USERS_PER_STEP, WINDOW), "",
+          "| gates | today: Okta API calls/min | today: Okta requests at once (peak) | today: refused or unavailable"
+          " | today: check p50 / p99 | new: Okta API calls/min | new: Okta requests at once (peak)"
+          " | new: refused or unavailable | new: check p50 / p99 |",
           "|---|---|---|---|---|---|---|---|---|"]
     for i, n in enumerate(SWEEP):
         cells = []
@@ -597,7 +638,7 @@ def results_md():
             sw = R.get(d, {}).get("sweep", [])
             if i < len(sw):
                 r = sw[i]
-                cells += [fmt_n(r["okta_calls_per_min"]), fmt_n(r["okta"]["http_429"]),
+                cells += [fmt_n(r["okta_calls_per_min"]), fmt_n(r["okta"]["peak_simultaneous"]),
                           "%s of %s" % (fmt_n(r["refused"]), fmt_n(r["checks"])),
                           "%s / %s µs" % (fmt_n(r["p50_us"]), fmt_n(r["p99_us"]))]
             else:
@@ -619,19 +660,26 @@ def results_md():
             ("slowest check (µs)", lambda b: b["max_us"])]
     for label, f in rows:
         L.append("| %s | %s |" % (label, " | ".join(side("burst", lambda D: bmed(D, f)))))
-    L += ["", "Steady load on all %d gates, each gate's own check latency, PostgreSQL, memory, revocation:" % GATES,
+    L += ["", "Steady load on all %d gates (as above), each gate's own check latency, PostgreSQL, memory, revocation;"
+          " the same load again with Okta's (scaled) concurrency limit:" % GATES,
           "", "| | today's design | new design |", "|---|---|---|"]
 
     def big(D):
         return D["sweep"][-1]
+
+    def lim(D):
+        return D["steady_limited"]
     rows = [
         ("checks (all gates, %d s)" % WINDOW, "sweep", lambda D: fmt_n(big(D)["checks"])),
+        ("Okta API calls/min", "sweep", lambda D: fmt_n(big(D)["okta_calls_per_min"])),
+        ("token requests", "sweep", lambda D: fmt_n(big(D)["okta"]["token_requests"])),
         ("each gate's p50: median / worst gate", "sweep",
          lambda D: "%s / %s µs" % (fmt_n(big(D)["gate_p50_us_median"]), fmt_n(big(D)["gate_p50_us_max"]))),
         ("each gate's p99: median / worst gate", "sweep",
          lambda D: "%s / %s µs" % (fmt_n(big(D)["gate_p99_us_median"]), fmt_n(big(D)["gate_p99_us_max"]))),
-        ("PostgreSQL statements per check (gates' role, pg_stat_statements)", "sweep",
-         lambda D: fmt_n(big(D)["gate_statements_per_check"])),
+        ("PostgreSQL statements per check (gates' role, pg_stat_statements): all / net of idle re-reads", "sweep",
+         lambda D: "%s / %s" % (fmt_n(big(D)["gate_statements_per_check"]),
+                                fmt_n(big(D).get("gate_statements_per_check_net")))),
         ("PostgreSQL statements a second per idle gate", "idle",
          lambda D: fmt_n(D["idle"]["gate_statements_per_s_per_gate"])),
         ("PostgreSQL connections: gates' role / granters' role", "sweep",
@@ -644,18 +692,31 @@ def results_md():
          lambda D: "%s / %s" % (fmt_n(D["memory_after_burst"]["gate_threads_median"]),
                                 fmt_n(D["memory_after_burst"]["gate_threads_max"]))),
         ("all %d gates' RSS" % GATES, "memory", lambda D: "%.0f MiB" % D["memory_after_burst"]["gates_rss_mib_total"]),
+        ("with Okta's limit (%d at once): Okta API calls/min" % CONCURRENCY, "steady_limited",
+         lambda D: fmt_n(lim(D)["okta_calls_per_min"])),
+        ("with Okta's limit: 429 answers", "steady_limited", lambda D: fmt_n(lim(D)["okta"]["http_429"])),
+        ("with Okta's limit: refused or unavailable checks", "steady_limited",
+         lambda D: "%s of %s %s" % (fmt_n(lim(D)["refused"]), fmt_n(lim(D)["checks"]),
+                                    ", ".join("%s %d" % kv for kv in sorted(lim(D)["codes"].items()) if kv[0] != "allow"))),
+        ("with Okta's limit: check p50 / p99; each gate's p99 median / worst", "steady_limited",
+         lambda D: "%s / %s µs; %s / %s µs" % (fmt_n(lim(D)["p50_us"]), fmt_n(lim(D)["p99_us"]),
+                                               fmt_n(lim(D)["gate_p99_us_median"]), fmt_n(lim(D)["gate_p99_us_max"]))),
+        ("snapshot writes a minute (each one NOTIFY to every listener)", "revocation",
+         lambda D: fmt_n(D.get("snapshot_puts_per_min", 0))),
         ("revocation (REVOKE on a granter) to the last gate refusing", "revocation",
-         lambda D: "%.3f s after the request (%.3f s after its reply); %d of %d gates refused" % (
-             D["revocation"]["last_gate_after_request_s"] or -1, D["revocation"]["last_gate_after_reply_s"] or -1,
-             D["revocation"]["gates_refusing"], D["revocation"]["gates"])),
+         lambda D: "%s s after the request was sent; %d of %d gates refused (the REVOKE's reply, after the"
+                   " granter's Okta DELETE: %s s)" % (
+             fmt_n(D["revocation"]["last_gate_after_request_s"]), D["revocation"]["gates_refusing"],
+             D["revocation"]["gates"], fmt_n(D["revocation"]["reply_s"]))),
     ]
     for label, key, f in rows:
         L.append("| %s | %s |" % (label, " | ".join(side(key, f))))
     ex = R.get("extrapolation", {})
     if ex:
         L += ["", "On paper, from these measurements (linear in what was measured to grow; see the notes below):",
-              "", "| at | design | Okta API calls/min (steady, as above) | Okta calls per Ansible burst"
-              " | PostgreSQL connections | PostgreSQL statements/s with no logins | statements per check |",
+              "", ("| at | design | Okta API calls/min (steady load as above: %d users per gate per cache_ttl)"
+                   " | Okta calls per Ansible burst | PostgreSQL connections | PostgreSQL statements/s with no logins"
+                   " | statements per check |") % USERS_PER_STEP,
               "|---|---|---|---|---|---|---|"]
         for N in ("1000", "10000"):
             for d in ("today", "new"):

@@ -7,8 +7,9 @@
  *       i * SPREAD_MS / N after the start (an Ansible run reaching every
  *       host within SPREAD_MS).
  *   fleet_load steady GROUP USER[,USER...] RATE SECONDS SOCK...
- *       RATE checks a second on each socket for SECONDS (a fixed schedule:
- *       a late check is sent at once, not skipped), users round robin.
+ *       RATE checks a second on each socket for SECONDS, from 4 connections
+ *       at a time per socket (a fixed schedule each: a late check is sent
+ *       at once; none after SECONDS), users round robin.
  *   fleet_load watch  GROUP USER INTERVAL_MS TIMEOUT_S SOCK...
  *       CHECKs of USER on each socket every INTERVAL_MS until the socket
  *       refuses (decision other than allow) or TIMEOUT_S passes; records
@@ -29,12 +30,13 @@
 #define MAX_CODES 8
 #define CODE_LEN 48
 #define CALL_TIMEOUT_MS 20000
+#define STEADY_WORKERS 4
 
 enum mode { MODE_BURST, MODE_STEADY, MODE_WATCH };
 
 struct gate {
 	const char *sock;
-	pthread_t thread;
+	pthread_mutex_t lock;
 	int index;
 	long long *lat; /* ns */
 	long nlat, cap;
@@ -44,6 +46,12 @@ struct gate {
 	int ncodes;
 	double first_deny_start, first_deny_end; /* watch */
 	char first_deny_code[CODE_LEN];
+};
+
+struct worker {
+	struct gate *g;
+	pthread_t thread;
+	int n; /* this worker's number on its gate */
 };
 
 static enum mode mode;
@@ -157,7 +165,8 @@ static void record(struct gate *g, int r, long long lat, const char *code)
 
 static void *worker(void *p)
 {
-	struct gate *g = p;
+	struct worker *w = p;
+	struct gate *g = w->g;
 	char code[CODE_LEN];
 	long long lat;
 	int r;
@@ -167,14 +176,19 @@ static void *worker(void *p)
 		r = check_once(g, users[0], &lat, code, sizeof(code));
 		record(g, r, lat, code);
 	} else if (mode == MODE_STEADY) {
-		long long period = 1000000000LL / rate, end = t0_ns + seconds * 1000000000LL;
+		/* STEADY_WORKERS connections at a time per gate, each on its own
+		 * schedule, so that one slow check (a gate waiting on Okta) does
+		 * not hold the others back; nothing is sent after the window. */
+		long long period = 1000000000LL * STEADY_WORKERS / rate, end = t0_ns + seconds * 1000000000LL;
 		/* the gates' schedules are spread over one period */
-		long long next = t0_ns + period * g->index / ngates;
+		long long next = t0_ns + period * (g->index * STEADY_WORKERS + w->n) / (ngates * STEADY_WORKERS);
 
-		for (long k = 0; next < end; k++, next += period) {
+		for (long k = w->n; next < end && mono_ns() < end; k += STEADY_WORKERS, next += period) {
 			sleep_until(next);
 			r = check_once(g, users[(k + g->index) % nusers], &lat, code, sizeof(code));
+			pthread_mutex_lock(&g->lock);
 			record(g, r, lat, code);
+			pthread_mutex_unlock(&g->lock);
 		}
 	} else {
 		long long end = t0_ns + timeout_s * 1000000000LL;
@@ -262,6 +276,8 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	char **socks;
+	struct worker *workers;
+	int nworkers;
 	long long t1;
 
 	if (argc < 6)
@@ -296,20 +312,29 @@ int main(int argc, char **argv)
 	}
 	if (ngates < 1)
 		return usage();
+	nworkers = mode == MODE_STEADY ? STEADY_WORKERS : 1;
 	gates = calloc((size_t)ngates, sizeof(*gates));
-	if (gates == NULL)
+	workers = calloc((size_t)ngates * nworkers, sizeof(*workers));
+	if (gates == NULL || workers == NULL)
 		return 1;
-	t0_ns = mono_ns() + 20000000LL; /* every thread started before the first check */
+	t0_ns = mono_ns() + 50000000LL; /* every thread started before the first check */
 	for (int i = 0; i < ngates; i++) {
 		gates[i].sock = socks[i];
 		gates[i].index = i;
-		if (pthread_create(&gates[i].thread, NULL, worker, &gates[i]) != 0) {
-			fprintf(stderr, "fleet_load: cannot start thread %d\n", i);
-			return 1;
+		pthread_mutex_init(&gates[i].lock, NULL);
+		for (int j = 0; j < nworkers; j++) {
+			struct worker *w = &workers[i * nworkers + j];
+
+			w->g = &gates[i];
+			w->n = j;
+			if (pthread_create(&w->thread, NULL, worker, w) != 0) {
+				fprintf(stderr, "fleet_load: cannot start thread %d\n", i);
+				return 1;
+			}
 		}
 	}
-	for (int i = 0; i < ngates; i++)
-		pthread_join(gates[i].thread, NULL);
+	for (int i = 0; i < ngates * nworkers; i++)
+		pthread_join(workers[i].thread, NULL);
 	t1 = mono_ns();
 	print_json((t1 - t0_ns) / 1e9);
 	return 0;
