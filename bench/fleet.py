@@ -28,8 +28,11 @@ FLEET_SWEEP ("1,10,25,50"), FLEET_WINDOW (20 s a sweep step), FLEET_RATE
 (10 checks/s per gate), FLEET_USERS_PER_STEP (20), FLEET_ROUNDS (5),
 FLEET_CACHE_TTL (20 s), FLEET_OKTA_CONCURRENCY (Okta's 75 simultaneous
 requests scaled to the bench fleet: 75 * FLEET_GATES / 1000, at least 2),
-FLEET_DESIGNS ("today,new"), FLEET_BASELINE (c2bee88), FLEET_NO_DOCS=1
-(write only the json), FLEET_MD_ONLY=1 (docs from an existing json)."""
+FLEET_OKTA_LATENCY_MS (100: Okta's own answer time, added to every API
+call), FLEET_IDLE (20 s), FLEET_DESIGNS ("today,new"), FLEET_BASELINE
+(c2bee88), FLEET_NEW_BUILD / FLEET_NEW_FLEET_MD (another build folder and
+docs/fleet.md as the new design), FLEET_JSON, FLEET_NO_DOCS=1 (write only
+the json), FLEET_MD_ONLY=1 (docs from an existing json)."""
 import concurrent.futures
 import glob
 import json
@@ -62,7 +65,7 @@ RATE = int(os.environ.get("FLEET_RATE", "10"))
 USERS_PER_STEP = int(os.environ.get("FLEET_USERS_PER_STEP", "20"))
 ROUNDS = int(os.environ.get("FLEET_ROUNDS", "5"))
 CACHE_TTL = int(os.environ.get("FLEET_CACHE_TTL", "20"))
-IDLE = int(os.environ.get("FLEET_IDLE", "12"))
+IDLE = int(os.environ.get("FLEET_IDLE", "20"))
 CONCURRENCY = int(os.environ.get("FLEET_OKTA_CONCURRENCY", str(max(2, round(75 * GATES / 1000)))))
 LATENCY_MS = int(os.environ.get("FLEET_OKTA_LATENCY_MS", "100"))
 DESIGNS = [d for d in os.environ.get("FLEET_DESIGNS", "today,new").split(",") if d]
@@ -565,26 +568,34 @@ def extrapolate():
         n = big["gates"]
         # Okta: calls a minute per gate at steady load (slope of the sweep)
         xs, ys = [r["gates"] for r in sw], [r["okta_calls_per_min"] for r in sw]
+        flat = False
         if len(xs) > 1:
             mx, my = statistics.mean(xs), statistics.mean(ys)
             slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
             icpt = my - slope * mx
+            # no growth beyond noise over the sweep (10 % of the mean): flat,
+            # taken as the mean rather than a noise slope stretched 200x
+            if abs(slope) * (max(xs) - min(xs)) <= 0.1 * max(my, 1e-9):
+                slope, icpt, flat = 0.0, my, True
         else:
             slope, icpt = ys[0] / xs[0], 0.0
         burst = D.get("burst") or []
         burst_calls = statistics.median([b["okta"]["api_calls"] for b in burst]) if burst else 0
         gconns = big["pg_conns"].get("okta_jit_gate", 0) / n
         rconns = big["pg_conns"].get("okta_jit", 0)
-        e = {"okta_calls_per_min_slope_per_gate": slope, "okta_calls_per_min_intercept": icpt,
+        e = {"okta_calls_per_min_slope_per_gate": slope, "okta_calls_per_min_intercept": icpt, "okta_flat": flat,
              "burst_okta_calls_per_gate": burst_calls / GATES, "pg_conns_per_gate": gconns,
              "pg_conns_granters": rconns,
              "idle_statements_per_s_per_gate": D["idle"]["gate_statements_per_s_per_gate"],
-             "statements_per_check": big["gate_statements_per_check"]}
+             "statements_per_check": big["gate_statements_per_check_net"]}
         for N in (1000, 10000):
             e[str(N)] = {"okta_calls_per_min": icpt + slope * N,
                          "burst_okta_calls": burst_calls / GATES * N,
                          "pg_conns": gconns * N + rconns,
-                         "idle_statements_per_s": D["idle"]["gate_statements_per_s_per_gate"] * N}
+                         "idle_statements_per_s": D["idle"]["gate_statements_per_s_per_gate"] * N,
+                         # every snapshot write is one NOTIFY, delivered to
+                         # each listening gate and granter (today: none)
+                         "notify_deliveries_per_min": D.get("snapshot_puts_per_min", 0) * (N + 2)}
         out[d] = e
     R["extrapolation"] = out
 
@@ -606,6 +617,11 @@ def machine():
                                    text=True).stdout.strip()}
 
 
+def fmt_r(x):
+    """A ratio: two decimals."""
+    return "-" if x is None else "%.2f" % x
+
+
 def fmt_n(x):
     if x is None:
         return "-"
@@ -618,9 +634,62 @@ def side(key, fn):
     return [fn(R[d]) if d in R and "error" not in R[d] and key in R[d] else "not run" for d in ("today", "new")]
 
 
+def summary_md():
+    """The findings in a few sentences, from the figures."""
+    T, N = R.get("today", {}), R.get("new", {})
+    L = []
+    if "sweep" in T and "sweep" in N:
+        t, n = T["sweep"], N["sweep"]
+        flat = R.get("extrapolation", {}).get("new", {}).get("okta_flat")
+        L.append("* **Okta calls against the gates%s.** Today's gates: %s calls/min with %d gate, %s"
+                 " with %d gates (each gate asks for each user it has not seen within cache_ttl). New design: %s"
+                 " calls/min at every size (%s), the granters' snapshot of the group once per cache_ttl."
+                 % (": flat in the new design" if flat else "", fmt_n(t[0]["okta_calls_per_min"]), t[0]["gates"],
+                    fmt_n(t[-1]["okta_calls_per_min"]),
+                    t[-1]["gates"], "-".join(sorted({fmt_n(r["okta_calls_per_min"]) for r in n},
+                                                    key=lambda x: float(x.replace(",", "")))),
+                    ", ".join("%d gate%s: %s" % (r["gates"], "s" if r["gates"] > 1 else "",
+                                                  fmt_n(r["okta_calls_per_min"])) for r in n)))
+    if T.get("burst") and N.get("burst"):
+        def med(D, f):
+            return statistics.median([f(b) for b in D["burst"]])
+        L.append("* **The Ansible burst** (one user through all %d gates within 1 s, Okta limited to %d requests at"
+                 " once): today %s Okta calls, %s answered 429, %s of %d checks refused or unavailable a round"
+                 " (medians of %d rounds); new design %s Okta calls, %s 429s, %s refused, check p99 %s µs."
+                 % (GATES, CONCURRENCY, fmt_n(med(T, lambda b: b["okta"]["api_calls"])),
+                    fmt_n(med(T, lambda b: b["okta"]["http_429"])), fmt_n(med(T, lambda b: b["refused"])), GATES,
+                    ROUNDS, fmt_n(med(N, lambda b: b["okta"]["api_calls"])),
+                    fmt_n(med(N, lambda b: b["okta"]["http_429"])), fmt_n(med(N, lambda b: b["refused"])),
+                    fmt_n(med(N, lambda b: b["p99_us"]))))
+    if "sweep" in T and "sweep" in N:
+        t, n = T["sweep"][-1], N["sweep"][-1]
+        L.append("* **PostgreSQL**: today %s statements per check (a read on every check), none at rest; new"
+                 " design %s per check (answers from memory), %s statements/s per gate at rest (the periodic"
+                 " re-read), %s connections per gate (today %s: the new gate keeps one more, for LISTEN)."
+                 % (fmt_r(t["gate_statements_per_check_net"]), fmt_r(n["gate_statements_per_check_net"]),
+                    fmt_r(N["idle"]["gate_statements_per_s_per_gate"]),
+                    fmt_n(n["pg_conns"].get("okta_jit_gate", 0) / n["gates"] if n["gates"] == GATES else
+                          n["pg_conns"].get("okta_jit_gate", 0) / GATES),
+                    fmt_n(t["pg_conns"].get("okta_jit_gate", 0) / GATES)))
+    if "revocation" in T and "revocation" in N:
+        L.append("* **Revocation**: the last of %d gates refused %s s after the REVOKE was sent today (a ledger read"
+                 " per check), %s s in the new design (NOTIFY to each gate's mirror)."
+                 % (GATES, fmt_n(T["revocation"]["last_gate_after_request_s"]),
+                    fmt_n(N["revocation"]["last_gate_after_request_s"])))
+    if "memory_after_burst" in N:
+        m = N["memory_after_burst"]
+        L.append("* **Memory**: a new gate's okta-jitd %.1f MiB RSS, %s threads (today %s); %d gates %.0f MiB in all:"
+                 " 50+ gates fit this 2-core, %.0f GiB machine many times over."
+                 % (m["gate_rss_kb_median"] / 1024, fmt_n(m["gate_threads_median"]),
+                    "%.1f MiB, %s threads" % (T["memory_after_burst"]["gate_rss_kb_median"] / 1024,
+                                              fmt_n(T["memory_after_burst"]["gate_threads_median"]))
+                    if "memory_after_burst" in T else "-", GATES, m["gates_rss_mib_total"], R["machine"]["mem_gib"]))
+    return L + [""] if L else []
+
+
 def results_md():
     """The comparison tables (markdown lines), shared by both documents."""
-    L = []
+    L = summary_md()
     have = [d for d in ("today", "new") if d in R]
     for d in have:
         if "error" in R[d]:
@@ -678,10 +747,10 @@ def results_md():
         ("each gate's p99: median / worst gate", "sweep",
          lambda D: "%s / %s µs" % (fmt_n(big(D)["gate_p99_us_median"]), fmt_n(big(D)["gate_p99_us_max"]))),
         ("PostgreSQL statements per check (gates' role, pg_stat_statements): all / net of idle re-reads", "sweep",
-         lambda D: "%s / %s" % (fmt_n(big(D)["gate_statements_per_check"]),
-                                fmt_n(big(D).get("gate_statements_per_check_net")))),
+         lambda D: "%s / %s" % (fmt_r(big(D)["gate_statements_per_check"]),
+                                fmt_r(big(D).get("gate_statements_per_check_net")))),
         ("PostgreSQL statements a second per idle gate", "idle",
-         lambda D: fmt_n(D["idle"]["gate_statements_per_s_per_gate"])),
+         lambda D: fmt_r(D["idle"]["gate_statements_per_s_per_gate"])),
         ("PostgreSQL connections: gates' role / granters' role", "sweep",
          lambda D: "%s / %s" % (fmt_n(big(D)["pg_conns"].get("okta_jit_gate", 0)),
                                 fmt_n(big(D)["pg_conns"].get("okta_jit", 0)))),
@@ -696,18 +765,18 @@ def results_md():
          lambda D: fmt_n(lim(D)["okta_calls_per_min"])),
         ("with Okta's limit: 429 answers", "steady_limited", lambda D: fmt_n(lim(D)["okta"]["http_429"])),
         ("with Okta's limit: refused or unavailable checks", "steady_limited",
-         lambda D: "%s of %s %s" % (fmt_n(lim(D)["refused"]), fmt_n(lim(D)["checks"]),
-                                    ", ".join("%s %d" % kv for kv in sorted(lim(D)["codes"].items()) if kv[0] != "allow"))),
+         lambda D: "%s of %s%s" % (fmt_n(lim(D)["refused"]), fmt_n(lim(D)["checks"]),
+                                   "".join(" (%s: %d)" % kv for kv in sorted(lim(D)["codes"].items())
+                                           if kv[0] != "allow"))),
         ("with Okta's limit: check p50 / p99; each gate's p99 median / worst", "steady_limited",
          lambda D: "%s / %s µs; %s / %s µs" % (fmt_n(lim(D)["p50_us"]), fmt_n(lim(D)["p99_us"]),
                                                fmt_n(lim(D)["gate_p99_us_median"]), fmt_n(lim(D)["gate_p99_us_max"]))),
         ("snapshot writes a minute (each one NOTIFY to every listener)", "revocation",
-         lambda D: fmt_n(D.get("snapshot_puts_per_min", 0))),
+         lambda D: fmt_r(D.get("snapshot_puts_per_min", 0))),
         ("revocation (REVOKE on a granter) to the last gate refusing", "revocation",
-         lambda D: "%s s after the request was sent; %d of %d gates refused (the REVOKE's reply, after the"
-                   " granter's Okta DELETE: %s s)" % (
-             fmt_n(D["revocation"]["last_gate_after_request_s"]), D["revocation"]["gates_refusing"],
-             D["revocation"]["gates"], fmt_n(D["revocation"]["reply_s"]))),
+         lambda D: "%.3f s after the request was sent; %d of %d gates refused (the REVOKE's own reply: %.3f s)" % (
+             D["revocation"]["last_gate_after_request_s"], D["revocation"]["gates_refusing"],
+             D["revocation"]["gates"], D["revocation"]["reply_s"])),
     ]
     for label, key, f in rows:
         L.append("| %s | %s |" % (label, " | ".join(side(key, f))))
@@ -716,16 +785,16 @@ def results_md():
         L += ["", "On paper, from these measurements (linear in what was measured to grow; see the notes below):",
               "", ("| at | design | Okta API calls/min (steady load as above: %d users per gate per cache_ttl)"
                    " | Okta calls per Ansible burst | PostgreSQL connections | PostgreSQL statements/s with no logins"
-                   " | statements per check |") % USERS_PER_STEP,
-              "|---|---|---|---|---|---|---|"]
+                   " (re-reads) | NOTIFY deliveries/min from snapshot refreshes | statements per check |")
+              % USERS_PER_STEP, "|---|---|---|---|---|---|---|---|"]
         for N in ("1000", "10000"):
             for d in ("today", "new"):
                 if d in ex:
                     e = ex[d]
-                    L.append("| %s gates | %s | %s | %s | %s | %s | %s |" % (
+                    L.append("| %s gates | %s | %s | %s | %s | %s | %s | %s |" % (
                         fmt_n(int(N)), d, fmt_n(e[N]["okta_calls_per_min"]), fmt_n(e[N]["burst_okta_calls"]),
                         fmt_n(e[N]["pg_conns"]), fmt_n(e[N]["idle_statements_per_s"]),
-                        fmt_n(e["statements_per_check"])))
+                        fmt_n(e[N]["notify_deliveries_per_min"]), fmt_r(e["statements_per_check"])))
     return L
 
 
@@ -733,8 +802,9 @@ def method_md():
     m = R["machine"]
     return [
         "Command: `make bench-fleet` (also the last part of `make bench`); `bench/fleet.py`, CHECKs from"
-        " `bench/fleet_load.c`. Run on %s, tree %s; today's design = okta-jitd built from %s."
-        % (R.get("date", "?"), m["head"], R.get("baseline_sha", BASELINE)[:12]), "",
+        " `bench/fleet_load.c`. Run on %s, bench tree %s; the new design = okta-jitd of %s; today's design ="
+        " okta-jitd built from %s." % (R.get("date", "?"), m["head"], R.get("new_tree", "this tree"),
+                                       R.get("baseline_sha", BASELINE)[:12]), "",
         "Machine: %d CPUs (%s), %.1f GiB, Linux %s, %s. PostgreSQL, the fake Okta (Python), the 2 granters,"
         " the %d gates and the load generator all share these cores (and, during this run, other jobs)."
         % (m["nproc"], m["cpu"], m["mem_gib"], m["kernel"], m["postgres"], GATES), "",
@@ -764,14 +834,18 @@ def notes_md():
         "* Revocation: a `REVOKE` frame to a granter as root while every gate is asked every 20 ms; the"
         " time is the reply of the first refused check on the last gate, from the moment the request was"
         " sent (an upper bound: the ledger row is written between the request and its reply).",
-        "* On paper: Okta calls for today's design are the sweep's least-squares line (calls/min against gates)"
-        " at 1,000 and 10,000 gates, and the burst's calls per gate times the gates; connections and idle"
-        " statements are the measured figure per gate times the gates, plus the granters'. Each ledger write"
-        " (a grant's change, a snapshot's refresh: groups × 60 / cache_ttl a minute) is one NOTIFY that"
-        " PostgreSQL delivers to every listening gate and granter: at 10,000 gates, 10,000 deliveries per"
-        " write. One connection per gate is held open for LISTEN (PostgreSQL's `max_connections` defaults"
-        " to 100; a pooler must run in session mode for LISTEN), so 10,000 gates need a connection budget"
-        " (or a fan-out tier) that this benchmark does not measure.", ""]
+        "* Okta calls per burst (new design): a round's window may hold one of the granters' own refreshes of"
+        " the group's snapshot (2 calls: the group's id and its members); no gate asks Okta.",
+        ("* On paper: Okta calls a minute are the sweep's least-squares line (calls/min against gates) at 1,000"
+         " and 10,000 gates, or the sweep's mean where the line moves less than 10 %% of it across the sweep"
+         " (the new design: the granters' calls, 2 per group per cache_ttl, %d s here, whatever the gates);"
+         " Okta calls per burst are the burst's calls per gate times the gates; connections and idle"
+         " statements are the measured figure per gate times the gates, plus the granters'. Each ledger write"
+         " (a grant's change, a snapshot's refresh: groups × 60 / cache_ttl a minute) is one NOTIFY that"
+         " PostgreSQL delivers to every listening gate and granter: at 10,000 gates, 10,000 deliveries per"
+         " write. Each new gate holds a connection open for LISTEN besides its own (PostgreSQL's"
+         " `max_connections` defaults to 100; a pooler must run in session mode for LISTEN), so 10,000 gates"
+         " need a connection budget (or a fan-out tier) that this benchmark does not measure." % CACHE_TTL), ""]
 
 
 def replace_section(path, header, lines, at_end=False):
@@ -811,7 +885,13 @@ def write_docs():
 
 def main():
     if os.environ.get("FLEET_MD_ONLY") == "1":
+        global GATES, SWEEP, WINDOW, RATE, USERS_PER_STEP, ROUNDS, CACHE_TTL, CONCURRENCY, LATENCY_MS
         R.update(json.load(open(JSON_OUT)))
+        c = R["config"]
+        GATES, SWEEP, WINDOW, RATE = c["gates"], c["sweep"], c["window_s"], c["rate_per_gate"]
+        USERS_PER_STEP, ROUNDS, CACHE_TTL = c["users_per_step"], c["rounds"], c["cache_ttl_s"]
+        CONCURRENCY, LATENCY_MS = c["okta_concurrency_limit"], c.get("okta_latency_ms", LATENCY_MS)
+        extrapolate()
         write_docs()
         return
     bindirs = glob.glob("/usr/lib/postgresql/*/bin/initdb")
@@ -834,7 +914,11 @@ def main():
     R["config"] = {"gates": GATES, "sweep": SWEEP, "window_s": WINDOW, "rate_per_gate": RATE,
                    "users_per_step": USERS_PER_STEP, "rounds": ROUNDS, "cache_ttl_s": CACHE_TTL,
                    "okta_concurrency_limit": CONCURRENCY, "okta_latency_ms": LATENCY_MS}
-    exe = {"new": BUILD}
+    # FLEET_NEW_BUILD / FLEET_NEW_FLEET_MD: another tree's okta-jitd and
+    # docs/fleet.md as the new design (default: this tree's)
+    exe = {"new": os.environ.get("FLEET_NEW_BUILD", BUILD)}
+    R["new_tree"] = os.environ.get("FLEET_NEW_DESC") or (
+        "this tree (%s)" % R["machine"]["head"] if "FLEET_NEW_BUILD" not in os.environ else exe["new"])
     if "today" in DESIGNS:
         exe["today"], R["baseline_sha"] = baseline_binaries(BASELINE)
     from conftest import gen_key, write_private_key
@@ -848,7 +932,8 @@ def main():
     try:
         pg.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", db="postgres")
         for d in DESIGNS:
-            md = os.path.join(exe["today"], "fleet.md") if d == "today" else os.path.join(ROOT, "docs", "fleet.md")
+            md = os.path.join(exe["today"], "fleet.md") if d == "today" else \
+                os.environ.get("FLEET_NEW_FLEET_MD", os.path.join(ROOT, "docs", "fleet.md"))
             run_design(d, exe[d], pg, keys, md)
     finally:
         pg.destroy()
