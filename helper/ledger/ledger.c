@@ -186,6 +186,43 @@ void ledger_unclaim_member(struct ledger *l, const char *user, const char *grp)
 	l->ops->unclaim(l->b, member_key(user, grp));
 }
 
+/* A snapshot's claim: the membership claim of a user no one is (names
+ * are never empty), so it cannot meet a real membership's key. */
+int ledger_claim_snapshot(struct ledger *l, const char *grp)
+{
+	return ledger_claim_member(l, "", grp);
+}
+
+void ledger_unclaim_snapshot(struct ledger *l, const char *grp)
+{
+	ledger_unclaim_member(l, "", grp);
+}
+
+int ledger_snapshot_put(struct ledger *l, struct snapshot_head *h, const char *members)
+{
+	return l->ops->snapshot_put(l->b, h, members);
+}
+
+int ledger_snapshot_heads(struct ledger *l, snapshot_cb cb, void *ctx)
+{
+	return l->ops->snapshot_heads(l->b, cb, ctx);
+}
+
+int ledger_snapshot_get(struct ledger *l, const char *grp, struct snapshot_head *h, char **members)
+{
+	return l->ops->snapshot_get(l->b, grp, h, members);
+}
+
+int ledger_listen(struct ledger *l)
+{
+	return l->ops->listen(l->b);
+}
+
+int ledger_wait_changes(struct ledger *l, int timeout_ms, change_cb cb, void *ctx)
+{
+	return l->ops->wait_changes(l->b, timeout_ms, cb, ctx);
+}
+
 int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor, const char *user,
 		     const char *grp, const char *detail)
 {

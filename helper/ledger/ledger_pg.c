@@ -673,4 +673,9 @@ const struct ledger_ops ledger_pg_ops = {
 	.session_close = ledger_pg_session_close,
 	.session_list_open = ledger_pg_session_list_open,
 	.session_mark_warned = ledger_pg_session_mark_warned,
+	.snapshot_put = ledger_pg_snapshot_put,
+	.snapshot_heads = ledger_pg_snapshot_heads,
+	.snapshot_get = ledger_pg_snapshot_get,
+	.listen = ledger_pg_listen,
+	.wait_changes = ledger_pg_wait_changes,
 };

@@ -3,7 +3,8 @@
  *   ledger_pg.c         the connection, bounded statements, reconnects,
  *                       open and migrate, the ops table
  *   ledger_pg_grants.c  grant rows and claims on them
- *   ledger_pg_events.c  the audit log, the notification queue, sessions */
+ *   ledger_pg_events.c  the audit log, the notification queue, sessions
+ *   ledger_pg_snapshots.c  group snapshots and change notices (issue 17) */
 #ifndef OJIT_LEDGER_PG_H
 #define OJIT_LEDGER_PG_H
 
@@ -29,6 +30,8 @@ struct pg_ledger {
 	uint64_t reconnects;
 	int64_t retry_after_ms; /* no reconnect attempt before (monotonic) */
 	int timed_out;          /* the last statement got no answer in time */
+	int listening;          /* LISTEN ran on this session (ledger_pg_snapshots.c) */
+	uint64_t listen_epoch;  /* reconnects when it ran */
 	struct claim *claims;
 	size_t nclaims, capclaims;
 	char where[300]; /* "the ledger database \"db\" on host:port" */
@@ -83,5 +86,12 @@ int ledger_pg_session_open(void *b, struct ledger_session *s);
 int ledger_pg_session_close(void *b, int64_t id, int64_t now);
 int ledger_pg_session_mark_warned(void *b, int64_t id, int64_t now);
 int ledger_pg_session_list_open(void *b, int64_t grant_id, session_cb cb, void *ctx);
+
+/* ledger_pg_snapshots.c: group snapshots and change notices */
+int ledger_pg_snapshot_put(void *b, struct snapshot_head *h, const char *members);
+int ledger_pg_snapshot_heads(void *b, snapshot_cb cb, void *ctx);
+int ledger_pg_snapshot_get(void *b, const char *grp, struct snapshot_head *h, char **members);
+int ledger_pg_listen(void *b);
+int ledger_pg_wait_changes(void *b, int timeout_ms, change_cb cb, void *ctx);
 
 #endif

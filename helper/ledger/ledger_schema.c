@@ -2,7 +2,9 @@
  * backend. Each entry moves the schema one version up; never edit a
  * shipped one. The SQL is portable except for two placeholders, rendered
  * per dialect: @ID@ (a 64-bit auto-increment primary key) and @INT@ (a
- * 64-bit integer). The column "user" is quoted: PostgreSQL reserves it. */
+ * 64-bit integer). The column "user" is quoted: PostgreSQL reserves it.
+ * A migration that begins with @PG@ is PostgreSQL's alone: on SQLite it
+ * only moves the version. */
 #include "ledger_backend.h"
 
 #include <stdlib.h>
@@ -61,6 +63,30 @@ static const char *const migrations[] = {
 	 * restart mid-call): Okta may apply it late, so its removal is made
 	 * once more [daemon] recheck_after later */
 	"ALTER TABLE grants ADD COLUMN add_unsure @INT@ NOT NULL DEFAULT 0;",
+	/* 7: what a check needs from Okta, per gated group, kept by the
+	 * granters for the gates, who hold no Okta credential (issue 17) */
+	"CREATE TABLE snapshots ("
+	" grp TEXT PRIMARY KEY, group_id TEXT NOT NULL DEFAULT '',"
+	" taken_at @INT@ NOT NULL DEFAULT 0, gen @INT@ NOT NULL DEFAULT 0,"
+	" nmembers @INT@ NOT NULL DEFAULT 0, host TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL DEFAULT '', members TEXT NOT NULL DEFAULT '');",
+	/* 8: every write of a grant or a snapshot is announced to the hosts
+	 * that listen (NOTIFY), whoever wrote it, in the writing transaction
+	 * (delivered on commit). PostgreSQL only: SQLite has one writer. */
+	"@PG@"
+	"CREATE FUNCTION okta_jit_notify() RETURNS trigger LANGUAGE plpgsql AS $f$"
+	" BEGIN"
+	"  IF TG_TABLE_NAME = 'grants' THEN"
+	"   PERFORM pg_notify('okta_jit', 'g ' || NEW.id::text);"
+	"  ELSE"
+	"   PERFORM pg_notify('okta_jit', 's ' || NEW.grp);"
+	"  END IF;"
+	"  RETURN NULL;"
+	" END $f$;"
+	"CREATE TRIGGER grants_notify AFTER INSERT OR UPDATE ON grants"
+	" FOR EACH ROW EXECUTE FUNCTION okta_jit_notify();"
+	"CREATE TRIGGER snapshots_notify AFTER INSERT OR UPDATE ON snapshots"
+	" FOR EACH ROW EXECUTE FUNCTION okta_jit_notify();",
 };
 
 int ledger_schema_count(void)
@@ -106,11 +132,15 @@ char *ledger_schema_render(int n, int dialect)
 	const char *id = dialect == LEDGER_DIALECT_PG ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
 	const char *in = dialect == LEDGER_DIALECT_PG ? "BIGINT" : "INTEGER";
 	char *out;
+	const char *src;
 
 	if (n < 0 || n >= ledger_schema_count())
 		return NULL;
-	out = malloc(render(migrations[n], id, in, NULL) + 1);
+	src = migrations[n];
+	if (strncmp(src, "@PG@", 4) == 0)
+		src = dialect == LEDGER_DIALECT_PG ? src + 4 : "SELECT 1;";
+	out = malloc(render(src, id, in, NULL) + 1);
 	if (out != NULL)
-		render(migrations[n], id, in, out);
+		render(src, id, in, out);
 	return out;
 }

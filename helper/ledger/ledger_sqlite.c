@@ -239,4 +239,9 @@ const struct ledger_ops ledger_sqlite_ops = {
 	.session_close = ledger_sqlite_session_close,
 	.session_list_open = ledger_sqlite_session_list_open,
 	.session_mark_warned = ledger_sqlite_session_mark_warned,
+	.snapshot_put = ledger_sqlite_snapshot_put,
+	.snapshot_heads = ledger_sqlite_snapshot_heads,
+	.snapshot_get = ledger_sqlite_snapshot_get,
+	.listen = ledger_sqlite_listen,
+	.wait_changes = ledger_sqlite_wait_changes,
 };

@@ -4,7 +4,8 @@
  *   ledger_sqlite.c         the connection, open and migrate, close, the
  *                           ops table
  *   ledger_sqlite_grants.c  grant rows, the gate's cached read, claims
- *   ledger_sqlite_events.c  the audit log, the notification queue, sessions */
+ *   ledger_sqlite_events.c  the audit log, the notification queue, sessions
+ *   ledger_sqlite_snapshots.c  group snapshots (issue 17) */
 #ifndef OJIT_LEDGER_SQLITE_H
 #define OJIT_LEDGER_SQLITE_H
 
@@ -81,5 +82,12 @@ int ledger_sqlite_session_open(void *b, struct ledger_session *s);
 int ledger_sqlite_session_close(void *b, int64_t id, int64_t now);
 int ledger_sqlite_session_mark_warned(void *b, int64_t id, int64_t now);
 int ledger_sqlite_session_list_open(void *b, int64_t grant_id, session_cb cb, void *ctx);
+
+/* ledger_sqlite_snapshots.c: group snapshots; no change notices */
+int ledger_sqlite_snapshot_put(void *b, struct snapshot_head *h, const char *members);
+int ledger_sqlite_snapshot_heads(void *b, snapshot_cb cb, void *ctx);
+int ledger_sqlite_snapshot_get(void *b, const char *grp, struct snapshot_head *h, char **members);
+int ledger_sqlite_listen(void *b);
+int ledger_sqlite_wait_changes(void *b, int timeout_ms, change_cb cb, void *ctx);
 
 #endif

@@ -40,7 +40,7 @@ from pg_fixtures import pg_server  # noqa: E402,F401
 
 T = 1_700_000_000  # the tests' "now": fixed, so both backends see the same times
 OK, NOTFOUND, CONFLICT, ERR = 0, 1, 2, -1
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
 PAYLOAD_MAX = 8192  # NOTIFY_PAYLOAD_MAX: a payload holds up to 8191 bytes
 
 
@@ -258,6 +258,17 @@ def script(d):
     call("session_warned", id=999, now=T + 400)
     call("sessions", grant_id=0)
     call("sessions", grant_id=4)
+    # snapshots (issue 17): insert, replace (gen + 1), heads without members
+    call("snapshot_get", grp="web-sudo")
+    call("snapshot_put", grp="web-sudo", group_id="00gweb", taken_at=T, nmembers=2, host="g1",
+         members="00u1\tACTIVE\talice@example.com\n00u2\tSUSPENDED\tbob@example.com\n")
+    call("snapshot_put", grp="db-admin", group_id="", taken_at=T, nmembers=0, host="g1",
+         state="unknown group: no OKTA_GROUP named db-admin", members="")
+    call("snapshot_put", grp="web-sudo", group_id="00gweb", taken_at=T + 30, nmembers=1, host="g2",
+         members="00u1\tACTIVE\talice@example.com\n")
+    call("snapshot_get", grp="web-sudo")
+    call("snapshot_get", grp="db-admin")
+    call("snapshot_heads")
     call("schema_version")
     # a callback that reads the ledger again must not deadlock
     call("list", limit=100, reenter=True)
@@ -552,9 +563,11 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
     gid = d("insert", grant=grant())["id"]
     d.close()
     # back to what version 3 was: migration 4 only added the table and its
-    # indexes, 5 an index (made only if missing), 6 a column
+    # indexes, 5 an index (made only if missing), 6 a column, 7 a table,
+    # 8 (PostgreSQL) a trigger function and its triggers
     if kind == "sqlite":
         db = sqlite3.connect(path)
+        db.execute("DROP TABLE snapshots")
         db.execute("DROP TABLE notifications")
         db.execute("ALTER TABLE grants DROP COLUMN add_unsure")
         db.execute("PRAGMA user_version = 3")
@@ -562,10 +575,11 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
         assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'notifications%'").fetchall() == []
         db.close()
     else:
-        pg.psql("DROP TABLE notifications; ALTER TABLE grants DROP COLUMN add_unsure;"
+        pg.psql("DROP TABLE snapshots; DROP FUNCTION okta_jit_notify() CASCADE;"
+                " DROP TABLE notifications; ALTER TABLE grants DROP COLUMN add_unsure;"
                 " UPDATE okta_jit_schema SET version = 3")
     d = drivers(*args)
-    assert d.hello["schema_version"] == SCHEMA_VERSION == 6, d.hello
+    assert d.hello["schema_version"] == SCHEMA_VERSION == 8, d.hello
     assert d("get", id=gid)["grant"]["user"] == "alice", "the migration lost a grant"
     assert d("notify_exists", target="slack", event="grant.active", grant_id=gid)["rc"] == NOTFOUND
     assert d("notify_add", notification=note(grant_id=gid))["id"] == 1
@@ -618,6 +632,72 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
         gcols = [r[0] for r in pg.psql("SELECT column_name FROM information_schema.columns"
                                        " WHERE table_name = 'grants' ORDER BY ordinal_position")]
     assert gcols[-1] == "add_unsure", gcols
+
+
+# ---------------------------------------------------------------- snapshots, notices
+
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_snapshots_replace_and_bump_their_generation(open_backend, kind):
+    d = open_backend(kind)
+    assert d("snapshot_get", grp="web-sudo")["rc"] == NOTFOUND
+    r = d("snapshot_put", grp="web-sudo", group_id="00gweb", taken_at=T, nmembers=1, host="g1",
+          members="00u1\tACTIVE\talice@example.com\n")
+    assert r["rc"] == OK and r["gen"] == 1, r
+    r = d("snapshot_put", grp="web-sudo", group_id="00gweb", taken_at=T + 30, nmembers=0, host="g2", members="")
+    assert r["gen"] == 2, r
+    got = d("snapshot_get", grp="web-sudo")
+    assert got["head"] == {"grp": "web-sudo", "group_id": "00gweb", "taken_at": T + 30, "gen": 2, "nmembers": 0,
+                           "host": "g2", "state": "ok"}, got
+    assert got["members"] == ""
+    assert [h["grp"] for h in d("snapshot_heads")["rows"]] == ["web-sudo"]
+
+
+def test_notices_reach_every_listener_from_any_writer(open_pg, pg):
+    """A grant row or snapshot written by one daemon, or by hand in SQL,
+    is announced to every listening connection at commit."""
+    writer = open_pg(name="writer")
+    l1 = open_pg(name="l1")
+    l2 = open_pg(name="l2")
+    assert l1("listen")["rc"] == OK and l2("listen")["rc"] == OK
+    assert l1("wait_changes", timeout_ms=100)["n"] == 0
+    gid = writer("insert", grant=grant())["id"]
+    writer("snapshot_put", grp="web-sudo", group_id="00gweb", taken_at=T, nmembers=0, host="g1", members="")
+    pg.psql("UPDATE grants SET state = 'revoked' WHERE id = %d" % gid)
+    for lst in (l1, l2):
+        seen = []
+        deadline = time.time() + 10
+        while len(seen) < 3 and time.time() < deadline:
+            seen += lst("wait_changes", timeout_ms=1000)["rows"]
+        assert seen == [{"kind": "g", "id": gid, "grp": ""}, {"kind": "s", "id": 0, "grp": "web-sudo"},
+                        {"kind": "g", "id": gid, "grp": ""}], seen
+
+
+def test_a_listener_whose_connection_was_cut_is_told(open_pg, pg):
+    """Notices sent while a listener's session was gone are lost: the wait
+    says so, and listening again works."""
+    l1 = open_pg(pg.conninfo + " application_name=listener_a", name="l1")
+    w = open_pg(name="w")
+    assert l1("listen")["rc"] == OK
+    pg.psql("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = 'listener_a'")
+    w("insert", grant=grant())
+    r = l1("wait_changes", timeout_ms=3000)
+    assert r["rc"] == ERR and r["n"] == -1, r
+    # a read in between reconnects the session: still not listening
+    assert l1("get", id=1)["rc"] == OK
+    assert l1("wait_changes", timeout_ms=100)["rc"] == ERR
+    assert l1("listen")["rc"] == OK
+    gid = w("insert", grant=grant())["id"]
+    deadline = time.time() + 10
+    seen = []
+    while not seen and time.time() < deadline:
+        seen = l1("wait_changes", timeout_ms=1000)["rows"]
+    assert seen == [{"kind": "g", "id": gid, "grp": ""}], seen
+
+
+def test_sqlite_has_no_notices(open_backend):
+    d = open_backend("sqlite")
+    assert d("listen")["rc"] == ERR
+    assert "shared" in d("last_error")["error"]
 
 
 # ---------------------------------------------------------------- claims
@@ -786,7 +866,7 @@ def test_daemons_starting_at_once_migrate_once(pg, pwfile, tmp_path):
     for h, err in hellos:
         assert h["open"] and h["schema_version"] == SCHEMA_VERSION, (h, err)
     assert pg.psql("SELECT version FROM okta_jit_schema") == [(str(SCHEMA_VERSION),)]
-    assert pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [("5",)]
+    assert pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [("6",)]
 
 
 # ---------------------------------------------------------------- outages

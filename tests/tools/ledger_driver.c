@@ -241,6 +241,37 @@ static void *hammer_thread(void *arg)
 	return NULL;
 }
 
+static cJSON *head_to_json(const struct snapshot_head *h)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "grp", h->grp);
+	cJSON_AddStringToObject(o, "group_id", h->group_id);
+	cJSON_AddNumberToObject(o, "taken_at", (double)h->taken_at);
+	cJSON_AddNumberToObject(o, "gen", (double)h->gen);
+	cJSON_AddNumberToObject(o, "nmembers", (double)h->nmembers);
+	cJSON_AddStringToObject(o, "host", h->host);
+	cJSON_AddStringToObject(o, "state", h->state);
+	return o;
+}
+
+static int head_row(const struct snapshot_head *h, void *ctx)
+{
+	cJSON_AddItemToArray(((struct rows *)ctx)->arr, head_to_json(h));
+	return 0;
+}
+
+static void change_row(void *ctx, char kind, int64_t id, const char *grp)
+{
+	cJSON *o = cJSON_CreateObject();
+	char k[2] = { kind, '\0' };
+
+	cJSON_AddStringToObject(o, "kind", k);
+	cJSON_AddNumberToObject(o, "id", (double)id);
+	cJSON_AddStringToObject(o, "grp", grp);
+	cJSON_AddItemToArray(((struct rows *)ctx)->arr, o);
+}
+
 static cJSON *run(const cJSON *req)
 {
 	const char *op = opt_str(req, "op");
@@ -346,6 +377,40 @@ static cJSON *run(const cJSON *req)
 	} else if (strcmp(op, "sessions") == 0) {
 		rows.arr = cJSON_AddArrayToObject(out, "rows");
 		rc = ops->session_list_open(be, get_i64(req, "grant_id"), session_row, &rows);
+	} else if (strcmp(op, "snapshot_put") == 0) {
+		struct snapshot_head h;
+
+		memset(&h, 0, sizeof(h));
+		ojit_strlcpy(h.grp, opt_str(req, "grp") ? opt_str(req, "grp") : "", sizeof(h.grp));
+		ojit_strlcpy(h.group_id, opt_str(req, "group_id") ? opt_str(req, "group_id") : "", sizeof(h.group_id));
+		ojit_strlcpy(h.host, opt_str(req, "host") ? opt_str(req, "host") : "", sizeof(h.host));
+		ojit_strlcpy(h.state, opt_str(req, "state") ? opt_str(req, "state") : "ok", sizeof(h.state));
+		h.taken_at = get_i64(req, "taken_at");
+		h.nmembers = get_i64(req, "nmembers");
+		rc = ops->snapshot_put(be, &h, opt_str(req, "members"));
+		cJSON_AddNumberToObject(out, "gen", (double)h.gen);
+	} else if (strcmp(op, "snapshot_heads") == 0) {
+		rows.arr = cJSON_AddArrayToObject(out, "rows");
+		rc = ops->snapshot_heads(be, head_row, &rows);
+	} else if (strcmp(op, "snapshot_get") == 0) {
+		struct snapshot_head h;
+		char *members = NULL;
+
+		rc = ops->snapshot_get(be, opt_str(req, "grp"), &h, &members);
+		if (rc == LEDGER_OK) {
+			cJSON_AddItemToObject(out, "head", head_to_json(&h));
+			cJSON_AddStringToObject(out, "members", members);
+		}
+		free(members);
+	} else if (strcmp(op, "listen") == 0) {
+		rc = ops->listen(be);
+	} else if (strcmp(op, "wait_changes") == 0) {
+		int n;
+
+		rows.arr = cJSON_AddArrayToObject(out, "rows");
+		n = ops->wait_changes(be, (int)get_i64(req, "timeout_ms"), change_row, &rows);
+		rc = n < 0 ? LEDGER_ERR : LEDGER_OK;
+		cJSON_AddNumberToObject(out, "n", n);
 	} else if (strcmp(op, "schema_version") == 0) {
 		cJSON_AddNumberToObject(out, "v", ops->schema_version(be));
 	} else if (strcmp(op, "last_error") == 0) {
