@@ -243,6 +243,99 @@ static void check_owner(struct doctor *d, struct okta_client *c, const struct oj
 	}
 }
 
+struct gate_heads {
+	struct snapshot_head v[CONFIG_MAX_FLOWS];
+	size_t n;
+};
+
+static int gate_head_cb(const struct snapshot_head *h, void *ctx)
+{
+	struct gate_heads *g = ctx;
+
+	if (g->n < CONFIG_MAX_FLOWS)
+		g->v[g->n++] = *h;
+	return 0;
+}
+
+/* A gate holds no Okta credential (issue 17): what it needs is the shared
+ * ledger, its change notices, and a fresh snapshot of every group it
+ * gates, written by the granters. */
+static void check_gate(struct doctor *d, const struct ojit_config *cfg)
+{
+	struct gate_heads *hs = calloc(1, sizeof(*hs));
+	struct ledger *l = NULL;
+	char err[512];
+	int64_t now = ojit_now();
+	size_t i, j, k;
+
+	if (cfg->private_key != NULL || cfg->client_id != NULL)
+		step(d, STEP_WARN, "credential",
+		     "remove the [okta] section from the gate's configuration and delete the key file",
+		     "an Okta credential is configured (%s); a gate never uses it, and it should not be on this host",
+		     cfg->private_key != NULL ? cfg->private_key : "client_id");
+	else
+		step(d, STEP_PASS, "credential", NULL, "no Okta credential on this host (role = gate)");
+	if (hs == NULL) {
+		step(d, STEP_FAIL, "ledger", NULL, "out of memory");
+		return;
+	}
+	l = ledger_open(cfg->ledger, cfg->ledger_password_file, err, sizeof(err));
+	if (l == NULL) {
+		step(d, STEP_FAIL, "ledger",
+		     "check [daemon] ledger and ledger_password_file, and that the database accepts this host",
+		     "cannot open the shared ledger: %s", err);
+		step(d, STEP_SKIP, "snapshots", NULL, "needs the ledger");
+		goto out;
+	}
+	step(d, STEP_PASS, "ledger", NULL, "opened the shared ledger (schema version %d)", ledger_schema_version(l));
+	if (ledger_listen(l) != LEDGER_OK)
+		step(d, STEP_FAIL, "notices", NULL, "cannot LISTEN for changes: %s", ledger_last_error(l));
+	else
+		step(d, STEP_PASS, "notices", NULL, "listens for the ledger's change notices");
+	if (ledger_snapshot_heads(l, gate_head_cb, hs) != LEDGER_OK) {
+		step(d, STEP_FAIL, "snapshots",
+		     "give the gates' role SELECT on snapshots (docs/fleet.md) and start a granter of this version",
+		     "cannot read the snapshots: %s", ledger_last_error(l));
+		goto out;
+	}
+	if (cfg->nflows == 0)
+		step(d, STEP_WARN, "snapshots", NULL, "no access flows are configured: no group's snapshot is needed here");
+	for (i = 0; i < cfg->nflows; i++)
+		for (j = 0; j < cfg->flows[i].ngroups; j++) {
+			const char *g = cfg->flows[i].groups[j];
+			const struct snapshot_head *h = NULL;
+			int64_t age;
+
+			for (k = 0; k < hs->n; k++)
+				if (strcmp(hs->v[k].grp, g) == 0)
+					h = &hs->v[k];
+			if (h == NULL) {
+				step(d, STEP_FAIL, "snapshot",
+				     "run a granter whose configuration names this group (a [flow] or [daemon] snapshot_groups)",
+				     "no snapshot of group '%s' in the ledger: its checks answer unavailable", g);
+				continue;
+			}
+			age = now - h->taken_at;
+			if (strcmp(h->state, "ok") != 0)
+				step(d, STEP_FAIL, "snapshot", "fix the group in Okta or in the flow",
+				     "group '%s': the granter %s found no member list: %s", g, h->host, h->state);
+			else if (age >= cfg->outage_grace)
+				step(d, STEP_FAIL, "snapshot", "check that a granter runs and reaches Okta",
+				     "snapshot of group '%s' is %llds old (outage_grace %llds): its checks answer unavailable", g,
+				     (long long)age, (long long)cfg->outage_grace);
+			else if (age >= 2 * cfg->cache_ttl)
+				step(d, STEP_WARN, "snapshot", "check that a granter runs and reaches Okta",
+				     "snapshot of group '%s' is %llds old (over 2 x cache_ttl): checks pass from grace", g,
+				     (long long)age);
+			else
+				step(d, STEP_PASS, "snapshot", NULL, "group '%s': %lld members, taken %llds ago by %s", g,
+				     (long long)h->nmembers, (long long)age, h->host);
+		}
+out:
+	ledger_close(l);
+	free(hs);
+}
+
 int doctor_run(const char *config_path, const char *user_login, int json)
 {
 	struct doctor d = { json, 0, NULL };
@@ -268,15 +361,17 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	}
 	step(&d, STEP_PASS, "config", NULL, "%s is valid (integration '%s', %zu flow(s))", config_path, cfg->name,
 	     cfg->nflows);
-	if (cfg->role_gate)
+	if (cfg->role_gate) {
 		step(&d, STEP_PASS, "role", NULL,
-		     "gate: answers checks from the shared ledger (%s); its Okta app needs okta.users.read only "
-		     "- give it no okta.groups.manage",
+		     "gate: answers checks from the shared ledger (%s) and the granters' snapshots of Okta; "
+		     "it holds no Okta credential",
 		     ledger_spec_kind(cfg->ledger) == LEDGER_DIALECT_PG ? "PostgreSQL" : "SQLite");
-	else
-		step(&d, STEP_PASS, "role", NULL, "granter: makes and ends grants in Okta (ledger: %s); needs "
-		     "okta.groups.manage and okta.users.read",
-		     ledger_spec_kind(cfg->ledger) == LEDGER_DIALECT_PG ? "PostgreSQL, shared" : "SQLite, this host");
+		check_gate(&d, cfg);
+		goto out;
+	}
+	step(&d, STEP_PASS, "role", NULL, "granter: makes and ends grants in Okta (ledger: %s); needs "
+	     "okta.groups.manage and okta.users.read",
+	     ledger_spec_kind(cfg->ledger) == LEDGER_DIALECT_PG ? "PostgreSQL, shared" : "SQLite, this host");
 	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
 		step(&d, STEP_FAIL, "key",
 		     "keep the key as a PEM file owned by root with mode 0600 (RSA 2048+ or EC P-256)", "%s", kerr);
@@ -299,9 +394,7 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	ojit_wipe(token, sizeof(token));
 	step(&d, STEP_PASS, "token", NULL, "obtained a %s access token from %s/oauth2/v1/token", type, cfg->org_url);
 	{
-		static const char *const want_granter[] = { "okta.groups.manage", "okta.users.read", NULL };
-		static const char *const want_gate[] = { "okta.users.read", NULL };
-		const char *const *want = cfg->role_gate ? want_gate : want_granter;
+		static const char *const want[] = { "okta.groups.manage", "okta.users.read", NULL };
 		int i;
 
 		for (i = 0; want[i] != NULL; i++) {

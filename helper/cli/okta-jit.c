@@ -74,6 +74,12 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
+	if (cfg->role_gate) {
+		fprintf(stderr, "okta-jit: this host is a gate (role = gate) and holds no Okta credential; "
+				"list groups on a granter\n");
+		rc = EXIT_CONFIG;
+		goto out;
+	}
 	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
 		fprintf(stderr, "okta-jit: %s\n", kerr);
 		rc = EXIT_CONFIG;

@@ -135,6 +135,24 @@ void answers_grant_written(void *ctx, const char *user, const char *group)
 	pthread_mutex_unlock(&a->lock);
 }
 
+void answers_void_all(struct answers *a)
+{
+	struct answers_slot body;
+	uint32_t i;
+
+	if (a == NULL)
+		return;
+	memset(&body, 0, sizeof(body)); /* until 0: void */
+	pthread_mutex_lock(&a->lock);
+	a->gen += 2;
+	for (i = 0; i < ANSWERS_FILE_SLOTS; i++)
+		if (a->m[i].until != 0) {
+			write_slot(a, i, &body);
+			a->m[i].until = 0;
+		}
+	pthread_mutex_unlock(&a->lock);
+}
+
 void answers_put(struct answers *a, uint64_t gen, const char *user, const char *group, int64_t until,
 		 int64_t grant_id)
 {

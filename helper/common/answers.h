@@ -6,10 +6,12 @@
  * and the moment what Okta said goes stale (cache_ttl). Every grant write
  * in the ledger for a user and group voids that user's answer for that
  * group just before and just after the write, and an answer decided before
- * a grant write is never written after it. A board is kept only with a
- * ledger on this host (okta-jitd its only writer); with a shared ledger
- * every check asks. Refusals, and anything not on the board, go to
- * okta-jitd as before.
+ * a grant write is never written after it. A board is kept with a ledger
+ * on this host (okta-jitd its only writer) and on a gate (issue 17), whose
+ * memory of the shared ledger (mirror.c) voids the entries of every grant
+ * row it learns of and the whole board when a snapshot changes or the
+ * connection is lost; a granter with a shared ledger keeps none. Refusals,
+ * and anything not on the board, go to okta-jitd as before.
  *
  * Both sides use pread/pwrite, never a mapping: a file cut short under
  * either (only root can) is a short read, never a SIGBUS. A slot is
@@ -120,6 +122,9 @@ uint64_t answers_gen(struct answers *a);
 /* A grant of user for group is being or was written (the ledger's hook:
  * ctx is the struct answers). */
 void answers_grant_written(void *ctx, const char *user, const char *group);
+/* Void every answer (a gate: a group's snapshot changed, or its memory of
+ * the shared ledger may have fallen behind). */
+void answers_void_all(struct answers *a);
 void answers_put(struct answers *a, uint64_t gen, const char *user, const char *group, int64_t until,
 		 int64_t grant_id);
 #endif

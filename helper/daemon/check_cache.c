@@ -356,6 +356,13 @@ static int fetch_user(struct jitd *d, const char *login, struct user_entry *tmp,
 	memset(tmp, 0, sizeof(*tmp));
 	memset(&uc, 0, sizeof(uc));
 	memset(&gerr, 0, sizeof(gerr));
+	if (d->okta == NULL) {
+		/* a gate holds no Okta credential: it never asks Okta */
+		memset(err, 0, sizeof(*err));
+		err->kind = OKTA_ERR_REFUSED;
+		ojit_strlcpy(err->summary, "this host holds no Okta credential (role = gate)", sizeof(err->summary));
+		return -1;
+	}
 	uc.d = d;
 	uc.login = login;
 	call.arg = &uc;
@@ -599,8 +606,8 @@ int check_roster_allows(struct jitd *d, const char *group, const char *gid, cons
 	int ok = 0;
 
 	*from_grace = 0;
-	if (d->cfg->role_gate)
-		return 0; /* a gate's token reads users only */
+	if (d->okta == NULL)
+		return 0; /* a gate: no Okta credential */
 	pthread_mutex_lock(&c->lock);
 	for (r = c->rosters; r != NULL; r = r->next)
 		if (strcmp(r->group, group) == 0)

@@ -2,16 +2,20 @@
  * allow iff the Okta user mapped from the local user is ACTIVE, is a
  * member of the group and, for groups a flow makes time-bound, holds an
  * active grant whose end is after now, read from the ledger on every
- * check. What Okta says comes through the cache (check_cache.c). Split
- * out of check.c (issue 16). */
+ * check. What Okta says comes through the cache (check_cache.c); on a
+ * gate, which holds no Okta credential, both come from its memory of the
+ * shared ledger (mirror.h: grants, and the granters' snapshots of Okta).
+ * Split out of check.c (issue 16). */
 #include "check_cache.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "duration.h"
+#include "mirror.h"
 #include "util.h"
 
 static void deny_text(struct jitd *d, const struct flow_config *f, const char *group, struct check_answer *ans)
@@ -117,6 +121,160 @@ static void allow(const char *group, int timebound, int64_t grant_id, int64_t gr
 	}
 }
 
+static void unavailable(struct check_answer *ans, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void unavailable(struct check_answer *ans, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	ans->decision = CHECK_UNAVAILABLE;
+	ans->from_grace = 0;
+	ans->valid_until = 0;
+	ojit_strlcpy(ans->code, code, sizeof(ans->code));
+	va_start(ap, fmt);
+	vsnprintf(ans->message, sizeof(ans->message), fmt, ap);
+	va_end(ap);
+}
+
+/* A gate's decision (issue 17), from its memory of the shared ledger
+ * alone (mirror.h): no database round trip, no Okta call. For each group:
+ * a time-bound one needs an active grant ending after now; every one needs
+ * a usable snapshot no older than outage_grace (older than 2 * cache_ttl:
+ * answered from grace), listing the user's login ACTIVE with the grant's
+ * Okta user id, its group id the grant's. A snapshot taken before the
+ * grant's activation (the row's updated_at, written once the granter had
+ * Okta's confirmation) that does not list the user at all is older than
+ * Okta's word: the grant stands. */
+static int gate_decide(struct jitd *d, const char *user, const char *login, const char *const *groups,
+		       size_t ngroups, struct check_answer *ans)
+{
+	struct mirror_grant mg[CHECK_MAX_GROUPS];
+	char inactive[32] = "", refuse_code[32] = "", refuse_why[300] = "";
+	int64_t now = ojit_now(), synced_at = 0, ttl2 = 2 * d->cfg->cache_ttl;
+	int ledger_down = 0, snap_down = -1, refuse_group = -1;
+	enum mirror_status st;
+	char snap_why[300] = "";
+	size_t i;
+
+	st = d->mirror != NULL ? mirror_status(d->mirror, now, &synced_at) : MIRROR_DOWN;
+	if (st == MIRROR_DOWN) {
+		unavailable(ans, "ledger_unavailable", synced_at == 0
+			    ? "okta-jit on this gate has not read the shared ledger yet"
+			    : "okta-jit on this gate lost the shared ledger more than outage_grace ago");
+		return 0;
+	}
+	for (i = 0; i < ngroups; i++) {
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
+		int timebound = f != NULL && !f->standing_allow;
+		struct mirror_snap sn;
+		int grace = st == MIRROR_GRACE;
+
+		mirror_grant(d->mirror, user, groups[i], now, &mg[i]);
+		if (timebound && !mg[i].active) {
+			/* Not yet heard of, while the ledger is out of reach: a
+			 * grant made meanwhile cannot be ruled out. One that is
+			 * known and over is refused. */
+			if (st == MIRROR_GRACE && !mg[i].known)
+				ledger_down = 1;
+			continue;
+		}
+		mirror_snapshot(d->mirror, groups[i], login, &sn);
+		/* (a listing dated further ahead than outage_grace is no
+		 * clock skew: it would never age) */
+		if (sn.kind == MSNAP_NONE || sn.kind == MSNAP_BAD || now - sn.taken_at >= d->cfg->outage_grace ||
+		    sn.taken_at - now >= d->cfg->outage_grace) {
+			if ((sn.kind == MSNAP_OK || sn.kind == MSNAP_REFUSE) && sn.taken_at > now)
+				snprintf(sn.why, sizeof(sn.why), "its snapshot is dated %llds ahead of this host's clock",
+					 (long long)(sn.taken_at - now));
+			else if (sn.kind == MSNAP_OK || sn.kind == MSNAP_REFUSE)
+				snprintf(sn.why, sizeof(sn.why), "its snapshot is %llds old (outage_grace %llds): no granter "
+					 "has refreshed it", (long long)(now - sn.taken_at), (long long)d->cfg->outage_grace);
+			mirror_log_limited(d->mirror, "snapshot", groups[i],
+					   "check answered unavailable group=%s code=snapshot_unavailable why=\"%s\"", groups[i],
+					   sn.why);
+			if (snap_down < 0) {
+				snap_down = (int)i;
+				ojit_strlcpy(snap_why, sn.why, sizeof(snap_why));
+			}
+			continue;
+		}
+		if (sn.kind == MSNAP_REFUSE) {
+			if (refuse_group < 0) {
+				refuse_group = (int)i;
+				ojit_strlcpy(refuse_code, sn.code, sizeof(refuse_code));
+				ojit_strlcpy(refuse_why, sn.why, sizeof(refuse_why));
+			}
+			continue;
+		}
+		if (now - sn.taken_at >= ttl2)
+			grace = 1;
+		if (sn.listed && strcmp(sn.status, "ACTIVE") != 0) {
+			if (inactive[0] == '\0')
+				ojit_strlcpy(inactive, sn.status, sizeof(inactive));
+			continue;
+		}
+		if (timebound && mg[i].group_id[0] != '\0' && strcmp(mg[i].group_id, sn.group_id) != 0)
+			continue; /* the name stands for another group now */
+		if (sn.listed) {
+			if (timebound && mg[i].okta_user_id[0] != '\0' && strcmp(mg[i].okta_user_id, sn.id) != 0)
+				continue; /* another Okta user bears the login now */
+		} else if (!(timebound && mg[i].updated_at >= sn.taken_at)) {
+			continue;
+		}
+		if (timebound && mg[i].end_at <= ojit_now())
+			continue;
+		allow(groups[i], timebound, mg[i].id, mg[i].end_at, now, ans);
+		ans->from_grace = grace;
+		ans->valid_until = grace ? 0 : sn.taken_at + ttl2;
+		if (timebound && mg[i].end_at < ans->valid_until)
+			ans->valid_until = mg[i].end_at;
+		return 0;
+	}
+	if (ledger_down) {
+		unavailable(ans, "ledger_unavailable", "okta-jit cannot read the grant ledger (out of reach since %lld s)",
+			    (long long)(now - synced_at));
+		return 0;
+	}
+	if (snap_down >= 0) {
+		unavailable(ans, "snapshot_unavailable", "okta-jit has no usable member list of Okta group '%s': %s",
+			    groups[snap_down], snap_why);
+		return 0;
+	}
+	{
+		const struct flow_config *f = config_flow_for_group(d->cfg, groups[0]);
+		int timebound = f != NULL && !f->standing_allow;
+
+		ans->decision = CHECK_DENY;
+		ojit_strlcpy(ans->group, groups[0], sizeof(ans->group));
+		deny_text(d, f, groups[0], ans);
+		if (inactive[0] != '\0') {
+			ojit_strlcpy(ans->code, "user_inactive", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: Okta user %s is %s", login, inactive);
+		} else if (timebound && !mg[0].active) {
+			ojit_strlcpy(ans->code, "no_grant", sizeof(ans->code));
+			if (mg[0].pending_id > 0) {
+				ojit_strlcpy(ans->code, "pending", sizeof(ans->code));
+				snprintf(ans->message, sizeof(ans->message),
+					 "okta-jit: access needs a grant for '%s'; your request %lld is %s (approvers: %s)",
+					 groups[0], (long long)mg[0].pending_id, mg[0].pending_state, ans->approvers);
+			} else {
+				snprintf(ans->message, sizeof(ans->message),
+					 "okta-jit: access needs an active grant for Okta group '%s'", groups[0]);
+			}
+		} else if (refuse_group == 0) {
+			ojit_strlcpy(ans->code, refuse_code, sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: Okta group '%s' cannot be checked: %s%s",
+				 groups[0], refuse_why, strcmp(refuse_code, "ambiguous_group") == 0 ? " (see `okta-jit doctor`)" : "");
+		} else {
+			ojit_strlcpy(ans->code, "not_member", sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s is not a member of Okta group '%s'",
+				 login, groups[0]);
+		}
+	}
+	return 0;
+}
+
 int check_decide(struct jitd *d, const char *user, const char *const *groups, size_t ngroups, int caller_root,
 		 struct check_answer *ans)
 {
@@ -145,6 +303,8 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		snprintf(ans->message, sizeof(ans->message), "invalid check request");
 		return 0;
 	}
+	if (d->cfg->role_gate)
+		return gate_decide(d, user, login, groups, ngroups, ans);
 	/* First the ledger: a time-bound group without a grant needs no Okta
 	 * call to be refused. */
 	for (i = 0; i < ngroups; i++) {
@@ -177,14 +337,6 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 
 		if (f != NULL && !f->standing_allow && !has_grant[i])
 			continue;
-		if (d->cfg->role_gate) {
-			/* A gate's token reads users, not groups: a grant's group
-			 * is the id its granter resolved; another group is known
-			 * by name among the user's OKTA_GROUP groups. */
-			if (has_grant[i] && okta_valid_id(ge[i].group_id))
-				ojit_strlcpy(gids[i], ge[i].group_id, sizeof(gids[i]));
-			continue;
-		}
 		if (check_group_id(d, groups[i], 1, caller_root, &deadline, gids[i], sizeof(gids[i]), &gerr[i]) != 0) {
 			gids[i][0] = '\0';
 			if (gerr[i].kind != OKTA_ERR_NOT_FOUND && gerr[i].kind != OKTA_ERR_AMBIGUOUS &&
@@ -251,8 +403,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			continue;
 		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0)
 			continue;
-		if (!check_has_group(&info, gids[i]) &&
-		    !(d->cfg->role_gate && gids[i][0] == '\0' && check_has_okta_group_named(&info, groups[i])))
+		if (!check_has_group(&info, gids[i]))
 			continue;
 		allow(groups[i], timebound, ge[i].id, ge[i].end_at, now, ans);
 		fresh_until = info.fetched_at + d->cfg->cache_ttl;

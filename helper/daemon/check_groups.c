@@ -149,6 +149,12 @@ int check_group_id(struct jitd *d, const char *name, int okta_group_only, int ma
 		ojit_strlcpy(err->summary, "not a valid group name", sizeof(err->summary));
 		return -1;
 	}
+	if (d->okta == NULL) {
+		/* a gate holds no Okta credential: it never asks Okta */
+		err->kind = OKTA_ERR_REFUSED;
+		ojit_strlcpy(err->summary, "this host holds no Okta credential (role = gate)", sizeof(err->summary));
+		return -1;
+	}
 	if (deadline == NULL) {
 		check_deadline_in(&until, DECIDE_WAIT_MS);
 		deadline = &until;
@@ -200,8 +206,8 @@ void check_cache_warm(struct jitd *d)
 	struct timespec now;
 	size_t i, j;
 
-	if (d->cfg->role_gate)
-		return; /* a gate's token cannot search groups */
+	if (d->okta == NULL)
+		return; /* a gate holds no Okta credential */
 	/* resolve every configured name in the background: no wait */
 	clock_gettime(CLOCK_REALTIME, &now);
 	for (i = 0; i < d->cfg->nflows; i++) {
@@ -236,6 +242,11 @@ int check_group_owners(struct jitd *d, const char *gid, struct okta_owner_list *
 	int64_t now = ojit_now();
 
 	memset(out, 0, sizeof(*out));
+	if (d->okta == NULL) {
+		err->kind = OKTA_ERR_REFUSED;
+		ojit_strlcpy(err->summary, "this host holds no Okta credential (role = gate)", sizeof(err->summary));
+		return -1;
+	}
 	pthread_mutex_lock(&c->lock);
 	for (o = c->owners; o != NULL; o = o->next)
 		if (strcmp(o->gid, gid) == 0)

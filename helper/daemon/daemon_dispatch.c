@@ -252,7 +252,9 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 			    "code=%s service=%s", ans.code, pam_item(a, m, T_SERVICE));
 	else if (ans.from_grace)
 		audit_after(d, after, "check_grace", ans.grant_id, "pam", user, ans.group, "why=%s",
-			    "answered from cache during an Okta outage");
+			    d->cfg->role_gate ? "answered from memory: the shared ledger out of reach, or the group's snapshot "
+						"older than 2 x cache_ttl"
+					      : "answered from cache during an Okta outage");
 }
 
 static void do_session(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)

@@ -16,10 +16,11 @@
 
 struct check_cache;
 struct jitd;
+struct mirror;
 
 /* Who hears of what okta-jitd did. jitd.c owns the interface and calls
- * them; the parts that listen (check_cache.c, notify.c) are set up by
- * okta-jitd.c at start. A NULL hook is skipped. */
+ * them; the parts that listen (check_cache.c, notify.c, snapshots.c) are
+ * set up by okta-jitd.c at start. A NULL hook is skipped. */
 struct jitd_hooks {
 	/* Every audit record, after the ledger row and the syslog line
 	 * (notify.c: the webhook queue). */
@@ -30,15 +31,21 @@ struct jitd_hooks {
 	 * the check cache). */
 	void (*member)(struct jitd *d, const char *user, const char *login, const char *group, const char *gid,
 		       int member);
+	/* The same change, for the snapshot of that group (snapshots.c:
+	 * listed again at once, so the gates see it within seconds). */
+	void (*snapshot)(struct jitd *d, const char *group);
 };
 
 struct jitd {
 	struct ojit_config *cfg;
-	struct okta_client *okta;
+	struct okta_client *okta; /* NULL on a gate: it holds no Okta credential */
 	struct ledger *ledger;
 	int ledger_shared; /* PostgreSQL, shared with other hosts */
 	struct check_cache *cache;
-	struct answers *answers; /* NULL: every check asks (shared ledger, or none) */
+	struct answers *answers; /* NULL: every check asks (a granter with a shared ledger, or none) */
+	/* The change listener (mirror.h): a gate's memory of the shared
+	 * ledger, on a granter only a wake-up call; NULL with SQLite. */
+	struct mirror *mirror;
 	struct jitd_hooks hooks;
 
 	pthread_mutex_t sched_lock;

@@ -1,6 +1,7 @@
 /* okta-jitd - the privileged helper: holds the Okta connector secret,
  * grants and removes memberships, keeps the ledger, answers the PAM module
- * and the CLI over a Unix socket. */
+ * and the CLI over a Unix socket. A gate (role = gate) holds no Okta
+ * credential and answers from its memory of the shared ledger (mirror.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,9 +21,11 @@
 #include "daemon.h"
 #include "keyfile.h"
 #include "ledger.h"
+#include "mirror.h"
 #include "notify.h"
 #include "okta_api.h"
 #include "okta_http.h"
+#include "snapshots.h"
 #include "util.h"
 
 static struct jitd jitd;
@@ -170,16 +173,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "okta-jitd: invalid configuration:\n%s", errs.data ? errs.data : "");
 		goto out;
 	}
-	if (keyfile_load(jitd.cfg->private_key, &key, err, sizeof(err)) != 0) {
-		ojit_log(LOG_ERR, "%s", err);
-		fprintf(stderr, "okta-jitd: %s\n", err);
-		goto out;
-	}
-	jitd.okta = okta_client_new(jitd.cfg, key, NULL);
-	if (jitd.okta == NULL) {
-		EVP_PKEY_free(key);
-		ojit_log(LOG_ERR, "cannot set up the Okta client");
-		goto out;
+	if (jitd.cfg->role_gate) {
+		/* A gate answers from the shared ledger (the granters' snapshots
+		 * of Okta) and holds no Okta credential at all: a key in its
+		 * configuration is never read. */
+		if (jitd.cfg->private_key != NULL || jitd.cfg->client_id != NULL)
+			ojit_log(LOG_WARNING, "role = gate: the [okta] credential in %s is ignored (a gate holds none; "
+				 "remove the [okta] section and the key file)", config_path);
+	} else {
+		if (keyfile_load(jitd.cfg->private_key, &key, err, sizeof(err)) != 0) {
+			ojit_log(LOG_ERR, "%s", err);
+			fprintf(stderr, "okta-jitd: %s\n", err);
+			goto out;
+		}
+		jitd.okta = okta_client_new(jitd.cfg, key, NULL);
+		if (jitd.okta == NULL) {
+			EVP_PKEY_free(key);
+			ojit_log(LOG_ERR, "cannot set up the Okta client");
+			goto out;
+		}
 	}
 	jitd.ledger = ledger_open(jitd.cfg->ledger, ledger_password_path(jitd.cfg), err, sizeof(err));
 	jitd.ledger_shared = ledger_spec_kind(jitd.cfg->ledger) == LEDGER_DIALECT_PG;
@@ -195,6 +207,7 @@ int main(int argc, char **argv)
 	}
 	/* jitd.c tells these parts what the others did (jitd.h). */
 	jitd.hooks.member = check_cache_member_changed;
+	jitd.hooks.snapshot = snapshots_member_changed;
 	jitd.hooks.audit = notify_event;
 	raise_fd_limit();
 	lfd = daemon_listen(jitd.cfg->socket, 0, &busy_sock);
@@ -209,9 +222,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* The answer board lets the PAM module skip the round trip for a
-	 * recent allow; only while this daemon is the ledger's one writer.
-	 * It lives beside the PAM socket, where the module looks for it. */
-	if (!jitd.ledger_shared && !jitd.cfg->role_gate && (jitd.answers = answers_open(jitd.cfg->pam_socket)) != NULL)
+	 * recent allow: while this daemon is the ledger's one writer, or on a
+	 * gate, whose memory of the shared ledger hears of every write
+	 * (mirror.c voids the entries). It lives beside the PAM socket, where
+	 * the module looks for it. */
+	if ((!jitd.ledger_shared || jitd.cfg->role_gate) && (jitd.answers = answers_open(jitd.cfg->pam_socket)) != NULL)
 		ledger_on_grant_write(jitd.ledger, answers_grant_written, jitd.answers);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -223,8 +238,21 @@ int main(int argc, char **argv)
 		ojit_log(LOG_ERR, "cannot daemonize: %s", strerror(errno));
 		goto out;
 	}
-	ojit_log(LOG_INFO, "okta-jitd %s serving %s and %s (PAM) for integration %s (org %s, ledger %s)", OJIT_VERSION,
-		 jitd.cfg->socket, jitd.cfg->pam_socket, jitd.cfg->name, jitd.cfg->org_url, jitd.cfg->ledger);
+	ojit_log(LOG_INFO, "okta-jitd %s serving %s and %s (PAM) for integration %s (%s%s, ledger %s)", OJIT_VERSION,
+		 jitd.cfg->socket, jitd.cfg->pam_socket, jitd.cfg->name, jitd.cfg->role_gate ? "gate, no Okta credential" : "org ",
+		 jitd.cfg->role_gate ? "" : jitd.cfg->org_url, jitd.cfg->ledger);
+	/* With a shared ledger every host follows the others' writes: a gate
+	 * answers from that memory, a granter's scheduler wakes for them.
+	 * Started after daemonize(): a thread does not survive fork(). */
+	if (jitd.ledger_shared) {
+		jitd.mirror = mirror_start(&jitd, ledger_password_path(jitd.cfg), jitd.cfg->role_gate);
+		if (jitd.mirror == NULL && jitd.cfg->role_gate) {
+			ojit_log(LOG_ERR, "cannot start the change listener: a gate cannot answer without it");
+			goto out;
+		}
+		if (jitd.cfg->role_gate && mirror_wait_synced(jitd.mirror, 5000) != 0)
+			ojit_log(LOG_WARNING, "the shared ledger is not read yet: checks answer unavailable until it is");
+	}
 	check_cache_warm(&jitd);
 	rc = daemon_serve(&jitd, lfd, pfd) == 0 ? 0 : 1;
 	ojit_log(LOG_INFO, "okta-jitd stopping");
@@ -243,6 +271,8 @@ out:
 	/* Background fetches end now (their Okta calls are aborted); what
 	 * one still holds after the wait is left to the exiting process. */
 	okta_client_abort(jitd.okta);
+	mirror_stop(jitd.mirror);
+	jitd.mirror = NULL;
 	busy = check_cache_free(jitd.cache) != 0 || okta_client_wait_idle(jitd.okta, 5000) != 0;
 	if (jitd.ledger != NULL)
 		ledger_on_grant_write(jitd.ledger, NULL, NULL);

@@ -43,6 +43,7 @@ AUTHZ = "tests/integration/test_daemon_authz.py"
 LIFECYCLE = "tests/integration/test_daemon_lifecycle.py"
 PAM = "tests/integration/test_pam_module.py"
 FLEET = "tests/integration/test_fleet.py"
+GATES = "tests/integration/test_fleet_gates.py"
 OKTA_CLIENT = "tests/integration/test_okta_client.py"
 
 
@@ -114,6 +115,12 @@ MUTANTS = [
       [PAM], "board_answers_end_with_the_grant",
       after="fresh_until = info.fetched_at + d->cfg->cache_ttl;",
       why="an answer-board allow from the user's own answer never outlives the grant"),
+    # the same promise on a gate, answering from its memory (issue 17)
+    M("gate-board-outlives-grant", "helper/daemon/check_decide.c",
+      "if (timebound && mg[i].end_at < ans->valid_until)",
+      "if (0)",
+      [GATES], "board_answer_ends_with_the_grant",
+      why="a gate's answer-board allow never outlives the grant"),
     # (9) a grant's end takes the membership out of Okta (fleet)
     M("fleet-removal-skipped", "helper/daemon/grants.c",
       "gone = !member || okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0;",

@@ -786,6 +786,35 @@ static void test_pg_ledger_sslmode(void **state)
 	unsetenv("PGHOST");
 }
 
+/* [daemon] snapshot_groups (issue 17): a list of group names, for a
+ * shared ledger only, each error naming file, line and key. */
+static void test_snapshot_groups(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, BASE "[daemon]\nledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+			     "snapshot_groups = linux-admins , db readers\n");
+	assert_int_equal(c->nsnapshot_groups, 2);
+	assert_string_equal(c->snapshot_groups[0], "linux-admins");
+	assert_string_equal(c->snapshot_groups[1], "db readers");
+	unload(&l);
+	c = load_ok(&l, BASE "[flow f]\ngroups = g\n");
+	assert_int_equal(c->nsnapshot_groups, 0);
+	assert_null(c->snapshot_groups);
+	unload(&l);
+	/* a single host asks Okta itself: the key would do nothing */
+	expect_error(BASE "[daemon]\nsnapshot_groups = linux-admins\n", 8, "[daemon] snapshot_groups:",
+		     "shared ledger");
+	expect_error(BASE "[daemon]\nledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+			  "snapshot_groups = a,,b\n", 9, "[daemon] snapshot_groups:", "empty entry");
+	expect_error(BASE "[daemon]\nledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+			  "snapshot_groups = a,\n", 9, "[daemon] snapshot_groups:", "trailing comma");
+	expect_error(BASE "[daemon]\nledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+			  "snapshot_groups = a\x01b\n", 9, "[daemon] snapshot_groups:", "not a valid group name");
+}
+
 static void test_socket_path_too_long(void **state)
 {
 	char text[1024];
@@ -847,6 +876,27 @@ static void test_empty_value(void **state)
 {
 	(void)state;
 	expect_error("[okta]\nkey_id =\n" BASE, 2, "[okta] key_id:", "empty value");
+}
+
+/* A gate holds no Okta credential (issue 17): [okta] may be left out
+ * with role = gate, never with role = granter. */
+static void test_gate_needs_no_okta_section(void **state)
+{
+	static const char gate[] = "[integration]\nname = okta-jit-test\n[daemon]\nrole = gate\n"
+				   "ledger = postgresql://db.example/okta_jit?sslmode=verify-full\n";
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, gate);
+	assert_true(c->role_gate);
+	assert_null(c->org_url);
+	assert_null(c->client_id);
+	assert_null(c->private_key);
+	unload(&l);
+	expect_error("[integration]\nname = okta-jit-test\n[daemon]\nrole = granter\n"
+		     "ledger = postgresql://db.example/okta_jit?sslmode=verify-full\n",
+		     0, "[okta] private_key:", "required key missing");
 }
 
 static void test_missing_required_keys(void **state)
@@ -1032,6 +1082,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_config_defaults),
+		cmocka_unit_test(test_gate_needs_no_okta_section),
 		cmocka_unit_test(test_full_config_every_key),
 		cmocka_unit_test(test_flow_defaults),
 		cmocka_unit_test(test_enum_values),
@@ -1085,6 +1136,7 @@ int main(void)
 		cmocka_unit_test(test_map_login_too_long),
 		cmocka_unit_test(test_flow_for_group),
 		cmocka_unit_test(test_pg_ledger_sslmode),
+		cmocka_unit_test(test_snapshot_groups),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
