@@ -834,6 +834,10 @@ def notes_md():
         "* Revocation: a `REVOKE` frame to a granter as root while every gate is asked every 20 ms; the"
         " time is the reply of the first refused check on the last gate, from the moment the request was"
         " sent (an upper bound: the ledger row is written between the request and its reply).",
+        "* With Okta's limit: a request past the limit is answered 429 at once; today's gates wait it out and"
+        " retry, then answer unavailable (`okta_unavailable`, failmode decides): such checks took about 2 s,"
+        " so fewer checks were sent in the window (4 connections a gate), and the Okta calls include the"
+        " retries.",
         "* Okta calls per burst (new design): a round's window may hold one of the granters' own refreshes of"
         " the group's snapshot (2 calls: the group's id and its members); no gate asks Okta.",
         ("* On paper: Okta calls a minute are the sweep's least-squares line (calls/min against gates) at 1,000"
