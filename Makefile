@@ -290,10 +290,17 @@ mutants:
 
 # ---- bench (issue 8; docs/benchmarks.md) --------------------------------
 # `make bench` builds the benchmark tools and runs bench/run.py as root: it
-# writes docs/benchmarks.md (and $(BUILD)/bench/results.json).
+# writes docs/benchmarks.md (and $(BUILD)/bench/results.json); then the
+# fleet benchmark (issue 17), also alone as `make bench-fleet`:
+# bench/fleet.py runs PostgreSQL, 2 granters and FLEET_GATES (50) gates of
+# this tree and of today's design (okta-jitd built from commit
+# $(FLEET_BASELINE) in a temporary git worktree), side by side; it writes its
+# section of docs/benchmarks.md and the "## Numbers" of docs/fleet.md
+# ($(BUILD)/bench/fleet.json), and skips with a message without PostgreSQL.
 BENCH_DIR   := $(BUILD)/bench
-BENCH_TOOLS := $(BENCH_DIR)/pam_bench $(BENCH_DIR)/rtt $(BENCH_DIR)/load
-.PHONY: bench bench-tools
+BENCH_TOOLS := $(BENCH_DIR)/pam_bench $(BENCH_DIR)/rtt $(BENCH_DIR)/load $(BENCH_DIR)/fleet_load
+FLEET_BASELINE ?= c2bee88
+.PHONY: bench bench-tools bench-fleet
 bench-tools: $(BENCH_TOOLS)
 $(BENCH_DIR)/pam_bench: bench/pam_bench.c Makefile
 	@mkdir -p $(dir $@)
@@ -304,8 +311,14 @@ $(BENCH_DIR)/rtt: bench/rtt.c Makefile
 $(BENCH_DIR)/load: bench/load.c $(BUILD)/helper/common/proto.o Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -Ihelper/common -o $@ $< $(BUILD)/helper/common/proto.o $(EXE_LDFLAGS)
+$(BENCH_DIR)/fleet_load: bench/fleet_load.c $(BUILD)/helper/common/proto.o Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) -Ihelper/common -o $@ $< $(BUILD)/helper/common/proto.o $(EXE_LDFLAGS)
 bench: all $(BENCH_TOOLS)
 	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/run.py
+	OJIT_BUILD=$(abspath $(BUILD)) FLEET_BASELINE=$(FLEET_BASELINE) $(PYTHON) bench/fleet.py
+bench-fleet: all $(BENCH_DIR)/fleet_load
+	OJIT_BUILD=$(abspath $(BUILD)) FLEET_BASELINE=$(FLEET_BASELINE) $(PYTHON) bench/fleet.py
 
 # ---- reliability: soak and load (docs/reliability.md) ------------------
 # `make soak`: the crash-churn test with 200 SIGKILLs of okta-jitd (CI runs
