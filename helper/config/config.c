@@ -21,6 +21,7 @@
 #include "config_internal.h"
 #include "duration.h"
 #include "ledger.h"
+#include "names.h"
 
 struct parse_state {
 	struct ojit_config *cfg;
@@ -403,6 +404,18 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 		return set_duration(st, "daemon", key, value, &c->pending_ttl, 1);
 	if (strcmp(key, "recheck_after") == 0)
 		return set_duration(st, "daemon", key, value, &c->recheck_after, 1);
+	if (strcmp(key, "snapshot_groups") == 0) {
+		c->snapshot_groups_line = st->line;
+		if (!set_list(st, "daemon", key, value, &c->snapshot_groups, &c->nsnapshot_groups))
+			return 0;
+		for (size_t i = 0; i < c->nsnapshot_groups; i++)
+			if (!jitd_valid_groupname(c->snapshot_groups[i])) {
+				add_error(st, st->line, "daemon", key, "'%s' is not a valid group name",
+					  c->snapshot_groups[i]);
+				return 0;
+			}
+		return 1;
+	}
 	add_error(st, st->line, "daemon", key, "unknown key");
 	return 0;
 }
@@ -723,6 +736,12 @@ static void check_required(struct parse_state *st)
 	if (c->role_gate && (c->ledger == NULL || ledger_spec_kind(c->ledger) != LEDGER_DIALECT_PG))
 		add_error(st, 0, "daemon", "role",
 			  "a gate answers from a shared ledger: set [daemon] ledger to a postgresql:// URI");
+	/* Snapshots live in the shared ledger for the gates; a single host
+	 * asks Okta itself, so the key would silently do nothing there. */
+	if (c->nsnapshot_groups > 0 && (c->ledger == NULL || ledger_spec_kind(c->ledger) != LEDGER_DIALECT_PG))
+		add_error(st, c->snapshot_groups_line, "daemon", "snapshot_groups",
+			  "snapshots are kept in a shared ledger for the gates: set [daemon] ledger to a postgresql:// URI, "
+			  "or remove this key");
 	for (i = 0; i < c->nflows; i++) {
 		struct flow_config *f = &c->flows[i];
 		char sect[80];
@@ -882,6 +901,7 @@ void config_free(struct ojit_config *c)
 	free(c->pam_socket);
 	free(c->ledger);
 	free(c->ledger_password_file);
+	free_list(c->snapshot_groups, c->nsnapshot_groups);
 	for (i = 0; i < c->nnotify; i++) {
 		free(c->notify[i].name);
 		free(c->notify[i].url);

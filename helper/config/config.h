@@ -92,6 +92,9 @@ struct ojit_config {
 	int64_t outage_grace;
 	int64_t pending_ttl;
 	int64_t recheck_after;      /* a removal made again after an add of unknown outcome */
+	char **snapshot_groups;     /* standing groups the gates check that no flow names */
+	size_t nsnapshot_groups;
+	int snapshot_groups_line;
 	/* [flow NAME] */
 	struct flow_config *flows;
 	size_t nflows;

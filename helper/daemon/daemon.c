@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "refusals.h"
 #include "sessions.h"
+#include "snapshots.h"
 #include "util.h"
 
 static atomic_int active_clients;
@@ -535,6 +536,8 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd)
 	}
 	if (notify_start(d) != 0)
 		error_f("cannot start the notification sender; events stay queued in the ledger");
+	if (snapshots_start(d) != 0)
+		error_f("cannot start the snapshot refresher; the gates' snapshots age until another granter refreshes them");
 	if (pool_start(&pool_pam, d, pam_fd) != 0 || pool_start(&pool_public, d, lfd) != 0)
 		d->stopping = 1;
 	/* The workers accept; this thread only waits for the stop signal
@@ -560,6 +563,9 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd)
 	/* then end what still waits on Okta (an owed change is in the ledger
 	 * and finished at the next start) and let every thread leave */
 	okta_client_abort(d->okta);
+	/* (after the abort: a listing under way ends now, and nothing is
+	 * written from its cut-short answer) */
+	snapshots_stop(d);
 	for (int i = 0; i < 100 && atomic_load(&pool_public.threads) + atomic_load(&pool_pam.threads) > 0; i++)
 		ojit_sleep_ms(20);
 	return 0;

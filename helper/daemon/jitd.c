@@ -70,6 +70,8 @@ void jitd_member_changed(struct jitd *d, const char *user, const char *login, co
 {
 	if (d->hooks.member != NULL)
 		d->hooks.member(d, user, login, group, gid, member);
+	if (d->hooks.snapshot != NULL)
+		d->hooks.snapshot(d, group);
 }
 
 void jitd_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n)

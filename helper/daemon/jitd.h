@@ -19,8 +19,8 @@ struct jitd;
 struct mirror;
 
 /* Who hears of what okta-jitd did. jitd.c owns the interface and calls
- * them; the parts that listen (check_cache.c, notify.c) are set up by
- * okta-jitd.c at start. A NULL hook is skipped. */
+ * them; the parts that listen (check_cache.c, notify.c, snapshots.c) are
+ * set up by okta-jitd.c at start. A NULL hook is skipped. */
 struct jitd_hooks {
 	/* Every audit record, after the ledger row and the syslog line
 	 * (notify.c: the webhook queue). */
@@ -31,6 +31,9 @@ struct jitd_hooks {
 	 * the check cache). */
 	void (*member)(struct jitd *d, const char *user, const char *login, const char *group, const char *gid,
 		       int member);
+	/* The same change, for the snapshot of that group (snapshots.c:
+	 * listed again at once, so the gates see it within seconds). */
+	void (*snapshot)(struct jitd *d, const char *group);
 };
 
 struct jitd {

@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "okta_api.h"
 #include "okta_http.h"
+#include "snapshots.h"
 #include "util.h"
 
 static struct jitd jitd;
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
 	}
 	/* jitd.c tells these parts what the others did (jitd.h). */
 	jitd.hooks.member = check_cache_member_changed;
+	jitd.hooks.snapshot = snapshots_member_changed;
 	jitd.hooks.audit = notify_event;
 	raise_fd_limit();
 	lfd = daemon_listen(jitd.cfg->socket, 0, &busy_sock);

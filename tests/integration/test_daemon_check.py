@@ -356,6 +356,8 @@ def test_member_list_with_a_grant_and_paging(jit_factory):
     gid = jit.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
     jit.daemon.stop()
     jit.daemon.start()  # nothing cached
+    if jit.pgl is not None:
+        settle_snapshots(jit, JIT_FLOWS)
     jit.okta.clear_requests()
     c = jit.cli("check", "web-sudo", user="ojt-alice")
     assert c.rc == EXIT_OK and c.j["id"] == gid, c
@@ -430,5 +432,7 @@ def test_a_failing_member_list_is_asked_again_after_a_pause_and_stands_in(jit_fa
         assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
         time.sleep(0.2)
     lists = [q for q in jit.okta.requests() if q["path"].startswith(ROSTER_PATH % G_STAGE)]
-    assert len(lists) == 1, [q["path"] for q in lists]  # a 400 is not retried; one fetch in 4 s
+    # a 400 is not retried; one fetch in 4 s (on PostgreSQL the granter's
+    # snapshot refresher lists the group too, also once after a failure)
+    assert len(lists) <= (1 if jit.pgl is None else 2), [q["path"] for q in lists]
     jit.okta.control("faults/clear", {})

@@ -786,6 +786,35 @@ static void test_pg_ledger_sslmode(void **state)
 	unsetenv("PGHOST");
 }
 
+/* [daemon] snapshot_groups (issue 17): a list of group names, for a
+ * shared ledger only, each error naming file, line and key. */
+static void test_snapshot_groups(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, BASE "[daemon]\nledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+			     "snapshot_groups = linux-admins , db readers\n");
+	assert_int_equal(c->nsnapshot_groups, 2);
+	assert_string_equal(c->snapshot_groups[0], "linux-admins");
+	assert_string_equal(c->snapshot_groups[1], "db readers");
+	unload(&l);
+	c = load_ok(&l, BASE "[flow f]\ngroups = g\n");
+	assert_int_equal(c->nsnapshot_groups, 0);
+	assert_null(c->snapshot_groups);
+	unload(&l);
+	/* a single host asks Okta itself: the key would do nothing */
+	expect_error(BASE "[daemon]\nsnapshot_groups = linux-admins\n", 8, "[daemon] snapshot_groups:",
+		     "shared ledger");
+	expect_error(BASE "[daemon]\nledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+			  "snapshot_groups = a,,b\n", 9, "[daemon] snapshot_groups:", "empty entry");
+	expect_error(BASE "[daemon]\nledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+			  "snapshot_groups = a,\n", 9, "[daemon] snapshot_groups:", "trailing comma");
+	expect_error(BASE "[daemon]\nledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+			  "snapshot_groups = a\x01b\n", 9, "[daemon] snapshot_groups:", "not a valid group name");
+}
+
 static void test_socket_path_too_long(void **state)
 {
 	char text[1024];
@@ -1107,6 +1136,7 @@ int main(void)
 		cmocka_unit_test(test_map_login_too_long),
 		cmocka_unit_test(test_flow_for_group),
 		cmocka_unit_test(test_pg_ledger_sslmode),
+		cmocka_unit_test(test_snapshot_groups),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
