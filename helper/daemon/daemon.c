@@ -451,6 +451,9 @@ static int start_worker(struct pool *pl)
 	return r;
 }
 
+/* How soon the scheduler looks again after the ledger could not be read. */
+#define SCHED_RETRY_SECONDS 2
+
 static void *scheduler_thread(void *p)
 {
 	struct jitd *d = p;
@@ -472,6 +475,10 @@ static void *scheduler_thread(void *p)
 		refusals_flush(d, 0);
 		next = ledger_next_due(d->ledger);
 		wait_s = next > 0 ? next - ojit_now() : 60;
+		/* An unreadable ledger may hide work due now (a shared one:
+		 * grants other hosts made): look again soon, not in a minute. */
+		if (next < 0)
+			wait_s = SCHED_RETRY_SECONDS;
 		if (wait_s > 60)
 			wait_s = 60;
 		/* Sessions are warned and ended on time: look every second

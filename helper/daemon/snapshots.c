@@ -280,6 +280,13 @@ static void refresh_claimed(struct jitd *d, struct snap_group *g, int forced, in
 		refresh_failed(d, g, now, "Okta", why);
 		goto retry;
 	}
+	/* The claim dies with a connection the ledger had to reset: another
+	 * granter may have listed the group since, and its newer word stands. */
+	if (heads_read(d) == 0 && g->have_head && g->head.taken_at > h.taken_at) {
+		ojit_log(LOG_NOTICE, "snapshot of group '%s': a newer one (by %s) was written during this listing; "
+			 "keeping it", g->name, g->head.host);
+		goto out;
+	}
 	if (ledger_snapshot_put(d->ledger, &h, m.buf.data != NULL && m.n > 0 ? m.buf.data : "") != LEDGER_OK) {
 		refresh_failed(d, g, now, "ledger", ledger_last_error(d->ledger));
 		goto retry;

@@ -55,7 +55,8 @@ int ledger_grant_list(struct ledger *l, const char *user, const char *states, si
 /* Grants that owe work at now: active past their end, owed Okta ops whose
  * retry time has come, pending requests past their expiry. */
 int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx);
-/* The earliest moment any grant will owe work; 0 if none. */
+/* The earliest moment any grant will owe work; 0 if none, -1 when the
+ * ledger could not be read (ask again soon). */
 int64_t ledger_next_due(struct ledger *l);
 /* Take the Okta work of a grant for this daemon: 1 when it is ours now,
  * 0 when another okta-jitd sharing the ledger works on it, -1 on error.

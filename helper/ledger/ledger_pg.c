@@ -488,6 +488,7 @@ static int read_version(struct pg_ledger *p, int *v)
 static int migrate(struct pg_ledger *p, char *err, size_t errlen)
 {
 	int count = ledger_schema_count(), v = -1;
+	const char *hint;
 	struct params pa;
 	PGresult *res;
 	char *sql;
@@ -541,10 +542,16 @@ static int migrate(struct pg_ledger *p, char *err, size_t errlen)
 rollback:
 	exec_simple(p, "rollback", "ROLLBACK");
 fail:
+	/* a gate's role may read the ledger, never make or migrate it */
+	hint = strstr(p->last_error, "permission denied") != NULL
+		       ? " (this role cannot create or migrate the schema, as a gate's should not: start or upgrade a "
+			 "granter first)"
+		       : "";
 	if (v >= 0)
-		snprintf(err, errlen, "schema migration of %s to version %d failed: %s", p->where, v + 1, p->last_error);
+		snprintf(err, errlen, "schema migration of %s to version %d failed: %s%s", p->where, v + 1, p->last_error,
+			 hint);
 	else
-		snprintf(err, errlen, "cannot read the schema version of %s: %s", p->where, p->last_error);
+		snprintf(err, errlen, "cannot read the schema version of %s: %s%s", p->where, p->last_error, hint);
 	return -1;
 }
 

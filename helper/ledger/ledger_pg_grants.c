@@ -278,7 +278,7 @@ int64_t ledger_pg_next_due(void *b)
 {
 	struct pg_ledger *p = b;
 	PGresult *res;
-	int64_t t = 0;
+	int64_t t = -1;
 
 	pthread_mutex_lock(&p->lock);
 	res = ledger_pg_run(p, "next due",
@@ -288,7 +288,7 @@ int64_t ledger_pg_next_due(void *b)
 			    " UNION ALL SELECT MIN(pending_expires_at) FROM grants WHERE state = 'pending') AS due",
 			    NULL, PGRES_TUPLES_OK, 1);
 	if (res != NULL && PQntuples(res) == 1)
-		t = ledger_pg_val_i64(res, 0, 0);
+		t = PQgetisnull(res, 0, 0) ? 0 : ledger_pg_val_i64(res, 0, 0);
 	PQclear(res);
 	pthread_mutex_unlock(&p->lock);
 	return t;

@@ -417,7 +417,7 @@ int64_t ledger_sqlite_next_due(void *b)
 {
 	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
-	int64_t t = 0;
+	int64_t t = -1;
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
@@ -426,8 +426,8 @@ int64_t ledger_sqlite_next_due(void *b)
 			       " UNION ALL SELECT MIN(end_at) FROM grants WHERE state = 'active' AND op = ''"
 			       " UNION ALL SELECT MIN(pending_expires_at) FROM grants WHERE state = 'pending')",
 			       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		t = sqlite3_column_int64(st, 0);
+	    sqlite3_step(st) == SQLITE_ROW)
+		t = sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&l->lock);
 	return t;

@@ -17,7 +17,7 @@ from daemon_fixtures import (ALICE, BOB, CAROL, CHECK, G_OPS, G_STAGE, G_WEB, MA
                              T_DECISION, T_GROUP, T_USER, frame, recv_frame, tlv, wait_for)
 from pam_fixtures import stack  # noqa: F401
 from pg_fixtures import pg_server  # noqa: F401
-from test_fleet import fleet  # noqa: F401 - the fleet fixture (a database, a fake Okta, hosts)
+from fleet_fixtures import fleet  # noqa: F401 - the fleet fixture (a database, a fake Okta, hosts)
 
 LOGINS = {ALICE: "ojt-alice@example.com", BOB: "ojt-bob@example.com", CAROL: "ojt-carol@example.com",
           OLIVIA: "ojt-olivia@example.com", MALLORY: "ojt-mallory@example.com"}
@@ -337,8 +337,9 @@ def test_a_grant_made_on_a_killed_granter_is_removed_by_another_at_its_end(fleet
 
 
 def test_doctor_on_a_gate(fleet):
-    a = fleet.host("granter-a")
-    a.daemon.stop()  # its refresher would write the snapshots this test sets
+    # the granter makes the schema; the snapshots are this test's own
+    # (a running granter keeps every flow group's: snapshots.c)
+    fleet.host("granter-a").daemon.stop()
     fleet.sql("DELETE FROM snapshots")
     put_snapshot(fleet, "web-sudo", G_WEB, [(ALICE, "ACTIVE")])
     put_snapshot(fleet, "staging-ssh", G_STAGE, [], taken_at=int(time.time()) - 3600)

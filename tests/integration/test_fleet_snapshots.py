@@ -6,14 +6,14 @@ membership change, taken over when the granter refreshing dies, and
 written with the reason when Okta has no member list for a group.
 
 Two granters on this machine share one database and one fake Okta (the
-`fleet` fixture of test_fleet.py)."""
+`fleet` fixture of fleet_fixtures.py)."""
 import re
 import time
 
 from daemon_fixtures import *  # noqa: F401,F403
 from daemon_fixtures import ALICE, G_OPS, G_STAGE, G_WEB, wait_for
 from pg_fixtures import pg_server  # noqa: F401
-from test_fleet import fleet  # noqa: F401 - the fixture
+from fleet_fixtures import fleet  # noqa: F401 - the fixture
 
 # every group the granters keep: the flows' and the standing ones
 FLOW_GROUPS = ("prod-db-ssh", "staging-ssh", "web-sudo")
@@ -213,3 +213,42 @@ def test_an_okta_failure_keeps_the_old_snapshot_and_says_so(fleet):
     fleet.okta.control("faults/clear", {})
     wait_for(lambda: snapshots(fleet)["staging-ssh"]["gen"] > before["gen"], 10, what="refreshed again")
     assert "snapshot of group 'staging-ssh' refreshed again after" in a.daemon.log()
+
+
+def test_a_listing_that_lost_its_claim_does_not_overwrite_a_newer_snapshot(fleet):
+    """A granter's claim dies with its database session (here: ended by the
+    server mid-listing); another granter lists the group and writes it; the
+    first one's older listing, when it ends, must not replace the newer."""
+    ttl = 3
+    extra = {"cache_ttl": "%ds" % ttl}
+    a = fleet.host("granter-a", extra=extra, start=False)
+    # a's listing is held below: Okta's answer may take 30 s here, not 5
+    with open(a.conf) as f:
+        text = f.read()
+    with open(a.conf, "w") as f:
+        f.write(text.replace("\ntimeout = 5s\n", "\ntimeout = 30s\n", 1))
+    a.daemon.start()
+    b = fleet.host("granter-b", extra=extra, start=False)
+    wait_for(lambda: all_fresh(fleet, FLOW_GROUPS, ttl), 15, what="a's first snapshots")
+    fleet.okta.faults({"method": "GET", "path": r"^/api/v1/groups/%s/users\?" % G_WEB, "action": "hold",
+                       "name": "lost", "seconds": 60, "count": 1})
+    try:
+        wait_for(lambda: fleet.okta.state()["faults_pending"] == 0, 3 * ttl, what="a listing web-sudo")
+        held = snapshots(fleet)["web-sudo"]
+        time.sleep(1.2)  # b's listing begins in a later second than a's
+        # a's database session ends, and its claim with it
+        fleet.pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'"
+                      " AND pid <> pg_backend_pid()" % fleet.db, db=fleet.db)
+        b.daemon.start()
+        wait_for(lambda: snapshots(fleet)["web-sudo"]["gen"] > held["gen"], 10, what="b's listing written")
+        newer = snapshots(fleet)["web-sudo"]
+    finally:
+        fleet.okta.control("release", {"name": "lost"})
+    # a's listing ends: set aside (logged), or written over the newer one
+    set_aside = "snapshot of group 'web-sudo': a newer one"
+    wait_for(lambda: set_aside in a.daemon.log() or snapshots(fleet)["web-sudo"]["taken_at"] < newer["taken_at"],
+             15, what="a's listing ended")
+    row = snapshots(fleet)["web-sudo"]
+    assert row["taken_at"] >= newer["taken_at"] > held["taken_at"], (held, newer, row)
+    assert set_aside in a.daemon.log()
+    assert a.daemon.alive() and b.daemon.alive()
