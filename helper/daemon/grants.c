@@ -532,10 +532,22 @@ static int claimed_add(struct jitd *d, struct grant *g, int vouched, struct jit_
 
 int grants_claimed_remove(struct jitd *d, struct grant *g)
 {
+	struct grant now_row;
 	int r;
 
 	if (ledger_claim(d->ledger, g->id) != 1)
 		return -1; /* another okta-jitd is removing it; ours retries later */
+	/* From the row as it is now: another granter, woken by the write
+	 * that made the removal due (a change notice), may have claimed it
+	 * first and settled it. */
+	if (ledger_grant_get(d->ledger, g->id, &now_row) == LEDGER_OK) {
+		if (strcmp(now_row.op, OP_REMOVE) != 0 || strcmp(now_row.state, g->state) != 0) {
+			ledger_unclaim(d->ledger, g->id);
+			*g = now_row;
+			return 0;
+		}
+		*g = now_row;
+	}
 	r = do_remove(d, g);
 	ledger_unclaim(d->ledger, g->id);
 	return r;
