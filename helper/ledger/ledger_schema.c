@@ -70,22 +70,22 @@ static const char *const migrations[] = {
 	" taken_at @INT@ NOT NULL DEFAULT 0, gen @INT@ NOT NULL DEFAULT 0,"
 	" nmembers @INT@ NOT NULL DEFAULT 0, host TEXT NOT NULL DEFAULT '',"
 	" state TEXT NOT NULL DEFAULT '', members TEXT NOT NULL DEFAULT '');",
-	/* 8: every write of a grant or a snapshot is announced to the hosts
+	/* 8: every write (or delete) of a grant or a snapshot is announced to the hosts
 	 * that listen (NOTIFY), whoever wrote it, in the writing transaction
 	 * (delivered on commit). PostgreSQL only: SQLite has one writer. */
 	"@PG@"
 	"CREATE FUNCTION okta_jit_notify() RETURNS trigger LANGUAGE plpgsql AS $f$"
 	" BEGIN"
 	"  IF TG_TABLE_NAME = 'grants' THEN"
-	"   PERFORM pg_notify('okta_jit', 'g ' || NEW.id::text);"
+	"   PERFORM pg_notify('okta_jit', 'g ' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END)::text);"
 	"  ELSE"
-	"   PERFORM pg_notify('okta_jit', 's ' || NEW.grp);"
+	"   PERFORM pg_notify('okta_jit', 's ' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.grp ELSE NEW.grp END));"
 	"  END IF;"
 	"  RETURN NULL;"
 	" END $f$;"
-	"CREATE TRIGGER grants_notify AFTER INSERT OR UPDATE ON grants"
+	"CREATE TRIGGER grants_notify AFTER INSERT OR UPDATE OR DELETE ON grants"
 	" FOR EACH ROW EXECUTE FUNCTION okta_jit_notify();"
-	"CREATE TRIGGER snapshots_notify AFTER INSERT OR UPDATE ON snapshots"
+	"CREATE TRIGGER snapshots_notify AFTER INSERT OR UPDATE OR DELETE ON snapshots"
 	" FOR EACH ROW EXECUTE FUNCTION okta_jit_notify();",
 };
 

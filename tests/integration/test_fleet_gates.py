@@ -219,6 +219,14 @@ def test_a_gate_started_before_any_snapshot_answers_unavailable_then_allows(flee
     wait_for(lambda: check(g, "ojt-bob", "ops-oncall").rc == EXIT_OK, 5, what="allowed once the snapshot is there")
     c = check(g, "ojt-olivia", "ops-oncall")
     assert c.rc == EXIT_DENIED and c.j["code"] == "not_member", c
+    # a snapshot deleted from the ledger (by hand: no granter deletes one)
+    # is forgotten on its notice, not at the next full read 10 s later
+    t0 = time.time()
+    fleet.pg.psql("DELETE FROM snapshots WHERE grp = 'ops-oncall'", db=fleet.db)
+    wait_for(lambda: raw_check(g.sock, "ojt-bob", "ops-oncall") == ("unavailable", "snapshot_unavailable"), 5,
+             interval=0.02, what="unavailable once the snapshot is deleted")
+    print("GATE deleted snapshot: unavailable after %.3f s" % (time.time() - t0))
+    assert time.time() - t0 < 5
 
 
 def test_a_stale_snapshot_is_not_used(fleet):
