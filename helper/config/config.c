@@ -372,6 +372,10 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 		dst = &c->pam_socket;
 	else if (strcmp(key, "ledger_password_file") == 0)
 		dst = &c->ledger_password_file;
+	else if (strcmp(key, "fleet_signing_key") == 0) {
+		dst = &c->fleet_signing_key;
+		c->fleet_signing_key_line = st->line;
+	}
 	if (dst != NULL) {
 		if (!set_string(st, "daemon", key, value, dst))
 			return 0;
@@ -412,6 +416,18 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 			if (!jitd_valid_groupname(c->snapshot_groups[i])) {
 				add_error(st, st->line, "daemon", key, "'%s' is not a valid group name",
 					  c->snapshot_groups[i]);
+				return 0;
+			}
+		return 1;
+	}
+	if (strcmp(key, "fleet_verify_keys") == 0) {
+		c->fleet_verify_keys_line = st->line;
+		if (!set_list(st, "daemon", key, value, &c->fleet_verify_keys, &c->nfleet_verify_keys))
+			return 0;
+		for (size_t i = 0; i < c->nfleet_verify_keys; i++)
+			if (c->fleet_verify_keys[i][0] != '/') {
+				add_error(st, st->line, "daemon", key, "'%s' is not an absolute path",
+					  c->fleet_verify_keys[i]);
 				return 0;
 			}
 		return 1;
@@ -742,6 +758,24 @@ static void check_required(struct parse_state *st)
 		add_error(st, c->snapshot_groups_line, "daemon", "snapshot_groups",
 			  "snapshots are kept in a shared ledger for the gates: set [daemon] ledger to a postgresql:// URI, "
 			  "or remove this key");
+	/* Fleet signatures (issue 17 follow-up): a gate uses only the rows a
+	 * granter signed, so that a database writer lets no one in. A gate
+	 * without a verify key would trust the database again: refused. */
+	if (c->role_gate && c->nfleet_verify_keys == 0 && c->ledger != NULL &&
+	    ledger_spec_kind(c->ledger) == LEDGER_DIALECT_PG)
+		add_error(st, 0, "daemon", "fleet_verify_keys",
+			  "required key missing on a gate (the fleet's Ed25519 public key(s), e.g. "
+			  "/etc/okta-jit/fleet-verify.pub: a gate uses only grants and snapshots a granter signed)");
+	if (c->role_gate && c->fleet_signing_key != NULL)
+		add_error(st, c->fleet_signing_key_line, "daemon", "fleet_signing_key",
+			  "a gate holds no signing key (whoever holds it can let anyone in): remove it and the file; "
+			  "give the gate fleet_verify_keys");
+	if ((c->fleet_signing_key != NULL || c->nfleet_verify_keys > 0) &&
+	    (c->ledger == NULL || ledger_spec_kind(c->ledger) != LEDGER_DIALECT_PG))
+		add_error(st, c->fleet_signing_key != NULL ? c->fleet_signing_key_line : c->fleet_verify_keys_line,
+			  "daemon", c->fleet_signing_key != NULL ? "fleet_signing_key" : "fleet_verify_keys",
+			  "fleet keys sign the shared ledger's rows for the gates: set [daemon] ledger to a "
+			  "postgresql:// URI, or remove this key");
 	for (i = 0; i < c->nflows; i++) {
 		struct flow_config *f = &c->flows[i];
 		char sect[80];
@@ -902,6 +936,8 @@ void config_free(struct ojit_config *c)
 	free(c->ledger);
 	free(c->ledger_password_file);
 	free_list(c->snapshot_groups, c->nsnapshot_groups);
+	free(c->fleet_signing_key);
+	free_list(c->fleet_verify_keys, c->nfleet_verify_keys);
 	for (i = 0; i < c->nnotify; i++) {
 		free(c->notify[i].name);
 		free(c->notify[i].url);

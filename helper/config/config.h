@@ -95,6 +95,11 @@ struct ojit_config {
 	char **snapshot_groups;     /* standing groups the gates check that no flow names */
 	size_t nsnapshot_groups;
 	int snapshot_groups_line;
+	char *fleet_signing_key;    /* a granter's Ed25519 private key: signs grants and snapshots */
+	int fleet_signing_key_line;
+	char **fleet_verify_keys;   /* a gate's Ed25519 public keys (several while rotating) */
+	size_t nfleet_verify_keys;
+	int fleet_verify_keys_line;
 	/* [flow NAME] */
 	struct flow_config *flows;
 	size_t nflows;

@@ -241,7 +241,7 @@ static int refuse_row(struct jitd *d, struct grant *g, const char *expected, con
 	g->op_attempts = 0;
 	snprintf(g->last_error, sizeof(g->last_error), "refused: the row does not match this granter's "
 		 "configuration (%s)", reason);
-	if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+	if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 		return -1;
 	(void)ojit_snprintf(why, sizeof(why), "ledger-row-%s", reason);
 	audit_event(d, "refused", g->id, "okta-jitd", g->user, g->grp, "reason=%s op=%s", why, op);
@@ -298,7 +298,7 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 		ojit_strlcpy(g->op, g->was_member ? OP_NONE : OP_REMOVE, sizeof(g->op));
 		g->next_attempt_at = now;
 		g->op_attempts = 0;
-		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+		if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 			return grants_ledger_failed(d, res);
 		audit_event(d, "expired", g->id, "okta-jitd", g->user, g->grp, "why=%s", "ended before Okta confirmed the membership");
 		jitd_kick(d);
@@ -321,7 +321,7 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 			okta_error_format(&e, g->last_error, sizeof(g->last_error));
 			g->op_attempts++;
 			g->next_attempt_at = now + retry_delay(g->op_attempts);
-			if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+			if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 				return grants_ledger_failed(d, res);
 			jitd_kick(d);
 			jit_result_set(res, "pending_okta",
@@ -339,7 +339,7 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 		return grants_ledger_failed(d, res);
 	if (taken == 0) {
 		g->next_attempt_at = now + 1;
-		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+		if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 			return grants_ledger_failed(d, res);
 		jitd_kick(d);
 		jit_result_set(res, "pending_okta",
@@ -364,7 +364,7 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 		ojit_strlcpy(g->op, OP_NONE, sizeof(g->op));
 		g->last_error[0] = '\0';
 		g->op_attempts = 0;
-		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK) {
+		if (jitd_grant_update(d, g, expected) != LEDGER_OK) {
 			member_give(d, g);
 			return grants_ledger_failed(d, res);
 		}
@@ -391,7 +391,7 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 		 * an earlier attempt must not stay. */
 		ojit_strlcpy(g->op, g->was_member ? OP_NONE : OP_REMOVE, sizeof(g->op));
 		g->next_attempt_at = now;
-		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+		if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 			return grants_ledger_failed(d, res);
 		audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=%s", g->last_error);
 		grants_okta_result(res, "Okta refused the membership", &e);
@@ -399,7 +399,7 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 	}
 	g->op_attempts++;
 	g->next_attempt_at = now + retry_delay(g->op_attempts);
-	if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+	if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 		return grants_ledger_failed(d, res);
 	audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp, "op=add attempt=%d okta=%s",
 		    g->op_attempts, g->last_error);
@@ -432,7 +432,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 		/* another granter is changing this membership, or the ledger
 		 * is away: again in a moment */
 		g->next_attempt_at = ojit_now() + 1;
-		ledger_grant_update(d->ledger, g, expected);
+		jitd_grant_update(d, g, expected);
 		jitd_kick(d);
 		return -1;
 	}
@@ -472,7 +472,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 		g->next_attempt_at = recheck ? ojit_now() + d->cfg->recheck_after : 0;
 		g->op_attempts = 0;
 		g->last_error[0] = '\0';
-		if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK) {
+		if (jitd_grant_update(d, g, expected) != LEDGER_OK) {
 			member_give(d, g);
 			return -1;
 		}
@@ -503,7 +503,7 @@ failed:
 	okta_error_format(&e, g->last_error, sizeof(g->last_error));
 	g->op_attempts++;
 	g->next_attempt_at = ojit_now() + retry_delay(g->op_attempts);
-	if (ledger_grant_update(d->ledger, g, expected) != LEDGER_OK)
+	if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 		return -1;
 	/* Audit the first failures and then every doubling, not every retry. */
 	if (g->op_attempts <= 3 || (g->op_attempts & (g->op_attempts - 1)) == 0)
@@ -578,7 +578,7 @@ int grants_approve_and_grant(struct jitd *d, struct grant *g, const char *approv
 	g->start_at = now;
 	g->end_at = now + g->duration;
 	g->next_attempt_at = now + 30; /* if we crash mid-call, the scheduler settles it */
-	if (ledger_grant_update(d->ledger, g, GS_PENDING) != LEDGER_OK) {
+	if (jitd_grant_update(d, g, GS_PENDING) != LEDGER_OK) {
 		jit_result_set(res, "conflict", "request %lld was decided meanwhile", (long long)g->id);
 		return -1;
 	}
@@ -624,14 +624,14 @@ static int due_work(const struct grant *row, void *ctx)
 		if (f != NULL && f->approval == APPROVAL_AUTO) {
 			ojit_strlcpy(g.state, GS_FAILED, sizeof(g.state));
 			ojit_strlcpy(g.last_error, "interrupted by a restart of okta-jitd", sizeof(g.last_error));
-			if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
+			if (jitd_grant_update(d, &g, GS_PENDING) == LEDGER_OK)
 				audit_event(d, "failed", g.id, "okta-jitd", g.user, g.grp, "detail=%s", g.last_error);
 			return 0;
 		}
 	}
 	if (strcmp(g.state, GS_PENDING) == 0 && g.pending_expires_at <= now) {
 		ojit_strlcpy(g.state, GS_EXPIRED, sizeof(g.state));
-		if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
+		if (jitd_grant_update(d, &g, GS_PENDING) == LEDGER_OK)
 			audit_event(d, "request_expired", g.id, "okta-jitd", g.user, g.grp, "why=%s", "nobody decided in time");
 		return 0;
 	}
@@ -640,7 +640,7 @@ static int due_work(const struct grant *row, void *ctx)
 		ojit_strlcpy(g.op, g.was_member ? OP_NONE : OP_REMOVE, sizeof(g.op));
 		g.next_attempt_at = now;
 		g.op_attempts = 0;
-		if (ledger_grant_update(d->ledger, &g, GS_ACTIVE) != LEDGER_OK) {
+		if (jitd_grant_update(d, &g, GS_ACTIVE) != LEDGER_OK) {
 			/* The check already refuses from end_at; Okta must not
 			 * keep the membership because the disk is full. */
 			dc->ledger_failed = 1;

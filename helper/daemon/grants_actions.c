@@ -220,7 +220,7 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 	g.duration = duration;
 	g.requested_at = now;
 	g.pending_expires_at = now + d->cfg->pending_ttl;
-	if (ledger_grant_insert(d->ledger, &g) != LEDGER_OK)
+	if (jitd_grant_insert(d, &g) != LEDGER_OK)
 		return grants_ledger_failed(d, res);
 	if (strcmp(g.requester, a->user) != 0)
 		audit_event(d, "requested", g.id, g.requester, g.user, g.grp, "duration=%llds reason=%s via=pam",
@@ -235,7 +235,7 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 			 * request left pending would block the user's next one. */
 			ojit_strlcpy(g.state, GS_FAILED, sizeof(g.state));
 			ojit_strlcpy(g.last_error, res->message, sizeof(g.last_error));
-			if (ledger_grant_update(d->ledger, &g, GS_PENDING) == LEDGER_OK)
+			if (jitd_grant_update(d, &g, GS_PENDING) == LEDGER_OK)
 				audit_event(d, "failed", g.id, "okta-jitd", g.user, g.grp, "detail=%s", res->message);
 		}
 		*out = g;
@@ -293,8 +293,8 @@ int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char
 		ojit_strlcpy(g.approver, approver, sizeof(g.approver));
 		g.decided_at = now;
 		g.end_at = new_end;
-		if (ledger_grant_update(d->ledger, &parent, GS_ACTIVE) != LEDGER_OK ||
-		    ledger_grant_update(d->ledger, &g, GS_PENDING) != LEDGER_OK)
+		if (jitd_grant_update(d, &parent, GS_ACTIVE) != LEDGER_OK ||
+		    jitd_grant_update(d, &g, GS_PENDING) != LEDGER_OK)
 			return grants_ledger_failed(d, res);
 		audit_event(d, "extended", parent.id, approver, parent.user, parent.grp, "until=%lld request=%lld",
 			    (long long)new_end, (long long)g.id);
@@ -336,7 +336,7 @@ int grants_deny(struct jitd *d, const struct actor *a, int64_t id, const char *n
 	ojit_strlcpy(g.state, GS_DENIED, sizeof(g.state));
 	ojit_strlcpy(g.approver, approver, sizeof(g.approver));
 	g.decided_at = ojit_now();
-	if (ledger_grant_update(d->ledger, &g, GS_PENDING) != LEDGER_OK) {
+	if (jitd_grant_update(d, &g, GS_PENDING) != LEDGER_OK) {
 		jit_result_set(res, "conflict", "request %lld was decided meanwhile", (long long)id);
 		return -1;
 	}
@@ -385,7 +385,7 @@ int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct gran
 		g.end_at = now;
 	g.next_attempt_at = now;
 	g.op_attempts = 0;
-	if (ledger_grant_update(d->ledger, &g, expected) != LEDGER_OK) {
+	if (jitd_grant_update(d, &g, expected) != LEDGER_OK) {
 		jit_result_set(res, "conflict", "grant %lld changed meanwhile; try again", (long long)id);
 		return -1;
 	}
@@ -442,7 +442,7 @@ int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t dur
 	if (f->approval == APPROVAL_AUTO) {
 		new_end = g.end_at + duration;
 		g.end_at = new_end;
-		if (ledger_grant_update(d->ledger, &g, GS_ACTIVE) != LEDGER_OK)
+		if (jitd_grant_update(d, &g, GS_ACTIVE) != LEDGER_OK)
 			return grants_ledger_failed(d, res);
 		audit_event(d, "extended", g.id, "auto", g.user, g.grp, "until=%lld reason=%s", (long long)new_end,
 			    reason ? reason : "");
@@ -464,7 +464,7 @@ int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t dur
 	ext.requested_at = now;
 	ext.pending_expires_at = now + d->cfg->pending_ttl;
 	ext.decided_at = ext.start_at = 0;
-	if (ledger_grant_insert(d->ledger, &ext) != LEDGER_OK)
+	if (jitd_grant_insert(d, &ext) != LEDGER_OK)
 		return grants_ledger_failed(d, res);
 	audit_event(d, "requested", ext.id, a->user, g.user, g.grp, "extend=%lld duration=%llds reason=%s",
 		    (long long)g.id, (long long)duration, ext.reason);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "fleet_sig.h"
 #include "ledger.h"
 #include "names.h"
 #include "okta_api.h"
@@ -47,6 +48,8 @@ struct jitd {
 	 * ledger, on a granter only a wake-up call; NULL with SQLite. */
 	struct mirror *mirror;
 	struct jitd_hooks hooks;
+	/* A granter's signing key, a gate's verify keys (fleet_sig.h). */
+	struct fleet_keys keys;
 
 	pthread_mutex_t sched_lock;
 	pthread_cond_t sched_cond;
@@ -89,6 +92,13 @@ void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char
  * membership of group. */
 void jitd_member_changed(struct jitd *d, const char *user, const char *login, const char *group, const char *gid,
 			 int member);
+
+/* Write grant g (ledger_grant_update / ledger_grant_insert) signed
+ * with this host's fleet key: its updated_at is set to now, and on an
+ * update g->sig to the signature of the row as written. Every grant
+ * write of the daemon goes through these two. */
+int jitd_grant_update(struct jitd *d, struct grant *g, const char *expected_state);
+int jitd_grant_insert(struct jitd *d, struct grant *g);
 
 /* A short description of who approves requests for flow f. */
 void jitd_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n);

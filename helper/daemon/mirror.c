@@ -18,6 +18,8 @@
 #include <syslog.h>
 
 #include "answers.h"
+#include "fleet_sig.h"
+#include "jitd.h"
 #include "util.h"
 
 #define MIRROR_BUCKETS 4096
@@ -37,6 +39,7 @@ struct mgrant {
 	char grp[LEDGER_GROUP_MAX + 1];
 	char okta_user_id[65];
 	char group_id[65];
+	int sig_ok; /* a granter signed the row (fleet_sig.h): else never an allow */
 };
 
 struct gtable {
@@ -96,6 +99,13 @@ struct mirror {
 	pthread_mutex_t log_lock;
 	struct log_slot logs[MIRROR_LOG_SLOTS];
 };
+
+/* The keys rows are verified with: a gate's; none on a granter, whose
+ * listener answers no check. */
+static const struct fleet_keys *mirror_keys(const struct mirror *m)
+{
+	return m->keep ? &m->d->keys : NULL;
+}
 
 static unsigned str_hash(const char *s)
 {
@@ -214,12 +224,15 @@ static void gtable_unlink(struct gtable *t, struct mgrant *x)
 	t->n--;
 }
 
-static struct mgrant *mgrant_from(const struct grant *g)
+/* k: the gate's verify keys; NULL on a granter, whose listener keeps no
+ * rows to answer from. */
+static struct mgrant *mgrant_from(const struct grant *g, const struct fleet_keys *k)
 {
 	struct mgrant *x = calloc(1, sizeof(*x));
 
 	if (x == NULL)
 		return NULL;
+	x->sig_ok = k == NULL || fleet_grant_ok(k, g);
 	x->id = g->id;
 	x->end_at = g->end_at;
 	x->updated_at = g->updated_at;
@@ -248,11 +261,12 @@ static int mgrant_same(const struct mgrant *a, const struct mgrant *b)
 	return a->end_at == b->end_at && a->updated_at == b->updated_at && strcmp(a->state, b->state) == 0 &&
 	       strcmp(a->op, b->op) == 0 && strcmp(a->kind, b->kind) == 0 && strcmp(a->user, b->user) == 0 &&
 	       strcmp(a->grp, b->grp) == 0 && strcmp(a->okta_user_id, b->okta_user_id) == 0 &&
-	       strcmp(a->group_id, b->group_id) == 0;
+	       strcmp(a->group_id, b->group_id) == 0 && a->sig_ok == b->sig_ok;
 }
 
 struct grant_read {
 	struct gtable *t;
+	const struct fleet_keys *keys;
 	int failed;
 };
 
@@ -263,7 +277,7 @@ static int grant_read_cb(const struct grant *g, void *ctx)
 
 	if (!grant_kept(g) || gtable_find(r->t, g->id) != NULL)
 		return 0;
-	x = mgrant_from(g);
+	x = mgrant_from(g, r->keys);
 	if (x == NULL) {
 		r->failed = 1;
 		return 0;
@@ -286,6 +300,15 @@ void mirror_grant(struct mirror *m, const char *user, const char *grp, int64_t n
 		out->known = 1;
 		/* as ledger_grant_active_end: an active grant with no Okta
 		 * work owed, the one that ends last */
+		if (strcmp(g->state, GS_ACTIVE) == 0 && g->op[0] == '\0' && !g->sig_ok) {
+			/* a database writer's row, or one changed since a granter
+			 * signed it: no grant at all */
+			mirror_log_limited(m, "unsigned-grant", grp,
+					   "grant id=%lld user=%s group=%s is active in the ledger but no granter of this "
+					   "fleet signed it as it stands ([daemon] fleet_verify_keys): not used, the user "
+					   "is refused", (long long)g->id, user, grp);
+			continue;
+		}
 		if (strcmp(g->state, GS_ACTIVE) == 0 && g->op[0] == '\0' &&
 		    (out->id == 0 || g->end_at > out->end_at || (g->end_at == out->end_at && g->id > out->id))) {
 			out->id = g->id;
@@ -420,7 +443,11 @@ static struct msnap *msnap_build(struct mirror *m, const struct snapshot_head *h
 	}
 	s->h = *h;
 	s->text = text;
-	if (strcmp(h->state, "ok") == 0) {
+	if (mirror_keys(m) != NULL && !fleet_snapshot_ok(mirror_keys(m), h, text != NULL ? text : "")) {
+		/* a database writer's row, or one changed since a granter signed it */
+		snprintf(s->why, sizeof(s->why), "no granter of this fleet signed it as it stands "
+			 "([daemon] fleet_verify_keys)");
+	} else if (strcmp(h->state, "ok") == 0) {
 		if (!okta_valid_id(h->group_id))
 			snprintf(s->why, sizeof(s->why), "its group id is not a valid Okta id");
 		else if (msnap_parse(s, len) == 0)
@@ -491,7 +518,7 @@ static int head_same(const struct snapshot_head *a, const struct snapshot_head *
 {
 	return a->gen == b->gen && a->taken_at == b->taken_at && a->nmembers == b->nmembers &&
 	       strcmp(a->group_id, b->group_id) == 0 && strcmp(a->state, b->state) == 0 &&
-	       strcmp(a->host, b->host) == 0;
+	       strcmp(a->host, b->host) == 0 && strcmp(a->sig, b->sig) == 0;
 }
 
 /* ---------------------------------------------------------------- status */
@@ -626,12 +653,13 @@ static void grants_swap(struct mirror *m, struct gtable *t)
  * 0, or -1 (the connection is in doubt). */
 static int full_read(struct mirror *m, struct ledger *l, int first)
 {
-	struct grant_read gr = { NULL, 0 };
+	struct grant_read gr = { NULL, NULL, 0 };
 	struct heads hs = { NULL, 0, 0, 0 };
 	struct msnap *fresh = NULL, *old = NULL, *s, *next;
 	int changed = 0, failed = 0, r = -1;
 	size_t i;
 
+	gr.keys = mirror_keys(m);
 	gr.t = calloc(1, sizeof(*gr.t));
 	if (gr.t == NULL)
 		goto out;
@@ -725,7 +753,7 @@ static int apply_grant(struct mirror *m, struct ledger *l, int64_t id)
 
 	if (r == LEDGER_ERR)
 		return -1;
-	if (r == LEDGER_OK && grant_kept(&g) && (x = mgrant_from(&g)) == NULL)
+	if (r == LEDGER_OK && grant_kept(&g) && (x = mgrant_from(&g, mirror_keys(m))) == NULL)
 		return -1;
 	pthread_rwlock_wrlock(&m->lock);
 	o = m->grants != NULL ? gtable_find(m->grants, id) : NULL;

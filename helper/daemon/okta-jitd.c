@@ -19,6 +19,7 @@
 #include "check.h"
 #include "config.h"
 #include "daemon.h"
+#include "fleet_sig.h"
 #include "keyfile.h"
 #include "ledger.h"
 #include "mirror.h"
@@ -193,6 +194,16 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* The fleet keys: a granter signs the grants and snapshots it writes,
+	 * a gate uses only rows one of its verify keys accepts (fleet_sig.h). */
+	if (fleet_keys_load(jitd.cfg, &jitd.keys, err, sizeof(err)) != 0) {
+		ojit_log(LOG_ERR, "[daemon] fleet key: %s", err);
+		fprintf(stderr, "okta-jitd: [daemon] fleet key: %s\n", err);
+		goto out;
+	}
+	if (!jitd.cfg->role_gate && jitd.keys.sign == NULL && ledger_spec_kind(jitd.cfg->ledger) == LEDGER_DIALECT_PG)
+		ojit_log(LOG_WARNING, "no [daemon] fleet_signing_key in %s: the grants and snapshots this granter "
+			 "writes are unsigned, and gates will not use them", config_path);
 	jitd.ledger = ledger_open(jitd.cfg->ledger, ledger_password_path(jitd.cfg), err, sizeof(err));
 	jitd.ledger_shared = ledger_spec_kind(jitd.cfg->ledger) == LEDGER_DIALECT_PG;
 	if (jitd.ledger == NULL) {
@@ -280,6 +291,7 @@ out:
 	ledger_close(jitd.ledger);
 	if (!busy)
 		okta_client_free(jitd.okta);
+	fleet_keys_free(&jitd.keys);
 	config_free(jitd.cfg);
 	ojit_buf_free(&errs);
 	return rc;

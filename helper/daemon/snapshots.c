@@ -292,6 +292,11 @@ static void refresh_claimed(struct jitd *d, struct snap_group *g, int forced, in
 			 "keeping it", g->name, g->head.host);
 		goto out;
 	}
+	/* signed as stored: a gate uses only a snapshot a granter signed */
+	if (fleet_sign_snapshot(&d->keys, &h, m.buf.data != NULL && m.n > 0 ? m.buf.data : "") != 0) {
+		refresh_failed(d, g, now, "signature", "cannot sign the snapshot");
+		goto retry;
+	}
 	if (ledger_snapshot_put(d->ledger, &h, m.buf.data != NULL && m.n > 0 ? m.buf.data : "") != LEDGER_OK) {
 		refresh_failed(d, g, now, "ledger", ledger_last_error(d->ledger));
 		goto retry;

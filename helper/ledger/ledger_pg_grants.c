@@ -17,7 +17,7 @@
 	"id, kind, COALESCE(parent_id,0), \"user\", okta_login, okta_user_id, grp, group_id, flow, " \
 	"requester, reason, approver, state, op, was_member, duration, requested_at, "               \
 	"pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts, next_attempt_at, " \
-	"last_error, add_unsure"
+	"last_error, add_unsure, sig"
 
 static void row_to_grant(const PGresult *res, int row, struct grant *g)
 {
@@ -48,9 +48,12 @@ static void row_to_grant(const PGresult *res, int row, struct grant *g)
 	g->next_attempt_at = ledger_pg_val_i64(res, row, 23);
 	ledger_pg_val_text(res, row, 24, g->last_error, sizeof(g->last_error));
 	g->add_unsure = (int)ledger_pg_val_i64(res, row, 25);
+	ledger_pg_val_text(res, row, 26, g->sig, sizeof(g->sig));
 }
 
-/* The 25 writable columns ($1..$25) in the order of the INSERT/UPDATE. */
+/* The 26 writable columns ($1..$26) in the order of the INSERT/UPDATE.
+ * updated_at is the ledger's clock, but a signed row keeps the time its
+ * signer put in it (the signature covers it). */
 static void params_grant(struct params *pa, const struct grant *g)
 {
 	ledger_pg_text(pa, g->kind[0] ? g->kind : "grant");
@@ -76,11 +79,12 @@ static void params_grant(struct params *pa, const struct grant *g)
 	ledger_pg_int(pa, g->decided_at);
 	ledger_pg_int(pa, g->start_at);
 	ledger_pg_int(pa, g->end_at);
-	ledger_pg_int(pa, ojit_now());
+	ledger_pg_int(pa, g->sig[0] != '\0' ? g->updated_at : ojit_now());
 	ledger_pg_int(pa, g->op_attempts);
 	ledger_pg_int(pa, g->next_attempt_at);
 	ledger_pg_text(pa, g->last_error);
 	ledger_pg_int(pa, g->add_unsure);
+	ledger_pg_text(pa, g->sig);
 }
 
 int ledger_pg_grant_insert(void *b, struct grant *g)
@@ -89,8 +93,8 @@ int ledger_pg_grant_insert(void *b, struct grant *g)
 	    "INSERT INTO grants (kind, parent_id, \"user\", okta_login, okta_user_id, grp, group_id, flow,"
 	    " requester, reason, approver, state, op, was_member, duration, requested_at,"
 	    " pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts,"
-	    " next_attempt_at, last_error, add_unsure) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,"
-	    "$17,$18,$19,$20,$21,$22,$23,$24,$25) RETURNING id";
+	    " next_attempt_at, last_error, add_unsure, sig) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,"
+	    "$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26) RETURNING id";
 	struct pg_ledger *p = b;
 	struct params pa = { 0 };
 	PGresult *res;
@@ -202,8 +206,8 @@ int ledger_pg_grant_update(void *b, const struct grant *g, const char *expected_
 	    "UPDATE grants SET kind=$1, parent_id=$2, \"user\"=$3, okta_login=$4, okta_user_id=$5, grp=$6,"
 	    " group_id=$7, flow=$8, requester=$9, reason=$10, approver=$11, state=$12, op=$13, was_member=$14,"
 	    " duration=$15, requested_at=$16, pending_expires_at=$17, decided_at=$18, start_at=$19, end_at=$20,"
-	    " updated_at=$21, op_attempts=$22, next_attempt_at=$23, last_error=$24, add_unsure=$25"
-	    " WHERE id=$26 AND state=$27";
+	    " updated_at=$21, op_attempts=$22, next_attempt_at=$23, last_error=$24, add_unsure=$25,"
+	    " sig=$26 WHERE id=$27 AND state=$28";
 	struct pg_ledger *p = b;
 	struct params pa = { 0 };
 	PGresult *res;

@@ -36,6 +36,7 @@ static void head_from_row(const PGresult *res, int row, struct snapshot_head *h)
 	h->nmembers = ledger_pg_val_i64(res, row, 4);
 	ledger_pg_val_text(res, row, 5, h->host, sizeof(h->host));
 	ledger_pg_val_text(res, row, 6, h->state, sizeof(h->state));
+	ledger_pg_val_text(res, row, 7, h->sig, sizeof(h->sig));
 }
 
 int ledger_pg_snapshot_put(void *b, struct snapshot_head *h, const char *members)
@@ -52,12 +53,14 @@ int ledger_pg_snapshot_put(void *b, struct snapshot_head *h, const char *members
 	ledger_pg_text(&pa, h->host);
 	ledger_pg_text(&pa, h->state);
 	ledger_pg_text(&pa, members != NULL ? members : "");
+	ledger_pg_text(&pa, h->sig);
 	pthread_mutex_lock(&p->lock);
 	res = ledger_pg_run(p, "snapshot",
-			    "INSERT INTO snapshots (grp, group_id, taken_at, gen, nmembers, host, state, members)"
-			    " VALUES ($1, $2, $3::bigint, 1, $4::bigint, $5, $6, $7)"
+			    "INSERT INTO snapshots (grp, group_id, taken_at, gen, nmembers, host, state, members, sig)"
+			    " VALUES ($1, $2, $3::bigint, 1, $4::bigint, $5, $6, $7, $8)"
 			    " ON CONFLICT (grp) DO UPDATE SET group_id = $2, taken_at = $3::bigint,"
-			    " gen = snapshots.gen + 1, nmembers = $4::bigint, host = $5, state = $6, members = $7"
+			    " gen = snapshots.gen + 1, nmembers = $4::bigint, host = $5, state = $6, members = $7,"
+			    " sig = $8"
 			    " RETURNING gen",
 			    &pa, PGRES_TUPLES_OK, 0);
 	if (res != NULL && PQntuples(res) == 1) {
@@ -78,7 +81,7 @@ int ledger_pg_snapshot_heads(void *b, snapshot_cb cb, void *ctx)
 
 	pthread_mutex_lock(&p->lock);
 	res = ledger_pg_run(p, "snapshot list",
-			    "SELECT grp, group_id, taken_at, gen, nmembers, host, state FROM snapshots ORDER BY grp",
+			    "SELECT grp, group_id, taken_at, gen, nmembers, host, state, sig FROM snapshots ORDER BY grp",
 			    NULL, PGRES_TUPLES_OK, 1);
 	pthread_mutex_unlock(&p->lock);
 	if (res == NULL)
@@ -107,7 +110,7 @@ int ledger_pg_snapshot_get(void *b, const char *grp, struct snapshot_head *h, ch
 	pthread_mutex_lock(&p->lock);
 	/* the length first, so an oversized row is refused without being sent */
 	res = ledger_pg_run(p, "snapshot",
-			    "SELECT grp, group_id, taken_at, gen, nmembers, host, state,"
+			    "SELECT grp, group_id, taken_at, gen, nmembers, host, state, sig,"
 			    " CASE WHEN octet_length(members) <= $2::bigint THEN members END, octet_length(members)"
 			    " FROM snapshots WHERE grp = $1",
 			    &pa, PGRES_TUPLES_OK, 1);
@@ -118,13 +121,13 @@ int ledger_pg_snapshot_get(void *b, const char *grp, struct snapshot_head *h, ch
 		goto out;
 	}
 	head_from_row(res, 0, h);
-	if (PQgetisnull(res, 0, 7)) {
+	if (PQgetisnull(res, 0, 8)) {
 		snprintf(p->last_error, sizeof(p->last_error),
 			 "snapshot of group %s: member list of %s bytes is over the limit", grp,
-			 PQgetvalue(res, 0, 8));
+			 PQgetvalue(res, 0, 9));
 		goto out;
 	}
-	*members = strdup(PQgetvalue(res, 0, 7));
+	*members = strdup(PQgetvalue(res, 0, 8));
 	if (*members == NULL) {
 		snprintf(p->last_error, sizeof(p->last_error), "snapshot: out of memory");
 		goto out;

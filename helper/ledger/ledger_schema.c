@@ -87,6 +87,10 @@ static const char *const migrations[] = {
 	" FOR EACH ROW EXECUTE FUNCTION okta_jit_notify();"
 	"CREATE TRIGGER snapshots_notify AFTER INSERT OR UPDATE OR DELETE ON snapshots"
 	" FOR EACH ROW EXECUTE FUNCTION okta_jit_notify();",
+	/* 9: the granter's signature of a grant row and of a snapshot (the
+	 * daemon's fleet_sig.c): a gate uses only rows a granter signed */
+	"ALTER TABLE grants ADD COLUMN sig TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE snapshots ADD COLUMN sig TEXT NOT NULL DEFAULT '';",
 };
 
 int ledger_schema_count(void)

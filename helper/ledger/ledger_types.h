@@ -14,6 +14,7 @@
 #define LEDGER_GROUP_MAX 256
 #define LEDGER_REASON_MAX 512
 #define LEDGER_ERROR_MAX 512
+#define LEDGER_SIG_MAX 128 /* an Ed25519 signature in hex */
 
 /* Grant states, as stored. */
 #define GS_PENDING "pending"
@@ -61,6 +62,9 @@ struct grant {
 	 * removed if a late add landed) at next_attempt_at, recheck_after
 	 * later. */
 	int add_unsure;
+	/* the granter's Ed25519 signature (hex) of the fields a gate decides
+	 * on (daemon/fleet_sig.c); "" when unsigned. The ledger stores it. */
+	char sig[LEDGER_SIG_MAX + 1];
 };
 
 struct audit_event {
@@ -131,6 +135,7 @@ struct snapshot_head {
 	int64_t nmembers;
 	char host[LEDGER_USER_MAX + 1]; /* the granter that wrote it */
 	char state[SNAPSHOT_STATE_MAX + 1]; /* "ok", or why there is no member list */
+	char sig[LEDGER_SIG_MAX + 1]; /* the writer's signature (daemon/fleet_sig.c), "" unsigned */
 };
 
 /* A change another host (or this one) committed to the shared ledger, as

@@ -85,6 +85,158 @@ static int check_key_type(EVP_PKEY *pkey, const char *path, char *err, size_t er
 	return -1;
 }
 
+static int check_ed25519(EVP_PKEY *pkey, const char *path, char *err, size_t errlen)
+{
+	if (EVP_PKEY_is_a(pkey, "ED25519"))
+		return 0;
+	snprintf(err, errlen, "%s: not an Ed25519 key (make one with: openssl genpkey -algorithm ed25519)", path);
+	return -1;
+}
+
+/* Read at most KEYFILE_MAX_BYTES of path into a fresh buffer (*buf, of
+ * KEYFILE_MAX_BYTES + 1 bytes: the caller wipes and frees it). public_file:
+ * the mode rules of a public key, else keyfile_check_mode's. */
+static int read_key_file(const char *path, int public_file, unsigned char **buf, size_t *len, char *err,
+			 size_t errlen)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, r = -1;
+
+	*buf = NULL;
+	*len = 0;
+	/* O_NONBLOCK: a FIFO planted at the path must not hang the daemon */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			snprintf(err, errlen, "%s: is a symbolic link; name the file itself", path);
+		else
+			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!public_file) {
+		if (keyfile_check_mode(fd, path, err, errlen) != 0)
+			goto out;
+	} else if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		goto out;
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	} else if ((st.st_mode & 022) != 0) {
+		snprintf(err, errlen, "%s: writable by group or others (mode %04o; run: chmod 644 %s)", path,
+			 (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	} else if (geteuid() == 0 && st.st_uid != 0) {
+		snprintf(err, errlen, "%s: owned by uid %u, must be owned by root (run: chown root:root %s)", path,
+			 (unsigned)st.st_uid, path);
+		goto out;
+	}
+	*buf = malloc(KEYFILE_MAX_BYTES + 1);
+	if (*buf == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while ((n = read(fd, *buf + *len, KEYFILE_MAX_BYTES + 1 - *len)) > 0) {
+		*len += (size_t)n;
+		if (*len > KEYFILE_MAX_BYTES)
+			break;
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+		goto out;
+	}
+	if (*len > KEYFILE_MAX_BYTES) {
+		snprintf(err, errlen, "%s: larger than %d bytes; not a key", path, KEYFILE_MAX_BYTES);
+		goto out;
+	}
+	r = 0;
+out:
+	close(fd);
+	return r;
+}
+
+static void wipe_free(unsigned char *buf)
+{
+	if (buf != NULL) {
+		ojit_wipe(buf, KEYFILE_MAX_BYTES + 1);
+		free(buf);
+	}
+}
+
+int keyfile_load_ed25519(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *pkey = NULL;
+	int encrypted = 0;
+	int r = -1;
+
+	*out = NULL;
+	if (read_key_file(path, 0, &buf, &len, err, errlen) != 0)
+		goto out;
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (bio == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &encrypted);
+	ERR_clear_error();
+	if (pkey == NULL) {
+		if (encrypted)
+			snprintf(err, errlen, "%s: the key is encrypted; store it unencrypted, readable by root alone", path);
+		else
+			snprintf(err, errlen, "%s: not a PEM private key (expected -----BEGIN PRIVATE KEY-----)", path);
+		goto out;
+	}
+	if (check_ed25519(pkey, path, err, errlen) != 0)
+		goto out;
+	*out = pkey;
+	pkey = NULL;
+	r = 0;
+out:
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	wipe_free(buf);
+	return r;
+}
+
+int keyfile_load_ed25519_public(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *pkey = NULL;
+	int r = -1;
+
+	*out = NULL;
+	if (read_key_file(path, 1, &buf, &len, err, errlen) != 0)
+		goto out;
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (bio == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	ERR_clear_error();
+	if (pkey == NULL) {
+		snprintf(err, errlen, "%s: not a PEM public key (expected -----BEGIN PUBLIC KEY-----; make it with: "
+			 "openssl pkey -in fleet-signing.key -pubout)", path);
+		goto out;
+	}
+	if (check_ed25519(pkey, path, err, errlen) != 0)
+		goto out;
+	*out = pkey;
+	pkey = NULL;
+	r = 0;
+out:
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	wipe_free(buf);
+	return r;
+}
+
 int keyfile_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 {
 	unsigned char *buf = NULL;

@@ -17,4 +17,15 @@ int keyfile_load(const char *path, EVP_PKEY **out, char *err, size_t errlen);
 /* Check ownership and mode of an open fd as keyfile_load does. */
 int keyfile_check_mode(int fd, const char *path, char *err, size_t errlen);
 
+/* The fleet signing key (issue 17 follow-up): an Ed25519 private key in
+ * PEM, with the same file rules as keyfile_load (a granter's
+ * [daemon] fleet_signing_key). */
+int keyfile_load_ed25519(const char *path, EVP_PKEY **out, char *err, size_t errlen);
+
+/* A fleet verify key: an Ed25519 public key in PEM (a gate's [daemon]
+ * fleet_verify_keys). Public, so readable by all; but a regular file, not
+ * a symlink, writable by its owner alone (root when we run as root):
+ * whoever can replace it can let anyone into the gate. */
+int keyfile_load_ed25519_public(const char *path, EVP_PKEY **out, char *err, size_t errlen);
+
 #endif
