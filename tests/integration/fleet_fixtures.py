@@ -9,6 +9,9 @@ As docs/fleet.md says a fleet runs (issue 17):
 * gates connect as okta_jit_gate with exactly the GRANTs of docs/fleet.md
   (read from the file) and have NO [okta] section at all: no client id, no
   key file, nothing that could reach Okta.
+* the fleet signs (docs/fleet.md, "Fleet signing key"): granters hold the
+  Ed25519 private key (fleet_signing_key), gates its public key
+  (fleet_verify_keys). An `extra` value of None leaves a key out.
 
 Import into a test module with `from fleet_fixtures import *` (after
 `from daemon_fixtures import *`, whose fixtures `fleet` asks for).
@@ -26,7 +29,8 @@ import pytest
 from daemon_fixtures import JitEnv, jit_seed, wait_for, write_jit_config
 from pg_fixtures import pg_server  # noqa: F401 - `fleet` asks for it by name
 
-__all__ = ["FLEET_MD", "FLOW_GROUPS", "Fleet", "fleet", "gate_role_grants", "pg_server", "removed_events"]
+__all__ = ["FLEET_MD", "FLOW_GROUPS", "Fleet", "fleet", "fleet_keypair", "gate_role_grants", "grant_bytes",
+           "pg_server", "removed_events", "sign_with", "snapshot_bytes"]
 
 FLEET_MD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                         "docs", "fleet.md")
@@ -43,6 +47,46 @@ def gate_role_grants(db):
     m = re.search(r"```sql\n-- okta-jit gate role\n(.*?)```", text, re.S)
     assert m, "docs/fleet.md has no ```sql block starting '-- okta-jit gate role'"
     return m.group(1).replace("DATABASE okta_jit ", "DATABASE %s " % db)
+
+
+def fleet_keypair(base, name="fleet"):
+    """An Ed25519 key pair made as docs/fleet.md says: (private, public) paths."""
+    priv = os.path.join(base, name + "-signing.key")
+    pub = os.path.join(base, name + "-verify.pub")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", priv], check=True, capture_output=True)
+    os.chmod(priv, 0o600)
+    subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True, capture_output=True)
+    os.chmod(pub, 0o644)
+    return priv, pub
+
+
+def _canon(tag, *fields):
+    """helper/daemon/fleet_sig.c's canonical bytes: the tag and each field
+    (integers in decimal) as an 8-byte big-endian length and its bytes."""
+    out = b""
+    for f in (tag,) + fields:
+        f = (str(f) if isinstance(f, int) else f).encode()
+        out += len(f).to_bytes(8, "big") + f
+    return out
+
+
+def snapshot_bytes(grp, group_id, taken_at, state, nmembers, members):
+    return _canon("okta-jit snapshot v1", grp, group_id, int(taken_at), state, int(nmembers), members)
+
+
+def grant_bytes(r):
+    """r: a grants row as Fleet.grant returns it."""
+    return _canon("okta-jit grant v1", int(r["id"]), r["kind"], int(r["parent_id"] or 0), r["user"],
+                  r["okta_login"], r["okta_user_id"], r["grp"], r["group_id"], r["flow"], r["state"], r["op"],
+                  int(r["start_at"]), int(r["end_at"]), int(r["updated_at"]))
+
+
+def sign_with(key_path, data):
+    """The hex Ed25519 signature of data by the private key at key_path."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    with open(key_path, "rb") as f:
+        key = load_pem_private_key(f.read(), None)
+    return key.sign(data).hex()
 
 
 def _port(conninfo):
@@ -68,6 +112,7 @@ class Fleet:
         pg.write_password_file(self.gate_pwfile, gate=True)
         self.gate_rights = False
         self.hosts = {}
+        self.signing_key, self.verify_key = fleet_keypair(base)
 
     def give_gate_rights(self):
         """Once a granter has created the schema: the gates' role's rights."""
@@ -93,7 +138,12 @@ class Fleet:
         de = {"role": role, "cache_ttl": "30s"}
         if not credential:
             de["ledger_password_file"] = self.gate_pwfile if role == "gate" else self.pwfile
+        if role == "gate":
+            de["fleet_verify_keys"] = self.verify_key
+        else:
+            de["fleet_signing_key"] = self.signing_key
         de.update(extra or {})
+        de = {k: v for k, v in de.items() if v is not None}
         if role == "gate" and rights:
             self.give_gate_rights()
         uri = self.gate_uri if role == "gate" else self.uri
@@ -113,6 +163,16 @@ class Fleet:
         if start:
             env.daemon.start()
         return env
+
+    def snapshot_sig(self, grp, group_id, taken_at, state, nmembers, members, key=None):
+        """The signature a granter holding key (the fleet's by default)
+        writes with this snapshot."""
+        return sign_with(key or self.signing_key, snapshot_bytes(grp, group_id, taken_at, state, nmembers, members))
+
+    def sign_grant(self, gid, key=None):
+        """Sign grant gid as it stands now, as a granter holding key would."""
+        sig = sign_with(key or self.signing_key, grant_bytes(self.grant(gid)))
+        self.sql("UPDATE grants SET sig = '%s' WHERE id = %d" % (sig, int(gid)))
 
     def sql(self, query):
         r = subprocess.run(["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.uri, "-c", query],
@@ -145,7 +205,7 @@ class Fleet:
     def snapshots(self):
         """grp -> the snapshot row's head (no member text)."""
         return {r["grp"]: r for r in self.rows(
-            "SELECT grp, group_id, taken_at, gen, nmembers, host, state FROM snapshots")}
+            "SELECT grp, group_id, taken_at, gen, nmembers, host, state, sig FROM snapshots")}
 
     def wait_snapshots(self, groups=FLOW_GROUPS, timeout=30):
         """Until a granter has written a usable snapshot of each group."""

@@ -24,21 +24,25 @@ LOGINS = {ALICE: "ojt-alice@example.com", BOB: "ojt-bob@example.com", CAROL: "oj
 
 
 def put_snapshot(fleet, grp, group_id, members=None, text=None, taken_at=None, state="ok", nmembers=None,
-                 host="test-granter"):
+                 host="test-granter", key=None, sig=None):
     """Write grp's snapshot as a granter would (members: [(okta id, status)]
-    with the seed's logins), or with the member text given as is."""
+    with the seed's logins), or with the member text given as is; signed
+    with the fleet's key (or key; sig: this signature as is)."""
     if text is None:
         text = "".join("%s\t%s\t%s\n" % (uid, status, LOGINS[uid]) for uid, status in (members or []))
         if nmembers is None:
             nmembers = len(members or [])
     taken_at = int(time.time()) if taken_at is None else taken_at
     assert "$m$" not in text
+    if sig is None:
+        sig = fleet.snapshot_sig(grp, group_id, taken_at, state, nmembers or 0, text, key=key)
     fleet.sql(
-        "INSERT INTO snapshots (grp, group_id, taken_at, gen, nmembers, host, state, members) VALUES"
-        " ('%s', '%s', %d, 1, %d, '%s', '%s', $m$%s$m$) ON CONFLICT (grp) DO UPDATE SET group_id = EXCLUDED.group_id,"
-        " taken_at = EXCLUDED.taken_at, gen = snapshots.gen + 1, nmembers = EXCLUDED.nmembers, host = EXCLUDED.host,"
-        " state = EXCLUDED.state, members = EXCLUDED.members"
-        % (grp, group_id, taken_at, nmembers or 0, host, state.replace("'", "''"), text))
+        "INSERT INTO snapshots (grp, group_id, taken_at, gen, nmembers, host, state, members, sig) VALUES"
+        " ('%s', '%s', %d, 1, %d, '%s', '%s', $m$%s$m$, '%s') ON CONFLICT (grp) DO UPDATE SET"
+        " group_id = EXCLUDED.group_id, taken_at = EXCLUDED.taken_at, gen = snapshots.gen + 1,"
+        " nmembers = EXCLUDED.nmembers, host = EXCLUDED.host, state = EXCLUDED.state, members = EXCLUDED.members,"
+        " sig = EXCLUDED.sig"
+        % (grp, group_id, taken_at, nmembers or 0, host, state.replace("'", "''"), text, sig))
 
 
 def raw_check(sock, user, group, timeout=5.0):
