@@ -815,6 +815,42 @@ static void test_snapshot_groups(void **state)
 			  "snapshot_groups = a\x01b\n", 9, "[daemon] snapshot_groups:", "not a valid group name");
 }
 
+/* The fleet keys (issue 17 follow-up): a granter's signing key, a gate's
+ * verify keys (a list, for rotation); a PostgreSQL gate without a verify
+ * key is refused (it would trust the database again), a gate with the
+ * signing key too, and either key on a single host. */
+static void test_fleet_keys(void **state)
+{
+#define PG "ledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+#define GATE "[integration]\nname = okta-jit-test\n[daemon]\nrole = gate\n" PG
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, BASE "[daemon]\n" PG "fleet_signing_key = /etc/okta-jit/fleet-signing.key\n");
+	assert_string_equal(c->fleet_signing_key, "/etc/okta-jit/fleet-signing.key");
+	assert_int_equal(c->nfleet_verify_keys, 0);
+	unload(&l);
+	c = load_ok(&l, GATE "fleet_verify_keys = /etc/okta-jit/old.pub, /etc/okta-jit/new.pub\n");
+	assert_int_equal(c->nfleet_verify_keys, 2);
+	assert_string_equal(c->fleet_verify_keys[0], "/etc/okta-jit/old.pub");
+	assert_string_equal(c->fleet_verify_keys[1], "/etc/okta-jit/new.pub");
+	assert_null(c->fleet_signing_key);
+	unload(&l);
+	expect_error(GATE, 0, "[daemon] fleet_verify_keys:", "required key missing on a gate");
+	expect_error(GATE "fleet_verify_keys = /k.pub\nfleet_signing_key = /k\n", 7, "[daemon] fleet_signing_key:",
+		     "a gate holds no signing key");
+	expect_error(GATE "fleet_verify_keys = k.pub\n", 6, "[daemon] fleet_verify_keys:", "not an absolute path");
+	expect_error(GATE "fleet_verify_keys = /a.pub,,/b.pub\n", 6, "[daemon] fleet_verify_keys:", "empty entry");
+	expect_error(BASE "[daemon]\n" PG "fleet_signing_key = k\n", 9, "[daemon] fleet_signing_key:",
+		     "absolute path");
+	expect_error(BASE "[daemon]\nfleet_signing_key = /k\n", 8, "[daemon] fleet_signing_key:", "shared ledger");
+	expect_error(BASE "[daemon]\nfleet_verify_keys = /k.pub\n", 8, "[daemon] fleet_verify_keys:",
+		     "shared ledger");
+#undef GATE
+#undef PG
+}
+
 static void test_socket_path_too_long(void **state)
 {
 	char text[1024];
@@ -883,7 +919,8 @@ static void test_empty_value(void **state)
 static void test_gate_needs_no_okta_section(void **state)
 {
 	static const char gate[] = "[integration]\nname = okta-jit-test\n[daemon]\nrole = gate\n"
-				   "ledger = postgresql://db.example/okta_jit?sslmode=verify-full\n";
+				   "ledger = postgresql://db.example/okta_jit?sslmode=verify-full\n"
+				   "fleet_verify_keys = /etc/okta-jit/fleet-verify.pub\n";
 	struct loaded l;
 	struct ojit_config *c;
 
@@ -1137,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(test_flow_for_group),
 		cmocka_unit_test(test_pg_ledger_sslmode),
 		cmocka_unit_test(test_snapshot_groups),
+		cmocka_unit_test(test_fleet_keys),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
