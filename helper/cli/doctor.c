@@ -260,6 +260,48 @@ static int gate_head_cb(const struct snapshot_head *h, void *ctx)
 /* A gate holds no Okta credential (issue 17): what it needs is the shared
  * ledger, its change notices, and a fresh snapshot of every group it
  * gates, written by the granters. */
+/* The fleet keys (docs/fleet.md): a gate's verify keys, a granter's
+ * signing key; a single host (SQLite) needs none. */
+static void check_fleet_keys(struct doctor *d, const struct ojit_config *cfg)
+{
+	EVP_PKEY *k = NULL;
+	char err[512];
+	size_t i;
+
+	if (ledger_spec_kind(cfg->ledger) != LEDGER_DIALECT_PG)
+		return;
+	if (cfg->role_gate) {
+		for (i = 0; i < cfg->nfleet_verify_keys; i++) {
+			if (keyfile_load_ed25519_public(cfg->fleet_verify_keys[i], &k, err, sizeof(err)) != 0) {
+				step(d, STEP_FAIL, "fleet key",
+				     "install the fleet's Ed25519 public key (openssl pkey -pubout; docs/fleet.md), owned "
+				     "by root, mode 0644", "%s", err);
+				continue;
+			}
+			EVP_PKEY_free(k);
+			k = NULL;
+			step(d, STEP_PASS, "fleet key", NULL, "%s is an Ed25519 public key: rows a granter signed "
+			     "with its private key are used here", cfg->fleet_verify_keys[i]);
+		}
+		return;
+	}
+	if (cfg->fleet_signing_key == NULL) {
+		step(d, STEP_WARN, "fleet key", "set [daemon] fleet_signing_key (docs/fleet.md)",
+		     "no fleet signing key: the grants and snapshots this granter writes are unsigned, and gates "
+		     "will not use them");
+		return;
+	}
+	if (keyfile_load_ed25519(cfg->fleet_signing_key, &k, err, sizeof(err)) != 0) {
+		step(d, STEP_FAIL, "fleet key",
+		     "keep the fleet's Ed25519 private key (openssl genpkey -algorithm ed25519) owned by root, mode 0600",
+		     "%s", err);
+		return;
+	}
+	EVP_PKEY_free(k);
+	step(d, STEP_PASS, "fleet key", NULL, "%s is an Ed25519 private key readable by its owner alone: "
+	     "this granter signs what it writes", cfg->fleet_signing_key);
+}
+
 static void check_gate(struct doctor *d, const struct ojit_config *cfg)
 {
 	struct gate_heads *hs = calloc(1, sizeof(*hs));
@@ -366,12 +408,14 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 		     "gate: answers checks from the shared ledger (%s) and the granters' snapshots of Okta; "
 		     "it holds no Okta credential",
 		     ledger_spec_kind(cfg->ledger) == LEDGER_DIALECT_PG ? "PostgreSQL" : "SQLite");
+		check_fleet_keys(&d, cfg);
 		check_gate(&d, cfg);
 		goto out;
 	}
 	step(&d, STEP_PASS, "role", NULL, "granter: makes and ends grants in Okta (ledger: %s); needs "
 	     "okta.groups.manage and okta.users.read",
 	     ledger_spec_kind(cfg->ledger) == LEDGER_DIALECT_PG ? "PostgreSQL, shared" : "SQLite, this host");
+	check_fleet_keys(&d, cfg);
 	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
 		step(&d, STEP_FAIL, "key",
 		     "keep the key as a PEM file owned by root with mode 0600 (RSA 2048+ or EC P-256)", "%s", kerr);

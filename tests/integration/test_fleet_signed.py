@@ -6,7 +6,10 @@ fleet's Ed25519 key ([daemon] fleet_signing_key), verified with the public
 key(s) they hold ([daemon] fleet_verify_keys). Every test writes the
 database here as its superuser (fleet.pg.psql): what anyone with the
 granters' role's password, a superuser or the database's host can do."""
+import os
 import time
+
+import pytest
 
 from daemon_fixtures import *  # noqa: F401,F403
 from daemon_fixtures import G_STAGE, G_WEB, MALLORY, OLIVIA, wait_for
@@ -168,3 +171,24 @@ def test_two_verify_keys_accept_rows_signed_by_either(fleet):
 
 def sig_of(fleet, gid, key):
     return sign_with(key, grant_bytes(fleet.grant(gid)))
+
+
+def test_doctor_checks_the_fleet_keys(fleet):
+    priv, pub = fleet_keypair(fleet.base, "doc")
+    a = fleet.host("granter-a", start=False, extra={"fleet_signing_key": priv})
+    fleet.host("granter-b")  # makes the schema
+    g = fleet.host("gate", role="gate", start=False, extra={"fleet_verify_keys": pub})
+    r = g.cli("--config", g.conf, "doctor", json_out=False)
+    assert "PASS  fleet key" in r.out and "Ed25519 public key" in r.out, r
+    os.chmod(pub, 0o666)
+    r = g.cli("--config", g.conf, "doctor", json_out=False)
+    assert "FAIL  fleet key" in r.out and "writable by group or others" in r.out and r.rc == 1, r
+    r = a.cli("--config", a.conf, "doctor", json_out=False)
+    assert "PASS  fleet key" in r.out and "this granter signs what it writes" in r.out, r
+    os.chmod(priv, 0o644)
+    r = a.cli("--config", a.conf, "doctor", json_out=False)
+    assert "FAIL  fleet key" in r.out and "too open" in r.out and r.rc == 1, r
+    # and the daemon does not start with it
+    with pytest.raises(RuntimeError) as e:
+        a.daemon.start()
+    assert "[daemon] fleet key: %s" % priv in str(e.value) and "too open" in str(e.value), e.value
