@@ -262,6 +262,12 @@ class Fleet:
         self.gate_pw = pg.write_password_file(os.path.join(self.base, "ledger-password-gate"), gate=True)
         self.grants_md = grants_md
         self.granters, self.gates = [], []
+        # the new design signs what gates use (docs/fleet.md, "Fleet signing
+        # key"): granters hold the private key, gates the public one
+        self.fleet_keys = None
+        if design == "new":
+            from fleet_fixtures import fleet_keypair
+            self.fleet_keys = fleet_keypair(self.base)
 
     def config(self, host, role):
         from conftest import CLIENT_ID
@@ -279,6 +285,9 @@ class Fleet:
                   "ledger = %s" % (self.uri if role == "granter" else self.gate_uri),
                   "ledger_password_file = %s" % (self.pw if role == "granter" else self.gate_pw),
                   "role = %s" % role, "cache_ttl = %ds" % CACHE_TTL, "outage_grace = 5m"]
+        if self.fleet_keys is not None:
+            lines.append("fleet_signing_key = %s" % self.fleet_keys[0] if role == "granter" else
+                         "fleet_verify_keys = %s" % self.fleet_keys[1])
         return "\n".join(lines) + "\n" + FLOWS
 
     def sql(self, q):
@@ -303,11 +312,22 @@ class Fleet:
         self.sql("INSERT INTO grants (kind, \"user\", okta_login, okta_user_id, grp, group_id, flow, requester,"
                  " reason, approver, state, op, was_member, duration, requested_at, decided_at, start_at, end_at,"
                  " updated_at) VALUES " + vals)
+        if self.fleet_keys is not None:
+            self.sign_grants()
         self.gates = [Host(self, "g%03d" % i, "gate", self.exe) for i in range(GATES)]
         t0 = time.time()
         with concurrent.futures.ThreadPoolExecutor(8) as ex:
             list(ex.map(lambda h: h.daemon.start(timeout=120), self.gates))
         R[self.design]["gate_start_s"] = round(time.time() - t0, 1)
+
+    def sign_grants(self):
+        """The bench's grants are written straight into the ledger (no Okta
+        add for each): signed here as a granter signs them."""
+        from fleet_fixtures import grant_bytes, sign_with
+        rows = json.loads(self.sql("SELECT COALESCE(json_agg(g), '[]') FROM grants g WHERE sig = ''")[0][0])
+        vals = ",".join("(%d,'%s')" % (r["id"], sign_with(self.fleet_keys[0], grant_bytes(r))) for r in rows)
+        if vals:
+            self.sql("UPDATE grants SET sig = v.sig FROM (VALUES %s) v(id, sig) WHERE grants.id = v.id" % vals)
 
     def stop(self):
         hosts = self.gates + self.granters
