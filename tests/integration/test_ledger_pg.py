@@ -564,9 +564,11 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
     d.close()
     # back to what version 3 was: migration 4 only added the table and its
     # indexes, 5 an index (made only if missing), 6 a column, 7 a table,
-    # 8 (PostgreSQL) a trigger function and its triggers
+    # 8 (PostgreSQL) a trigger function and its triggers, 9 a column on
+    # grants (and one on snapshots)
     if kind == "sqlite":
         db = sqlite3.connect(path)
+        db.execute("ALTER TABLE grants DROP COLUMN sig")
         db.execute("DROP TABLE snapshots")
         db.execute("DROP TABLE notifications")
         db.execute("ALTER TABLE grants DROP COLUMN add_unsure")
@@ -576,7 +578,7 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
         db.close()
     else:
         pg.psql("DROP TABLE snapshots; DROP FUNCTION okta_jit_notify() CASCADE;"
-                " DROP TABLE notifications; ALTER TABLE grants DROP COLUMN add_unsure;"
+                " DROP TABLE notifications; ALTER TABLE grants DROP COLUMN add_unsure, DROP COLUMN sig;"
                 " UPDATE okta_jit_schema SET version = 3")
     d = drivers(*args)
     assert d.hello["schema_version"] == SCHEMA_VERSION == 9, d.hello
@@ -631,7 +633,8 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
     else:
         gcols = [r[0] for r in pg.psql("SELECT column_name FROM information_schema.columns"
                                        " WHERE table_name = 'grants' ORDER BY ordinal_position")]
-    assert gcols[-1] == "add_unsure", gcols
+    # migration 9 adds sig after it
+    assert gcols[-2:] == ["add_unsure", "sig"], gcols
 
 
 # ---------------------------------------------------------------- snapshots, notices
