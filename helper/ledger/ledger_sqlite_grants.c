@@ -15,7 +15,7 @@
 	"id, kind, COALESCE(parent_id,0), \"user\", okta_login, okta_user_id, grp, group_id, flow, "     \
 	"requester, reason, approver, state, op, was_member, duration, requested_at, "               \
 	"pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts, next_attempt_at, " \
-	"last_error, add_unsure"
+	"last_error, add_unsure, sig"
 
 static void row_to_grant(sqlite3_stmt *st, struct grant *g)
 {
@@ -46,6 +46,7 @@ static void row_to_grant(sqlite3_stmt *st, struct grant *g)
 	g->next_attempt_at = sqlite3_column_int64(st, 23);
 	ledger_sqlite_col_text(st, 24, g->last_error, sizeof(g->last_error));
 	g->add_unsure = sqlite3_column_int(st, 25);
+	ledger_sqlite_col_text(st, 26, g->sig, sizeof(g->sig));
 }
 
 /* Bind the 25 writable columns in the order of the INSERT/UPDATE below. */
@@ -76,11 +77,13 @@ static void bind_grant(sqlite3_stmt *st, const struct grant *g)
 	sqlite3_bind_int64(st, i++, g->decided_at);
 	sqlite3_bind_int64(st, i++, g->start_at);
 	sqlite3_bind_int64(st, i++, g->end_at);
-	sqlite3_bind_int64(st, i++, ojit_now());
+	/* the ledger's clock, but a signed row keeps its signer's (signed) */
+	sqlite3_bind_int64(st, i++, g->sig[0] != '\0' ? g->updated_at : ojit_now());
 	sqlite3_bind_int(st, i++, g->op_attempts);
 	sqlite3_bind_int64(st, i++, g->next_attempt_at);
 	sqlite3_bind_text(st, i++, g->last_error, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, i++, g->add_unsure);
+	sqlite3_bind_text(st, i++, g->sig, -1, SQLITE_TRANSIENT);
 }
 
 int ledger_sqlite_grant_insert(void *b, struct grant *g)
@@ -90,7 +93,7 @@ int ledger_sqlite_grant_insert(void *b, struct grant *g)
 	    "INSERT INTO grants (kind, parent_id, \"user\", okta_login, okta_user_id, grp, group_id, flow,"
 	    " requester, reason, approver, state, op, was_member, duration, requested_at,"
 	    " pending_expires_at, decided_at, start_at, end_at, updated_at, op_attempts,"
-	    " next_attempt_at, last_error, add_unsure) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	    " next_attempt_at, last_error, add_unsure, sig) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	sqlite3_stmt *st = NULL;
 	int r = LEDGER_ERR;
 
@@ -311,7 +314,8 @@ int ledger_sqlite_grant_update(void *b, const struct grant *g, const char *expec
 	    "UPDATE grants SET kind=?, parent_id=?, \"user\"=?, okta_login=?, okta_user_id=?, grp=?,"
 	    " group_id=?, flow=?, requester=?, reason=?, approver=?, state=?, op=?, was_member=?,"
 	    " duration=?, requested_at=?, pending_expires_at=?, decided_at=?, start_at=?, end_at=?,"
-	    " updated_at=?, op_attempts=?, next_attempt_at=?, last_error=?, add_unsure=? WHERE id=? AND state=?";
+	    " updated_at=?, op_attempts=?, next_attempt_at=?, last_error=?, add_unsure=?, sig=?"
+	    " WHERE id=? AND state=?";
 	sqlite3_stmt *st = NULL;
 	int r = LEDGER_ERR;
 
@@ -321,8 +325,8 @@ int ledger_sqlite_grant_update(void *b, const struct grant *g, const char *expec
 		goto out;
 	}
 	bind_grant(st, g);
-	sqlite3_bind_int64(st, 26, g->id);
-	sqlite3_bind_text(st, 27, expected_state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 27, g->id);
+	sqlite3_bind_text(st, 28, expected_state, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		ledger_sqlite_set_err(l, "update grant");
 		goto out;

@@ -21,6 +21,7 @@ static void head_from_row(sqlite3_stmt *st, struct snapshot_head *h)
 	h->nmembers = sqlite3_column_int64(st, 4);
 	ledger_sqlite_col_text(st, 5, h->host, sizeof(h->host));
 	ledger_sqlite_col_text(st, 6, h->state, sizeof(h->state));
+	ledger_sqlite_col_text(st, 7, h->sig, sizeof(h->sig));
 }
 
 int ledger_sqlite_snapshot_put(void *b, struct snapshot_head *h, const char *members)
@@ -31,10 +32,10 @@ int ledger_sqlite_snapshot_put(void *b, struct snapshot_head *h, const char *mem
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "INSERT INTO snapshots (grp, group_id, taken_at, gen, nmembers, host, state, members)"
-			       " VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7)"
+			       "INSERT INTO snapshots (grp, group_id, taken_at, gen, nmembers, host, state, members, sig)"
+			       " VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)"
 			       " ON CONFLICT (grp) DO UPDATE SET group_id = ?2, taken_at = ?3, gen = gen + 1,"
-			       " nmembers = ?4, host = ?5, state = ?6, members = ?7"
+			       " nmembers = ?4, host = ?5, state = ?6, members = ?7, sig = ?8"
 			       " RETURNING gen",
 			       -1, &st, NULL) != SQLITE_OK) {
 		ledger_sqlite_set_err(l, "snapshot");
@@ -47,6 +48,7 @@ int ledger_sqlite_snapshot_put(void *b, struct snapshot_head *h, const char *mem
 	sqlite3_bind_text(st, 5, h->host, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 6, h->state, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 7, members != NULL ? members : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, h->sig, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		ledger_sqlite_set_err(l, "snapshot");
 		goto out;
@@ -69,7 +71,7 @@ int ledger_sqlite_snapshot_heads(void *b, snapshot_cb cb, void *ctx)
 
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "SELECT grp, group_id, taken_at, gen, nmembers, host, state FROM snapshots ORDER BY grp",
+			       "SELECT grp, group_id, taken_at, gen, nmembers, host, state, sig FROM snapshots ORDER BY grp",
 			       -1, &st, NULL) != SQLITE_OK) {
 		ledger_sqlite_set_err(l, "snapshot list");
 		pthread_mutex_unlock(&l->lock);
@@ -111,7 +113,7 @@ int ledger_sqlite_snapshot_get(void *b, const char *grp, struct snapshot_head *h
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_lock(&l->lock);
 	if (sqlite3_prepare_v2(l->db,
-			       "SELECT grp, group_id, taken_at, gen, nmembers, host, state, members FROM snapshots"
+			       "SELECT grp, group_id, taken_at, gen, nmembers, host, state, sig, members FROM snapshots"
 			       " WHERE grp = ?1",
 			       -1, &st, NULL) != SQLITE_OK) {
 		ledger_sqlite_set_err(l, "snapshot");
@@ -122,8 +124,8 @@ int ledger_sqlite_snapshot_get(void *b, const char *grp, struct snapshot_head *h
 	if (rc == SQLITE_DONE) {
 		r = LEDGER_NOTFOUND;
 	} else if (rc == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 7);
-		size_t len = (size_t)sqlite3_column_bytes(st, 7);
+		const unsigned char *t = sqlite3_column_text(st, 8);
+		size_t len = (size_t)sqlite3_column_bytes(st, 8);
 
 		head_from_row(st, h);
 		if (len > SNAPSHOT_MEMBERS_MAX) {

@@ -650,9 +650,32 @@ def test_snapshots_replace_and_bump_their_generation(open_backend, kind):
     assert r["gen"] == 2, r
     got = d("snapshot_get", grp="web-sudo")
     assert got["head"] == {"grp": "web-sudo", "group_id": "00gweb", "taken_at": T + 30, "gen": 2, "nmembers": 0,
-                           "host": "g2", "state": "ok"}, got
+                           "host": "g2", "state": "ok", "sig": ""}, got
     assert got["members"] == ""
     assert [h["grp"] for h in d("snapshot_heads")["rows"]] == ["web-sudo"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_the_ledger_stores_a_rows_signature_as_given(open_backend, kind):
+    """The fleet signatures (daemon/fleet_sig.c) are the daemon's: the ledger
+    stores sig as given, and a signed grant keeps the updated_at its signer
+    put in it (the signature covers it); an unsigned one gets the ledger's
+    clock, as before."""
+    d = open_backend(kind)
+    sig = "ab" * 64
+    gid = d("insert", grant=grant(updated_at=T - 50))["id"]
+    got = d("get", id=gid)["grant"]
+    assert got["sig"] == "" and got["updated_at"] > T, got
+    assert d("update", grant=dict(got, sig=sig, updated_at=T + 5), expected="active")["rc"] == OK
+    got = d("get", id=gid)["grant"]
+    assert got["sig"] == sig and got["updated_at"] == T + 5, got
+    assert [r["sig"] for r in d("list", states="active", limit=10)["rows"]] == [sig]
+    assert d("update", grant=dict(got, sig="", updated_at=T + 5), expected="active")["rc"] == OK
+    got = d("get", id=gid)["grant"]
+    assert got["sig"] == "" and got["updated_at"] > T + 5, got
+    d("snapshot_put", grp="web-sudo", group_id="00gweb", taken_at=T, nmembers=0, host="g1", members="", sig=sig)
+    assert d("snapshot_get", grp="web-sudo")["head"]["sig"] == sig
+    assert d("snapshot_heads")["rows"][0]["sig"] == sig
 
 
 def test_notices_reach_every_listener_from_any_writer(open_pg, pg):

@@ -77,6 +77,7 @@ static void grant_from_json(const cJSON *o, struct grant *g)
 	g->updated_at = get_i64(o, "updated_at");
 	g->op_attempts = (int)get_i64(o, "op_attempts");
 	g->add_unsure = (int)get_i64(o, "add_unsure");
+	get_str(o, "sig", g->sig, sizeof(g->sig));
 	g->next_attempt_at = get_i64(o, "next_attempt_at");
 	get_str(o, "last_error", g->last_error, sizeof(g->last_error));
 }
@@ -101,6 +102,7 @@ static cJSON *grant_to_json(const struct grant *g)
 	cJSON_AddStringToObject(o, "op", g->op);
 	cJSON_AddNumberToObject(o, "was_member", g->was_member);
 	cJSON_AddNumberToObject(o, "add_unsure", g->add_unsure);
+	cJSON_AddStringToObject(o, "sig", g->sig);
 	cJSON_AddNumberToObject(o, "duration", (double)g->duration);
 	cJSON_AddNumberToObject(o, "requested_at", (double)g->requested_at);
 	cJSON_AddNumberToObject(o, "pending_expires_at", (double)g->pending_expires_at);
@@ -252,6 +254,7 @@ static cJSON *head_to_json(const struct snapshot_head *h)
 	cJSON_AddNumberToObject(o, "nmembers", (double)h->nmembers);
 	cJSON_AddStringToObject(o, "host", h->host);
 	cJSON_AddStringToObject(o, "state", h->state);
+	cJSON_AddStringToObject(o, "sig", h->sig);
 	return o;
 }
 
@@ -385,6 +388,7 @@ static cJSON *run(const cJSON *req)
 		ojit_strlcpy(h.group_id, opt_str(req, "group_id") ? opt_str(req, "group_id") : "", sizeof(h.group_id));
 		ojit_strlcpy(h.host, opt_str(req, "host") ? opt_str(req, "host") : "", sizeof(h.host));
 		ojit_strlcpy(h.state, opt_str(req, "state") ? opt_str(req, "state") : "ok", sizeof(h.state));
+		ojit_strlcpy(h.sig, opt_str(req, "sig") ? opt_str(req, "sig") : "", sizeof(h.sig));
 		h.taken_at = get_i64(req, "taken_at");
 		h.nmembers = get_i64(req, "nmembers");
 		rc = ops->snapshot_put(be, &h, opt_str(req, "members"));
