@@ -306,6 +306,63 @@ static void test_ed25519_refused(void **state)
 	expect_refused(path, "unsupported key type");
 }
 
+/* The fleet signing key and its public half (issue 17 follow-up): Ed25519
+ * only, the private key under the Okta key's file rules, the public key
+ * readable by all but writable by its owner alone. */
+static void expect_fleet(int public_key, const char *path, EVP_PKEY *want, const char *refused)
+{
+	EVP_PKEY *got = NULL;
+	char err[1024] = "";
+	int r = public_key ? keyfile_load_ed25519_public(path, &got, err, sizeof(err))
+			   : keyfile_load_ed25519(path, &got, err, sizeof(err));
+
+	if (refused == NULL) {
+		if (r != 0)
+			fail_msg("refused: %s", err);
+		assert_int_equal(EVP_PKEY_eq(got, want), 1);
+		EVP_PKEY_free(got);
+		return;
+	}
+	assert_int_equal(r, -1);
+	assert_null(got);
+	if (strstr(err, path) == NULL || strstr(err, refused) == NULL)
+		fail_msg("error does not name the file and say '%s': %s", refused, err);
+}
+
+static void test_fleet_keys(void **state)
+{
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	char path[PATH_MAX + 32];
+
+	(void)state;
+	assert_non_null(ed);
+	new_path(path, sizeof(path));
+	write_key(path, ed, PKCS8, 0600, "-----BEGIN PRIVATE KEY-----");
+	expect_fleet(0, path, ed, NULL);
+	new_path(path, sizeof(path));
+	write_key(path, ed, PKCS8, 0640, "-----BEGIN PRIVATE KEY-----");
+	expect_fleet(0, path, ed, "too open");
+	new_path(path, sizeof(path));
+	write_key(path, fx.p256, PKCS8, 0600, "-----BEGIN PRIVATE KEY-----");
+	expect_fleet(0, path, ed, "not an Ed25519 key");
+	new_path(path, sizeof(path));
+	write_key(path, ed, PUBLIC, 0600, "-----BEGIN PUBLIC KEY-----");
+	expect_fleet(0, path, ed, "not a PEM private key");
+	new_path(path, sizeof(path));
+	write_key(path, ed, PUBLIC, 0644, "-----BEGIN PUBLIC KEY-----");
+	expect_fleet(1, path, ed, NULL);
+	new_path(path, sizeof(path));
+	write_key(path, ed, PUBLIC, 0664, "-----BEGIN PUBLIC KEY-----");
+	expect_fleet(1, path, ed, "writable by group or others");
+	new_path(path, sizeof(path));
+	write_key(path, fx.p256, PUBLIC, 0644, "-----BEGIN PUBLIC KEY-----");
+	expect_fleet(1, path, ed, "not an Ed25519 key");
+	new_path(path, sizeof(path));
+	write_key(path, ed, PKCS8, 0600, "-----BEGIN PRIVATE KEY-----");
+	expect_fleet(1, path, ed, "not a PEM public key");
+	EVP_PKEY_free(ed);
+}
+
 static void test_encrypted_pkcs8_refused(void **state)
 {
 	char path[PATH_MAX + 32];
@@ -467,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_rsa_1024_refused),
 		cmocka_unit_test(test_ec_p384_refused),
 		cmocka_unit_test(test_ed25519_refused),
+		cmocka_unit_test(test_fleet_keys),
 		cmocka_unit_test(test_encrypted_pkcs8_refused),
 		cmocka_unit_test(test_encrypted_traditional_refused),
 		cmocka_unit_test(test_public_key_refused),
