@@ -21,6 +21,9 @@
  * limited. The table is small and fixed: the oldest entry gives way. */
 #define UID_RATE_BURST 30
 #define UID_RATE_SLOTS 256
+/* A revocation's own removal is left to it this long before a scheduler
+ * (of any granter) may take it over. */
+#define REVOKE_TAKEOVER_SECONDS 5
 
 struct uid_rate {
 	uid_t uid;
@@ -383,7 +386,10 @@ int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct gran
 	ojit_strlcpy(g.state, GS_REVOKED, sizeof(g.state));
 	if (g.end_at > now || g.end_at == 0)
 		g.end_at = now;
-	g.next_attempt_at = now;
+	/* This call makes the removal now; a scheduler (ours, or another
+	 * granter's woken by the row's change notice) takes it only if this
+	 * one has not settled it by then: it dies, or Okta is slow. */
+	g.next_attempt_at = now + REVOKE_TAKEOVER_SECONDS;
 	g.op_attempts = 0;
 	if (jitd_grant_update(d, &g, expected) != LEDGER_OK) {
 		jit_result_set(res, "conflict", "grant %lld changed meanwhile; try again", (long long)id);
