@@ -44,6 +44,9 @@ LIFECYCLE = "tests/integration/test_daemon_lifecycle.py"
 PAM = "tests/integration/test_pam_module.py"
 FLEET = "tests/integration/test_fleet.py"
 GATES = "tests/integration/test_fleet_gates.py"
+SIGNED = "tests/integration/test_fleet_signed.py"
+SNAPSHOTS = "tests/integration/test_fleet_snapshots.py"
+SCALE = "tests/integration/test_fleet_scale.py"
 OKTA_CLIENT = "tests/integration/test_okta_client.py"
 
 
@@ -121,6 +124,32 @@ MUTANTS = [
       "if (0)",
       [GATES], "board_answer_ends_with_the_grant",
       why="a gate's answer-board allow never outlives the grant"),
+    # (8b) issue 17: gates answer from memory, told by notices; rows signed
+    M("gate-ignores-grant-notices", "helper/daemon/mirror.c",
+      "if (kind != 'g' && kind != 's')",
+      "if (kind != 's')",
+      [SCALE], "refuses_a_revocation_and_an_end_within_a_second",
+      why="every gate refuses a revocation within 1 s of the ledger write (not at the 10 s re-read)"),
+    M("gate-takes-unsigned-grants", "helper/daemon/mirror.c",
+      "if (strcmp(g->state, GS_ACTIVE) == 0 && g->op[0] == '\\0' && !g->sig_ok) {",
+      "if (0) {",
+      [SIGNED], "forged_grant_and_snapshot",
+      why="a gate uses only grant rows a granter signed: a database writer lets no one in"),
+    M("gate-takes-unsigned-snapshots", "helper/daemon/mirror.c",
+      "if (mirror_keys(m) != NULL && !fleet_snapshot_ok(mirror_keys(m), h, text != NULL ? text : \"\")) {",
+      "if (0) {",
+      [SIGNED], "members_are_edited_by_sql",
+      why="a gate uses only snapshots a granter signed"),
+    M("gate-ignores-okta-status", "helper/daemon/check_decide.c",
+      "if (sn.listed && strcmp(sn.status, \"ACTIVE\") != 0) {",
+      "if (0) {",
+      [GATES], "no_okta_credential_answers",
+      why="a gate refuses a user Okta lists as not ACTIVE"),
+    M("snapshot-claim-ignored", "helper/daemon/snapshots.c",
+      "r = ledger_claim_snapshot(d->ledger, g->name);",
+      "r = 1;",
+      [SNAPSHOTS], "listing_each_once_per_ttl",
+      why="one granter lists a group at a time: Okta's cost does not grow with the granters"),
     # (9) a grant's end takes the membership out of Okta (fleet)
     M("fleet-removal-skipped", "helper/daemon/grants.c",
       "gone = !member || okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0;",
