@@ -164,7 +164,11 @@ static void wipe_free(unsigned char *buf)
 	}
 }
 
-int keyfile_load_ed25519(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+/* A root-only, unencrypted PEM private key at path that check() accepts
+ * (expect: the PEM forms named when it is not one). */
+static int load_private(const char *path, const char *expect,
+			int (*check)(EVP_PKEY *, const char *, char *, size_t), EVP_PKEY **out, char *err,
+			size_t errlen)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -187,10 +191,10 @@ int keyfile_load_ed25519(const char *path, EVP_PKEY **out, char *err, size_t err
 		if (encrypted)
 			snprintf(err, errlen, "%s: the key is encrypted; store it unencrypted, readable by root alone", path);
 		else
-			snprintf(err, errlen, "%s: not a PEM private key (expected -----BEGIN PRIVATE KEY-----)", path);
+			snprintf(err, errlen, "%s: not a PEM private key (expected %s)", path, expect);
 		goto out;
 	}
-	if (check_ed25519(pkey, path, err, errlen) != 0)
+	if (check(pkey, path, err, errlen) != 0)
 		goto out;
 	*out = pkey;
 	pkey = NULL;
@@ -200,6 +204,11 @@ out:
 	BIO_free(bio);
 	wipe_free(buf);
 	return r;
+}
+
+int keyfile_load_ed25519(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+{
+	return load_private(path, "-----BEGIN PRIVATE KEY-----", check_ed25519, out, err, errlen);
 }
 
 int keyfile_load_ed25519_public(const char *path, EVP_PKEY **out, char *err, size_t errlen)
@@ -239,73 +248,6 @@ out:
 
 int keyfile_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 {
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	BIO *bio = NULL;
-	EVP_PKEY *pkey = NULL;
-	int encrypted = 0;
-	int fd = -1;
-	int r = -1;
-
-	*out = NULL;
-	/* O_NONBLOCK: a FIFO planted at the path must not hang the daemon;
-	 * keyfile_check_mode refuses anything but a regular file. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			snprintf(err, errlen, "%s: is a symbolic link; point private_key at the file itself", path);
-		else
-			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		goto out;
-	}
-	if (keyfile_check_mode(fd, path, err, errlen) != 0)
-		goto out;
-	buf = malloc(KEYFILE_MAX_BYTES + 1);
-	if (buf == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while ((n = read(fd, buf + len, KEYFILE_MAX_BYTES + 1 - len)) > 0) {
-		len += (size_t)n;
-		if (len > KEYFILE_MAX_BYTES)
-			break;
-	}
-	if (n < 0) {
-		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-		goto out;
-	}
-	if (len > KEYFILE_MAX_BYTES) {
-		snprintf(err, errlen, "%s: larger than %d bytes; not a private key", path, KEYFILE_MAX_BYTES);
-		goto out;
-	}
-	bio = BIO_new_mem_buf(buf, (int)len);
-	if (bio == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &encrypted);
-	ERR_clear_error();
-	if (pkey == NULL) {
-		if (encrypted)
-			snprintf(err, errlen, "%s: the key is encrypted; store it unencrypted, readable by root alone", path);
-		else
-			snprintf(err, errlen, "%s: not a PEM private key (expected -----BEGIN PRIVATE KEY----- or a traditional RSA/EC key)", path);
-		goto out;
-	}
-	if (check_key_type(pkey, path, err, errlen) != 0)
-		goto out;
-	*out = pkey;
-	pkey = NULL;
-	r = 0;
-out:
-	EVP_PKEY_free(pkey);
-	BIO_free(bio);
-	if (buf != NULL) {
-		ojit_wipe(buf, KEYFILE_MAX_BYTES + 1);
-		free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
+	return load_private(path, "-----BEGIN PRIVATE KEY----- or a traditional RSA/EC key", check_key_type, out, err,
+			    errlen);
 }
