@@ -7,8 +7,9 @@
 # service enablement, runs the end-to-end tests against the installed
 # binaries, removes (ledger kept) and purges (nothing left).
 #
-# Debian 12, as root. Changes this machine: installs and purges okta-jit and
-# libpam-okta-jit, and for a moment selects the okta-jit pam-auth-update
+# Debian 12, as root. Changes this machine: installs and purges okta-jit,
+# libpam-okta-jit and libnss-okta-jit (and so adds, then deletes, the system
+# user okta-jit-keys), and for a moment selects the okta-jit pam-auth-update
 # profile (only sshd and sudo are affected) to show removal takes it out.
 # Prints one line per check and ends with "N passed, N failed"; exits
 # non-zero when anything failed.
@@ -21,6 +22,7 @@ LOGS=$OUT/logs
 PYTHON=${PYTHON:-/usr/bin/python3}
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
 PAMMOD=/lib/$MA/security/pam_okta_jit.so
+NSSMOD=/usr/lib/$MA/libnss_okta_jit.so.2
 UNIT=packaging/systemd/okta-jitd.service
 WANTS=/etc/systemd/system/multi-user.target.wants/okta-jitd.service
 export DEBIAN_FRONTEND=noninteractive
@@ -55,9 +57,13 @@ fi
 : >"$LOGS/checks.log"
 
 # Start from a machine without the packages.
-dpkg --purge libpam-okta-jit okta-jit >"$LOGS/pre-purge.log" 2>&1 || true
+dpkg --purge libnss-okta-jit libpam-okta-jit okta-jit >"$LOGS/pre-purge.log" 2>&1 || true
+if getent passwd okta-jit-keys >/dev/null; then
+	fail "user okta-jit-keys exists before the packages are installed (not made by them: remove it by hand)"
+	finish
+fi
 
-BINARIES=(/usr/sbin/okta-jitd /usr/bin/okta-jit "$PAMMOD")
+BINARIES=(/usr/sbin/okta-jitd /usr/bin/okta-jit "$PAMMOD" "$NSSMOD")
 MANPAGES=(/usr/share/man/man1/okta-jit.1.gz /usr/share/man/man8/okta-jitd.8.gz
 	/usr/share/man/man8/pam_okta_jit.8.gz /usr/share/man/man5/okta-jit.conf.5.gz)
 
@@ -81,8 +87,10 @@ VERSION=$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)
 ARCH=$(dpkg --print-architecture)
 DEB_MAIN=$OUT/okta-jit_${VERSION}_${ARCH}.deb
 DEB_PAM=$OUT/libpam-okta-jit_${VERSION}_${ARCH}.deb
+DEB_NSS=$OUT/libnss-okta-jit_${VERSION}_${ARCH}.deb
 CHANGES=$OUT/okta-jit_${VERSION}_${ARCH}.changes
-check "built $(basename "$DEB_MAIN") and $(basename "$DEB_PAM")" present "$DEB_MAIN" "$DEB_PAM"
+check "built $(basename "$DEB_MAIN"), $(basename "$DEB_PAM") and $(basename "$DEB_NSS")" \
+	present "$DEB_MAIN" "$DEB_PAM" "$DEB_NSS"
 
 echo "== lintian"
 lintian --pedantic -I --show-overrides "$CHANGES" >"$LOGS/lintian.log" 2>&1
@@ -113,6 +121,17 @@ check "libpam-okta-jit.deb: module in /lib/$MA/security, profile, man page" bash
 	done"
 check "libpam-okta-jit depends on okta-jit (= $VERSION)" bash -c \
 	"dpkg-deb -f '$DEB_PAM' Depends | grep -q 'okta-jit (= $VERSION)'"
+check "libnss-okta-jit.deb: the module in the multiarch lib dir, Multi-Arch: same" bash -c "
+	dpkg-deb -c '$DEB_NSS' | grep -q ' .$NSSMOD\$' &&
+	dpkg-deb -f '$DEB_NSS' Multi-Arch | grep -qx same"
+check "libnss-okta-jit.deb: the module's SONAME is libnss_okta_jit.so.2" bash -c "
+	d=\$(mktemp -d) && dpkg-deb -x '$DEB_NSS' \$d &&
+	objdump -p \$d$NSSMOD | grep -q 'SONAME *libnss_okta_jit.so.2\$'; rc=\$?; rm -rf \$d; exit \$rc"
+check "libnss-okta-jit.deb: ldconfig trigger (as Debian's libnss-* packages)" bash -c "
+	d=\$(mktemp -d) && dpkg-deb -e '$DEB_NSS' \$d &&
+	grep -qx 'activate-noawait ldconfig' \$d/triggers; rc=\$?; rm -rf \$d; exit \$rc"
+check "okta-jit.deb: depends on adduser (postinst makes okta-jit-keys)" bash -c \
+	"dpkg-deb -f '$DEB_MAIN' Depends | grep -qw adduser"
 
 # ---- RPM -------------------------------------------------------------------
 echo "== make rpm"
@@ -125,19 +144,21 @@ fi
 RPMV=$(sed -n 's/^Version: *//p' packaging/rpm/okta-jit.spec)
 RPM_MAIN=$(ls "$OUT"/okta-jit-"$RPMV"-*.x86_64.rpm 2>/dev/null | head -1)
 RPM_PAM=$(ls "$OUT"/okta-jit-pam-"$RPMV"-*.x86_64.rpm 2>/dev/null | head -1)
+RPM_NSS=$(ls "$OUT"/okta-jit-nss-"$RPMV"-*.x86_64.rpm 2>/dev/null | head -1)
 SRPM=$(ls "$OUT"/okta-jit-"$RPMV"-*.src.rpm 2>/dev/null | head -1)
-if [ -n "$RPM_MAIN" ] && [ -n "$RPM_PAM" ]; then
+if [ -n "$RPM_MAIN" ] && [ -n "$RPM_PAM" ] && [ -n "$RPM_NSS" ]; then
 	echo "== rpmlint"
-	rpmlint -c packaging/rpm/rpmlint.toml "$RPM_MAIN" "$RPM_PAM" ${SRPM:+"$SRPM"} packaging/rpm/okta-jit.spec \
+	rpmlint -c packaging/rpm/rpmlint.toml "$RPM_MAIN" "$RPM_PAM" "$RPM_NSS" ${SRPM:+"$SRPM"} packaging/rpm/okta-jit.spec \
 		>"$LOGS/rpmlint.log" 2>&1
 	grep -E ': [EW]: ' "$LOGS/rpmlint.log" | sed 's/^/   /'
 	summary=$(grep 'packages and .* specfiles checked' "$LOGS/rpmlint.log")
 	echo "   rpmlint:$summary"
 	check "rpmlint: no errors" grep -q ' 0 errors' <<<"$summary"
-	rpm -qplv --nosignature "$RPM_MAIN" "$RPM_PAM" >"$LOGS/rpm-contents.log" 2>&1
+	rpm -qplv --nosignature "$RPM_MAIN" "$RPM_PAM" "$RPM_NSS" >"$LOGS/rpm-contents.log" 2>&1
 	sed 's/^/   /' "$LOGS/rpm-contents.log" | grep -v '\.build-id'
 	check "rpm: binaries, unit, preset, man pages, LICENSE" bash -c "
 		for f in /usr/sbin/okta-jitd /usr/bin/okta-jit /usr/lib64/security/pam_okta_jit.so \
+			/usr/lib64/libnss_okta_jit.so.2 \
 			/usr/lib/systemd/system/okta-jitd.service /usr/lib/systemd/system-preset/80-okta-jit.preset \
 			/usr/share/man/man1/okta-jit.1.gz /usr/share/man/man8/okta-jitd.8.gz \
 			/usr/share/man/man8/pam_okta_jit.8.gz /usr/share/man/man5/okta-jit.conf.5.gz \
@@ -152,23 +173,36 @@ if [ -n "$RPM_MAIN" ] && [ -n "$RPM_PAM" ]; then
 		"rpm -qp --nosignature --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' '$RPM_MAIN' | grep -q '^cn /etc/okta-jit/okta-jit.conf\$'"
 	check "rpm: okta-jit-pam requires okta-jit = $RPMV" bash -c \
 		"rpm -qpR --nosignature '$RPM_PAM' | grep -q '^okta-jit(x86-64) = $RPMV'"
+	check "rpm: okta-jit-nss holds the module in %{_libdir} and runs ldconfig" bash -c "
+		rpm -qpl --nosignature '$RPM_NSS' | grep -qx /usr/lib64/libnss_okta_jit.so.2 &&
+		s=\$(rpm -qp --nosignature --scripts '$RPM_NSS') &&
+		grep -q 'postinstall program: /sbin/ldconfig' <<<\"\$s\" &&
+		grep -q 'postuninstall program: /sbin/ldconfig' <<<\"\$s\""
+	check "rpm: okta-jit's %pre makes the system user okta-jit-keys (nologin)" bash -c "
+		rpm -qp --nosignature --scripts '$RPM_MAIN' | sed -n '/^preinstall scriptlet/,/^postinstall scriptlet/p' |
+		grep -q 'useradd -r .*-s /sbin/nologin .*okta-jit-keys' &&
+		rpm -qpR --nosignature '$RPM_MAIN' | grep -q '^shadow-utils'"
+	check "rpm: /var/cache/okta-jit 0755 root" \
+		grep -q '^drwxr-xr-x .*root *root .* /var/cache/okta-jit$' "$LOGS/rpm-contents.log"
 else
-	fail "rpmbuild made okta-jit and okta-jit-pam x86_64 RPMs"
+	fail "rpmbuild made okta-jit, okta-jit-pam and okta-jit-nss x86_64 RPMs"
 fi
 
 # ---- install ---------------------------------------------------------------
 echo "== dpkg -i"
 cp /etc/pam.d/common-account "$LOGS/common-account.before"
 cp /etc/pam.d/common-session "$LOGS/common-session.before"
-if dpkg -i "$DEB_MAIN" "$DEB_PAM" >"$LOGS/install.log" 2>&1 ||
+cp /etc/nsswitch.conf "$LOGS/nsswitch.conf.before"
+sshd_before=$(cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/* 2>/dev/null | sha256sum)
+if dpkg -i "$DEB_MAIN" "$DEB_PAM" "$DEB_NSS" >"$LOGS/install.log" 2>&1 ||
 	apt-get install -f -y -q >>"$LOGS/install.log" 2>&1; then
-	pass "dpkg -i okta-jit libpam-okta-jit"
+	pass "dpkg -i okta-jit libpam-okta-jit libnss-okta-jit"
 else
 	fail "dpkg -i (see $LOGS/install.log)"
 	tail -20 "$LOGS/install.log"
 fi
-check "both packages installed" bash -c \
-	"dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit | grep -vx installed | (! grep .)"
+check "the three packages installed" bash -c \
+	"dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit libnss-okta-jit | grep -vx installed | (! grep .)"
 check "installed: binaries, module, man pages, profile, unit" present "${BINARIES[@]}" "${MANPAGES[@]}" \
 	/usr/share/pam-configs/okta-jit /lib/systemd/system/okta-jitd.service
 check "the PAM module is where pkg-config's pam libdir says" \
@@ -191,6 +225,25 @@ check "systemd-analyze verify: installed unit is clean" bash -c \
 check "installed okta-jit runs (--help)" bash -c "/usr/bin/okta-jit --help 2>&1 | grep -qi usage"
 check "installed module exports the PAM entry points" bash -c \
 	"nm -D --defined-only '$PAMMOD' | grep -c ' T pam_sm_' | grep -qx 5"
+echo "== NSS module and the keys user"
+# glibc's NSS dlopens "libnss_okta_jit.so.2" by name: the run-time linker's
+# cache must know it (the ldconfig trigger ran), and the same dlopen by name
+# must load it and find the passwd and group entry points.
+check "ld.so.cache names $NSSMOD (the ldconfig trigger ran)" bash -c \
+	"ldconfig -p | grep -q 'libnss_okta_jit.so.2 (libc6,x86-64) => $NSSMOD\$'"
+check "dlopen(\"libnss_okta_jit.so.2\") by name finds the NSS entry points" "$PYTHON" -c "
+import ctypes
+m = ctypes.CDLL('libnss_okta_jit.so.2')
+for f in ('getpwnam_r', 'getpwuid_r', 'getgrnam_r', 'getgrgid_r', 'initgroups_dyn'):
+    getattr(m, '_nss_okta_jit_' + f)
+"
+check "user okta-jit-keys: system uid, no home, nologin shell" bash -c "
+	IFS=: read -r n _ uid _ _ home shell < <(getent passwd okta-jit-keys) &&
+	[ \"\$n\" = okta-jit-keys ] && [ \"\$uid\" -lt 1000 ] && [ ! -e \"\$home\" ] &&
+	[ \"\$shell\" = /usr/sbin/nologin ]"
+check "installing changed neither nsswitch.conf nor sshd_config" bash -c \
+	"cmp /etc/nsswitch.conf '$LOGS/nsswitch.conf.before' &&
+	 [ \"\$(cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/* 2>/dev/null | sha256sum)\" = '$sshd_before' ]"
 
 echo "== conffile handling"
 echo "# local change by check.sh" >>/etc/okta-jit/okta-jit.conf
@@ -199,6 +252,8 @@ check "reinstalling keeps a changed config" grep -q '^# local change by check.sh
 chmod 0755 /etc/okta-jit/keys
 dpkg -i --force-confdef --force-confold "$DEB_MAIN" >>"$LOGS/reinstall.log" 2>&1
 check "reinstalling restores keys to 0700" mode_is /etc/okta-jit/keys 700 root:root
+check "reinstalling keeps the one okta-jit-keys user" bash -c \
+	"[ \"\$(getent passwd | grep -c '^okta-jit-keys:')\" = 1 ]"
 
 echo "== pam-auth-update profile"
 if pam-auth-update --enable okta-jit >"$LOGS/pam-auth-update.log" 2>&1; then
@@ -235,22 +290,25 @@ echo "key" >/etc/okta-jit/keys/okta.key
 chmod 0600 /etc/okta-jit/keys/okta.key
 pam-auth-update --enable okta-jit >>"$LOGS/pam-auth-update.log" 2>&1
 check "profile selected before removal" grep -q pam_okta_jit.so /etc/pam.d/common-account
-dpkg -r libpam-okta-jit okta-jit >"$LOGS/remove.log" 2>&1
-check "dpkg -r removed both" bash -c \
-	"! dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit | grep -qx installed"
+dpkg -r libnss-okta-jit libpam-okta-jit okta-jit >"$LOGS/remove.log" 2>&1
+check "dpkg -r removed the three" bash -c \
+	"! dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit libnss-okta-jit | grep -qx installed"
 check "remove: prerm took the profile out of the PAM stack" bash -c \
 	"cmp /etc/pam.d/common-account '$LOGS/common-account.before' && ! grep -rqs pam_okta_jit /etc/pam.d"
 check "remove: binaries, module and profile gone" absent "${BINARIES[@]}" /usr/share/pam-configs/okta-jit
+check "remove: ld.so.cache no longer names the NSS module" bash -c "! ldconfig -p | grep -q libnss_okta_jit"
 check "remove: ledger, config and key kept" present /var/lib/okta-jit/ledger.db \
 	/etc/okta-jit/okta-jit.conf /etc/okta-jit/keys/okta.key
-dpkg --purge libpam-okta-jit okta-jit >"$LOGS/purge.log" 2>&1
+dpkg --purge libnss-okta-jit libpam-okta-jit okta-jit >"$LOGS/purge.log" 2>&1
 check "dpkg --purge: packages unknown to dpkg" bash -c \
-	"! dpkg-query -W okta-jit libpam-okta-jit 2>/dev/null | grep -q ."
-check "purge: nothing left" absent /etc/okta-jit /var/lib/okta-jit /run/okta-jit \
+	"! dpkg-query -W okta-jit libpam-okta-jit libnss-okta-jit 2>/dev/null | grep -q ."
+check "purge: user and group okta-jit-keys deleted" bash -c \
+	"! getent passwd okta-jit-keys && ! getent group okta-jit-keys"
+check "purge: nothing left" absent /etc/okta-jit /var/lib/okta-jit /run/okta-jit /var/cache/okta-jit \
 	/usr/share/pam-configs/okta-jit "${BINARIES[@]}" "${MANPAGES[@]}" \
-	/lib/systemd/system/okta-jitd.service "$WANTS" /usr/share/doc/okta-jit /usr/share/doc/libpam-okta-jit
+	/lib/systemd/system/okta-jitd.service "$WANTS" /usr/share/doc/okta-jit /usr/share/doc/libpam-okta-jit /usr/share/doc/libnss-okta-jit
 check "purge: no okta-jit file in the filesystem" bash -c \
-	"! find /etc /usr /lib /var/lib /run -xdev \( -name '*okta-jit*' -o -name 'pam_okta_jit*' \) \
+	"! find /etc /usr /lib /var/lib /run -xdev \( -name '*okta-jit*' -o -name 'pam_okta_jit*' -o -name 'libnss_okta_jit*' \) \
 	 -not -path '$ROOT/*' -not -path '$BUILD/*' 2>/dev/null | grep -v '^/var/lib/systemd/deb-systemd' | grep ."
 
 finish
