@@ -4,10 +4,14 @@
 #include "doctor.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -378,6 +382,363 @@ out:
 	free(hs);
 }
 
+/* ---- the NSS half ([nss], issue 18) -------------------------------------
+ * okta-jit never edits nsswitch.conf or sshd_config: these steps read them
+ * and name the exact lines to put in. */
+
+#define DOCTOR_NSSWITCH "/etc/nsswitch.conf"
+#define DOCTOR_SSHD "/usr/sbin/sshd"
+#define DOCTOR_KEYS_COMMAND "/usr/bin/okta-jit keys %u"
+#define DOCTOR_SSHD_OUT_MAX (256 * 1024)
+
+/* The services of DB's line in nsswitch.conf ("files okta_jit systemd"),
+ * action items ("[NOTFOUND=return]") left out; 1 if found, 0 if the file
+ * has no such line, -1 if it cannot be read. glibc takes a database's
+ * first line. */
+static int nss_line(const char *db, char *out, size_t outlen)
+{
+	FILE *f = fopen(DOCTOR_NSSWITCH, "re");
+	char line[1024];
+	size_t dblen = strlen(db);
+	int found = 0;
+
+	out[0] = '\0';
+	if (f == NULL)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line, *tok, *save = NULL;
+		size_t used = 0;
+
+		p += strspn(p, " \t");
+		if (strncmp(p, db, dblen) != 0)
+			continue;
+		p += dblen;
+		p += strspn(p, " \t");
+		if (*p != ':')
+			continue;
+		found = 1;
+		for (tok = strtok_r(p + 1, " \t\r\n", &save); tok != NULL; tok = strtok_r(NULL, " \t\r\n", &save)) {
+			int n;
+
+			if (tok[0] == '#')
+				break;
+			if (tok[0] == '[')
+				continue;
+			n = snprintf(out + used, outlen - used, "%s%s", used ? " " : "", tok);
+			if (n < 0 || (size_t)n >= outlen - used)
+				break;
+			used += (size_t)n;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Position of service WANT among the space-separated SERVICES, or -1. */
+static int nss_service_pos(const char *services, const char *want)
+{
+	const char *p = services;
+	size_t wl = strlen(want);
+	int i = 0;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n == wl && strncmp(p, want, n) == 0)
+			return i;
+		p += n;
+		p += strspn(p, " ");
+		i++;
+	}
+	return -1;
+}
+
+/* The line to write: SERVICES with okta_jit right after files (or compat)
+ * and nowhere else. */
+static void nss_fixed_line(const char *db, const char *services, char *out, size_t outlen)
+{
+	char copy[1024], *tok, *save = NULL;
+	size_t used;
+	int placed = 0, n;
+
+	ojit_strlcpy(copy, services, sizeof(copy));
+	n = snprintf(out, outlen, "%s: files", db);
+	used = n > 0 ? (size_t)n : 0;
+	if (used >= outlen)
+		return;
+	for (tok = strtok_r(copy, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+		if (strcmp(tok, "okta_jit") == 0 || (!placed && strcmp(tok, "files") == 0))
+			continue;
+		if (!placed && strcmp(tok, "compat") == 0) {
+			/* compat stands for files: keep it, okta_jit after it */
+			n = snprintf(out, outlen, "%s: compat", db);
+			used = n > 0 ? (size_t)n : 0;
+			if (used >= outlen)
+				return;
+			continue;
+		}
+		if (!placed) {
+			n = snprintf(out + used, outlen - used, " okta_jit");
+			if (n < 0 || (size_t)n >= outlen - used)
+				return;
+			used += (size_t)n;
+			placed = 1;
+		}
+		n = snprintf(out + used, outlen - used, " %s", tok);
+		if (n < 0 || (size_t)n >= outlen - used)
+			return;
+		used += (size_t)n;
+	}
+	if (!placed)
+		snprintf(out + used, outlen - used, " okta_jit");
+}
+
+static void check_nsswitch_db(struct doctor *d, const char *db)
+{
+	char services[1024], fix[1200], msg[1400];
+	int files, compat, ours, r;
+
+	r = nss_line(db, services, sizeof(services));
+	if (r < 0) {
+		step(d, STEP_FAIL, "nsswitch", NULL, "cannot read " DOCTOR_NSSWITCH ": %s", strerror(errno));
+		return;
+	}
+	if (r == 0)
+		ojit_strlcpy(services, "files", sizeof(services)); /* glibc's default for passwd and group */
+	files = nss_service_pos(services, "files");
+	compat = nss_service_pos(services, "compat");
+	if (files < 0 || (compat >= 0 && compat < files))
+		files = compat;
+	ours = nss_service_pos(services, "okta_jit");
+	if (ours >= 0 && files >= 0 && files < ours) {
+		step(d, STEP_PASS, "nsswitch", NULL, DOCTOR_NSSWITCH ": %s: %s (local accounts first, then okta_jit)", db,
+		     services);
+		return;
+	}
+	nss_fixed_line(db, services, fix, sizeof(fix));
+	snprintf(msg, sizeof(msg), "in " DOCTOR_NSSWITCH " write the line '%s'", fix);
+	if (ours < 0)
+		step(d, STEP_FAIL, "nsswitch", msg, DOCTOR_NSSWITCH ": %s: %s%s does not name okta_jit: Okta users %s",
+		     db, services, r == 0 ? " (no line: glibc's default)" : "",
+		     strcmp(db, "passwd") == 0 ? "do not exist on this host" : "are in no JIT group here");
+	else
+		step(d, STEP_FAIL, "nsswitch", msg,
+		     DOCTOR_NSSWITCH ": %s: %s names okta_jit before files: local accounts must win", db, services);
+}
+
+/* Runs `sshd -T` and returns its output (malloc'd) or NULL with why. */
+static char *sshd_effective_config(char *why, size_t whylen)
+{
+	int out[2] = { -1, -1 };
+	pid_t pid;
+	char *buf = NULL;
+	size_t used = 0;
+	int status = 0;
+
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return NULL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
+			_exit(126);
+		execl(DOCTOR_SSHD, DOCTOR_SSHD, "-T", (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	out[1] = -1;
+	buf = malloc(DOCTOR_SSHD_OUT_MAX + 1);
+	for (;;) {
+		ssize_t n;
+
+		if (buf == NULL) {
+			char sink[4096];
+
+			n = read(out[0], sink, sizeof(sink));
+		} else {
+			n = read(out[0], buf + used, DOCTOR_SSHD_OUT_MAX - used);
+			if (n > 0)
+				used += (size_t)n;
+		}
+		if (n == 0 || (n < 0 && errno != EINTR) || used == DOCTOR_SSHD_OUT_MAX)
+			break;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (buf == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	buf[used] = '\0';
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(why, whylen, DOCTOR_SSHD " -T failed (%s%d): %s", WIFEXITED(status) ? "exit " : "signal ",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), buf[0] ? buf : "no output");
+		free(buf);
+		buf = NULL;
+	}
+out:
+	if (out[0] >= 0)
+		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	return buf;
+}
+
+/* The value of KEY (lower case, as sshd -T prints it) in TEXT, or "". */
+static void sshd_value(const char *text, const char *key, char *out, size_t outlen)
+{
+	const char *p = text;
+	size_t kl = strlen(key);
+
+	out[0] = '\0';
+	while (p != NULL && *p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == ' ') {
+			size_t vl = len - kl - 1;
+
+			if (vl >= outlen)
+				vl = outlen - 1;
+			memcpy(out, p + kl + 1, vl);
+			out[vl] = '\0';
+			return;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+}
+
+/* "ANY/PATH/okta-jit keys %u": the command may sit elsewhere than /usr/bin
+ * (PREFIX=/usr/local), but it must be an absolute path to okta-jit. */
+static int keys_command_ok(const char *cmd)
+{
+	const char *sp = strchr(cmd, ' ');
+	size_t plen = sp ? (size_t)(sp - cmd) : 0;
+
+	if (cmd[0] != '/' || sp == NULL || strcmp(sp, " keys %u") != 0)
+		return 0;
+	return plen >= 9 && strncmp(cmd + plen - 9, "/okta-jit", 9) == 0;
+}
+
+static void check_sshd(struct doctor *d, const struct ojit_config *cfg)
+{
+	char why[512], cmd[512], user[256], fix[512];
+	char *text;
+
+	if (cfg->nss_keys_attribute == NULL || cfg->nss_keys_attribute[0] == '\0') {
+		step(d, STEP_SKIP, "sshd", NULL, "[nss] keys_attribute is not set: SSH keys are not served from Okta");
+		return;
+	}
+	if (access(DOCTOR_SSHD, X_OK) != 0) {
+		step(d, STEP_SKIP, "sshd", NULL, DOCTOR_SSHD " is not installed here");
+		return;
+	}
+	snprintf(fix, sizeof(fix),
+		 "in /etc/ssh/sshd_config write the lines 'AuthorizedKeysCommand %s' and "
+		 "'AuthorizedKeysCommandUser %s', then reload sshd", DOCTOR_KEYS_COMMAND, cfg->nss_keys_user);
+	text = sshd_effective_config(why, sizeof(why));
+	if (text == NULL) {
+		step(d, STEP_FAIL, "sshd", fix, "cannot read sshd's effective configuration: %s", why);
+		return;
+	}
+	sshd_value(text, "authorizedkeyscommand", cmd, sizeof(cmd));
+	sshd_value(text, "authorizedkeyscommanduser", user, sizeof(user));
+	free(text);
+	if (!keys_command_ok(cmd))
+		step(d, STEP_FAIL, "sshd", fix,
+		     "sshd's AuthorizedKeysCommand is '%s', not '%s': keys in Okta are not used",
+		     cmd[0] ? cmd : "none", DOCTOR_KEYS_COMMAND);
+	else if (strcmp(user, cfg->nss_keys_user) != 0)
+		step(d, STEP_FAIL, "sshd", fix,
+		     "sshd's AuthorizedKeysCommandUser is '%s', not '%s' ([nss] keys_user): okta-jitd refuses its "
+		     "KEYS requests", user[0] ? user : "none", cfg->nss_keys_user);
+	else
+		step(d, STEP_PASS, "sshd", NULL, "sshd runs '%s' as %s", cmd, user);
+}
+
+/* From /etc/passwd itself: getpwnam would ask okta_jit too, and the keys
+ * user must be a local account. */
+static void check_keys_user(struct doctor *d, const struct ojit_config *cfg)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	int found = 0;
+	uid_t uid = 0;
+	char fix[512];
+
+	if (f == NULL) {
+		step(d, STEP_FAIL, "keys-user", NULL, "cannot read /etc/passwd: %s", strerror(errno));
+		return;
+	}
+	while ((pw = fgetpwent(f)) != NULL)
+		if (strcmp(pw->pw_name, cfg->nss_keys_user) == 0) {
+			found = 1;
+			uid = pw->pw_uid;
+			break;
+		}
+	fclose(f);
+	snprintf(fix, sizeof(fix),
+		 "adduser --system --group --no-create-home --home /nonexistent %s (the okta-jit package makes "
+		 "okta-jit-keys)", cfg->nss_keys_user);
+	if (!found)
+		step(d, STEP_FAIL, "keys-user", fix,
+		     "[nss] keys_user '%s' is not a local account: sshd cannot run the keys command as it",
+		     cfg->nss_keys_user);
+	else if (uid == 0)
+		step(d, STEP_FAIL, "keys-user", fix, "[nss] keys_user '%s' has uid 0: use an unprivileged system user",
+		     cfg->nss_keys_user);
+	else
+		step(d, STEP_PASS, "keys-user", NULL, "%s is a local account (uid %lu)", cfg->nss_keys_user,
+		     (unsigned long)uid);
+}
+
+static void check_nss_cache(struct doctor *d, const struct ojit_config *cfg)
+{
+	struct stat st;
+	int64_t age;
+
+	if (lstat(cfg->nss_cache, &st) != 0) {
+		step(d, STEP_FAIL, "nss-cache", "start okta-jitd (systemctl start okta-jitd); it writes the cache",
+		     "%s: %s: Okta users and JIT groups are not offered", cfg->nss_cache, strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 07777) != 0644) {
+		step(d, STEP_FAIL, "nss-cache",
+		     "remove it and restart okta-jitd, which writes it root-owned, mode 0644",
+		     "%s is %s, owner uid %lu, mode %04o: the module refuses it (it must be a regular file of root's, "
+		     "0644)", cfg->nss_cache, S_ISREG(st.st_mode) ? "a file" : "not a regular file",
+		     (unsigned long)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return;
+	}
+	age = ojit_now() - (int64_t)st.st_mtime;
+	if (age > 2 * cfg->cache_ttl)
+		step(d, STEP_WARN, "nss-cache", "check that okta-jitd runs (systemctl status okta-jitd)",
+		     "%s was written %llds ago (okta-jitd rewrites it at least every cache_ttl, %llds)", cfg->nss_cache,
+		     (long long)age, (long long)cfg->cache_ttl);
+	else
+		step(d, STEP_PASS, "nss-cache", NULL, "%s: root's, 0644, %lld bytes, written %llds ago", cfg->nss_cache,
+		     (long long)st.st_size, (long long)(age < 0 ? 0 : age));
+}
+
+static void check_nss(struct doctor *d, const struct ojit_config *cfg)
+{
+	if (!cfg->nss_enabled)
+		return;
+	check_nsswitch_db(d, "passwd");
+	check_nsswitch_db(d, "group");
+	check_sshd(d, cfg);
+	check_keys_user(d, cfg);
+	check_nss_cache(d, cfg);
+}
+
 int doctor_run(const char *config_path, const char *user_login, int json)
 {
 	struct doctor d = { json, 0, NULL };
@@ -476,6 +837,10 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 						   : "DPoP not in use: the app does not require it ([okta] dpop = auto)");
 	}
 out:
+	/* The host's own setup needs no Okta: checked whatever the steps
+	 * above found, on a granter and on a gate. */
+	if (cfg != NULL)
+		check_nss(&d, cfg);
 	if (json) {
 		cJSON *root = cJSON_CreateObject();
 		char *s;

@@ -371,3 +371,127 @@ def test_doctor_reports_an_ambiguous_group_name(tmp_path, okta, rsa_key):
     okta.control("groups", {"op": "add", "id": "00gweb2000000023", "name": "web-sudo", "type": "OKTA_GROUP"})
     r = doctor(cfg)
     assert ("group", ) in [(s, ) for s, m in failed_steps(r.out) if "'web-sudo' is ambiguous" in m], r
+
+
+# --------------------------------------------------------------------------
+# doctor and the NSS half (issue 18): nsswitch.conf, sshd, the keys user and
+# the cache, read in a private mount namespace that carries the test's own
+# /etc/nsswitch.conf and /etc/ssh/sshd_config (the machine's are never
+# touched). doctor only reads them and names the lines to add.
+# --------------------------------------------------------------------------
+
+# $1 nsswitch.conf, $2 sshd_config to bind over the machine's; a tmpfs on
+# /run gives sshd -T its privilege separation folder.
+_NS_SCRIPT = r"""
+set -e
+mount --bind "$1" /etc/nsswitch.conf
+mount --bind "$2" /etc/ssh/sshd_config
+mount -t tmpfs -o mode=0755 ojit-run /run
+mkdir -m 0755 /run/sshd
+shift 2
+exec "$@"
+"""
+
+NSS_STEPS = ("nsswitch", "sshd", "keys-user", "nss-cache")
+
+
+def nss_doctor(tmp_path, cfg, nsswitch, sshd_lines):
+    hostkey = tmp_path / "hostkey"
+    if not hostkey.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(hostkey)])
+    (tmp_path / "nsswitch.conf").write_text(nsswitch)
+    (tmp_path / "sshd_config").write_text("HostKey %s\n%s" % (hostkey, "".join(l + "\n" for l in sshd_lines)))
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", _NS_SCRIPT, "sh",
+            str(tmp_path / "nsswitch.conf"), str(tmp_path / "sshd_config"),
+            binary("okta-jit"), "--config", cfg, "doctor"]
+    from helpers import _timed
+    return _timed(argv)
+
+
+def nss_steps(out):
+    return [(r, s, m) for r, s, m in steps(out) if s in NSS_STEPS]
+
+
+def nss_config(tmp_path, okta, rsa_key, keys_user="nobody", cache=None, keys=True):
+    cache = cache or str(tmp_path / "nss.cache")
+    extra = ("\n[nss]\n%sgroups = web-sudo\nkeys_user = %s\ncache = %s\n"
+             % ("keys_attribute = sshPublicKeys\n" if keys else "", keys_user, cache))
+    return make_config(tmp_path, okta, rsa_key, extra=extra), cache
+
+
+def write_cache(path, mode=0o644):
+    with open(path, "wb") as f:
+        f.write(b"cache")
+    os.chmod(path, mode)
+
+
+SSHD_OK = ["AuthorizedKeysCommand /usr/bin/okta-jit keys %u", "AuthorizedKeysCommandUser nobody"]
+
+
+def test_doctor_nss_says_the_exact_lines_to_add(tmp_path, okta, rsa_key):
+    # Debian's default nsswitch.conf and an sshd without the keys command:
+    # every NSS step fails and names the line that fixes it. Old doctor
+    # knew no [nss] and said nothing of the host's setup.
+    cfg, cache = nss_config(tmp_path, okta, rsa_key, keys_user="ojt-nokeys-user")
+    r = nss_doctor(tmp_path, cfg, "passwd:         files systemd\ngroup:          files systemd\n"
+                   "shadow:         files\nhosts:          files dns\n", ["PasswordAuthentication no"])
+    assert r.rc == 1, r
+    got = nss_steps(r.out)
+    assert [(res, s) for res, s, _ in got] == [("FAIL", "nsswitch"), ("FAIL", "nsswitch"), ("FAIL", "sshd"),
+                                               ("FAIL", "keys-user"), ("FAIL", "nss-cache")], r
+    fx = fixes(r.out)
+    assert "in /etc/nsswitch.conf write the line 'passwd: files okta_jit systemd'" in fx, r
+    assert "in /etc/nsswitch.conf write the line 'group: files okta_jit systemd'" in fx, r
+    assert any("'AuthorizedKeysCommand /usr/bin/okta-jit keys %u'" in f and
+               "'AuthorizedKeysCommandUser ojt-nokeys-user'" in f for f in fx), r
+    assert "AuthorizedKeysCommand is 'none'" in got[2][2], r
+    assert "'ojt-nokeys-user' is not a local account" in got[3][2], r
+    assert cache in got[4][2] and "No such file" in got[4][2], r
+    # nothing was edited (and the machine's files were never in reach)
+    assert (tmp_path / "nsswitch.conf").read_text().startswith("passwd:         files systemd\n")
+
+
+def test_doctor_nss_passes_when_the_host_is_set_up(tmp_path, okta, rsa_key):
+    cfg, cache = nss_config(tmp_path, okta, rsa_key)
+    write_cache(cache)
+    r = nss_doctor(tmp_path, cfg, "# comment\npasswd: files [NOTFOUND=continue] okta_jit systemd\n"
+                   "group: compat okta_jit\n", SSHD_OK)
+    got = nss_steps(r.out)
+    assert [(res, s) for res, s, _ in got] == [("PASS", "nsswitch"), ("PASS", "nsswitch"), ("PASS", "sshd"),
+                                               ("PASS", "keys-user"), ("PASS", "nss-cache")], r
+    assert "sshd runs '/usr/bin/okta-jit keys %u' as nobody" in got[2][2], r
+    assert r.rc == 0, r
+
+
+def test_doctor_nss_local_users_must_come_first_and_the_cache_must_be_roots_0644(tmp_path, okta, rsa_key):
+    cfg, cache = nss_config(tmp_path, okta, rsa_key)
+    write_cache(cache, 0o666)
+    r = nss_doctor(tmp_path, cfg, "passwd: okta_jit files\ngroup: files okta_jit\n",
+                   ["AuthorizedKeysCommand /usr/bin/okta-jit keys %u", "AuthorizedKeysCommandUser root"])
+    assert r.rc == 1, r
+    got = {(res, s, m) for res, s, m in nss_steps(r.out)}
+    msgs = {s: m for res, s, m in got if res == "FAIL"}
+    assert "names okta_jit before files: local accounts must win" in msgs["nsswitch"], r
+    assert "in /etc/nsswitch.conf write the line 'passwd: files okta_jit'" in fixes(r.out), r
+    assert "AuthorizedKeysCommandUser is 'root', not 'nobody'" in msgs["sshd"], r
+    assert "mode 0666" in msgs["nss-cache"] and "the module refuses it" in msgs["nss-cache"], r
+    assert ("PASS", "nsswitch") in {(res, s) for res, s, _ in got}  # the group line is right
+    # an old cache is a warning: is okta-jitd running?
+    os.chmod(cache, 0o644)
+    os.utime(cache, (1, 1))
+    r = nss_doctor(tmp_path, cfg, "passwd: files okta_jit\ngroup: files okta_jit\n", SSHD_OK)
+    got = [(res, s, m) for res, s, m in nss_steps(r.out) if s == "nss-cache"]
+    assert got and got[0][0] == "WARN" and "okta-jitd rewrites it" in got[0][2], r
+    assert r.rc == 0, r
+
+
+def test_doctor_nss_no_keys_attribute_skips_sshd_and_no_nss_section_says_nothing(tmp_path, okta, rsa_key):
+    cfg, cache = nss_config(tmp_path, okta, rsa_key, keys=False)
+    write_cache(cache)
+    r = nss_doctor(tmp_path, cfg, "passwd: files okta_jit\ngroup: files okta_jit\n", [])
+    assert ("SKIP", "sshd") in [(res, s) for res, s, _ in nss_steps(r.out)], r
+    assert r.rc == 0, r
+    plain = make_config(tmp_path, okta, rsa_key, name="plain.conf")
+    r = nss_doctor(tmp_path, plain, "passwd: files\ngroup: files\n", [])
+    assert nss_steps(r.out) == [], r
+    assert r.rc == 0, r
