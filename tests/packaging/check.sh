@@ -65,7 +65,8 @@ fi
 
 BINARIES=(/usr/sbin/okta-jitd /usr/bin/okta-jit "$PAMMOD" "$NSSMOD")
 MANPAGES=(/usr/share/man/man1/okta-jit.1.gz /usr/share/man/man8/okta-jitd.8.gz
-	/usr/share/man/man8/pam_okta_jit.8.gz /usr/share/man/man5/okta-jit.conf.5.gz)
+	/usr/share/man/man8/pam_okta_jit.8.gz /usr/share/man/man5/okta-jit.conf.5.gz
+	/usr/share/man/man8/libnss_okta_jit.8.gz)
 
 # ---- systemd unit ----------------------------------------------------------
 echo "== systemd-analyze security --offline=true $UNIT"
@@ -121,8 +122,9 @@ check "libpam-okta-jit.deb: module in /lib/$MA/security, profile, man page" bash
 	done"
 check "libpam-okta-jit depends on okta-jit (= $VERSION)" bash -c \
 	"dpkg-deb -f '$DEB_PAM' Depends | grep -q 'okta-jit (= $VERSION)'"
-check "libnss-okta-jit.deb: the module in the multiarch lib dir, Multi-Arch: same" bash -c "
+check "libnss-okta-jit.deb: the module in the multiarch lib dir, its man page, Multi-Arch: same" bash -c "
 	dpkg-deb -c '$DEB_NSS' | grep -q ' .$NSSMOD\$' &&
+	dpkg-deb -c '$DEB_NSS' | grep -q ' ./usr/share/man/man8/libnss_okta_jit.8.gz\$' &&
 	dpkg-deb -f '$DEB_NSS' Multi-Arch | grep -qx same"
 check "libnss-okta-jit.deb: the module's SONAME is libnss_okta_jit.so.2" bash -c "
 	d=\$(mktemp -d) && dpkg-deb -x '$DEB_NSS' \$d &&
@@ -158,7 +160,7 @@ if [ -n "$RPM_MAIN" ] && [ -n "$RPM_PAM" ] && [ -n "$RPM_NSS" ]; then
 	sed 's/^/   /' "$LOGS/rpm-contents.log" | grep -v '\.build-id'
 	check "rpm: binaries, unit, preset, man pages, LICENSE" bash -c "
 		for f in /usr/sbin/okta-jitd /usr/bin/okta-jit /usr/lib64/security/pam_okta_jit.so \
-			/usr/lib64/libnss_okta_jit.so.2 \
+			/usr/lib64/libnss_okta_jit.so.2 /usr/share/man/man8/libnss_okta_jit.8.gz \
 			/usr/lib/systemd/system/okta-jitd.service /usr/lib/systemd/system-preset/80-okta-jit.preset \
 			/usr/share/man/man1/okta-jit.1.gz /usr/share/man/man8/okta-jitd.8.gz \
 			/usr/share/man/man8/pam_okta_jit.8.gz /usr/share/man/man5/okta-jit.conf.5.gz \
