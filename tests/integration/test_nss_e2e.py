@@ -1,0 +1,280 @@
+"""End to end for the NSS half (issue 18) with the real glibc NSS, the real
+sshd, ssh and sudo, and the real okta-jitd: an Okta user with no local
+account and a key only in her Okta profile.
+
+Everything that must see the module runs in one private mount namespace
+(`NssHost`: `unshare -m`, then `nsenter` for each command), which carries,
+as bind mounts over the machine's files (never edited):
+
+* /etc/nsswitch.conf: `passwd: files okta_jit`, `group: files okta_jit`;
+* /etc/ld.so.cache: built by `ldconfig -X -f CONF -C CACHE` with a folder
+  holding build/libnss_okta_jit.so.2, so that glibc's dlopen by name finds
+  the module in setuid sudo too (which ignores LD_LIBRARY_PATH);
+* /var/cache/okta-jit: a private folder (setuid sudo ignores
+  OKTA_JIT_NSS_CACHE; the module reads the fixed path), the daemon's cache;
+* /etc/passwd: the machine's plus the keys user ojt-keysNNN (sshd's
+  AuthorizedKeysCommandUser), so no account is added to the machine;
+* /etc/sudoers: `%okta-web-sudo ALL=(ALL) NOPASSWD: ALL` and root's line;
+* /etc/pam.d: a copy of the machine's, with an sshd stack that has
+  pam_okta_jit (account, session) and pam_mkhomedir (session);
+* /home, /var/log/{wtmp,btmp,lastlog}: private, so the home made at the
+  first login and the login records stay in the test's folder;
+* /run: a tmpfs (sshd's privilege separation folder; the keys command
+  copied where sshd accepts it: every folder on its path root's and not
+  writable by others, which /tmp is not).
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from pam_fixtures import *  # noqa: F401,F403
+from pam_fixtures import RUN_ID, JitEnv, binary, jit_seed, wait_for, G_OPS, G_WEB  # noqa: F401
+
+NORA = "ojt-nora%d" % RUN_ID            # the Okta user: no local account
+NORA_ID = "00unora000000000%02d" % (RUN_ID % 100)
+NORA_UID = 1900000000 + RUN_ID
+KEYS_USER = "ojt-keys%d" % RUN_ID
+SUDO_GROUP = "okta-web-sudo"
+NSSWITCH = "passwd: files okta_jit\ngroup: files okta_jit\nshadow: files\nhosts: files\n"
+
+# $1 is the host's folder; prints "ready" once every mount is in place.
+_SETUP = r"""
+set -e
+d=$1
+mount --bind "$d/nsswitch.conf" /etc/nsswitch.conf
+mount --bind "$d/ld.so.cache" /etc/ld.so.cache
+mount --bind "$d/passwd" /etc/passwd
+mount --bind "$d/sudoers" /etc/sudoers
+mount --bind "$d/pam.d" /etc/pam.d
+mount --bind "$d/cache" /var/cache/okta-jit
+mount --bind "$d/home" /home
+for f in wtmp btmp lastlog; do
+    if [ -e /var/log/$f ]; then mount --bind "$d/log/$f" /var/log/$f; fi
+done
+mount -t tmpfs -o mode=0755 ojit-run /run
+mkdir -m 0755 /run/sshd /run/ojit
+cp "$d/okta-jit" /run/ojit/okta-jit
+chmod 0755 /run/ojit/okta-jit
+echo ready
+exec sleep 86400
+"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def free_system_uid(passwd_text):
+    used = {int(l.split(":")[2]) for l in passwd_text.splitlines() if l.count(":") >= 6}
+    for uid in range(999, 100, -1):
+        if uid not in used:
+            return uid
+    raise AssertionError("no free system uid")
+
+
+class NssHost:
+    """The private mount namespace described above, held open by a sleeping
+    process; run() executes a command inside it."""
+
+    def __init__(self, module, cli):
+        for tool in ("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/sudo", "/usr/sbin/ldconfig", "/usr/bin/nsenter"):
+            if not os.path.exists(tool):
+                pytest.skip("%s is not installed (packaging/install-deps.sh)" % tool)
+        self.dir = d = tempfile.mkdtemp(prefix="ojit-nsshost-")
+        os.chmod(d, 0o755)
+        self.holder = None
+        self.sshd = None
+        self.made_cache_dir = False
+        with open(os.path.join(d, "nsswitch.conf"), "w") as f:
+            f.write(NSSWITCH)
+        lib = os.path.join(d, "lib")
+        os.mkdir(lib, 0o755)
+        shutil.copy(module, os.path.join(lib, "libnss_okta_jit.so.2"))
+        os.chmod(os.path.join(lib, "libnss_okta_jit.so.2"), 0o644)
+        with open(os.path.join(d, "ld.so.conf"), "w") as f:
+            f.write("include /etc/ld.so.conf.d/*.conf\n%s\n" % lib)
+        # -X: no links made anywhere; -C: the cache goes to the test's file
+        r = subprocess.run(["ldconfig", "-X", "-f", os.path.join(d, "ld.so.conf"), "-C",
+                            os.path.join(d, "ld.so.cache")], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        passwd = open("/etc/passwd").read()
+        self.keys_uid = free_system_uid(passwd)
+        with open(os.path.join(d, "passwd"), "w") as f:
+            f.write(passwd + "%s:x:%d:65534:okta-jit keys lookup (test):/nonexistent:/usr/sbin/nologin\n"
+                    % (KEYS_USER, self.keys_uid))
+        os.chmod(os.path.join(d, "passwd"), 0o644)
+        sudoers = os.path.join(d, "sudoers")
+        with open(sudoers, "w") as f:
+            f.write("Defaults env_reset\nDefaults !lecture\nDefaults !fqdn\n"
+                    "root ALL=(ALL:ALL) ALL\n%%%s ALL=(ALL) NOPASSWD: ALL\n" % SUDO_GROUP)
+        os.chmod(sudoers, 0o440)
+        r = subprocess.run(["visudo", "-cf", sudoers], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        shutil.copytree("/etc/pam.d", os.path.join(d, "pam.d"), symlinks=True)
+        for sub in ("cache", "home", "log"):
+            os.mkdir(os.path.join(d, sub), 0o755)
+        for f in ("wtmp", "btmp", "lastlog"):
+            open(os.path.join(d, "log", f), "w").close()
+        shutil.copy2(cli, os.path.join(d, "okta-jit"))
+        self.cache_dir = os.path.join(d, "cache")
+        self.cache = os.path.join(self.cache_dir, "nss.cache")
+        self.home = os.path.join(d, "home")
+        # the mount point: made (empty) if this machine has none, and
+        # removed again at the end
+        if not os.path.isdir("/var/cache/okta-jit"):
+            os.makedirs("/var/cache/okta-jit", 0o755)
+            self.made_cache_dir = True
+        self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", _SETUP,
+                                        "sh", d], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.holder.stdout.readline()
+        if line.strip() != "ready":
+            self.holder.wait(10)
+            raise AssertionError("namespace setup failed: %s" % self.holder.stderr.read())
+        self.prefix = ["nsenter", "-t", str(self.holder.pid), "-m", "--"]
+        self.keys_command = "/run/ojit/okta-jit"
+
+    def run(self, *argv, user=None, timeout=30, input=None):
+        """argv in the namespace; user: (uid, gid) run with setpriv, groups
+        from initgroups(3) through NSS."""
+        pre = list(self.prefix)
+        if user is not None:
+            pre += ["setpriv", "--reuid=%d" % user[0], "--regid=%d" % user[1], "--init-groups", "--reset-env"]
+        t0 = time.time()
+        p = subprocess.run(pre + [str(a) for a in argv], capture_output=True, text=True, timeout=timeout,
+                           errors="replace", cwd="/", **({"input": input} if input is not None
+                                                          else {"stdin": subprocess.DEVNULL}))
+        p.elapsed = time.time() - t0
+        return p
+
+    def getent(self, db, key):
+        p = self.run("getent", db, key)
+        return p.stdout if p.returncode == 0 else None
+
+    # ---- sshd
+    def start_sshd(self, user, keys_command, pam_lines, authorized_keys_file="none"):
+        d = self.dir
+        self.hostkey = os.path.join(d, "hostkey")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.hostkey], check=True)
+        with open(os.path.join(d, "pam.d", "sshd"), "w") as f:
+            f.write("# okta-jit NSS end-to-end test stack (private mount namespace)\n" + pam_lines)
+        self.port = free_port()
+        self.sshd_config = os.path.join(d, "sshd_config")
+        lines = ["Port %d" % self.port, "ListenAddress 127.0.0.1", "HostKey %s" % self.hostkey,
+                 "PidFile %s" % os.path.join(d, "sshd.pid"), "UsePAM yes", "PubkeyAuthentication yes",
+                 "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+                 "AuthenticationMethods publickey", "AuthorizedKeysFile %s" % authorized_keys_file, "StrictModes no",
+                 "AllowUsers %s" % user, "PermitRootLogin no", "PrintMotd no", "PrintLastLog no", "UseDNS no",
+                 "X11Forwarding no", "LogLevel VERBOSE"]
+        if keys_command:
+            lines += ["AuthorizedKeysCommand %s" % keys_command, "AuthorizedKeysCommandUser %s" % KEYS_USER]
+        with open(self.sshd_config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = self.run("/usr/sbin/sshd", "-t", "-f", self.sshd_config)
+        assert r.returncode == 0, r.stderr
+        self.sshd_log = os.path.join(d, "sshd.log")
+        logf = open(self.sshd_log, "w")
+        self.sshd = subprocess.Popen(self.prefix + ["/usr/sbin/sshd", "-D", "-e", "-f", self.sshd_config],
+                                     stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                return
+            except OSError:
+                assert self.sshd.poll() is None, self.read_sshd_log()
+                time.sleep(0.05)
+        raise AssertionError("sshd did not listen: " + self.read_sshd_log())
+
+    def read_sshd_log(self):
+        try:
+            return open(self.sshd_log, errors="replace").read()
+        except (OSError, AttributeError):
+            return ""
+
+    def ssh(self, user, key, command, timeout=30):
+        argv = ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
+                "-p", str(self.port), "%s@127.0.0.1" % user, command]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, errors="replace",
+                              stdin=subprocess.DEVNULL)
+
+    def close(self):
+        for p in (self.sshd, self.holder):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if self.made_cache_dir:
+            try:
+                os.rmdir("/var/cache/okta-jit")
+            except OSError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def user_key(workdir):
+    key = os.path.join(workdir, "nora_key")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nora@laptop", "-f", key], check=True)
+    return key, open(key + ".pub").read().strip()
+
+
+# ---------------------------------------------------------------- the harness alone
+
+def test_harness_glibc_sshd_sudo_and_mkhomedir_with_a_written_cache(tmp_path):
+    """The namespace without okta-jitd: a cache written by the real writer
+    (build/tests/nss_cache_tool) names NORA and her membership of
+    okta-web-sudo until `end`; sshd (key in a file), pam_mkhomedir and
+    setuid sudo see her through glibc, and sudo stops at the end."""
+    tool = binary("tests/nss_cache_tool")
+    host = NssHost(binary("libnss_okta_jit.so.2"), binary("okta-jit"))
+    try:
+        key, pub = user_key(host.dir)
+        ak = os.path.join(host.dir, "ak")
+        os.mkdir(ak, 0o755)
+        with open(os.path.join(ak, NORA), "w") as f:
+            f.write(pub + "\n")
+        gid = 1900500000
+        end = int(time.time()) + 8
+        spec = {"users": [{"name": NORA, "uid": NORA_UID, "gid": NORA_UID, "gecos": "Nora Okta",
+                           "dir": "/home/" + NORA, "shell": "/bin/sh"}],
+                "groups": [{"name": NORA, "gid": NORA_UID, "members": []},
+                           {"name": SUDO_GROUP, "gid": gid, "members": [{"user": NORA, "end_at": end}]}],
+                "enumerate": False, "written_at": int(time.time())}
+        r = subprocess.run([tool, "write", host.cache], input=json.dumps(spec), capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        # "*", not "x": pam_unix's account check (sudo, sshd through
+        # common-account) takes "x" for a shadowed account, finds no shadow
+        # entry and refuses (as sssd and libnss_oslogin do)
+        assert host.getent("passwd", NORA) == "%s:*:%d:%d:Nora Okta:/home/%s:/bin/sh\n" % (
+            NORA, NORA_UID, NORA_UID, NORA)
+        assert host.getent("group", SUDO_GROUP) == "%s:x:%d:%s\n" % (SUDO_GROUP, gid, NORA)
+        host.start_sshd(NORA, None, "auth required pam_deny.so\n@include common-account\n"
+                        "session required pam_mkhomedir.so umask=0077\nsession required pam_permit.so\n",
+                        authorized_keys_file="%s/%%u" % ak)
+        p = host.ssh(NORA, key, "id -un; pwd; sudo -n id -u")
+        assert p.returncode == 0, (p.stdout, p.stderr, host.read_sshd_log()[-2000:])
+        assert p.stdout.split() == [NORA, "/home/" + NORA, "0"], p.stdout
+        st = os.stat(os.path.join(host.home, NORA))
+        assert (st.st_uid, st.st_gid) == (NORA_UID, NORA_UID)
+        assert not os.path.exists("/home/" + NORA)  # the machine's /home is untouched
+        wait_for(lambda: time.time() > end + 0.5, 15, what="the end")
+        p = host.run("sudo", "-n", "id", "-u", user=(NORA_UID, NORA_UID))
+        assert p.returncode != 0 and p.stdout.strip() != "0", (p.stdout, p.stderr)
+        assert host.getent("group", SUDO_GROUP) == "%s:x:%d:\n" % (SUDO_GROUP, gid)
+    finally:
+        host.close()
