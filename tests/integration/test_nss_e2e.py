@@ -24,6 +24,7 @@ as bind mounts over the machine's files (never edited):
   writable by others, which /tmp is not).
 """
 import json
+import pwd
 import os
 import re
 import shutil
@@ -35,7 +36,7 @@ import time
 import pytest
 
 from pam_fixtures import *  # noqa: F401,F403
-from pam_fixtures import RUN_ID, JitEnv, binary, jit_seed, wait_for, G_OPS, G_WEB  # noqa: F401
+from pam_fixtures import RUN_ID, JIT_FLOWS, JitEnv, binary, jit_seed, module_path, wait_for, G_OPS  # noqa: F401
 
 NORA = "ojt-nora%d" % RUN_ID            # the Okta user: no local account
 NORA_ID = "00unora000000000%02d" % (RUN_ID % 100)
@@ -278,3 +279,144 @@ def test_harness_glibc_sshd_sudo_and_mkhomedir_with_a_written_cache(tmp_path):
         assert host.getent("group", SUDO_GROUP) == "%s:x:%d:\n" % (SUDO_GROUP, gid)
     finally:
         host.close()
+
+
+# ---------------------------------------------------------------- with okta-jitd
+
+# web-sudo's flow serves its requesters' keys (ssh_keys = requesters): Nora's
+# key opens sshd's door before any grant, and pam_okta_jit's account check
+# refuses her with the hint. The other flows are the usual ones.
+E2E_FLOWS = JIT_FLOWS.replace("[flow web]\ngroups = web-sudo\n", "[flow web]\ngroups = web-sudo\nssh_keys = requesters\n")
+assert "ssh_keys = requesters" in E2E_FLOWS
+NSS_SECTION = """
+[nss]
+uid_attribute = unixUid
+uid_range = 1900000000-1999999999
+gecos_attribute = displayName
+keys_attribute = sshPublicKeys
+shell = /bin/sh
+groups = web-sudo
+keys_user = %(keys_user)s
+cache = %(cache)s
+"""
+
+
+def sshd_pam(sock):
+    return ("auth required pam_deny.so\n"
+            "@include common-account\n"
+            "account required %(m)s group=web-sudo socket=%(s)s\n"
+            "session required pam_mkhomedir.so umask=0077\n"
+            "session optional %(m)s group=web-sudo socket=%(s)s\n"
+            "session required pam_permit.so\n" % {"m": module_path(), "s": sock})
+
+
+@pytest.fixture
+def world(tmp_path, okta_factory, rsa_key, local_users, cli_copy):
+    """(host, env, key): the namespace, okta-jitd inside it ([nss] on, a
+    single host), sshd inside it with `okta-jit keys %u` as its
+    AuthorizedKeysCommand, and Nora in Okta (ops-oncall, ACTIVE) with her
+    UID, name and public key in her profile."""
+    host = NssHost(binary("libnss_okta_jit.so.2"), cli_copy)
+    env = None
+    try:
+        key, pub = user_key(host.dir)
+        seed = jit_seed(rsa_key)
+        seed["users"].append({"id": NORA_ID, "login": NORA + "@example.com", "status": "ACTIVE",
+                              "firstName": "Nora", "lastName": "Okta", "email": NORA + "@example.com"})
+        seed["memberships"].append([G_OPS, NORA_ID])
+        okta = okta_factory(seed, name="nss-okta")
+        okta.control("users", {"op": "update", "id": NORA_ID,
+                               "profile_extra": {"unixUid": NORA_UID, "displayName": "Nora Okta",
+                                                 "sshPublicKeys": [pub]}})
+        workdir = str(tmp_path / "jit")
+        os.makedirs(workdir)
+        env = JitEnv(workdir, okta, rsa_key, cli_copy,
+                     flows=E2E_FLOWS + NSS_SECTION % {"keys_user": KEYS_USER, "cache": host.cache})
+        env.daemon.prefix = host.prefix
+        env.daemon.start()
+        host.start_sshd(NORA, "%s --socket %s keys %%u" % (host.keys_command, env.sock), sshd_pam(env.sock))
+        host.pub = pub
+        yield host, env, key
+    finally:
+        if env is not None:
+            env.close()
+        host.close()
+
+
+def nora_cli(host, env, *args):
+    return host.run(host.keys_command, "--socket", env.sock, *args, user=(NORA_UID, NORA_UID), timeout=60)
+
+
+def sudo_group_line(host):
+    return host.getent("group", SUDO_GROUP)
+
+
+def test_okta_user_without_a_local_account_requests_logs_in_with_her_okta_key_and_sudoes(world):
+    host, env, key = world
+    passwd_line = "%s:*:%d:%d:Nora Okta:/home/%s:/bin/sh\n" % (NORA, NORA_UID, NORA_UID, NORA)
+    # ---- before any grant: she exists (a requester), in no JIT group
+    got = wait_for(lambda: host.getent("passwd", NORA), 30, what="okta-jitd's cache to name Nora")
+    assert got == passwd_line, got
+    assert host.getent("passwd", str(NORA_UID)) == passwd_line
+    assert host.run("id", NORA).stdout == "uid=%d(%s) gid=%d(%s) groups=%d(%s)\n" % ((NORA_UID, NORA) * 3)
+    line = sudo_group_line(host)
+    m = re.match(r"^%s:[^:]*:(\d+):\n$" % SUDO_GROUP, line or "")
+    assert m, line  # the group is there, with no member
+    sudo_gid = int(m.group(1))
+    assert 1900000000 <= sudo_gid <= 1999999999
+    # local users win: ojt-alice is an Okta requester too, and local
+    alice = host.getent("passwd", "ojt-alice")
+    assert alice and alice.split(":")[2] == str(pwd.getpwnam("ojt-alice").pw_uid), alice
+    assert not os.path.exists(os.path.join(host.home, NORA))
+    # sshd's keys command, as the keys user: her key from Okta
+    keys = host.run(host.keys_command, "--socket", env.sock, "keys", NORA, user=(host.keys_uid, 65534))
+    assert keys.returncode == 0 and host.pub.split()[1] in keys.stdout, (keys.stdout, keys.stderr)
+    assert len(keys.stdout.splitlines()) == 1
+    # ---- refused with the request hint
+    p = host.ssh(NORA, key, "echo ok")
+    assert p.returncode == 255 and "ok" not in p.stdout, (p.stdout, p.stderr, host.read_sshd_log()[-3000:])
+    assert "okta-jit request web-sudo" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(host.home, NORA))
+    # ---- she requests (as herself: her uid comes from the module)
+    r = nora_cli(host, env, "--json", "request", "web-sudo", "--for", "20s", "--reason", "INC-18 deploy")
+    assert r.returncode == 0, (r.stdout, r.stderr, env.daemon.log()[-3000:])
+    rows = env.grants()
+    assert len(rows) == 1 and rows[0]["user"] == NORA and rows[0]["state"] == "active", rows
+    gid = rows[0]["id"]
+    member = "%s:x:%d:%s\n" % (SUDO_GROUP, sudo_gid, NORA)
+    wait_for(lambda: sudo_group_line(host) == member, 15, what="the cache to list her grant")
+    assert host.run("id", "-Gn", NORA).stdout.split() == [NORA, SUDO_GROUP]
+    # ---- logs in with her Okta key, gets a home, sudo through %okta-web-sudo
+    p = host.ssh(NORA, key, "id -un; id -Gn; pwd; sudo -n id -u")
+    assert p.returncode == 0, (p.stdout, p.stderr, host.read_sshd_log()[-3000:])
+    out = p.stdout.splitlines()
+    assert out[0] == NORA and SUDO_GROUP in out[1].split() and out[2] == "/home/" + NORA and out[3] == "0", out
+    st = os.stat(os.path.join(host.home, NORA))
+    assert (st.st_uid, st.st_gid) == (NORA_UID, NORA_UID)
+    # ---- after the grant's end: no member, no login, no sudo
+    end = env.grant(gid)["end_at"]
+    wait_for(lambda: time.time() >= end + 1, 40, what="the grant's end")
+    assert sudo_group_line(host) == "%s:x:%d:\n" % (SUDO_GROUP, sudo_gid)
+    assert host.run("id", "-Gn", NORA).stdout.split() == [NORA]
+    p = host.run("sudo", "-n", "id", "-u", user=(NORA_UID, NORA_UID))
+    assert p.returncode != 0 and p.stdout.strip() != "0", (p.stdout, p.stderr)
+    p = host.ssh(NORA, key, "echo ok")
+    assert p.returncode == 255 and "ok" not in p.stdout, (p.stdout, p.stderr)
+    assert "needs an active grant" in p.stderr, p.stderr
+    assert host.getent("passwd", NORA) == passwd_line  # still a requester here
+
+
+def test_daemon_down_local_lookups_stay_fast_and_okta_users_resolve_from_the_cache(world):
+    host, env, key = world
+    wait_for(lambda: host.getent("passwd", NORA), 30, what="okta-jitd's cache to name Nora")
+    env.daemon.stop()
+    assert not env.daemon.alive()
+    for argv, want in ((["getent", "passwd", "root"], "root:x:0:0:"), (["id", "-un", "root"], "root"),
+                       (["getent", "group", "root"], "root:x:0:"), (["getent", "passwd", NORA], NORA + ":*:")):
+        p = host.run(*argv)
+        assert p.returncode == 0 and p.stdout.startswith(want), (argv, p.stdout, p.stderr)
+        # nothing waits on the daemon: far under a second (generous bound)
+        assert p.elapsed < 2.0, (argv, p.elapsed)
+    # and an unknown name is a plain "not found", at once
+    p = host.run("getent", "passwd", "ojt-nobody-at-all")
+    assert p.returncode == 2 and p.elapsed < 2.0, (p.returncode, p.elapsed)
