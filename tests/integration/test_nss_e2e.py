@@ -378,7 +378,7 @@ def test_okta_user_without_a_local_account_requests_logs_in_with_her_okta_key_an
     assert "okta-jit request web-sudo" in p.stderr, p.stderr
     assert not os.path.exists(os.path.join(host.home, NORA))
     # ---- she requests (as herself: her uid comes from the module)
-    r = nora_cli(host, env, "--json", "request", "web-sudo", "--for", "20s", "--reason", "INC-18 deploy")
+    r = nora_cli(host, env, "--json", "request", "web-sudo", "--for", "10s", "--reason", "INC-18 deploy")
     assert r.returncode == 0, (r.stdout, r.stderr, env.daemon.log()[-3000:])
     rows = env.grants()
     assert len(rows) == 1 and rows[0]["user"] == NORA and rows[0]["state"] == "active", rows
