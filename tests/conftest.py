@@ -33,6 +33,10 @@ INSTALLED = {
         subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
                        text=True).stdout.strip() or "/usr/lib/x86_64-linux-gnu",
         "security", "pam_okta_jit.so"),
+    # where libnss-okta-jit puts it: the multiarch folder (pam's libdir)
+    "libnss_okta_jit.so.2": os.path.join(
+        subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True,
+                       text=True).stdout.strip() or "/usr/lib/x86_64-linux-gnu", "libnss_okta_jit.so.2"),
 }
 
 

@@ -268,11 +268,11 @@ check "deselecting restores common-account" cmp /etc/pam.d/common-account "$LOGS
 
 # ---- end to end against the installed binaries ------------------------------
 echo "== end-to-end tests (OJIT_INSTALLED=1)"
-tools=("$BUILD/tests/okta_driver")
+tools=("$BUILD/tests/okta_driver" "$BUILD/tests/nss_cache_tool")
 [ -f tests/tools/pam_driver.c ] && tools+=("$BUILD/tests/pam_driver")
 make -C "$ROOT" --no-print-directory BUILD="$BUILD" WERROR=0 "${tools[@]}" >"$LOGS/tools-build.log" 2>&1 ||
 	fail "build the test tools (see $LOGS/tools-build.log)"
-k="pam or daemon_lifecycle"
+k="pam or daemon_lifecycle or nss_e2e"
 if ! ls tests/integration/test_pam*.py >/dev/null 2>&1; then
 	echo "   (no tests/integration/test_pam*.py yet: -k \"$k\" selects the daemon tests)"
 fi
