@@ -570,6 +570,10 @@ static char *sshd_effective_config(char *why, size_t whylen)
 		if (n == 0 || (n < 0 && errno != EINTR) || used == DOCTOR_SSHD_OUT_MAX)
 			break;
 	}
+	/* closed before the wait: an sshd with more to say gets EPIPE
+	 * instead of blocking on a pipe nobody reads */
+	close(out[0]);
+	out[0] = -1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (buf == NULL) {
