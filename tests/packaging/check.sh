@@ -231,8 +231,9 @@ echo "== NSS module and the keys user"
 # glibc's NSS dlopens "libnss_okta_jit.so.2" by name: the run-time linker's
 # cache must know it (the ldconfig trigger ran), and the same dlopen by name
 # must load it and find the passwd and group entry points.
+# (with merged /usr, ldconfig names /lib/MA for /usr/lib/MA)
 check "ld.so.cache names $NSSMOD (the ldconfig trigger ran)" bash -c \
-	"ldconfig -p | grep -q 'libnss_okta_jit.so.2 (libc6,x86-64) => $NSSMOD\$'"
+	"ldconfig -p | grep -Eq 'libnss_okta_jit.so.2 \\(libc6,x86-64\\) => (/usr)?/lib/$MA/libnss_okta_jit.so.2\$'"
 check "dlopen(\"libnss_okta_jit.so.2\") by name finds the NSS entry points" "$PYTHON" -c "
 import ctypes
 m = ctypes.CDLL('libnss_okta_jit.so.2')
