@@ -310,8 +310,7 @@ def sshd_pam(sock):
             "session required pam_permit.so\n" % {"m": module_path(), "s": sock})
 
 
-@pytest.fixture
-def world(tmp_path, okta_factory, rsa_key, local_users, cli_copy):
+def make_world(flows, tmp_path, okta_factory, rsa_key, cli_copy):
     """(host, env, key): the namespace, okta-jitd inside it ([nss] on, a
     single host), sshd inside it with `okta-jit keys %u` as its
     AuthorizedKeysCommand, and Nora in Okta (ops-oncall, ACTIVE) with her
@@ -331,7 +330,7 @@ def world(tmp_path, okta_factory, rsa_key, local_users, cli_copy):
         workdir = str(tmp_path / "jit")
         os.makedirs(workdir)
         env = JitEnv(workdir, okta, rsa_key, cli_copy,
-                     flows=E2E_FLOWS + NSS_SECTION % {"keys_user": KEYS_USER, "cache": host.cache})
+                     flows=flows + NSS_SECTION % {"keys_user": KEYS_USER, "cache": host.cache})
         env.daemon.prefix = host.prefix
         env.daemon.start()
         host.start_sshd(NORA, "%s --socket %s keys %%u" % (host.keys_command, env.sock), sshd_pam(env.sock))
@@ -341,6 +340,17 @@ def world(tmp_path, okta_factory, rsa_key, local_users, cli_copy):
         if env is not None:
             env.close()
         host.close()
+
+
+@pytest.fixture
+def world(tmp_path, okta_factory, rsa_key, local_users, cli_copy):
+    yield from make_world(E2E_FLOWS, tmp_path, okta_factory, rsa_key, cli_copy)
+
+
+@pytest.fixture
+def world_keys_per_grant(tmp_path, okta_factory, rsa_key, local_users, cli_copy):
+    """The usual flows: web-sudo's keys only during a grant (ssh_keys = grant)."""
+    yield from make_world(JIT_FLOWS, tmp_path, okta_factory, rsa_key, cli_copy)
 
 
 def nora_cli(host, env, *args):
@@ -420,3 +430,31 @@ def test_daemon_down_local_lookups_stay_fast_and_okta_users_resolve_from_the_cac
     # and an unknown name is a plain "not found", at once
     p = host.run("getent", "passwd", "ojt-nobody-at-all")
     assert p.returncode == 2 and p.elapsed < 2.0, (p.returncode, p.elapsed)
+
+
+def nora_keys(host, env):
+    p = host.run(host.keys_command, "--socket", env.sock, "keys", NORA, user=(host.keys_uid, 65534))
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    return p.stdout
+
+
+def test_with_ssh_keys_grant_her_okta_key_opens_the_door_only_during_a_grant(world_keys_per_grant):
+    host, env, key = world_keys_per_grant
+    wait_for(lambda: host.getent("passwd", NORA), 30, what="okta-jitd's cache to name Nora")
+    # no grant: no key, so sshd refuses her before PAM
+    assert nora_keys(host, env) == ""
+    p = host.ssh(NORA, key, "echo ok")
+    assert p.returncode == 255 and "Permission denied (publickey)" in p.stderr, p.stderr
+    r = nora_cli(host, env, "--json", "request", "web-sudo", "--for", "6s")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    gid = env.grants()[0]["id"]
+    assert host.pub.split()[1] in nora_keys(host, env)
+    p = host.ssh(NORA, key, "echo ok")
+    assert p.returncode == 0 and p.stdout == "ok\n", (p.stdout, p.stderr, host.read_sshd_log()[-3000:])
+    # after the end: no key again (login, key and group all refused)
+    end = env.grant(gid)["end_at"]
+    wait_for(lambda: time.time() >= end + 1, 30, what="the grant's end")
+    wait_for(lambda: nora_keys(host, env) == "", 15, what="the key withdrawn")
+    p = host.ssh(NORA, key, "echo ok")
+    assert p.returncode == 255 and "Permission denied (publickey)" in p.stderr, p.stderr
+    assert host.run("id", "-Gn", NORA).stdout.split() == [NORA]
