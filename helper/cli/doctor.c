@@ -582,7 +582,7 @@ static char *sshd_effective_config(char *why, size_t whylen)
 	}
 	buf[used] = '\0';
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		buf[strcspn(buf, "\n")] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
 		snprintf(why, whylen, DOCTOR_SSHD " -T failed (%s%d): %s", WIFEXITED(status) ? "exit " : "signal ",
 			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), buf[0] ? buf : "no output");
 		free(buf);
