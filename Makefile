@@ -321,9 +321,10 @@ mutants:
 # section of docs/benchmarks.md and the "## Numbers" of docs/fleet.md
 # ($(BUILD)/bench/fleet.json), and skips with a message without PostgreSQL.
 BENCH_DIR   := $(BUILD)/bench
-BENCH_TOOLS := $(BENCH_DIR)/pam_bench $(BENCH_DIR)/rtt $(BENCH_DIR)/load $(BENCH_DIR)/fleet_load
+BENCH_TOOLS := $(BENCH_DIR)/pam_bench $(BENCH_DIR)/rtt $(BENCH_DIR)/load $(BENCH_DIR)/fleet_load \
+	$(BENCH_DIR)/nss_bench $(BUILD)/tests/nss_cache_tool
 FLEET_BASELINE ?= c2bee88
-.PHONY: bench bench-tools bench-fleet
+.PHONY: bench bench-tools bench-fleet bench-nss
 bench-tools: $(BENCH_TOOLS)
 $(BENCH_DIR)/pam_bench: bench/pam_bench.c Makefile
 	@mkdir -p $(dir $@)
@@ -337,9 +338,17 @@ $(BENCH_DIR)/load: bench/load.c $(BUILD)/helper/common/proto.o Makefile
 $(BENCH_DIR)/fleet_load: bench/fleet_load.c $(BUILD)/helper/common/proto.o Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -Ihelper/common -o $@ $< $(BUILD)/helper/common/proto.o $(EXE_LDFLAGS)
+$(BENCH_DIR)/nss_bench: bench/nss_bench.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) -o $@ $< $(EXE_LDFLAGS) -ldl
 bench: all $(BENCH_TOOLS)
 	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/run.py
 	OJIT_BUILD=$(abspath $(BUILD)) FLEET_BASELINE=$(FLEET_BASELINE) $(PYTHON) bench/fleet.py
+	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/nss.py
+# getpwnam through libnss_okta_jit.so.2 against `files` (10 and 100,000
+# users) and the memory it adds; its section of docs/benchmarks.md (issue 18).
+bench-nss: all $(BENCH_DIR)/nss_bench $(BUILD)/tests/nss_cache_tool
+	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/nss.py
 bench-fleet: all $(BENCH_DIR)/fleet_load
 	OJIT_BUILD=$(abspath $(BUILD)) FLEET_BASELINE=$(FLEET_BASELINE) $(PYTHON) bench/fleet.py
 
