@@ -220,7 +220,10 @@ int nss_cache_user_at(const struct nss_cache *c, uint32_t i, struct nss_cache_pw
 	out->gecos = nss_cache_str(c, rd32(r + offsetof(struct nss_cache_urec, gecos)));
 	out->dir = nss_cache_str(c, rd32(r + offsetof(struct nss_cache_urec, dir)));
 	out->shell = nss_cache_str(c, rd32(r + offsetof(struct nss_cache_urec, shell)));
-	if (out->name == NULL || out->gecos == NULL || out->dir == NULL || out->shell == NULL)
+	/* The writer never gives uid or gid 0; a file that does is not ours
+	 * (a second name for root would pass every uid-0 check). */
+	if (out->name == NULL || out->gecos == NULL || out->dir == NULL || out->shell == NULL || out->uid == 0 ||
+	    out->gid == 0)
 		return -1;
 	return 1;
 }
@@ -236,7 +239,7 @@ int nss_cache_group_at(const struct nss_cache *c, uint32_t i, struct nss_cache_g
 	out->gid = rd32(r + offsetof(struct nss_cache_grec, gid));
 	out->first = rd32(r + offsetof(struct nss_cache_grec, first));
 	out->count = rd32(r + offsetof(struct nss_cache_grec, count));
-	if (out->name == NULL || out->first > c->nmembers || out->count > c->nmembers - out->first)
+	if (out->name == NULL || out->gid == 0 || out->first > c->nmembers || out->count > c->nmembers - out->first)
 		return -1;
 	return 1;
 }

@@ -508,6 +508,34 @@ static void test_atomic_replace(void **state)
 	assert_true(strlen(err) > 0);
 }
 
+/* A file that names a user or group 0 (the writer never does) answers
+ * "damaged" for that record, not root under another name. */
+static void test_id_zero_refused(void **state)
+{
+	struct nss_cache c;
+	struct nss_cache_pw u;
+	struct nss_cache_gr g;
+	size_t size;
+	unsigned char *buf;
+	uint64_t off;
+	uint32_t zero = 0;
+
+	(void)state;
+	write_sample(0);
+	buf = slurp(&size);
+	assert_int_equal(nss_cache_parse(buf, size, &c, NULL, 0), 0);
+	assert_int_equal(nss_cache_user_by_name(&c, "alice", &u), 1);
+	memcpy(&off, buf + offsetof(struct nss_cache_header, users_off), sizeof(off));
+	/* alice is the first user record (name order): her uid to 0 */
+	memcpy(buf + off + offsetof(struct nss_cache_urec, uid), &zero, sizeof(zero));
+	assert_int_equal(nss_cache_user_by_name(&c, "alice", &u), -1);
+	assert_int_equal(nss_cache_user_by_name(&c, "bob", &u), 1);
+	memcpy(&off, buf + offsetof(struct nss_cache_header, groups_off), sizeof(off));
+	memcpy(buf + off + offsetof(struct nss_cache_grec, gid), &zero, sizeof(zero));
+	assert_int_equal(nss_cache_group_at(&c, 0, &g), -1);
+	free(buf);
+}
+
 static void test_empty_cache(void **state)
 {
 	struct nss_cache c;
@@ -537,6 +565,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flipped_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_mode_type_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_id_zero_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_cache, setup, teardown),
 	};
 
