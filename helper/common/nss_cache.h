@@ -20,6 +20,11 @@
  * file's size once at open, and every string and index when it is used, so
  * a truncated or hostile file gives "unusable" or "not found", never an
  * out-of-bounds read. The file holds nothing secret (it is world-readable).
+ *
+ * The file is only ever replaced (rename), never rewritten in place: a
+ * reader's mapping keeps the old inode whole. Truncating the live file by
+ * hand while a lookup has it mapped could SIGBUS that process; the size
+ * check at open bounds everything else.
  */
 #ifndef OJIT_NSS_CACHE_H
 #define OJIT_NSS_CACHE_H

@@ -272,3 +272,25 @@ def test_setuid_programs_ignore_the_variable(tmp_path):
     assert r.stdout == "ojn-alice:x:200101:200101:Alice Okta:/home/ojn-alice:/bin/bash\n", r.stderr
     r = run(prefix + as_nobody + [str(getent), "passwd", "ojn-alice", "ojn-sys"], env=env)
     assert r.stdout == "ojn-sys:x:200201:200201::/home/ojn-sys:/bin/bash\n", r.stderr
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan build (OJIT_SANITIZED=1): valgrind cannot run it")
+def test_valgrind_clean(nss, tmp_path):
+    """Every entry point under memcheck: no invalid read, on a good cache and
+    on a damaged one, and nothing of the module's left allocated."""
+    if shutil.which("valgrind") is None:
+        pytest.fail("valgrind is required (packaging/install-deps.sh installs it)")
+    vg = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+          "--errors-for-leak-kinds=definite,indirect"]
+    cache = write_cache(tmp_path / "nss.cache", base_spec(enumerate_=True))
+    for args in (["getent", "passwd", "ojn-alice", "200102", "nobody-here"],
+                 ["getent", "group", "okta-web-sudo", "okta-big", "300101", "nobody-here"],
+                 ["getent", "passwd"], ["getent", "group"], ["id", "ojn-alice"]):
+        r = nss(*(vg + args), cache=cache)
+        assert r.returncode in (0, 2), r.stderr[-3000:]
+    data = open(cache, "rb").read()
+    cut = tmp_path / "cut.cache"
+    with open(cut, "wb") as f:
+        f.write(data[:len(data) // 2])
+    r = nss(*(vg + ["getent", "passwd", "ojn-alice"]), cache=cut)
+    assert r.returncode == 2, r.stderr[-3000:]
