@@ -294,3 +294,55 @@ def test_valgrind_clean(nss, tmp_path):
         f.write(data[:len(data) // 2])
     r = nss(*(vg + ["getent", "passwd", "ojn-alice"]), cache=cut)
     assert r.returncode == 2, r.stderr[-3000:]
+
+
+# Threads looking up while the cache is replaced: every answer is whole,
+# from the old file or the new one (ctypes releases the GIL during calls).
+_THREADS = r"""
+import ctypes, sys, threading
+lib = ctypes.CDLL(sys.argv[1])
+class Passwd(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("passwd", ctypes.c_char_p), ("uid", ctypes.c_uint),
+                ("gid", ctypes.c_uint), ("gecos", ctypes.c_char_p), ("dir", ctypes.c_char_p),
+                ("shell", ctypes.c_char_p)]
+seen, bad = set(), []
+stop = threading.Event()
+def worker():
+    buf, pw, err = ctypes.create_string_buffer(4096), Passwd(), ctypes.c_int(0)
+    while not stop.is_set():
+        st = lib._nss_okta_jit_getpwnam_r(b"ojn-alice", ctypes.byref(pw), buf, 4096, ctypes.byref(err))
+        if st != 1:
+            bad.append((st, err.value))
+            continue
+        seen.add((pw.uid, pw.gecos))
+threads = [threading.Thread(target=worker) for _ in range(4)]
+for t in threads:
+    t.start()
+while not seen and not bad:
+    stop.wait(0.01)
+print("ready", flush=True)
+sys.stdin.readline()  # the parent replaces the cache meanwhile, then says stop
+stop.set()
+for t in threads:
+    t.join()
+print(sorted(seen), bad)
+"""
+
+
+def test_threads_while_the_cache_is_replaced(tmp_path):
+    cache = tmp_path / "nss.cache"
+    specs = [base_spec(), base_spec()]
+    specs[1]["users"][0] = _user("ojn-alice", 200111, "Alice Renumbered")
+    write_cache(cache, specs[0])
+    env = dict(os.environ, OKTA_JIT_NSS_CACHE=str(cache), **san_env())
+    p = subprocess.Popen(["/usr/bin/python3", "-c", _THREADS, MODULE], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert p.stdout.readline() == "ready\n"
+    for i in range(40):
+        write_cache(cache, specs[i % 2])
+    out, err = p.communicate("stop\n", timeout=60)
+    assert p.returncode == 0, err
+    seen, bad = out.strip().rsplit(" ", 1)
+    assert bad == "[]"  # never unusable, never a torn record
+    assert seen in ("[(200101, b'Alice Okta'), (200111, b'Alice Renumbered')]",
+                    "[(200101, b'Alice Okta')]", "[(200111, b'Alice Renumbered')]")
