@@ -230,6 +230,12 @@ def test_exports_only_nss_symbols_and_links_only_libc():
     if SANITIZED:
         needed = [n for n in needed if not n.startswith(("libasan", "libubsan", "libm.", "libgcc_s", "libstdc++"))]
     assert needed == ["libc.so.6"]
+    # No heap of its own: the one allocator it calls is realloc, to grow
+    # the caller's group array as initgroups_dyn's contract says.
+    if not SANITIZED:
+        r = run(["nm", "-D", "--undefined-only", MODULE])
+        imported = {line.split()[-1].split("@")[0] for line in r.stdout.splitlines() if line.strip()}
+        assert imported & {"malloc", "calloc", "realloc", "free", "strdup", "fopen", "getenv"} == {"realloc"}
 
 
 def test_setuid_programs_ignore_the_variable(tmp_path):
