@@ -280,3 +280,59 @@ void ojit_sleep_ms(int64_t ms)
 	while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
 		ts = rem;
 }
+
+int ojit_pct_encode(struct ojit_buf *b, const char *in, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		if (ch < 0x21 || ch >= 0x7f || ch == '%' || ch == ':' || ch == ',') {
+			char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+
+			if (ojit_buf_append(b, e, 3) != 0)
+				return -1;
+		} else if (ojit_buf_append(b, in + i, 1) != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int ojit_pct_decode(const char *in, char *out, size_t n)
+{
+	size_t len = 0;
+
+	for (; *in != '\0'; in++) {
+		int ch = (unsigned char)*in;
+
+		if (ch == '%') {
+			int hi = hexval(in[1]), lo = hi >= 0 ? hexval(in[2]) : -1;
+
+			if (lo < 0 || (hi | lo) == 0)
+				return -1;
+			ch = hi << 4 | lo;
+			in += 2;
+		}
+		if (len + 1 >= n)
+			return -1;
+		out[len++] = (char)ch;
+	}
+	if (n == 0)
+		return -1;
+	out[len] = '\0';
+	return (int)len;
+}

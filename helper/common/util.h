@@ -67,6 +67,14 @@ void ojit_buf_free(struct ojit_buf *b);
 void ojit_buf_free_secret(struct ojit_buf *b);
 
 /* Monotonic and wall clocks in seconds / milliseconds. */
+/* Percent-encoding of a snapshot's profile fields (issue 18): every byte
+ * below 0x21, 0x7f and above, and '%', ':' and ',' become %XX, so a value
+ * holds no field or line separator. encode appends to b (0, or -1 when b's
+ * limit is reached); decode writes NUL-terminated text to out and returns
+ * its length, or -1 for a bad escape, an encoded NUL, or no room. */
+int ojit_pct_encode(struct ojit_buf *b, const char *in, size_t len);
+int ojit_pct_decode(const char *in, char *out, size_t n);
+
 int64_t ojit_now(void);
 int64_t ojit_mono_ms(void);
 /* Sleep for ms milliseconds (restarts on EINTR). */

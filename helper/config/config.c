@@ -436,6 +436,172 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 	return 0;
 }
 
+/* An Okta profile attribute's name: what Okta's schema allows in a
+ * custom attribute's variable name. */
+static int nss_attr_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > OJIT_NSS_ATTR_MAX || !(isalpha((unsigned char)v[0]) || v[0] == '_'))
+		return 0;
+	for (; *v != '\0'; v++)
+		if (!isalnum((unsigned char)*v) && *v != '_')
+			return 0;
+	return 1;
+}
+
+/* A value that ends up in a passwd line: no ':' (the field separator), no
+ * control characters, absolute. */
+static int nss_path_ok(const char *v)
+{
+	if (v[0] != '/' || strlen(v) > 200)
+		return 0;
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x21 || *v == 0x7f || *v == ':')
+			return 0;
+	return 1;
+}
+
+/* A template with exactly one %<letter> and otherwise only %%. */
+static int nss_template_ok(const char *v, char letter)
+{
+	int n = 0;
+
+	for (; *v != '\0'; v++) {
+		if (*v != '%')
+			continue;
+		v++;
+		if (*v == letter)
+			n++;
+		else if (*v != '%')
+			return 0;
+	}
+	return n == 1;
+}
+
+static int set_yes_no(struct parse_state *st, const char *key, const char *value, int *dst)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+		*dst = 1;
+	else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+		*dst = 0;
+	else {
+		add_error(st, st->line, "nss", key, "'%s' must be yes or no", value);
+		return 0;
+	}
+	return 1;
+}
+
+static int handle_nss(struct parse_state *st, const char *key, const char *value)
+{
+	struct ojit_config *c = st->cfg;
+	char **dst = NULL;
+
+	if (c->nss_line == 0) {
+		c->nss_line = st->line;
+		c->nss_enabled = 1;
+	}
+	if (strcmp(key, "enabled") == 0)
+		return set_yes_no(st, key, value, &c->nss_enabled);
+	if (strcmp(key, "enumerate") == 0)
+		return set_yes_no(st, key, value, &c->nss_enumerate);
+	if (strcmp(key, "uid_attribute") == 0)
+		dst = &c->nss_uid_attribute;
+	else if (strcmp(key, "gecos_attribute") == 0)
+		dst = &c->nss_gecos_attribute;
+	else if (strcmp(key, "keys_attribute") == 0)
+		dst = &c->nss_keys_attribute;
+	if (dst != NULL) {
+		if (!set_string(st, "nss", key, value, dst))
+			return 0;
+		if (!nss_attr_ok(value)) {
+			add_error(st, st->line, "nss", key,
+				  "'%s' is not an Okta profile attribute name (letters, digits and _, at most %d)", value,
+				  OJIT_NSS_ATTR_MAX);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "uid_range") == 0) {
+		char *end = NULL, *end2 = NULL;
+		long long lo, hi;
+
+		errno = 0;
+		lo = strtoll(value, &end, 10);
+		hi = end != NULL && *end == '-' ? strtoll(end + 1, &end2, 10) : -1;
+		if (errno != 0 || end == value || end2 == NULL || end2 == end + 1 || *end2 != '\0' || lo < 0 || hi < 0) {
+			add_error(st, st->line, "nss", key, "'%s' is not FIRST-LAST (e.g. 1879048192-2147483646)", value);
+			return 0;
+		}
+		/* below 1000: system accounts; 65534/65535: nobody and (uid_t)-1
+		 * in 16 bits; from 2^31 on, signed uid_t bugs */
+		if (lo < 1000 || hi > 2147483646 || lo > hi || (lo <= 65535 && hi >= 65534)) {
+			add_error(st, st->line, "nss", key,
+				  "'%s' must lie within 1000-2147483646, first <= last, and leave out 65534 and 65535", value);
+			return 0;
+		}
+		c->nss_uid_min = lo;
+		c->nss_uid_max = hi;
+		return 1;
+	}
+	if (strcmp(key, "key_options") == 0) {
+		if (strcmp(value, "allow") == 0)
+			c->nss_key_options_allowed = 1;
+		else if (strcmp(value, "refuse") == 0)
+			c->nss_key_options_allowed = 0;
+		else {
+			add_error(st, st->line, "nss", key, "'%s' must be refuse or allow", value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "home") == 0 || strcmp(key, "shell") == 0 || strcmp(key, "cache") == 0) {
+		int home = strcmp(key, "home") == 0;
+
+		if (!set_string(st, "nss", key, value, home ? &c->nss_home : key[0] == 's' ? &c->nss_shell : &c->nss_cache))
+			return 0;
+		if (!nss_path_ok(value) || (home && !nss_template_ok(value, 'u'))) {
+			add_error(st, st->line, "nss", key, "'%s' must be an absolute path without spaces or ':'%s", value,
+				  home ? ", with %u (the user name) once" : "");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "group_name") == 0) {
+		if (!set_string(st, "nss", key, value, &c->nss_group_name))
+			return 0;
+		if (!nss_template_ok(value, 'g') || strlen(value) > 64 || strchr(value, ':') != NULL ||
+		    strchr(value, ' ') != NULL) {
+			add_error(st, st->line, "nss", key, "'%s' must contain %%g (the Okta group name) once, and no ':' or spaces",
+				  value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "keys_user") == 0) {
+		if (!set_string(st, "nss", key, value, &c->nss_keys_user))
+			return 0;
+		if (!jitd_valid_username(value) || strcmp(value, "root") == 0) {
+			add_error(st, st->line, "nss", key, "'%s' is not a valid local user name (nor root)", value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "groups") == 0) {
+		c->nss_groups_line = st->line;
+		if (!set_list(st, "nss", key, value, &c->nss_groups, &c->nnss_groups))
+			return 0;
+		for (size_t i = 0; i < c->nnss_groups; i++)
+			if (!jitd_valid_groupname(c->nss_groups[i])) {
+				add_error(st, st->line, "nss", key, "'%s' is not a valid group name", c->nss_groups[i]);
+				return 0;
+			}
+		return 1;
+	}
+	add_error(st, st->line, "nss", key, "unknown key");
+	return 0;
+}
+
 static int handle_flow(struct parse_state *st, const char *section, const char *key,
 		       const char *value)
 {
@@ -482,6 +648,17 @@ static int handle_flow(struct parse_state *st, const char *section, const char *
 			f->standing_allow = 0;
 		else {
 			add_error(st, st->line, section, key, "'%s' must be allow or deny", value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "ssh_keys") == 0) {
+		if (strcmp(value, "grant") == 0)
+			f->ssh_keys = FLOW_KEYS_GRANT;
+		else if (strcmp(value, "requesters") == 0)
+			f->ssh_keys = FLOW_KEYS_REQUESTERS;
+		else {
+			add_error(st, st->line, section, key, "'%s' must be grant or requesters", value);
 			return 0;
 		}
 		return 1;
@@ -714,6 +891,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return handle_users(st, name, value);
 	if (strcmp(section, "daemon") == 0)
 		return handle_daemon(st, name, value);
+	if (strcmp(section, "nss") == 0)
+		return handle_nss(st, name, value);
 	if (strncmp(section, "flow ", 5) == 0)
 		return handle_flow(st, section, name, value);
 	if (strncmp(section, "notify ", 7) == 0)
@@ -722,7 +901,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		add_error(st, st->line, NULL, name, "key outside any section");
 	else
 		add_error(st, st->line, section, NULL,
-			  "unknown section (expected okta, integration, users, daemon, flow NAME or notify NAME)");
+			  "unknown section (expected okta, integration, users, daemon, nss, flow NAME or notify NAME)");
 	return 0;
 }
 
@@ -776,6 +955,22 @@ static void check_required(struct parse_state *st)
 			  "daemon", c->fleet_signing_key != NULL ? "fleet_signing_key" : "fleet_verify_keys",
 			  "fleet keys sign the shared ledger's rows for the gates: set [daemon] ledger to a "
 			  "postgresql:// URI, or remove this key");
+	/* [nss] groups: a JIT group's local members are its grant holders,
+	 * so each must be a group some flow grants; and its local name must
+	 * be one a group may have. */
+	for (i = 0; i < c->nnss_groups; i++) {
+		char local[300];
+
+		if (config_flow_for_group(c, c->nss_groups[i]) == NULL)
+			add_error(st, c->nss_groups_line, "nss", "groups", "'%s' is not a group of any [flow]", c->nss_groups[i]);
+		else if (config_nss_group_name(c, c->nss_groups[i], local, sizeof(local)) != 0 || strlen(local) > 32 ||
+			 !jitd_valid_groupname(local))
+			add_error(st, c->nss_groups_line, "nss", "groups",
+				  "'%s' makes the local group name '%s' (group_name), which is not a valid group name "
+				  "(at most 32 characters)", c->nss_groups[i], local);
+	}
+	if (c->nnss_groups > 0 && !c->nss_enabled)
+		add_error(st, c->nss_groups_line, "nss", "groups", "has no effect with enabled = no");
 	for (i = 0; i < c->nflows; i++) {
 		struct flow_config *f = &c->flows[i];
 		char sect[80];
@@ -845,6 +1040,20 @@ static void apply_defaults(struct ojit_config *c)
 		c->pending_ttl = 3600;
 	if (c->recheck_after == 0)
 		c->recheck_after = 120;
+	if (c->nss_uid_min == 0) {
+		c->nss_uid_min = OJIT_DEFAULT_NSS_UID_MIN;
+		c->nss_uid_max = OJIT_DEFAULT_NSS_UID_MAX;
+	}
+	if (c->nss_home == NULL)
+		c->nss_home = strdup("/home/%u");
+	if (c->nss_shell == NULL)
+		c->nss_shell = strdup("/bin/bash");
+	if (c->nss_group_name == NULL)
+		c->nss_group_name = strdup("okta-%g");
+	if (c->nss_keys_user == NULL)
+		c->nss_keys_user = strdup("okta-jit-keys");
+	if (c->nss_cache == NULL)
+		c->nss_cache = strdup(OJIT_DEFAULT_NSS_CACHE);
 }
 
 int config_load(const char *path, struct ojit_config **out, struct ojit_buf *errors)
@@ -938,6 +1147,15 @@ void config_free(struct ojit_config *c)
 	free_list(c->snapshot_groups, c->nsnapshot_groups);
 	free(c->fleet_signing_key);
 	free_list(c->fleet_verify_keys, c->nfleet_verify_keys);
+	free(c->nss_uid_attribute);
+	free(c->nss_gecos_attribute);
+	free(c->nss_keys_attribute);
+	free(c->nss_home);
+	free(c->nss_shell);
+	free_list(c->nss_groups, c->nnss_groups);
+	free(c->nss_group_name);
+	free(c->nss_keys_user);
+	free(c->nss_cache);
 	for (i = 0; i < c->nnotify; i++) {
 		free(c->notify[i].name);
 		free(c->notify[i].url);

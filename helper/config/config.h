@@ -13,6 +13,13 @@
 #define OJIT_PAM_SOCKET_NAME "pam.sock"
 #define OJIT_DEFAULT_PAM_SOCKET "/run/okta-jit/" OJIT_PAM_SOCKET_NAME
 #define OJIT_DEFAULT_LEDGER "/var/lib/okta-jit/ledger.db"
+/* [nss] defaults. The UID range is the one systemd's UIDS-GIDS.md leaves
+ * unused (above the container ranges, below 2^31, where signed uid_t
+ * bugs live). */
+#define OJIT_DEFAULT_NSS_CACHE "/var/cache/okta-jit/nss.cache"
+#define OJIT_DEFAULT_NSS_UID_MIN 1879048192
+#define OJIT_DEFAULT_NSS_UID_MAX 2147483646
+#define OJIT_NSS_ATTR_MAX 64
 #define CONFIG_ACCESS_DETAILS_MAX 400
 #define CONFIG_NAME_MAX 64
 #define CONFIG_MAX_FLOWS 256
@@ -21,6 +28,10 @@
 enum dpop_mode { DPOP_AUTO, DPOP_ON, DPOP_OFF };
 enum approval_rule { APPROVAL_AUTO, APPROVAL_OWNERS, APPROVAL_OWNER };
 enum on_expiry { ON_EXPIRY_KEEP, ON_EXPIRY_TERMINATE };
+/* [flow] ssh_keys (issue 18): when `okta-jit keys` prints a requester's
+ * keys: only during an active grant of the flow's groups, or to every
+ * requester of the flow (the PAM gate then refuses with the request hint). */
+enum flow_keys { FLOW_KEYS_GRANT, FLOW_KEYS_REQUESTERS };
 
 struct flow_config {
 	char *name;
@@ -35,6 +46,7 @@ struct flow_config {
 	int standing_allow; /* standing = allow: a non-JIT member passes */
 	enum on_expiry on_expiry;
 	int64_t warn_before; /* seconds before the end to warn sessions */
+	enum flow_keys ssh_keys;
 	int line;            /* line of the [flow NAME] header */
 };
 
@@ -100,6 +112,24 @@ struct ojit_config {
 	char **fleet_verify_keys;   /* a gate's Ed25519 public keys (several while rotating) */
 	size_t nfleet_verify_keys;
 	int fleet_verify_keys_line;
+	/* [nss] (issue 18): Okta users, JIT groups and SSH keys on this host
+	 * through libnss_okta_jit.so.2 and `okta-jit keys` */
+	int nss_enabled;
+	int nss_line;                /* the first [nss] key's line */
+	char *nss_uid_attribute;     /* Okta profile attribute holding the UID; NULL: derived */
+	int64_t nss_uid_min, nss_uid_max; /* uid_range: derived and listed UIDs, derived GIDs */
+	char *nss_gecos_attribute;   /* NULL: none */
+	char *nss_keys_attribute;    /* NULL: no SSH keys from Okta */
+	int nss_key_options_allowed; /* key_options = allow */
+	char *nss_home;              /* template, %u = the local name */
+	char *nss_shell;
+	char **nss_groups;           /* gated groups that appear as local groups */
+	size_t nnss_groups;
+	int nss_groups_line;
+	char *nss_group_name;        /* template, %g = the Okta group name */
+	int nss_enumerate;
+	char *nss_keys_user;         /* sshd's AuthorizedKeysCommandUser */
+	char *nss_cache;             /* the file okta-jitd writes for the module */
 	/* [flow NAME] */
 	struct flow_config *flows;
 	size_t nflows;
@@ -121,6 +151,15 @@ int config_check_login_format(const char *fmt, const char **why);
 /* Map a local user name to an Okta login with login_format ("%u" is the
  * user, "%%" a percent sign). Returns -1 if it does not fit. */
 int config_map_login(const struct ojit_config *cfg, const char *user, char *out, size_t n);
+
+/* The local name of Okta login under login_format (its reverse), or -1
+ * when the login does not have the format's shape. The name is not yet
+ * checked as a local user name. */
+int config_unmap_login(const struct ojit_config *cfg, const char *login, char *out, size_t n);
+/* [nss] group_name for Okta group grp, or -1 when it does not fit. */
+int config_nss_group_name(const struct ojit_config *cfg, const char *grp, char *out, size_t n);
+/* [nss] home for local name user, or -1 when it does not fit. */
+int config_nss_home(const struct ojit_config *cfg, const char *user, char *out, size_t n);
 
 /* The flow that covers an Okta group name, or NULL. */
 const struct flow_config *config_flow_for_group(const struct ojit_config *cfg, const char *group);

@@ -382,7 +382,8 @@ static int msnap_parse(struct msnap *s, size_t len)
 	}
 	s->cap = cap;
 	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p)), *t1, *t2;
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct snapshot_member sm;
 		size_t k;
 
 		line++;
@@ -391,35 +392,35 @@ static int msnap_parse(struct msnap *s, size_t len)
 			return -1;
 		}
 		*nl = '\0';
-		t1 = strchr(p, '\t');
-		t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
-		if (t1 == NULL || t2 == NULL || strchr(t2 + 1, '\t') != NULL) {
-			snprintf(s->why, sizeof(s->why), "member line %zu is not OKTA_ID TAB STATUS TAB LOGIN", line);
+		/* (with [nss] on the granters, three more fields follow: the
+		 * directory's, issue 18) */
+		if (snapshot_member_parse(p, &sm) != 0) {
+			snprintf(s->why, sizeof(s->why), "member line %zu is not OKTA_ID TAB STATUS TAB LOGIN "
+				 "[TAB UID TAB GECOS TAB KEYS]", line);
 			return -1;
 		}
-		*t1 = *t2 = '\0';
-		if (!okta_valid_id(p)) {
+		if (!okta_valid_id(sm.id)) {
 			snprintf(s->why, sizeof(s->why), "member line %zu: not a valid Okta user id", line);
 			return -1;
 		}
-		if (!okta_valid_user_status(t1 + 1)) {
+		if (!okta_valid_user_status(sm.status)) {
 			snprintf(s->why, sizeof(s->why), "member line %zu: not a known Okta user status", line);
 			return -1;
 		}
-		if (!login_sane(t2 + 1)) {
+		if (!login_sane(sm.login)) {
 			snprintf(s->why, sizeof(s->why), "member line %zu: not a valid login", line);
 			return -1;
 		}
 		if (++n > (size_t)s->h.nmembers)
 			break;
-		for (k = login_hash(t2 + 1) & (cap - 1); s->slots[k].login != NULL; k = (k + 1) & (cap - 1))
-			if (login_eq(s->slots[k].login, t2 + 1)) {
+		for (k = login_hash(sm.login) & (cap - 1); s->slots[k].login != NULL; k = (k + 1) & (cap - 1))
+			if (login_eq(s->slots[k].login, sm.login)) {
 				snprintf(s->why, sizeof(s->why), "member line %zu: login listed twice", line);
 				return -1;
 			}
-		s->slots[k].login = t2 + 1;
-		s->slots[k].id = p;
-		s->slots[k].status = t1 + 1;
+		s->slots[k].login = sm.login;
+		s->slots[k].id = sm.id;
+		s->slots[k].status = sm.status;
 		p = nl + 1;
 	}
 	if (n != (size_t)s->h.nmembers) {

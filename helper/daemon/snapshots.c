@@ -93,21 +93,34 @@ static struct snap_group *group_named(const char *name)
 }
 
 /* Every group a gate may be asked about: each flow's groups and the
- * standing ones of [daemon] snapshot_groups, once each. */
-static int groups_collect(const struct ojit_config *cfg)
+ * standing ones of [daemon] snapshot_groups, once each; with [nss], also
+ * each flow's requesters groups (the directory of users, issue 18). A
+ * single host (gated = 0) asks Okta itself at each check: only the
+ * directory's groups. */
+static int groups_collect(const struct ojit_config *cfg, int gated)
 {
 	size_t i, j, n = cfg->nsnapshot_groups;
 
 	for (i = 0; i < cfg->nflows; i++)
-		n += cfg->flows[i].ngroups;
+		n += cfg->flows[i].ngroups + cfg->flows[i].nrequesters;
 	snap.groups = calloc(n > 0 ? n : 1, sizeof(*snap.groups));
 	if (snap.groups == NULL)
 		return -1;
 	snap.ngroups = 0;
-	for (i = 0; i <= cfg->nflows; i++) {
-		char *const *names = i < cfg->nflows ? cfg->flows[i].groups : cfg->snapshot_groups;
-		size_t nnames = i < cfg->nflows ? cfg->flows[i].ngroups : cfg->nsnapshot_groups;
+	for (i = 0; i <= 2 * cfg->nflows; i++) {
+		char *const *names;
+		size_t nnames;
 
+		if (i < cfg->nflows) {
+			names = cfg->flows[i].groups;
+			nnames = gated ? cfg->flows[i].ngroups : 0;
+		} else if (i == cfg->nflows) {
+			names = cfg->snapshot_groups;
+			nnames = gated ? cfg->nsnapshot_groups : 0;
+		} else {
+			names = cfg->flows[i - cfg->nflows - 1].requesters;
+			nnames = cfg->nss_enabled ? cfg->flows[i - cfg->nflows - 1].nrequesters : 0;
+		}
 		for (j = 0; j < nnames; j++) {
 			struct snap_group *g;
 
@@ -152,7 +165,25 @@ struct members_text {
 	char why[256];
 };
 
-static int member_add(const struct okta_user *u, void *ctx)
+/* The three fields of the directory (ledger_types.h), encoded. */
+static int profile_add(struct members_text *m, const struct okta_profile *pr)
+{
+	size_t i;
+
+	if (ojit_buf_append(&m->buf, "\t", 1) != 0 || ojit_pct_encode(&m->buf, pr->uid, strlen(pr->uid)) != 0 ||
+	    ojit_buf_append(&m->buf, "\t", 1) != 0 || ojit_pct_encode(&m->buf, pr->gecos, strlen(pr->gecos)) != 0 ||
+	    ojit_buf_append(&m->buf, "\t", 1) != 0)
+		return -1;
+	if (pr->keys_err[0] != '\0')
+		return ojit_pct_encode(&m->buf, pr->keys_err, strlen(pr->keys_err));
+	for (i = 0; i < pr->nkeys; i++)
+		if ((i > 0 && ojit_buf_append(&m->buf, " ", 1) != 0) ||
+		    ojit_pct_encode(&m->buf, pr->keys[i], pr->key_len[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static int member_line(const struct okta_user *u, const struct okta_profile *pr, void *ctx)
 {
 	struct members_text *m = ctx;
 	const unsigned char *p;
@@ -166,7 +197,8 @@ static int member_add(const struct okta_user *u, void *ctx)
 				 u->id);
 			return -1;
 		}
-	if (ojit_buf_printf(&m->buf, "%s\t%s\t%s\n", u->id, u->status, u->login) != 0) {
+	if (ojit_buf_printf(&m->buf, "%s\t%s\t%s", u->id, u->status, u->login) != 0 ||
+	    (pr != NULL && profile_add(m, pr) != 0) || ojit_buf_append(&m->buf, "\n", 1) != 0) {
 		m->bad = 1;
 		snprintf(m->why, sizeof(m->why), "the member list does not fit in %u bytes",
 			 (unsigned)SNAPSHOT_MEMBERS_MAX);
@@ -174,6 +206,11 @@ static int member_add(const struct okta_user *u, void *ctx)
 	}
 	m->n++;
 	return 0;
+}
+
+static int member_add(const struct okta_user *u, void *ctx)
+{
+	return member_line(u, NULL, ctx);
 }
 
 /* Ask Okta for group g: 0 with h and m filled (state "ok" with the
@@ -184,6 +221,7 @@ static int snapshot_take(struct jitd *d, struct snap_group *g, int64_t began, st
 {
 	struct okta_error err;
 	char gid[OKTA_ID_MAX + 1];
+	int r;
 
 	memset(h, 0, sizeof(*h));
 	ojit_strlcpy(h->grp, g->name, sizeof(h->grp));
@@ -203,7 +241,15 @@ static int snapshot_take(struct jitd *d, struct snap_group *g, int64_t began, st
 		okta_error_format(&err, why, whylen);
 		return -1;
 	}
-	if (okta_group_members_each(d->okta, gid, ROSTER_MAX_MEMBERS, member_add, m, &err) != 0) {
+	if (d->cfg->nss_enabled) {
+		struct okta_profile_attrs a = { d->cfg->nss_uid_attribute, d->cfg->nss_gecos_attribute,
+						d->cfg->nss_keys_attribute };
+
+		r = okta_group_members_profile_each(d->okta, gid, ROSTER_MAX_MEMBERS, &a, member_line, m, &err);
+	} else {
+		r = okta_group_members_each(d->okta, gid, ROSTER_MAX_MEMBERS, member_add, m, &err);
+	}
+	if (r != 0) {
 		if (m->bad) {
 			ojit_strlcpy(why, m->why, whylen);
 			return -1;
@@ -464,10 +510,11 @@ int snapshots_start(struct jitd *d)
 	int r = -1;
 
 	/* Gates list nothing (they hold no Okta credential); a single host
-	 * asks Okta itself, as before. */
-	if (d->cfg->role_gate || !d->ledger_shared || d->okta == NULL)
+	 * asks Okta itself at each check, as before, and lists only the
+	 * directory's groups for [nss]. */
+	if (d->cfg->role_gate || d->okta == NULL || (!d->ledger_shared && !d->cfg->nss_enabled))
 		return 0;
-	if (groups_collect(d->cfg) != 0) {
+	if (groups_collect(d->cfg, d->ledger_shared) != 0) {
 		error_f("out of memory");
 		return -1;
 	}

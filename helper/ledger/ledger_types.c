@@ -4,6 +4,7 @@
 #include "ledger_types.h"
 
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -22,4 +23,39 @@ const char *ledger_host(void)
 {
 	pthread_once(&host_once, host_init);
 	return host_name;
+}
+
+int snapshot_member_parse(char *line, struct snapshot_member *m)
+{
+	char *f[7];
+	int n = 0;
+	char *p = line;
+
+	memset(m, 0, sizeof(*m));
+	f[n++] = p;
+	for (; *p != '\0'; p++) {
+		if (*p != '\t')
+			continue;
+		if (n == 7)
+			return -1;
+		*p = '\0';
+		f[n++] = p + 1;
+	}
+	if (n != 3 && n != 6)
+		return -1;
+	m->id = f[0];
+	m->status = f[1];
+	m->login = f[2];
+	m->nfields = n;
+	m->uid_attr = m->gecos = m->keys = p; /* the line's end: "" */
+	if (n == 6) {
+		m->uid_attr = f[3];
+		m->gecos = f[4];
+		m->keys = f[5];
+		/* encoded fields: printable, no ':' or ',' (the encoding's) */
+		for (p = f[3]; p < f[5] + strlen(f[5]); p++)
+			if (*p != '\0' && ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f))
+				return -1;
+	}
+	return 0;
 }

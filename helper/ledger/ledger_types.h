@@ -126,6 +126,22 @@ struct grant_end {
  * line: "OKTA_ID TAB STATUS TAB LOGIN LF" (snapshot.c in the daemon
  * writes and parses it). */
 #define SNAPSHOT_STATE_MAX 512
+/* With [nss] on the granter (issue 18) each line has three more fields,
+ * each percent-encoded (util.h: ojit_pct_encode):
+ * "OKTA_ID TAB STATUS TAB LOGIN TAB UIDATTR TAB GECOS TAB KEYS LF".
+ * UIDATTR is the profile's UID attribute as decimal text, "" when absent,
+ * or "!" and why it was refused; GECOS the display name; KEYS the key
+ * attribute's entries, each encoded, separated by one space, or "!" and
+ * why the attribute was refused as a whole. */
+struct snapshot_member {
+	char *id, *status, *login;
+	char *uid_attr, *gecos, *keys; /* "" in a three-field line; still encoded */
+	int nfields;                   /* 3 or 6 */
+};
+/* Cut one member line (without its LF) in place: 0, or -1 when it has
+ * neither 3 nor 6 fields, or a field holds a character its encoding
+ * forbids. Checks no field's meaning (ids, statuses, logins). */
+int snapshot_member_parse(char *line, struct snapshot_member *m);
 #define SNAPSHOT_MEMBERS_MAX (64u * 1024 * 1024) /* bytes of member text read, at most */
 struct snapshot_head {
 	char grp[LEDGER_GROUP_MAX + 1];

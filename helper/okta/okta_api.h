@@ -139,6 +139,35 @@ int okta_group_members(struct okta_client *c, const char *gid, struct okta_user_
 typedef int (*okta_member_fn)(const struct okta_user *u, void *ctx);
 int okta_group_members_each(struct okta_client *c, const char *gid, size_t max, okta_member_fn fn, void *ctx,
 			    struct okta_error *err);
+/* The same, with the profile attributes [nss] names (issue 18): each
+ * member's UID, GECOS and SSH key attributes as Okta holds them, bounded
+ * and checked for shape here (a key's syntax is checked where it is used). */
+#define OKTA_PROFILE_KEYS_MAX 64      /* key attribute entries, at most */
+#define OKTA_PROFILE_KEY_LEN 16384    /* bytes of one entry, at most */
+#define OKTA_PROFILE_KEYS_LEN 65536   /* bytes of all of a user's entries, at most */
+#define OKTA_PROFILE_GECOS_LEN 255
+struct okta_profile_attrs {
+	const char *uid;   /* NULL: none */
+	const char *gecos; /* NULL: displayName, else "firstName lastName" */
+	const char *keys;  /* NULL: none */
+};
+struct okta_profile {
+	char uid[48];      /* decimal text; "" absent or null; "!" and why it is no integer */
+	char gecos[OKTA_PROFILE_GECOS_LEN + 1]; /* no control characters, no ':' */
+	char keys_err[96]; /* "" or why the key attribute was refused as a whole */
+	const char *keys[OKTA_PROFILE_KEYS_MAX]; /* valid during the callback only */
+	size_t key_len[OKTA_PROFILE_KEYS_MAX];
+	size_t nkeys;
+};
+typedef int (*okta_member_profile_fn)(const struct okta_user *u, const struct okta_profile *p, void *ctx);
+int okta_group_members_profile_each(struct okta_client *c, const char *gid, size_t max,
+				    const struct okta_profile_attrs *a, okta_member_profile_fn fn, void *ctx,
+				    struct okta_error *err);
+/* The profile part alone, on a user object's JSON text (the tests and
+ * fuzzers), the keys copied into keybuf: 0, or -1 when buf is no JSON or
+ * the keys do not fit. */
+int okta_parse_profile_json(const char *buf, size_t len, const struct okta_profile_attrs *a, struct okta_profile *p,
+			    char *keybuf, size_t keybuflen);
 int okta_group_owners(struct okta_client *c, const char *gid, struct okta_owner_list *l,
 		      struct okta_error *err);
 /* Refuse APP_GROUP and BUILT_IN before calling Okta. */

@@ -137,6 +137,8 @@ struct each_member {
 	okta_member_fn fn;
 	void *ctx;
 	size_t n, max;
+	const struct okta_profile_attrs *attrs; /* with the profile: pfn */
+	okta_member_profile_fn pfn;
 };
 
 static int each_member(const cJSON *o, void *ctx, struct okta_error *err)
@@ -150,13 +152,35 @@ static int each_member(const cJSON *o, void *ctx, struct okta_error *err)
 	}
 	if (okta_parse_user(o, &u, err) != 0)
 		return -1;
+	if (m->pfn != NULL) {
+		struct okta_profile p;
+
+		okta_parse_profile(o, m->attrs, &p);
+		return m->pfn(&u, &p, m->ctx);
+	}
 	return m->fn(&u, m->ctx);
+}
+
+int okta_group_members_profile_each(struct okta_client *c, const char *gid, size_t max,
+				    const struct okta_profile_attrs *a, okta_member_profile_fn fn, void *ctx,
+				    struct okta_error *err)
+{
+	struct each_member m = { NULL, ctx, 0, max, a, fn };
+	char url[HTTP_MAX_URL];
+
+	if (okta_check_id_input(gid, "group", err) != 0)
+		return -1;
+	if (ojit_snprintf(url, sizeof(url), "%s/api/v1/groups/%s/users?limit=1000", c->cfg->org_url, gid) < 0) {
+		okta_err_set(err, OKTA_ERR_INTERNAL, 0, "URL too long");
+		return -1;
+	}
+	return okta_paged_get(c, url, each_member, &m, err);
 }
 
 int okta_group_members_each(struct okta_client *c, const char *gid, size_t max, okta_member_fn fn, void *ctx,
 			    struct okta_error *err)
 {
-	struct each_member m = { fn, ctx, 0, max };
+	struct each_member m = { fn, ctx, 0, max, NULL, NULL };
 	char url[HTTP_MAX_URL];
 
 	if (okta_check_id_input(gid, "group", err) != 0)

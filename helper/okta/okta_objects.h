@@ -11,6 +11,9 @@
 int okta_parse_user(const cJSON *o, struct okta_user *u, struct okta_error *err);
 int okta_parse_group(const cJSON *o, struct okta_group *g, struct okta_error *err);
 int okta_parse_owner(const cJSON *o, struct okta_owner *w, struct okta_error *err);
+/* The [nss] profile attributes of user object o (issue 18); p's keys
+ * point into o. */
+void okta_parse_profile(const cJSON *o, const struct okta_profile_attrs *a, struct okta_profile *p);
 /* okta_item_fn (okta_call.h): append the parsed item to the list ctx. */
 int okta_push_user(const cJSON *o, void *ctx, struct okta_error *err);
 int okta_push_group(const cJSON *o, void *ctx, struct okta_error *err);

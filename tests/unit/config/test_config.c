@@ -560,6 +560,81 @@ static void test_unknown_section(void **state)
 	expect_error(BASE "[flows]\ngroups = g\n", 8, "[flows]:", "unknown section");
 }
 
+/* [nss] (issue 18): defaults, every key, and what is refused. */
+static void test_nss_section(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+	char out[300];
+
+	(void)state;
+	c = load_ok(&l, BASE "[flow web]\ngroups = web-sudo\nrequesters = eng\n");
+	assert_int_equal(c->nss_enabled, 0);
+	assert_int_equal(c->flows[0].ssh_keys, FLOW_KEYS_GRANT);
+	assert_int_equal(c->nss_uid_min, OJIT_DEFAULT_NSS_UID_MIN);
+	assert_string_equal(c->nss_cache, OJIT_DEFAULT_NSS_CACHE);
+	assert_int_equal(config_nss_group_name(c, "web-sudo", out, sizeof(out)), 0);
+	assert_string_equal(out, "okta-web-sudo");
+	assert_int_equal(config_nss_home(c, "nina", out, sizeof(out)), 0);
+	assert_string_equal(out, "/home/nina");
+	unload(&l);
+
+	c = load_ok(&l, BASE "[users]\nlogin_format = %u@example.com\n"
+			"[nss]\nuid_attribute = unixUid\nuid_range = 70000-80000\ngecos_attribute = displayName\n"
+			"keys_attribute = sshPublicKeys\nkey_options = allow\nhome = /srv/home/%u\nshell = /bin/zsh\n"
+			"groups = web-sudo\ngroup_name = jit_%g\nenumerate = yes\nkeys_user = sshkeys\n"
+			"cache = /run/test/nss.cache\n"
+			"[flow web]\ngroups = web-sudo\nrequesters = eng\nssh_keys = requesters\n");
+	assert_int_equal(c->nss_enabled, 1);
+	assert_string_equal(c->nss_uid_attribute, "unixUid");
+	assert_int_equal(c->nss_uid_min, 70000);
+	assert_int_equal(c->nss_uid_max, 80000);
+	assert_string_equal(c->nss_keys_attribute, "sshPublicKeys");
+	assert_int_equal(c->nss_key_options_allowed, 1);
+	assert_int_equal(c->nss_enumerate, 1);
+	assert_string_equal(c->nss_keys_user, "sshkeys");
+	assert_string_equal(c->nss_cache, "/run/test/nss.cache");
+	assert_int_equal((int)c->nnss_groups, 1);
+	assert_int_equal(c->flows[0].ssh_keys, FLOW_KEYS_REQUESTERS);
+	assert_int_equal(config_nss_group_name(c, "web-sudo", out, sizeof(out)), 0);
+	assert_string_equal(out, "jit_web-sudo");
+	assert_int_equal(config_nss_home(c, "nina", out, sizeof(out)), 0);
+	assert_string_equal(out, "/srv/home/nina");
+	/* the reverse of login_format: case-insensitive, lower-cased */
+	assert_int_equal(config_unmap_login(c, "Nina@Example.COM", out, sizeof(out)), 0);
+	assert_string_equal(out, "nina");
+	assert_int_equal(config_unmap_login(c, "nina@example.org", out, sizeof(out)), -1);
+	assert_int_equal(config_unmap_login(c, "@example.com", out, sizeof(out)), -1);
+	assert_int_equal(config_unmap_login(c, "example.com", out, sizeof(out)), -1);
+	unload(&l);
+
+	c = load_ok(&l, BASE "[users]\nlogin_format = jit-%u%%x\n[nss]\nenabled = no\n");
+	assert_int_equal(c->nss_enabled, 0);
+	assert_int_equal(config_unmap_login(c, "jit-bob%x", out, sizeof(out)), 0);
+	assert_string_equal(out, "bob");
+	unload(&l);
+
+	expect_error(BASE "[nss]\nuid_range = 0-5000\n", 8, "[nss] uid_range:", "1000-2147483646");
+	expect_error(BASE "[nss]\nuid_range = 60000-70000\n", 8, "[nss] uid_range:", "65534");
+	expect_error(BASE "[nss]\nuid_range = 90000-80000\n", 8, "[nss] uid_range:", "first <= last");
+	expect_error(BASE "[nss]\nuid_range = 90000\n", 8, "[nss] uid_range:", "FIRST-LAST");
+	expect_error(BASE "[nss]\nuid_range = 90000-3000000000\n", 8, "[nss] uid_range:", "2147483646");
+	expect_error(BASE "[nss]\nuid_attribute = uid.number\n", 8, "[nss] uid_attribute:", "profile attribute");
+	expect_error(BASE "[nss]\nhome = home/%u\n", 8, "[nss] home:", "absolute");
+	expect_error(BASE "[nss]\nhome = /home/x\n", 8, "[nss] home:", "%u");
+	expect_error(BASE "[nss]\nshell = /bin/b:sh\n", 8, "[nss] shell:", "':'");
+	expect_error(BASE "[nss]\ngroup_name = okta\n", 8, "[nss] group_name:", "%g");
+	expect_error(BASE "[nss]\nkeys_user = root\n", 8, "[nss] keys_user:", "root");
+	expect_error(BASE "[nss]\nkey_options = maybe\n", 8, "[nss] key_options:", "refuse or allow");
+	expect_error(BASE "[nss]\nenumerate = sometimes\n", 8, "[nss] enumerate:", "yes or no");
+	expect_error(BASE "[nss]\nfrobnicate = 1\n", 8, "[nss] frobnicate:", "unknown key");
+	expect_error(BASE "[nss]\ngroups = web-sudo\n", 8, "[nss] groups:", "not a group of any [flow]");
+	expect_error(BASE "[nss]\ngroups = web-sudo\ngroup_name = a-very-long-prefix-for-groups-%g\n"
+		     "[flow web]\ngroups = web-sudo\n", 8, "[nss] groups:", "at most 32");
+	expect_error(BASE "[flow web]\ngroups = web-sudo\nssh_keys = always\n", 9, "[flow web] ssh_keys:",
+		     "grant or requesters");
+}
+
 static void test_key_outside_section(void **state)
 {
 	(void)state;
@@ -1139,6 +1214,7 @@ int main(void)
 		cmocka_unit_test(test_bad_enums),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_unknown_section),
+		cmocka_unit_test(test_nss_section),
 		cmocka_unit_test(test_key_outside_section),
 		cmocka_unit_test(test_key_outside_section_names_key),
 		cmocka_unit_test(test_duplicate_key),
