@@ -42,7 +42,7 @@ LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c 
 	helper/okta/okta_client.c helper/okta/okta_token.c helper/okta/okta_call.c helper/okta/okta_objects.c \
 	helper/okta/okta_users.c helper/okta/okta_groups.c \
 	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check_cache.c helper/daemon/check_groups.c helper/daemon/check_decide.c helper/daemon/grants.c helper/daemon/grants_actions.c helper/daemon/grants_approvers.c helper/daemon/refusals.c \
-	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c \
+	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss.c \
 	helper/cli/client.c helper/cli/doctor.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
@@ -94,7 +94,10 @@ $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(LIB) $$(HELPER_HDRS)
 endef
 $(foreach s,$(UNIT_SRCS),$(eval $(call unit_test_rule,$(s))))
 
-TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver
+TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver $(BUILD)/tests/nss_cache_dump
+$(BUILD)/tests/nss_cache_dump: tests/tools/nss_cache_dump.c $(LIB) $(HELPER_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) $(LAYER_INC) -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
 $(BUILD)/tests/pam_driver: tests/tools/pam_driver.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -o $@ $< $(EXE_LDFLAGS) -lpam
