@@ -37,7 +37,8 @@
 #define NSS_POLL_MS 1000          /* /etc/passwd and /etc/group looked at this often */
 #define NSS_LOGGED_MAX 16384      /* refusals remembered as logged */
 #define NSS_GRANTS_MAX 200000     /* active grant rows read, at most */
-#define NSS_GROUP_ID_WAIT_S 2     /* an [nss] group's Okta id asked of Okta, at most this long */
+#define NSS_GROUP_ID_WAIT_S 2
+#define NSS_RETRY_S 10            /* a failed read of the grants is tried again after this */     /* an [nss] group's Okta id asked of Okta, at most this long */
 #define NSS_LOCAL_PASSWD "/etc/passwd"
 #define NSS_LOCAL_GROUP "/etc/group"
 
@@ -232,8 +233,10 @@ static int local_read(struct nss *n)
 		}
 	}
 	fclose(f);
-	qsort(l.names, l.nnames, sizeof(*l.names), str_cmp);
-	qsort(l.ids, l.nids, sizeof(*l.ids), u32_cmp);
+	if (l.nnames > 0)
+		qsort(l.names, l.nnames, sizeof(*l.names), str_cmp);
+	if (l.nids > 0)
+		qsort(l.ids, l.nids, sizeof(*l.ids), u32_cmp);
 	local_free(&n->local);
 	n->local = l;
 	memset(&l, 0, sizeof(l));
@@ -896,7 +899,7 @@ static void *nss_thread(void *p)
 {
 	struct nss *n = p;
 	const struct ojit_config *cfg = n->d->cfg;
-	int64_t next_dir = 0, next_stale = 0;
+	int64_t next_dir = 0, next_stale = 0, next_grants = 0;
 	int snap = 1, grant = 1, dirty = 1;
 
 	while (!quitting(n)) {
@@ -910,9 +913,16 @@ static void *nss_thread(void *p)
 				dirty = 1;
 			next_dir = now + cfg->cache_ttl;
 		}
-		if (grant || !n->jit_read) {
-			if (grants_read(n) == 0)
+		/* a failed read is tried again at the next grant or after
+		 * NSS_RETRY_S, not at every poll (a ledger that is down would
+		 * fill the log) */
+		if (grant || now >= next_grants) {
+			if (grants_read(n) == 0) {
 				dirty = 1;
+				next_grants = now + cfg->cache_ttl;
+			} else {
+				next_grants = now + NSS_RETRY_S;
+			}
 		}
 		if (next_stale != 0 && now >= next_stale)
 			dirty = 1;
