@@ -124,8 +124,8 @@ def keys(jit, user, as_user=None):
 def nss_jit(jit_factory, tmp_path):
     cache = tmp_path / "nss.cache"
 
-    def make(flows=JIT_FLOWS, **kw):
-        jit = jit_factory(flows=flows + nss_section(cache, **kw), start=False)
+    def make(flows=JIT_FLOWS, daemon_extra=None, **kw):
+        jit = jit_factory(flows=flows + nss_section(cache, **kw), start=False, daemon_extra=daemon_extra)
         populate(jit.okta)
         jit.daemon.start()
         jit.cache = cache
@@ -238,6 +238,22 @@ def test_keys_with_ssh_keys_requesters_need_no_grant(nss_jit):
     r = keys(jit, "nss-dana")
     assert r.rc == EXIT_OK and r.out == KEY_DANA + "\n", r
     assert jit.grants() == []
+
+
+def test_users_and_keys_outlive_okta_for_outage_grace_only(nss_jit):
+    jit = nss_jit(flows=JIT_FLOWS.replace("[flow web]\n", "[flow web]\nssh_keys = requesters\n"),
+                  daemon_extra={"cache_ttl": "2s", "outage_grace": "8s"})
+    assert keys(jit, "nss-dana").out == KEY_DANA + "\n"
+    # Okta stops listing the requesters group: the snapshot ages
+    jit.okta.faults({"path": "^/api/v1/groups/%s/users" % G_OPS, "action": "status", "status": 503, "count": -1})
+    t0 = time.time()
+    # within outage_grace, from memory: users and keys stay
+    assert "nss-dana" in users_of(jit.cache) and keys(jit, "nss-dana").out == KEY_DANA + "\n"
+    # past it, neither
+    wait_for(lambda: "nss-dana" not in users_of(jit.cache), 30, what="dana dropped with the old snapshot")
+    assert time.time() - t0 > 2
+    assert keys(jit, "nss-dana").out == ""
+    assert sorted(users_of(jit.cache)) == []
 
 
 @pytest.fixture
