@@ -414,7 +414,11 @@ static void user_keys(struct nss *n, struct nss_user *u, const char *field)
 	if (cfg->nss_keys_attribute == NULL || field == NULL || field[0] == '\0')
 		return;
 	if (field[0] == '!') {
-		log_once(n, "user %s (Okta %s): SSH keys refused: %s", u->name, u->id, field + 1);
+		char why[256];
+
+		if (ojit_pct_decode(field + 1, why, sizeof(why)) < 0)
+			ojit_strlcpy(why, "(unreadable reason)", sizeof(why));
+		log_once(n, "user %s (Okta %s): SSH keys refused: %s", u->name, u->id, why);
 		return;
 	}
 	copy = strdup(field);
@@ -496,8 +500,11 @@ static struct nss_user *users_build(struct nss *n, const struct dir_user *du, si
 		x->groups = du[i].groups;
 		if (cfg->nss_uid_attribute != NULL && du[i].uid_attr[0] != '\0') {
 			if (du[i].uid_attr[0] == '!') {
-				log_once(n, "user %s (Okta %s): profile UID refused: %s; not offered", x->name, x->id,
-					 du[i].uid_attr + 1);
+				char why[256];
+
+				if (ojit_pct_decode(du[i].uid_attr + 1, why, sizeof(why)) < 0)
+					ojit_strlcpy(why, "(unreadable reason)", sizeof(why));
+				log_once(n, "user %s (Okta %s): profile UID refused: %s; not offered", x->name, x->id, why);
 				continue;
 			}
 			if (ojit_parse_int64(du[i].uid_attr, INT64_MIN, INT64_MAX, &v) != 0) {

@@ -29,9 +29,10 @@ KEY_OPTS = "command=\"/bin/sh\" " + KEY_DANA
 KEY_BADTYPE = "ssh-ed25519 " + KEY_ERIN.split(" ")[1]  # an ECDSA blob under another name
 
 # Okta users with no local account (ids: 00u + 15)
-DANA, ERIN, FRANK, GINA, HANK, IVAN, JUDY, KATE, LENA = (
+DANA, ERIN, FRANK, GINA, HANK, IVAN, JUDY, KATE, LENA, MIKE = (
     "00unssdana0000001", "00unsserin0000002", "00unssfrank000003", "00unssgina0000004", "00unsshank0000005",
-    "00unssivan0000006", "00unssjudy0000007", "00unsskate0000008", "00unsslena0000009")
+    "00unssivan0000006", "00unssjudy0000007", "00unsskate0000008", "00unsslena0000009", "00unssmike0000010")
+NINA = "00unssnina0000011"
 
 
 def nss_section(cache, groups="web-sudo", keys_user="ojt-carol"):
@@ -93,6 +94,8 @@ def populate(okta):
     add_user(okta, JUDY, "nss-judy@example.com", unixUid=-7)                  # negative
     add_user(okta, KATE, "nss-kate@example.com", unixUid=local_uid())       # a local user's UID
     add_user(okta, LENA, "nss-lena@example.com", status="SUSPENDED")          # not ACTIVE
+    add_user(okta, MIKE, "nss-mike@example.com", sshPublicKeys=[KEY_DANA] * 10000)  # offered, keys refused
+    add_user(okta, NINA, "nss-nina@example.com", unixUid="0; root")           # not an integer
 
 
 def dump(path):
@@ -138,7 +141,7 @@ def test_the_cache_holds_exactly_the_okta_users_this_host_offers(nss_jit):
     jit = nss_jit()
     users = users_of(jit.cache)
     # exactly these: every other one is refused, with a log line each
-    assert sorted(users) == ["nss-dana", "nss-erin"], users
+    assert sorted(users) == ["nss-dana", "nss-erin", "nss-mike"], users
     d, e = users["nss-dana"], users["nss-erin"]
     assert (d["uid"], d["gid"]) == (50500, 50500)  # the profile's UID
     assert (e["uid"], e["gid"]) == (derived(ERIN),) * 2  # derived from the Okta id
@@ -149,12 +152,13 @@ def test_the_cache_holds_exactly_the_okta_users_this_host_offers(nss_jit):
     assert groups["nss-dana"]["gid"] == 50500 and groups["nss-dana"]["members"] == []
     assert groups["nss-erin"]["gid"] == derived(ERIN)
     assert groups["okta-web-sudo"] == {"name": "okta-web-sudo", "gid": derived(G_WEB), "members": []}
-    assert sorted(groups) == ["nss-dana", "nss-erin", "okta-web-sudo"]
+    assert sorted(groups) == ["nss-dana", "nss-erin", "nss-mike", "okta-web-sudo"]
     log = jit.daemon.log()
     assert "Okta user %s (login Frank Smith@example.com) maps to no valid local name" % FRANK in log
     assert "UID 50777 is also another Okta user's" in log and "nss-gina" in log and "nss-hank" in log
     assert "user nss-ivan (Okta %s): profile UID 5 is outside uid_range" % IVAN in log
     assert "user nss-judy (Okta %s): profile UID -7 is negative" % JUDY in log
+    assert "user nss-nina (Okta %s): profile UID refused: not an integer; not offered" % NINA in log
     assert "user nss-kate (Okta %s): UID %d is a local account's or group's" % (KATE, local_uid()) in log
     # local accounts win: the Okta user of ojt-alice's login is not offered
     assert "user ojt-alice (Okta %s): a local account or group has that name" % ALICE in log
@@ -162,6 +166,7 @@ def test_the_cache_holds_exactly_the_okta_users_this_host_offers(nss_jit):
     # refused keys are logged, the good one kept (below)
     assert "user nss-dana (Okta %s): SSH key refused: the key has options" % DANA in log
     assert "user nss-dana (Okta %s): SSH key refused: the key's blob is of another type" % DANA in log
+    assert "user nss-mike (Okta %s): SSH keys refused: 10000 entries (at most 64)" % MIKE in log
     # the file is root's and world-readable, as the module demands
     st = os.stat(jit.cache)
     assert st.st_uid == 0 and st.st_mode & 0o777 == 0o644
@@ -184,6 +189,7 @@ def test_a_local_account_made_later_wins_and_refusals_are_logged_once(nss_jit):
     # three builds, each refusal logged once
     assert log.count("profile UID 5 is outside uid_range") == 1, log[-3000:]
     assert log.count("maps to no valid local name") == 1
+    assert log.count("SSH keys refused: 10000 entries") == 1
 
 
 def test_group_membership_follows_a_grant_and_ends_at_its_end(nss_jit):
@@ -209,6 +215,7 @@ def test_keys_only_while_a_grant_is_active(nss_jit):
     assert r.rc == EXIT_OK and r.out == KEY_DANA + "\n", r
     assert keys(jit, "nss-erin", as_user="ojt-carol").out == ""
     assert keys(jit, "nss-ivan", as_user="ojt-carol").out == ""
+    assert keys(jit, "nss-mike", as_user="ojt-carol").out == ""
     ev = [a for a in jit.audit(event="keys") if a["user"] == "nss-dana"]
     assert ev and "keys=1" in ev[-1]["detail"] and ev[-1]["actor"] == "ojt-carol", ev
 
@@ -278,7 +285,7 @@ def test_a_gate_serves_the_same_users_groups_and_keys_without_okta(nss_fleet):
                     30, what="the granter's cache")
     got = wait_for(lambda: users_of(gate.cache) if "nss-dana" in (users_of(gate.cache) or {}) else None,
                    30, what="the gate's cache")
-    assert got == want and sorted(got) == ["nss-dana", "nss-erin"]
+    assert got == want and sorted(got) == ["nss-dana", "nss-erin", "nss-mike"]
     assert keys(gate, "nss-dana").out == ""
     granter.request("web-sudo", user="nss-dana", dur="1h")
     g = wait_for(lambda: (group_of(gate.cache, "okta-web-sudo") or {}).get("members"), 20,
