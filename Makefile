@@ -201,7 +201,7 @@ package-check:
 # cppcheck and gcc -fanalyzer over helper/ and pam_module/.
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := proto config okta_error okta_json link duration
+FUZZ_NAMES   := proto config okta_error okta_json link duration sshkey
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The library is compiled again with the sanitizers and coverage hooks, not
@@ -218,6 +218,7 @@ FUZZ_MAXLEN_okta_error := 8192
 FUZZ_MAXLEN_okta_json  := 4096
 FUZZ_MAXLEN_link       := 8192
 FUZZ_MAXLEN_duration   := 64
+FUZZ_MAXLEN_sshkey     := 16448
 # $(call fuzz_run,NAME,SECONDS): corpus and crashes under $(FUZZ_DIR); the
 # log's last lines (executions, cov, ft) are printed, all of it on failure.
 fuzz_run = mkdir -p $(FUZZ_DIR)/corpus/$(1) && \
