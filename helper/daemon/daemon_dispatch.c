@@ -343,10 +343,13 @@ static void do_keys(struct jitd *d, const struct actor *a, const struct proto_ms
 	}
 	for (i = 0; i < n; i++)
 		proto_out_add(o, T_KEY, keys[i]);
+	/* sshd asks at every connection, for any name a client types: at
+	 * a bounded rate per name (refusals.h), so a scan cannot turn each
+	 * attempt into a durable ledger write */
 	if (n > 0)
-		audit_event(d, "keys", 0, a->is_root ? "root" : a->user, user, "", "keys=%lld", (long long)n);
+		audit_refusal(d, a, "keys", 0, user, "", "keys=%lld", (long long)n);
 	else
-		audit_event(d, "keys", 0, a->is_root ? "root" : a->user, user, "", "keys=0 why=%s", why);
+		audit_refusal(d, a, "keys", 0, user, "", "keys=0 why=%s", why);
 	nss_keys_free(keys, n);
 }
 
