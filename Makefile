@@ -38,13 +38,14 @@ LAYER_INC  := $(LAYER_DIRS:%=-Ihelper/%)
 HELPER_HDRS := $(wildcard helper/*/*.h)
 LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c helper/common/proto.c \
 	helper/common/answers.c helper/common/audit.c helper/common/nss_cache.c helper/common/nss_cache_write.c \
+	helper/common/sshkey.c \
 	helper/ledger/ledger.c helper/ledger/ledger_types.c helper/ledger/ledger_schema.c helper/ledger/ledger_sqlite.c helper/ledger/ledger_sqlite_grants.c helper/ledger/ledger_sqlite_events.c helper/ledger/ledger_sqlite_snapshots.c helper/ledger/ledger_pg.c helper/ledger/ledger_pg_grants.c helper/ledger/ledger_pg_events.c helper/ledger/ledger_pg_snapshots.c \
 	helper/config/config.c helper/config/config_check.c helper/config/config_lookup.c \
 	helper/okta/keyfile.c helper/okta/jwt.c helper/okta/okta_http.c helper/okta/okta_errors.c \
 	helper/okta/okta_client.c helper/okta/okta_token.c helper/okta/okta_call.c helper/okta/okta_objects.c \
 	helper/okta/okta_users.c helper/okta/okta_groups.c \
 	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check_cache.c helper/daemon/check_groups.c helper/daemon/check_decide.c helper/daemon/grants.c helper/daemon/grants_actions.c helper/daemon/grants_approvers.c helper/daemon/refusals.c \
-	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c \
+	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss.c \
 	helper/cli/client.c helper/cli/doctor.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
@@ -109,7 +110,11 @@ $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(LIB) $$(HELPER_HDRS)
 endef
 $(foreach s,$(UNIT_SRCS),$(eval $(call unit_test_rule,$(s))))
 
-TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver $(BUILD)/tests/nss_cache_tool
+TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver $(BUILD)/tests/nss_cache_tool \
+	$(BUILD)/tests/nss_cache_dump
+$(BUILD)/tests/nss_cache_dump: tests/tools/nss_cache_dump.c $(LIB) $(HELPER_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) $(LAYER_INC) -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
 $(BUILD)/tests/nss_cache_tool: tests/tools/nss_cache_tool.c $(LIB) $(HELPER_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) $(LAYER_INC) -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
@@ -219,7 +224,7 @@ package-check:
 # cppcheck and gcc -fanalyzer over helper/, pam_module/ and nss_module/.
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := proto config okta_error okta_json link duration nss_cache
+FUZZ_NAMES   := proto config okta_error okta_json link duration nss_cache sshkey
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The library is compiled again with the sanitizers and coverage hooks, not
@@ -238,6 +243,7 @@ FUZZ_MAXLEN_okta_json  := 4096
 FUZZ_MAXLEN_link       := 8192
 FUZZ_MAXLEN_duration   := 64
 FUZZ_MAXLEN_nss_cache  := 4096
+FUZZ_MAXLEN_sshkey     := 16448
 # $(call fuzz_run,NAME,SECONDS): corpus and crashes under $(FUZZ_DIR); the
 # log's last lines (executions, cov, ft) are printed, all of it on failure.
 fuzz_run = mkdir -p $(FUZZ_DIR)/corpus/$(1) && \
@@ -294,6 +300,8 @@ ANALYZE_NOWARN_config   := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_check_cache  := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_check_groups := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_sessions := -Wno-analyzer-double-free -Wno-analyzer-use-of-uninitialized-value
+ANALYZE_NOWARN_nss       := -Wno-analyzer-malloc-leak
+ANALYZE_NOWARN_directory := -Wno-analyzer-malloc-leak
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 		--std=c11 -D_GNU_SOURCE -D__linux__ $(LAYER_INC) $(ANALYZE_SRCS)
