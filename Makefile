@@ -6,6 +6,8 @@ MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 PKG_CONFIG ?= pkg-config
 PAMDIR     ?= $(shell $(PKG_CONFIG) --variable=libdir pam)/security
+# glibc loads NSS modules by soname from the system library folder.
+NSSLIBDIR  ?= $(shell $(PKG_CONFIG) --variable=libdir pam)
 PYTHON     ?= /usr/bin/python3
 CC         ?= cc
 WERROR     ?= 1
@@ -35,14 +37,15 @@ LAYER_DIRS := common ledger config okta daemon cli
 LAYER_INC  := $(LAYER_DIRS:%=-Ihelper/%)
 HELPER_HDRS := $(wildcard helper/*/*.h)
 LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c helper/common/proto.c \
-	helper/common/answers.c helper/common/audit.c \
+	helper/common/answers.c helper/common/audit.c helper/common/nss_cache.c helper/common/nss_cache_write.c \
+	helper/common/sshkey.c \
 	helper/ledger/ledger.c helper/ledger/ledger_types.c helper/ledger/ledger_schema.c helper/ledger/ledger_sqlite.c helper/ledger/ledger_sqlite_grants.c helper/ledger/ledger_sqlite_events.c helper/ledger/ledger_sqlite_snapshots.c helper/ledger/ledger_pg.c helper/ledger/ledger_pg_grants.c helper/ledger/ledger_pg_events.c helper/ledger/ledger_pg_snapshots.c \
 	helper/config/config.c helper/config/config_check.c helper/config/config_lookup.c \
 	helper/okta/keyfile.c helper/okta/jwt.c helper/okta/okta_http.c helper/okta/okta_errors.c \
 	helper/okta/okta_client.c helper/okta/okta_token.c helper/okta/okta_call.c helper/okta/okta_objects.c \
 	helper/okta/okta_users.c helper/okta/okta_groups.c \
 	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check_cache.c helper/daemon/check_groups.c helper/daemon/check_decide.c helper/daemon/grants.c helper/daemon/grants_actions.c helper/daemon/grants_approvers.c helper/daemon/refusals.c \
-	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c \
+	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss.c \
 	helper/cli/client.c helper/cli/doctor.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
@@ -50,13 +53,14 @@ LIB      := $(BUILD)/libokta-jit.a
 CLI      := $(BUILD)/okta-jit
 DAEMON   := $(BUILD)/okta-jitd
 PAM_MOD  := $(BUILD)/pam_okta_jit.so
+NSS_MOD  := $(BUILD)/libnss_okta_jit.so.2
 # Unit tests sit in tests/unit/LAYER/, beside the layer they test; each
 # builds to $(BUILD)/tests/test_NAME.
 UNIT_SRCS  := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 
 .PHONY: all check unit-tests install clean demo deps layers
-all: $(CLI) $(DAEMON) $(PAM_MOD)
+all: $(CLI) $(DAEMON) $(PAM_MOD) $(NSS_MOD)
 
 $(BUILD)/helper/%.o: helper/%.c $(HELPER_HDRS) Makefile
 	@mkdir -p $(dir $@)
@@ -83,6 +87,18 @@ $(BUILD)/pam/proto.o: helper/common/proto.c helper/common/proto.h Makefile
 $(PAM_MOD): $(BUILD)/pam/pam_okta_jit.o $(BUILD)/pam/proto.o
 	$(CC) $(SO_LDFLAGS) -Wl,-z,nodelete -o $@ $^ -lpam
 
+# The NSS module runs in every process that resolves a name: the cache
+# reader and libc, nothing else (no writer, no -lpthread beyond libc's).
+# Only the _nss_okta_jit_* symbols are exported (-fvisibility=hidden).
+$(BUILD)/nss/%.o: nss_module/%.c helper/common/nss_cache.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(SO_CFLAGS) -Ihelper/common -c -o $@ $<
+$(BUILD)/nss/nss_cache.o: helper/common/nss_cache.c helper/common/nss_cache.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(SO_CFLAGS) -c -o $@ $<
+$(NSS_MOD): $(BUILD)/nss/nss_okta_jit.o $(BUILD)/nss/nss_cache.o
+	$(CC) $(SO_LDFLAGS) -Wl,-soname,libnss_okta_jit.so.2 -o $@ $^
+
 $(DAEMON): $(BUILD)/helper/daemon/okta-jitd.o $(LIB)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -94,7 +110,14 @@ $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(LIB) $$(HELPER_HDRS)
 endef
 $(foreach s,$(UNIT_SRCS),$(eval $(call unit_test_rule,$(s))))
 
-TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver
+TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver $(BUILD)/tests/nss_cache_tool \
+	$(BUILD)/tests/nss_cache_dump
+$(BUILD)/tests/nss_cache_dump: tests/tools/nss_cache_dump.c $(LIB) $(HELPER_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) $(LAYER_INC) -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
+$(BUILD)/tests/nss_cache_tool: tests/tools/nss_cache_tool.c $(LIB) $(HELPER_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) $(LAYER_INC) -o $@ $< $(LIB) $(EXE_LDFLAGS) $(PKG_LIBS)
 $(BUILD)/tests/pam_driver: tests/tools/pam_driver.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -o $@ $< $(EXE_LDFLAGS) -lpam
@@ -131,11 +154,14 @@ install: all
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/okta-jitd
 	install -d $(DESTDIR)$(PAMDIR)
 	install -m 0644 $(PAM_MOD) $(DESTDIR)$(PAMDIR)/pam_okta_jit.so
+	install -d $(DESTDIR)$(NSSLIBDIR)
+	install -m 0644 $(NSS_MOD) $(DESTDIR)$(NSSLIBDIR)/libnss_okta_jit.so.2
 	install -m 0644 man/okta-jit.1 $(DESTDIR)$(MANDIR)/man1/okta-jit.1
 	install -m 0644 man/okta-jit.conf.5 $(DESTDIR)$(MANDIR)/man5/okta-jit.conf.5
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/okta-jitd.8 $(DESTDIR)$(MANDIR)/man8/okta-jitd.8
 	install -m 0644 man/pam_okta_jit.8 $(DESTDIR)$(MANDIR)/man8/pam_okta_jit.8
+	install -m 0644 man/libnss_okta_jit.8 $(DESTDIR)$(MANDIR)/man8/libnss_okta_jit.8
 	install -m 0640 packaging/okta-jit.conf.example $(DESTDIR)$(SYSCONFDIR)/okta-jit/okta-jit.conf.example
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/okta-jit/keys
 
@@ -195,10 +221,10 @@ package-check:
 # at once for FUZZ_SECONDS (600) each. New corpus entries and crash inputs go
 # to $(BUILD)/fuzz, never into fuzz/corpus. `make asan-check` runs the pytest
 # suite against an ASan+UBSan build in $(ASAN_BUILD); `make analyze` runs
-# cppcheck and gcc -fanalyzer over helper/ and pam_module/.
+# cppcheck and gcc -fanalyzer over helper/, pam_module/ and nss_module/.
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := proto config okta_error okta_json link duration
+FUZZ_NAMES   := proto config okta_error okta_json link duration nss_cache sshkey
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The library is compiled again with the sanitizers and coverage hooks, not
@@ -208,13 +234,16 @@ FUZZ_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -Wno-format-nonliteral -D_GNU_SOURCE -
 FUZZ_LIB     := $(FUZZ_DIR)/libokta-jit-fuzz.a
 FUZZ_SECONDS ?= 20
 # Input sizes: a frame a bit over the request limit, a config file, an
-# HTTP error body, one JSON object, a Link header, a duration.
+# HTTP error body, one JSON object, a Link header, a duration, a small NSS
+# cache file.
 FUZZ_MAXLEN_proto      := 20000
 FUZZ_MAXLEN_config     := 16384
 FUZZ_MAXLEN_okta_error := 8192
 FUZZ_MAXLEN_okta_json  := 4096
 FUZZ_MAXLEN_link       := 8192
 FUZZ_MAXLEN_duration   := 64
+FUZZ_MAXLEN_nss_cache  := 4096
+FUZZ_MAXLEN_sshkey     := 16448
 # $(call fuzz_run,NAME,SECONDS): corpus and crashes under $(FUZZ_DIR); the
 # log's last lines (executions, cov, ft) are printed, all of it on failure.
 fuzz_run = mkdir -p $(FUZZ_DIR)/corpus/$(1) && \
@@ -263,7 +292,7 @@ asan-check:
 	if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then head -n 60 $(ASAN_LOGS)/*; \
 		echo "asan-check: sanitizer reports in $(ASAN_LOGS)"; rc=1; fi; exit $$rc
 
-ANALYZE_SRCS := $(wildcard helper/*/*.c pam_module/*.c)
+ANALYZE_SRCS := $(wildcard helper/*/*.c pam_module/*.c nss_module/*.c)
 # gcc 12's analyzer false positives, one file each, explained in
 # docs/reliability.md ("Static analysis"): it loses heap pointers stored
 # through inih's callback state, and mistakes two realloc'd arrays for one.
@@ -271,6 +300,8 @@ ANALYZE_NOWARN_config   := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_check_cache  := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_check_groups := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_sessions := -Wno-analyzer-double-free -Wno-analyzer-use-of-uninitialized-value
+ANALYZE_NOWARN_nss       := -Wno-analyzer-malloc-leak
+ANALYZE_NOWARN_directory := -Wno-analyzer-malloc-leak
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 		--std=c11 -D_GNU_SOURCE -D__linux__ $(LAYER_INC) $(ANALYZE_SRCS)
@@ -298,9 +329,10 @@ mutants:
 # section of docs/benchmarks.md and the "## Numbers" of docs/fleet.md
 # ($(BUILD)/bench/fleet.json), and skips with a message without PostgreSQL.
 BENCH_DIR   := $(BUILD)/bench
-BENCH_TOOLS := $(BENCH_DIR)/pam_bench $(BENCH_DIR)/rtt $(BENCH_DIR)/load $(BENCH_DIR)/fleet_load
+BENCH_TOOLS := $(BENCH_DIR)/pam_bench $(BENCH_DIR)/rtt $(BENCH_DIR)/load $(BENCH_DIR)/fleet_load \
+	$(BENCH_DIR)/nss_bench $(BUILD)/tests/nss_cache_tool
 FLEET_BASELINE ?= c2bee88
-.PHONY: bench bench-tools bench-fleet
+.PHONY: bench bench-tools bench-fleet bench-nss
 bench-tools: $(BENCH_TOOLS)
 $(BENCH_DIR)/pam_bench: bench/pam_bench.c Makefile
 	@mkdir -p $(dir $@)
@@ -314,9 +346,17 @@ $(BENCH_DIR)/load: bench/load.c $(BUILD)/helper/common/proto.o Makefile
 $(BENCH_DIR)/fleet_load: bench/fleet_load.c $(BUILD)/helper/common/proto.o Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(EXE_CFLAGS) -Ihelper/common -o $@ $< $(BUILD)/helper/common/proto.o $(EXE_LDFLAGS)
+$(BENCH_DIR)/nss_bench: bench/nss_bench.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_CFLAGS) -o $@ $< $(EXE_LDFLAGS) -ldl
 bench: all $(BENCH_TOOLS)
 	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/run.py
 	OJIT_BUILD=$(abspath $(BUILD)) FLEET_BASELINE=$(FLEET_BASELINE) $(PYTHON) bench/fleet.py
+	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/nss.py
+# getpwnam through libnss_okta_jit.so.2 against `files` (10 and 100,000
+# users) and the memory it adds; its section of docs/benchmarks.md (issue 18).
+bench-nss: all $(BENCH_DIR)/nss_bench $(BUILD)/tests/nss_cache_tool
+	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/nss.py
 bench-fleet: all $(BENCH_DIR)/fleet_load
 	OJIT_BUILD=$(abspath $(BUILD)) FLEET_BASELINE=$(FLEET_BASELINE) $(PYTHON) bench/fleet.py
 

@@ -1,6 +1,6 @@
 /* fuzz_okta_json.c - libFuzzer harness for the parsers of Okta's user,
  * group and owner objects (okta_parse_*_json over parse_user, parse_group,
- * parse_owner). Byte 0 picks the parser; the rest is the JSON text. What
+ * parse_owner) and of the [nss] profile attributes. Byte 0 picks the parser; the rest is the JSON text. What
  * is accepted must satisfy the checks callers rely on: a valid id, no
  * control characters, NUL-terminated fields. */
 #include <stddef.h>
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(json, data + 1, len);
 	memset(&err, 0, sizeof(err));
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0: {
 		struct okta_user u;
 
@@ -58,6 +58,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			check_text(g.name, sizeof(g.name), 0);
 			check_text(g.type, sizeof(g.type), 1);
+		}
+		break;
+	}
+	case 3: {
+		/* the [nss] profile attributes (issue 18): bounded, no control
+		 * character or ':' in the GECOS, no line break in a key */
+		static char keybuf[OKTA_PROFILE_KEYS_LEN + OKTA_PROFILE_KEYS_MAX];
+		struct okta_profile_attrs a = { "uid", NULL, "keys" };
+		struct okta_profile pr;
+		size_t i, total = 0;
+
+		if (okta_parse_profile_json(json, len, &a, &pr, keybuf, sizeof(keybuf)) == 0) {
+			check_text(pr.gecos, sizeof(pr.gecos), 1);
+			check_text(pr.uid, sizeof(pr.uid), 1);
+			if (strchr(pr.gecos, ':') != NULL || pr.nkeys > OKTA_PROFILE_KEYS_MAX ||
+			    (pr.keys_err[0] != '\0' && pr.nkeys != 0))
+				abort();
+			for (i = 0; i < pr.nkeys; i++) {
+				if (pr.key_len[i] == 0 || pr.key_len[i] > OKTA_PROFILE_KEY_LEN ||
+				    memchr(pr.keys[i], '\n', pr.key_len[i]) != NULL)
+					abort();
+				total += pr.key_len[i];
+			}
+			if (total > OKTA_PROFILE_KEYS_LEN)
+				abort();
 		}
 		break;
 	}

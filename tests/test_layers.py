@@ -9,7 +9,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, "tests", "tools", "layers.py")
-FOLDERS = ["helper", "pam_module", "tests/tools", "tests/unit", "fuzz", "bench"]
+FOLDERS = ["helper", "pam_module", "nss_module", "tests/tools", "tests/unit", "fuzz", "bench"]
 
 
 def run(root):

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "names.h"
 #include "proto.h"
 #include "util.h"
 
@@ -258,6 +259,72 @@ static int cmd_usage(const char *cmd)
 	return EXIT_USAGE;
 }
 
+/* `okta-jit keys USER`: sshd's AuthorizedKeysCommand (run as [nss]
+ * keys_user). Prints USER's SSH keys from Okta, one a line, and nothing
+ * (exit 0) when there are none: sshd reads every line we print as an
+ * authorized_keys line, so a line with a control character in it is
+ * never printed, whatever okta-jitd sent. */
+static int cmd_keys(const char *socket_path, int argc, char **argv)
+{
+	struct proto_out o;
+	struct proto_msg m;
+	char err[256];
+	size_t i;
+	int fd, r, rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: okta-jit keys USER\n");
+		return EXIT_USAGE;
+	}
+	if (!jitd_valid_username(argv[1])) {
+		fprintf(stderr, "okta-jit keys: not a valid user name\n");
+		return EXIT_USAGE;
+	}
+	proto_out_init(&o, PROTO_KEYS);
+	proto_out_add(&o, T_USER, argv[1]);
+	if (proto_out_finish(&o, PROTO_MAX_REQUEST) != 0) {
+		proto_out_free(&o);
+		return EXIT_USAGE;
+	}
+	fd = proto_connect(socket_path, 0, 5000, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "okta-jit: %s (%s)\n", err, socket_path);
+		proto_out_free(&o);
+		return EXIT_DAEMON;
+	}
+	/* sshd waits for us at every login attempt: a short bound */
+	r = proto_call(fd, &o, &m, PROTO_MAX_PAYLOAD, 10000);
+	proto_out_free(&o);
+	close(fd);
+	if (r != 0) {
+		fprintf(stderr, "okta-jit: no answer from okta-jitd: %s\n", proto_strerror(r));
+		return EXIT_DAEMON;
+	}
+	if (m.type == PROTO_ERROR) {
+		fprintf(stderr, "okta-jit keys: ");
+		put_safe(stderr, proto_get(&m, T_MESSAGE));
+		fprintf(stderr, "\n");
+		rc = exit_for_code(proto_get(&m, T_CODE));
+		proto_msg_free(&m);
+		return rc;
+	}
+	for (i = 0; i < m.nfields; i++) {
+		const char *k = m.fields[i].val;
+		size_t j;
+		int bad = 0;
+
+		if (m.fields[i].tag != T_KEY)
+			continue;
+		for (j = 0; k[j] != '\0'; j++)
+			if ((unsigned char)k[j] < 0x20 || (unsigned char)k[j] == 0x7f)
+				bad = 1;
+		if (!bad && j > 0)
+			printf("%s\n", k);
+	}
+	proto_msg_free(&m);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 int client_command(const char *socket_path, int json, const char *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = { { "for", required_argument, NULL, 'f' },
@@ -298,6 +365,8 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		type = PROTO_CHECK;
 	else if (strcmp(cmd, "ping") == 0)
 		type = PROTO_PING;
+	else if (strcmp(cmd, "keys") == 0)
+		return cmd_keys(socket_path, argc, argv);
 	else
 		return -1;
 

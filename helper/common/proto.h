@@ -36,7 +36,8 @@ enum proto_type {
 	PROTO_STATUS = 11,
 	PROTO_AUDIT = 12,
 	PROTO_BREAKGLASS = 13, /* root only: a break-glass login passed (audit + notify) */
-	PROTO_TYPE_MAX_REQUEST = 13,
+	PROTO_KEYS = 14,       /* root and [nss] keys_user only: a user's SSH keys from Okta */
+	PROTO_TYPE_MAX_REQUEST = 14,
 	/* replies */
 	PROTO_OK = 100,
 	PROTO_ERROR = 101,
@@ -75,7 +76,8 @@ enum proto_tag {
 	T_ACTOR = 38,
 	T_MAX_DURATION = 39,
 	T_REASON_REQUIRED = 40,
-	T_TAG_MAX = 40,
+	T_KEY = 41,       /* one authorized_keys line (repeatable in a KEYS reply) */
+	T_TAG_MAX = 41,
 };
 
 struct proto_field {

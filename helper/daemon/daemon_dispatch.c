@@ -16,6 +16,7 @@
 #include "check.h"
 #include "duration.h"
 #include "grants.h"
+#include "nss.h"
 #include "refusals.h"
 #include "sessions.h"
 #include "util.h"
@@ -316,6 +317,42 @@ static void do_session(struct jitd *d, const struct actor *a, const struct proto
 	jitd_kick(d); /* the scheduler now watches this session (warning, end) */
 }
 
+/* KEYS (issue 18): sshd's AuthorizedKeysCommand asks, as [nss]
+ * keys_user, for a user's SSH keys from Okta. Answered from memory (no
+ * Okta call), with keys only while the user may log in here. */
+static void do_keys(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
+{
+	const char *user = proto_get(m, T_USER);
+	char **keys = NULL, why[128];
+	size_t n = 0, i;
+
+	if (!a->is_root && !(d->keys_uid_set && a->uid == d->keys_uid)) {
+		reply_error(o, "forbidden", "only root and [nss] keys_user may ask for SSH keys");
+		audit_refusal(d, a, "refused", 0, user != NULL && jitd_valid_username(user) ? user : "", "",
+			      "reason=keys-not-allowed");
+		return;
+	}
+	if (user == NULL || !jitd_valid_username(user)) {
+		reply_error(o, "invalid", "name a valid local user");
+		audit_refusal(d, a, "refused", 0, "", "", "reason=keys-invalid-user");
+		return;
+	}
+	if (nss_user_keys(d, user, &keys, &n, why, sizeof(why)) != 0) {
+		reply_error(o, "error", "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		proto_out_add(o, T_KEY, keys[i]);
+	/* sshd asks at every connection, for any name a client types: at
+	 * a bounded rate per name (refusals.h), so a scan cannot turn each
+	 * attempt into a durable ledger write */
+	if (n > 0)
+		audit_refusal(d, a, "keys", 0, user, "", "keys=%lld", (long long)n);
+	else
+		audit_refusal(d, a, "keys", 0, user, "", "keys=0 why=%s", why);
+	nss_keys_free(keys, n);
+}
+
 void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
 		     struct after_reply *after)
 {
@@ -326,6 +363,17 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 
 	memset(&res, 0, sizeof(res));
 	proto_out_init(o, PROTO_OK);
+	/* sshd's AuthorizedKeysCommandUser runs what sshd runs for any
+	 * login attempt: it may ask for keys and for nothing else. */
+	if (!a->is_root && d->keys_uid_set && a->uid == d->keys_uid && m->type != PROTO_KEYS) {
+		reply_error(o, "forbidden", "[nss] keys_user may only ask for SSH keys");
+		audit_refusal(d, a, "refused", 0, "", "", "reason=keys-user-other-request type=%d", (int)m->type);
+		return;
+	}
+	if (m->type == PROTO_KEYS) {
+		do_keys(d, a, m, o);
+		return;
+	}
 	if (a->user[0] == '\0' && !a->is_root) {
 		reply_error(o, "forbidden", "your uid has no user name");
 		return;

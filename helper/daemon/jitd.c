@@ -74,6 +74,18 @@ void jitd_member_changed(struct jitd *d, const char *user, const char *login, co
 		d->hooks.snapshot(d, group);
 }
 
+void jitd_snapshot_written(struct jitd *d, const char *group)
+{
+	if (d->hooks.snapshot_written != NULL)
+		d->hooks.snapshot_written(d, group);
+}
+
+void jitd_grant_written(struct jitd *d, const char *user, const char *group)
+{
+	if (d->hooks.grant_written != NULL)
+		d->hooks.grant_written(d, user, group);
+}
+
 void jitd_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n)
 {
 	const char *owner = d->cfg->owner;
@@ -114,8 +126,13 @@ static void grant_sign(struct jitd *d, struct grant *g)
 
 int jitd_grant_update(struct jitd *d, struct grant *g, const char *expected_state)
 {
+	int r;
+
 	grant_sign(d, g);
-	return ledger_grant_update(d->ledger, g, expected_state);
+	r = ledger_grant_update(d->ledger, g, expected_state);
+	if (r == LEDGER_OK)
+		jitd_grant_written(d, g->user, g->grp);
+	return r;
 }
 
 int jitd_grant_insert(struct jitd *d, struct grant *g)
@@ -132,5 +149,7 @@ int jitd_grant_insert(struct jitd *d, struct grant *g)
 			error_f("grant %lld: the signature was not stored (gates will not use the row): %s",
 				(long long)g->id, ledger_last_error(d->ledger));
 	}
+	if (r == LEDGER_OK)
+		jitd_grant_written(d, g->user, g->grp);
 	return r;
 }

@@ -18,6 +18,7 @@
 struct check_cache;
 struct jitd;
 struct mirror;
+struct nss;
 
 /* Who hears of what okta-jitd did. jitd.c owns the interface and calls
  * them; the parts that listen (check_cache.c, notify.c, snapshots.c) are
@@ -35,6 +36,15 @@ struct jitd_hooks {
 	/* The same change, for the snapshot of that group (snapshots.c:
 	 * listed again at once, so the gates see it within seconds). */
 	void (*snapshot)(struct jitd *d, const char *group);
+	/* A snapshot in the ledger changed: written by this host
+	 * (snapshots.c), or another host's as the change listener heard it
+	 * (mirror.c). nss.c reads the directory again. */
+	void (*snapshot_written)(struct jitd *d, const char *group);
+	/* A grant row of user for group was written: by this host
+	 * (jitd_grant_update/insert), or by another as the change listener
+	 * heard it (user and group "" when not known). nss.c rewrites the
+	 * group members of the NSS cache. */
+	void (*grant_written)(struct jitd *d, const char *user, const char *group);
 };
 
 struct jitd {
@@ -50,6 +60,14 @@ struct jitd {
 	struct jitd_hooks hooks;
 	/* A granter's signing key, a gate's verify keys (fleet_sig.h). */
 	struct fleet_keys keys;
+	/* [nss] (issue 18): the directory of Okta users and the NSS cache
+	 * writer (nss.h); NULL when the section is absent. */
+	struct nss *nss;
+	/* The uid of [nss] keys_user, read from /etc/passwd at start
+	 * (keys_uid_set 0: no such user): it may make KEYS requests, and
+	 * nothing else. */
+	uid_t keys_uid;
+	int keys_uid_set;
 
 	pthread_mutex_t sched_lock;
 	pthread_cond_t sched_cond;
@@ -92,6 +110,11 @@ void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char
  * membership of group. */
 void jitd_member_changed(struct jitd *d, const char *user, const char *login, const char *group, const char *gid,
 			 int member);
+
+/* Tell the hooks that the snapshot of group was written (ledger), or
+ * that a grant row of user for group was. */
+void jitd_snapshot_written(struct jitd *d, const char *group);
+void jitd_grant_written(struct jitd *d, const char *user, const char *group);
 
 /* Write grant g (ledger_grant_update / ledger_grant_insert) signed
  * with this host's fleet key: its updated_at is set to now, and on an

@@ -622,6 +622,7 @@ static void grants_swap(struct mirror *m, struct gtable *t)
 {
 	struct gtable *old;
 	size_t i;
+	int any = 0;
 
 	pthread_rwlock_wrlock(&m->lock);
 	old = m->grants;
@@ -629,6 +630,7 @@ static void grants_swap(struct mirror *m, struct gtable *t)
 	pthread_rwlock_unlock(&m->lock);
 	if (old == NULL) {
 		void_all(m);
+		jitd_grant_written(m->d, "", "");
 		return;
 	}
 	/* only this thread writes: both tables may be read unlocked here */
@@ -638,16 +640,21 @@ static void grants_swap(struct mirror *m, struct gtable *t)
 		for (g = t->by_id[i]; g != NULL; g = g->next_id) {
 			o = gtable_find(old, g->id);
 			if (o == NULL || !mgrant_same(o, g)) {
+				any = 1;
 				void_key(m, g->user, g->grp);
 				if (o != NULL)
 					void_key(m, o->user, o->grp);
 			}
 		}
 		for (o = old->by_id[i]; o != NULL; o = o->next_id)
-			if (gtable_find(t, o->id) == NULL)
+			if (gtable_find(t, o->id) == NULL) {
+				any = 1;
 				void_key(m, o->user, o->grp);
+			}
 	}
 	gtable_free(old);
+	if (any)
+		jitd_grant_written(m->d, "", "");
 }
 
 /* Read every grant that is not over and every snapshot; swap them in.
@@ -724,8 +731,10 @@ static int full_read(struct mirror *m, struct ledger *l, int first)
 	m->connected = 1;
 	m->synced_at = ojit_now();
 	pthread_rwlock_unlock(&m->lock);
-	if (changed)
+	if (changed) {
 		void_all(m);
+		jitd_snapshot_written(m->d, "");
+	}
 	if (first)
 		info_f("change listener: read %zu grants that are not over and %zu snapshots from the shared ledger",
 		       m->grants->n, hs.n);
@@ -775,6 +784,7 @@ static int apply_grant(struct mirror *m, struct ledger *l, int64_t id)
 		void_key(m, g.user, g.grp);
 	if (ouser[0] != '\0')
 		void_key(m, ouser, ogrp);
+	jitd_grant_written(m->d, r == LEDGER_OK ? g.user : ouser, r == LEDGER_OK ? g.grp : ogrp);
 	return 0;
 }
 
@@ -804,6 +814,7 @@ static int apply_snapshot(struct mirror *m, struct ledger *l, const char *grp)
 	pthread_rwlock_unlock(&m->lock);
 	msnap_free(gone);
 	void_all(m);
+	jitd_snapshot_written(m->d, grp);
 	return 0;
 }
 
@@ -820,8 +831,12 @@ static void on_change(void *ctx, char kind, int64_t id, const char *grp)
 	 * gate's does not need it: it ends only its own sessions, looked at
 	 * every second while any is open. */
 	if (!m->keep) {
-		if (kind == 'g')
+		if (kind == 'g') {
 			jitd_kick(m->d);
+			jitd_grant_written(m->d, "", "");
+		} else if (kind == 's' && grp != NULL && jitd_valid_groupname(grp)) {
+			jitd_snapshot_written(m->d, grp);
+		}
 		return;
 	}
 	if (m->overflow)

@@ -24,6 +24,7 @@
 #include "ledger.h"
 #include "mirror.h"
 #include "notify.h"
+#include "nss.h"
 #include "okta_api.h"
 #include "okta_http.h"
 #include "snapshots.h"
@@ -220,6 +221,8 @@ int main(int argc, char **argv)
 	jitd.hooks.member = check_cache_member_changed;
 	jitd.hooks.snapshot = snapshots_member_changed;
 	jitd.hooks.audit = notify_event;
+	jitd.hooks.snapshot_written = nss_snapshot_written;
+	jitd.hooks.grant_written = nss_grant_written;
 	raise_fd_limit();
 	lfd = daemon_listen(jitd.cfg->socket, 0, &busy_sock);
 	if (lfd >= 0)
@@ -264,6 +267,12 @@ int main(int argc, char **argv)
 		if (jitd.cfg->role_gate && mirror_wait_synced(jitd.mirror, 5000) != 0)
 			ojit_log(LOG_WARNING, "the shared ledger is not read yet: checks answer unavailable until it is");
 	}
+	/* [nss]: the Okta users, JIT groups and SSH keys of this host
+	 * (nss.h); after the listener, whose memory a gate's keys use. */
+	if (nss_start(&jitd) != 0) {
+		ojit_log(LOG_ERR, "[nss]: cannot start the NSS cache writer");
+		goto out;
+	}
 	check_cache_warm(&jitd);
 	rc = daemon_serve(&jitd, lfd, pfd) == 0 ? 0 : 1;
 	ojit_log(LOG_INFO, "okta-jitd stopping");
@@ -282,6 +291,7 @@ out:
 	/* Background fetches end now (their Okta calls are aborted); what
 	 * one still holds after the wait is left to the exiting process. */
 	okta_client_abort(jitd.okta);
+	nss_stop(&jitd);
 	mirror_stop(jitd.mirror);
 	jitd.mirror = NULL;
 	busy = check_cache_free(jitd.cache) != 0 || okta_client_wait_idle(jitd.okta, 5000) != 0;

@@ -353,6 +353,7 @@ static void refresh_claimed(struct jitd *d, struct snap_group *g, int forced, in
 	g->failures = 0;
 	g->head = h;
 	g->have_head = 1;
+	jitd_snapshot_written(d, g->name);
 	/* A gated group Okta stops listing (deleted, or a second group of
 	 * its name: someone may be trying to pass one for the other) belongs
 	 * in the audit trail, as does its return. */

@@ -69,7 +69,8 @@ static void profile_uid(const cJSON *v, char *dst, size_t n)
 	if (cJSON_IsNumber(v)) {
 		double d = cJSON_GetNumberValue(v);
 
-		if (d != (double)(long long)d || d < -4294967296.0 || d > 4294967296.0)
+		/* (range first: a cast of a double beyond long long is undefined) */
+		if (!(d >= -4294967296.0 && d <= 4294967296.0) || d != (double)(long long)d)
 			snprintf(dst, n, "!not an integer");
 		else
 			snprintf(dst, n, "%lld", (long long)d);
