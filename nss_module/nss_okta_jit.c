@@ -68,7 +68,12 @@ static enum nss_status fill_pw(const struct nss_cache_pw *u, struct passwd *pw, 
 	struct nss_ojit_buf b = {buffer, buflen};
 
 	pw->pw_name = buf_str(&b, u->name);
-	pw->pw_passwd = buf_str(&b, "x");
+	/* "*", not "x": pam_unix's account check (Debian's common-account,
+	 * which sudo and sshd include) takes "x" for a shadowed account,
+	 * finds no /etc/shadow entry and refuses (PAM_AUTHINFO_UNAVAIL):
+	 * sudo says "account validation failure" even with NOPASSWD. "*" is
+	 * no password, as sssd and libnss_oslogin answer. */
+	pw->pw_passwd = buf_str(&b, "*");
 	pw->pw_gecos = buf_str(&b, u->gecos);
 	pw->pw_dir = buf_str(&b, u->dir);
 	pw->pw_shell = buf_str(&b, u->shell);

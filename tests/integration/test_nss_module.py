@@ -82,9 +82,9 @@ def nss(tmp_path):
 def test_users_and_groups_through_glibc(nss, tmp_path):
     cache = write_cache(tmp_path / "nss.cache", base_spec())
     r = nss("getent", "passwd", "ojn-alice", cache=cache)
-    assert r.returncode == 0 and r.stdout == "ojn-alice:x:200101:200101:Alice Okta:/home/ojn-alice:/bin/bash\n"
+    assert r.returncode == 0 and r.stdout == "ojn-alice:*:200101:200101:Alice Okta:/home/ojn-alice:/bin/bash\n"
     r = nss("getent", "passwd", "200102", cache=cache)
-    assert r.stdout == "ojn-bob:x:200102:200102::/home/ojn-bob:/bin/bash\n"
+    assert r.stdout == "ojn-bob:*:200102:200102::/home/ojn-bob:/bin/bash\n"
     r = nss("getent", "group", "okta-web-sudo", cache=cache)
     assert r.stdout == "okta-web-sudo:x:300101:ojn-alice\n"  # bob's grant ended in 1970
     r = nss("getent", "group", "300101", cache=cache)
@@ -103,7 +103,7 @@ def test_users_and_groups_through_glibc(nss, tmp_path):
     r = nss("getent", "passwd", "root", cache=cache)
     assert r.stdout.startswith("root:x:0:0:")
     r = nss("getent", "passwd", "200103", cache=cache)
-    assert r.stdout.startswith("root:x:200103:")  # only by its id
+    assert r.stdout.startswith("root:*:200103:")  # only by its id
 
 
 def test_member_leaves_the_group_at_the_grants_end(nss, tmp_path):
@@ -176,8 +176,8 @@ def test_enumeration_only_when_the_cache_says_so(nss, tmp_path):
     assert "okta-web-sudo" not in nss("getent", "group", cache=cache).stdout
     write_cache(cache, base_spec(enumerate_=True))
     lines = nss("getent", "passwd", cache=cache).stdout.splitlines()
-    assert "ojn-alice:x:200101:200101:Alice Okta:/home/ojn-alice:/bin/bash" in lines
-    assert "ojn-bob:x:200102:200102::/home/ojn-bob:/bin/bash" in lines
+    assert "ojn-alice:*:200101:200101:Alice Okta:/home/ojn-alice:/bin/bash" in lines
+    assert "ojn-bob:*:200102:200102::/home/ojn-bob:/bin/bash" in lines
     groups = nss("getent", "group", cache=cache).stdout.splitlines()
     assert "okta-web-sudo:x:300101:ojn-alice" in groups
 
@@ -275,9 +275,9 @@ def test_setuid_programs_ignore_the_variable(tmp_path):
     r = run(prefix + ["getent", "passwd", "ojn-alice", "ojn-sys"], env=env)
     if "overlay" in r.stderr:
         pytest.skip("no overlay mounts here: %s" % r.stderr.strip())
-    assert r.stdout == "ojn-alice:x:200101:200101:Alice Okta:/home/ojn-alice:/bin/bash\n", r.stderr
+    assert r.stdout == "ojn-alice:*:200101:200101:Alice Okta:/home/ojn-alice:/bin/bash\n", r.stderr
     r = run(prefix + as_nobody + [str(getent), "passwd", "ojn-alice", "ojn-sys"], env=env)
-    assert r.stdout == "ojn-sys:x:200201:200201::/home/ojn-sys:/bin/bash\n", r.stderr
+    assert r.stdout == "ojn-sys:*:200201:200201::/home/ojn-sys:/bin/bash\n", r.stderr
 
 
 @pytest.mark.skipif(SANITIZED, reason="ASan build (OJIT_SANITIZED=1): valgrind cannot run it")
