@@ -10,8 +10,10 @@ as bind mounts over the machine's files (never edited):
 * /etc/ld.so.cache: built by `ldconfig -X -f CONF -C CACHE` with a folder
   holding build/libnss_okta_jit.so.2, so that glibc's dlopen by name finds
   the module in setuid sudo too (which ignores LD_LIBRARY_PATH);
-* /var/cache/okta-jit: a private folder (setuid sudo ignores
-  OKTA_JIT_NSS_CACHE; the module reads the fixed path), the daemon's cache;
+* /var/cache: a private folder holding okta-jit/, where the daemon writes
+  the cache (setuid sudo ignores OKTA_JIT_NSS_CACHE; the module reads the
+  fixed path /var/cache/okta-jit/nss.cache). The whole of /var/cache, so
+  that no mount point has to be made on the machine;
 * /etc/passwd: the machine's plus the keys user ojt-keysNNN (sshd's
   AuthorizedKeysCommandUser), so no account is added to the machine;
 * /etc/sudoers: `%okta-web-sudo ALL=(ALL) NOPASSWD: ALL` and root's line;
@@ -54,7 +56,7 @@ mount --bind "$d/ld.so.cache" /etc/ld.so.cache
 mount --bind "$d/passwd" /etc/passwd
 mount --bind "$d/sudoers" /etc/sudoers
 mount --bind "$d/pam.d" /etc/pam.d
-mount --bind "$d/cache" /var/cache/okta-jit
+mount --bind "$d/varcache" /var/cache
 mount --bind "$d/home" /home
 for f in wtmp btmp lastlog; do
     if [ -e /var/log/$f ]; then mount --bind "$d/log/$f" /var/log/$f; fi
@@ -96,7 +98,6 @@ class NssHost:
         os.chmod(d, 0o755)
         self.holder = None
         self.sshd = None
-        self.made_cache_dir = False
         with open(os.path.join(d, "nsswitch.conf"), "w") as f:
             f.write(NSSWITCH)
         lib = os.path.join(d, "lib")
@@ -123,19 +124,14 @@ class NssHost:
         r = subprocess.run(["visudo", "-cf", sudoers], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
         shutil.copytree("/etc/pam.d", os.path.join(d, "pam.d"), symlinks=True)
-        for sub in ("cache", "home", "log"):
+        for sub in ("varcache", "varcache/okta-jit", "home", "log"):
             os.mkdir(os.path.join(d, sub), 0o755)
         for f in ("wtmp", "btmp", "lastlog"):
             open(os.path.join(d, "log", f), "w").close()
         shutil.copy2(cli, os.path.join(d, "okta-jit"))
-        self.cache_dir = os.path.join(d, "cache")
+        self.cache_dir = os.path.join(d, "varcache", "okta-jit")
         self.cache = os.path.join(self.cache_dir, "nss.cache")
         self.home = os.path.join(d, "home")
-        # the mount point: made (empty) if this machine has none, and
-        # removed again at the end
-        if not os.path.isdir("/var/cache/okta-jit"):
-            os.makedirs("/var/cache/okta-jit", 0o755)
-            self.made_cache_dir = True
         self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", _SETUP,
                                         "sh", d], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.holder.stdout.readline()
@@ -220,11 +216,6 @@ class NssHost:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        if self.made_cache_dir:
-            try:
-                os.rmdir("/var/cache/okta-jit")
-            except OSError:
-                pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
