@@ -13,6 +13,7 @@ NSS = """
 uid_attribute = unixUid
 keys_attribute = sshPublicKeys
 groups = web-sudo
+cache = %s
 """
 
 KEY1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop"
@@ -40,8 +41,8 @@ def set_profile(okta, uid, **extra):
     okta.control("users", {"op": "update", "id": uid, "profile_extra": extra})
 
 
-def test_requesters_are_listed_with_their_profile_on_a_single_host(jit_factory):
-    jit = jit_factory(flows=JIT_FLOWS + NSS, start=False)
+def test_requesters_are_listed_with_their_profile_on_a_single_host(jit_factory, tmp_path):
+    jit = jit_factory(flows=JIT_FLOWS + NSS % (tmp_path / "nss.cache"), start=False)
     set_profile(jit.okta, ALICE, unixUid=70001, displayName="Alice: Admin\u00e9", sshPublicKeys=[KEY1, KEY2])
     set_profile(jit.okta, BOB, unixUid="not-a-uid", sshPublicKeys=["k"] * 10000)
     jit.daemon.start()
@@ -61,8 +62,8 @@ def test_requesters_are_listed_with_their_profile_on_a_single_host(jit_factory):
     assert snapshot_lines(jit, "web-sudo") is None
 
 
-def test_key_attributes_that_are_not_text_are_refused(jit_factory):
-    jit = jit_factory(flows=JIT_FLOWS + NSS, start=False)
+def test_key_attributes_that_are_not_text_are_refused(jit_factory, tmp_path):
+    jit = jit_factory(flows=JIT_FLOWS + NSS % (tmp_path / "nss.cache"), start=False)
     set_profile(jit.okta, ALICE, sshPublicKeys={"key": KEY1}, unixUid=-5)
     set_profile(jit.okta, BOB, sshPublicKeys=KEY1 + "\n" + "x" * 20000, unixUid=1.5)
     jit.daemon.start()
