@@ -7,35 +7,6 @@
 #include <strings.h>
 #include <string.h>
 
-int config_map_login(const struct ojit_config *cfg, const char *user, char *out, size_t n)
-{
-	const char *fmt = cfg->login_format ? cfg->login_format : "%u";
-	struct ojit_buf b;
-	const char *p;
-	int r = -1;
-
-	ojit_buf_init(&b, n > 0 ? n - 1 : 0);
-	for (p = fmt; *p != '\0'; p++) {
-		if (*p == '%' && p[1] == 'u') {
-			if (ojit_buf_append(&b, user, strlen(user)) != 0)
-				goto out;
-			p++;
-		} else if (*p == '%' && p[1] == '%') {
-			if (ojit_buf_append(&b, "%", 1) != 0)
-				goto out;
-			p++;
-		} else if (ojit_buf_append(&b, p, 1) != 0) {
-			goto out;
-		}
-	}
-	if (b.data == NULL || ojit_strlcpy(out, b.data, n) != 0)
-		goto out;
-	r = 0;
-out:
-	ojit_buf_free(&b);
-	return r;
-}
-
 /* The format's literal text before and after %u ("%%" made "%"). */
 static int format_split(const char *fmt, char *pre, size_t npre, char *post, size_t npost)
 {
@@ -116,6 +87,11 @@ static int template_fill(const char *fmt, char letter, const char *value, char *
 out:
 	ojit_buf_free(&b);
 	return r;
+}
+
+int config_map_login(const struct ojit_config *cfg, const char *user, char *out, size_t n)
+{
+	return template_fill(cfg->login_format ? cfg->login_format : "%u", 'u', user, out, n);
 }
 
 int config_nss_group_name(const struct ojit_config *cfg, const char *grp, char *out, size_t n)

@@ -120,31 +120,6 @@ const char *directory_group_id(const struct directory *dir, const char *name)
 	return "";
 }
 
-struct heads {
-	struct snapshot_head *v;
-	size_t n, cap;
-	int failed;
-};
-
-static int head_collect(const struct snapshot_head *h, void *ctx)
-{
-	struct heads *hs = ctx;
-
-	if (hs->n == hs->cap) {
-		size_t cap = hs->cap ? hs->cap * 2 : 16;
-		struct snapshot_head *v = realloc(hs->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			hs->failed = 1;
-			return 1;
-		}
-		hs->v = v;
-		hs->cap = cap;
-	}
-	hs->v[hs->n++] = *h;
-	return 0;
-}
-
 /* Cut text into member lines; 0, or -1 with why. Every line must parse,
  * and there must be as many as the head counts. */
 static int members_parse(struct dir_group *g, char *text, const struct snapshot_head *h, char *why, size_t whylen)
@@ -236,24 +211,26 @@ static int group_read(struct jitd *d, struct dir_group *g)
 
 int directory_refresh(struct directory *dir, struct jitd *d, int *changed)
 {
-	struct heads hs = { NULL, 0, 0, 0 };
+	struct snapshot_head *hv = NULL;
+	size_t nh = 0;
+	int hr;
 	struct head_id *ids = NULL;
 	size_t i, j, nids = 0;
 	int r = -1;
 
 	*changed = 0;
-	if (ledger_snapshot_heads(d->ledger, head_collect, &hs) != LEDGER_OK || hs.failed) {
+	if ((hr = ledger_snapshot_heads_all(d->ledger, &hv, &nh)) != LEDGER_OK) {
 		warn_f("[nss]: cannot read the snapshots from the ledger: %s",
-		       hs.failed ? "out of memory" : ledger_last_error(d->ledger));
+		       hr == LEDGER_NOMEM ? "out of memory" : ledger_last_error(d->ledger));
 		goto out;
 	}
-	ids = calloc(hs.n > 0 ? hs.n : 1, sizeof(*ids));
+	ids = calloc(nh > 0 ? nh : 1, sizeof(*ids));
 	if (ids == NULL)
 		goto out;
-	for (i = 0; i < hs.n; i++)
-		if (strcmp(hs.v[i].state, "ok") == 0 && hs.v[i].group_id[0] != '\0') {
-			ojit_strlcpy(ids[nids].grp, hs.v[i].grp, sizeof(ids[nids].grp));
-			ojit_strlcpy(ids[nids].group_id, hs.v[i].group_id, sizeof(ids[nids].group_id));
+	for (i = 0; i < nh; i++)
+		if (strcmp(hv[i].state, "ok") == 0 && hv[i].group_id[0] != '\0') {
+			ojit_strlcpy(ids[nids].grp, hv[i].grp, sizeof(ids[nids].grp));
+			ojit_strlcpy(ids[nids].group_id, hv[i].group_id, sizeof(ids[nids].group_id));
 			nids++;
 		}
 	free(dir->ids);
@@ -263,9 +240,9 @@ int directory_refresh(struct directory *dir, struct jitd *d, int *changed)
 		struct dir_group *g = &dir->groups[i];
 		const struct snapshot_head *h = NULL;
 
-		for (j = 0; j < hs.n; j++)
-			if (strcmp(hs.v[j].grp, g->name) == 0) {
-				h = &hs.v[j];
+		for (j = 0; j < nh; j++)
+			if (strcmp(hv[j].grp, g->name) == 0) {
+				h = &hv[j];
 				break;
 			}
 		if (h == NULL) {
@@ -284,7 +261,7 @@ int directory_refresh(struct directory *dir, struct jitd *d, int *changed)
 	}
 	r = 0;
 out:
-	free(hs.v);
+	free(hv);
 	return r;
 }
 

@@ -557,31 +557,6 @@ static void void_key(struct mirror *m, const char *user, const char *grp)
 		answers_grant_written(m->d->answers, user, grp);
 }
 
-struct heads {
-	struct snapshot_head *v;
-	size_t n, cap;
-	int failed;
-};
-
-static int collect_head(const struct snapshot_head *h, void *ctx)
-{
-	struct heads *hs = ctx;
-
-	if (hs->n == hs->cap) {
-		size_t cap = hs->cap ? hs->cap * 2 : 16;
-		struct snapshot_head *v = realloc(hs->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			hs->failed = 1;
-			return 0;
-		}
-		hs->v = v;
-		hs->cap = cap;
-	}
-	hs->v[hs->n++] = *h;
-	return 0;
-}
-
 /* The snapshot of h->grp: the one in memory when its head is the same,
  * else read from l (NULL: the connection failed, *failed set). */
 static struct msnap *snap_read(struct mirror *m, struct ledger *l, const struct snapshot_head *want, int *failed)
@@ -662,7 +637,9 @@ static void grants_swap(struct mirror *m, struct gtable *t)
 static int full_read(struct mirror *m, struct ledger *l, int first)
 {
 	struct grant_read gr = { NULL, NULL, 0 };
-	struct heads hs = { NULL, 0, 0, 0 };
+	struct snapshot_head *hv = NULL;
+	size_t nh = 0;
+	int hr;
 	struct msnap *fresh = NULL, *old = NULL, *s, *next;
 	int changed = 0, failed = 0, r = -1;
 	size_t i;
@@ -680,21 +657,22 @@ static int full_read(struct mirror *m, struct ledger *l, int first)
 		mirror_log_limited(m, "grants-max", "",
 				   "more than %d grants are pending or active: only the newest %d are known here; "
 				   "the users of the others are refused", MIRROR_GRANTS_MAX, MIRROR_GRANTS_MAX);
-	if (ledger_snapshot_heads(l, collect_head, &hs) != LEDGER_OK || hs.failed) {
-		warn_f("cannot read the snapshots from the ledger: %s", hs.failed ? "out of memory" : ledger_last_error(l));
+	if ((hr = ledger_snapshot_heads_all(l, &hv, &nh)) != LEDGER_OK) {
+		warn_f("cannot read the snapshots from the ledger: %s",
+		       hr == LEDGER_NOMEM ? "out of memory" : ledger_last_error(l));
 		goto out;
 	}
 	/* A member list is read again only when its head changed: every
 	 * write bumps gen, and the notice of each write re-reads it anyway. */
-	for (i = 0; i < hs.n && !failed; i++) {
+	for (i = 0; i < nh && !failed; i++) {
 		struct msnap *have;
 
 		pthread_rwlock_rdlock(&m->lock);
-		have = snap_find(m->snaps, hs.v[i].grp);
+		have = snap_find(m->snaps, hv[i].grp);
 		pthread_rwlock_unlock(&m->lock);
-		if (have != NULL && head_same(&have->h, &hs.v[i]))
+		if (have != NULL && head_same(&have->h, &hv[i]))
 			continue; /* kept: moved over below */
-		s = snap_read(m, l, &hs.v[i], &failed);
+		s = snap_read(m, l, &hv[i], &failed);
 		if (s != NULL) {
 			s->next = fresh;
 			fresh = s;
@@ -712,9 +690,9 @@ static int full_read(struct mirror *m, struct ledger *l, int first)
 		int listed = 0;
 
 		next = s->next;
-		for (i = 0; i < hs.n; i++)
-			if (strcmp(hs.v[i].grp, s->h.grp) == 0) {
-				listed = head_same(&s->h, &hs.v[i]) && snap_find(fresh, s->h.grp) == NULL;
+		for (i = 0; i < nh; i++)
+			if (strcmp(hv[i].grp, s->h.grp) == 0) {
+				listed = head_same(&s->h, &hv[i]) && snap_find(fresh, s->h.grp) == NULL;
 				break;
 			}
 		if (listed) {
@@ -737,7 +715,7 @@ static int full_read(struct mirror *m, struct ledger *l, int first)
 	}
 	if (first)
 		info_f("change listener: read %zu grants that are not over and %zu snapshots from the shared ledger",
-		       m->grants->n, hs.n);
+		       m->grants->n, nh);
 	r = 0;
 out:
 	for (s = fresh; s != NULL; s = next) {
@@ -749,7 +727,7 @@ out:
 		msnap_free(s);
 	}
 	gtable_free(gr.t);
-	free(hs.v);
+	free(hv);
 	return r;
 }
 

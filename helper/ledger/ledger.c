@@ -208,6 +208,48 @@ int ledger_snapshot_heads(struct ledger *l, snapshot_cb cb, void *ctx)
 	return l->ops->snapshot_heads(l->b, cb, ctx);
 }
 
+struct heads_all {
+	struct snapshot_head *v;
+	size_t n, cap;
+	int nomem;
+};
+
+static int head_append(const struct snapshot_head *h, void *ctx)
+{
+	struct heads_all *hs = ctx;
+
+	if (hs->n == hs->cap) {
+		size_t cap = hs->cap ? hs->cap * 2 : 16;
+		struct snapshot_head *v = realloc(hs->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			hs->nomem = 1;
+			return 1;
+		}
+		hs->v = v;
+		hs->cap = cap;
+	}
+	hs->v[hs->n++] = *h;
+	return 0;
+}
+
+int ledger_snapshot_heads_all(struct ledger *l, struct snapshot_head **v, size_t *n)
+{
+	struct heads_all hs = { NULL, 0, 0, 0 };
+	int r = ledger_snapshot_heads(l, head_append, &hs);
+
+	if (r != LEDGER_OK || hs.nomem) {
+		free(hs.v);
+		hs.v = NULL;
+		hs.n = 0;
+		if (hs.nomem)
+			r = LEDGER_NOMEM;
+	}
+	*v = hs.v;
+	*n = hs.n;
+	return r;
+}
+
 int ledger_snapshot_get(struct ledger *l, const char *grp, struct snapshot_head *h, char **members)
 {
 	return l->ops->snapshot_get(l->b, grp, h, members);

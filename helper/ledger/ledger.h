@@ -103,6 +103,9 @@ int ledger_session_mark_warned(struct ledger *l, int64_t id, int64_t now);
 int ledger_snapshot_put(struct ledger *l, struct snapshot_head *h, const char *members);
 /* Every snapshot's head (no member text), by group name. */
 int ledger_snapshot_heads(struct ledger *l, snapshot_cb cb, void *ctx);
+/* The same in one array the caller frees: LEDGER_OK, LEDGER_ERR, or
+ * LEDGER_NOMEM (then *v is NULL). */
+int ledger_snapshot_heads_all(struct ledger *l, struct snapshot_head **v, size_t *n);
 /* One group's snapshot: LEDGER_OK with *members a malloc'd string (the
  * caller frees it), LEDGER_NOTFOUND, or LEDGER_ERR (also when the member
  * text is larger than SNAPSHOT_MEMBERS_MAX). */

@@ -111,6 +111,7 @@ enum ledger_rc {
 	LEDGER_NOTFOUND = 1,
 	LEDGER_CONFLICT = 2, /* the row is not in the expected state any more */
 	LEDGER_ERR = -1,     /* I/O, disk full, read-only, corruption */
+	LEDGER_NOMEM = -2,   /* out of memory for what was read */
 };
 
 /* What the gate needs of the active grant of user for group that ends

@@ -161,26 +161,8 @@ static int each_member(const cJSON *o, void *ctx, struct okta_error *err)
 	return m->fn(&u, m->ctx);
 }
 
-int okta_group_members_profile_each(struct okta_client *c, const char *gid, size_t max,
-				    const struct okta_profile_attrs *a, okta_member_profile_fn fn, void *ctx,
-				    struct okta_error *err)
+static int members_walk(struct okta_client *c, const char *gid, struct each_member *m, struct okta_error *err)
 {
-	struct each_member m = { NULL, ctx, 0, max, a, fn };
-	char url[HTTP_MAX_URL];
-
-	if (okta_check_id_input(gid, "group", err) != 0)
-		return -1;
-	if (ojit_snprintf(url, sizeof(url), "%s/api/v1/groups/%s/users?limit=1000", c->cfg->org_url, gid) < 0) {
-		okta_err_set(err, OKTA_ERR_INTERNAL, 0, "URL too long");
-		return -1;
-	}
-	return okta_paged_get(c, url, each_member, &m, err);
-}
-
-int okta_group_members_each(struct okta_client *c, const char *gid, size_t max, okta_member_fn fn, void *ctx,
-			    struct okta_error *err)
-{
-	struct each_member m = { fn, ctx, 0, max, NULL, NULL };
 	char url[HTTP_MAX_URL];
 
 	if (okta_check_id_input(gid, "group", err) != 0)
@@ -190,7 +172,24 @@ int okta_group_members_each(struct okta_client *c, const char *gid, size_t max, 
 		okta_err_set(err, OKTA_ERR_INTERNAL, 0, "URL too long");
 		return -1;
 	}
-	return okta_paged_get(c, url, each_member, &m, err);
+	return okta_paged_get(c, url, each_member, m, err);
+}
+
+int okta_group_members_profile_each(struct okta_client *c, const char *gid, size_t max,
+				    const struct okta_profile_attrs *a, okta_member_profile_fn fn, void *ctx,
+				    struct okta_error *err)
+{
+	struct each_member m = { NULL, ctx, 0, max, a, fn };
+
+	return members_walk(c, gid, &m, err);
+}
+
+int okta_group_members_each(struct okta_client *c, const char *gid, size_t max, okta_member_fn fn, void *ctx,
+			    struct okta_error *err)
+{
+	struct each_member m = { fn, ctx, 0, max, NULL, NULL };
+
+	return members_walk(c, gid, &m, err);
 }
 
 int okta_group_owners(struct okta_client *c, const char *gid, struct okta_owner_list *l,
