@@ -45,7 +45,7 @@ LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c 
 	helper/okta/okta_client.c helper/okta/okta_token.c helper/okta/okta_call.c helper/okta/okta_objects.c \
 	helper/okta/okta_users.c helper/okta/okta_groups.c \
 	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check_cache.c helper/daemon/check_groups.c helper/daemon/check_decide.c helper/daemon/grants.c helper/daemon/grants_actions.c helper/daemon/grants_approvers.c helper/daemon/refusals.c \
-	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss.c \
+	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss_writer.c \
 	helper/cli/client.c helper/cli/doctor.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
@@ -300,7 +300,7 @@ ANALYZE_NOWARN_config   := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_check_cache  := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_check_groups := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_sessions := -Wno-analyzer-double-free -Wno-analyzer-use-of-uninitialized-value
-ANALYZE_NOWARN_nss       := -Wno-analyzer-malloc-leak
+ANALYZE_NOWARN_nss_writer := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_directory := -Wno-analyzer-malloc-leak
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \

@@ -16,7 +16,7 @@
 #include "check.h"
 #include "duration.h"
 #include "grants.h"
-#include "nss.h"
+#include "nss_writer.h"
 #include "refusals.h"
 #include "sessions.h"
 #include "util.h"

@@ -3,7 +3,7 @@
  * snapshots in the ledger list them (with their profile's UID attribute,
  * GECOS and SSH keys). Read again only when a snapshot's generation
  * changed; verified with the fleet's keys on a gate; a snapshot older
- * than outage_grace no longer counts. Used by nss.c's one thread alone
+ * than outage_grace no longer counts. Used by nss_writer.c's one thread alone
  * (no lock of its own). */
 #ifndef OJIT_DIRECTORY_H
 #define OJIT_DIRECTORY_H

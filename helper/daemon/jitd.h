@@ -38,11 +38,11 @@ struct jitd_hooks {
 	void (*snapshot)(struct jitd *d, const char *group);
 	/* A snapshot in the ledger changed: written by this host
 	 * (snapshots.c), or another host's as the change listener heard it
-	 * (mirror.c). nss.c reads the directory again. */
+	 * (mirror.c). nss_writer.c reads the directory again. */
 	void (*snapshot_written)(struct jitd *d, const char *group);
 	/* A grant row of user for group was written: by this host
 	 * (jitd_grant_update/insert), or by another as the change listener
-	 * heard it (user and group "" when not known). nss.c rewrites the
+	 * heard it (user and group "" when not known). nss_writer.c rewrites the
 	 * group members of the NSS cache. */
 	void (*grant_written)(struct jitd *d, const char *user, const char *group);
 };
@@ -61,7 +61,7 @@ struct jitd {
 	/* A granter's signing key, a gate's verify keys (fleet_sig.h). */
 	struct fleet_keys keys;
 	/* [nss] (issue 18): the directory of Okta users and the NSS cache
-	 * writer (nss.h); NULL when the section is absent. */
+	 * writer (nss_writer.h); NULL when the section is absent. */
 	struct nss *nss;
 	/* The uid of [nss] keys_user, read from /etc/passwd at start
 	 * (keys_uid_set 0: no such user): it may make KEYS requests, and

@@ -24,7 +24,7 @@
 #include "ledger.h"
 #include "mirror.h"
 #include "notify.h"
-#include "nss.h"
+#include "nss_writer.h"
 #include "okta_api.h"
 #include "okta_http.h"
 #include "snapshots.h"
@@ -268,7 +268,7 @@ int main(int argc, char **argv)
 			ojit_log(LOG_WARNING, "the shared ledger is not read yet: checks answer unavailable until it is");
 	}
 	/* [nss]: the Okta users, JIT groups and SSH keys of this host
-	 * (nss.h); after the listener, whose memory a gate's keys use. */
+	 * (nss_writer.h); after the listener, whose memory a gate's keys use. */
 	if (nss_start(&jitd) != 0) {
 		ojit_log(LOG_ERR, "[nss]: cannot start the NSS cache writer");
 		goto out;

@@ -48,6 +48,9 @@ SIGNED = "tests/integration/test_fleet_signed.py"
 SNAPSHOTS = "tests/integration/test_fleet_snapshots.py"
 SCALE = "tests/integration/test_fleet_scale.py"
 OKTA_CLIENT = "tests/integration/test_okta_client.py"
+NSS_MODULE = "tests/integration/test_nss_module.py"
+NSS_DAEMON = "tests/integration/test_nss_daemon.py"
+NSS_E2E = "tests/integration/test_nss_e2e.py"
 
 
 def M(name, path, line, to, tests, k=None, after=None, why=""):
@@ -169,8 +172,31 @@ MUTANTS = [
       "if (RAND_bytes(rnd, sizeof(rnd)) != 1 || memset(rnd, 7, sizeof(rnd)) == NULL)",
       [OKTA_CLIENT], "fresh_assertions",
       why="a retried token request carries a new jti"),
+    # issue 18: the NSS half
+    M("nss-member-past-end", "nss_module/nss_okta_jit.c", "if (end_at <= now)", "if (end_at <= now - 3600)",
+      [NSS_MODULE], "leaves_the_group",
+      why="a JIT group's member is gone from it at his grant's end, to the second"),
+    M("nss-env-in-setuid", "nss_module/nss_okta_jit.c", "const char *p = secure_getenv(NSS_CACHE_ENV);",
+      "const char *p = getenv(NSS_CACHE_ENV);", [NSS_MODULE], "setuid",
+      why="sudo never reads a cache its caller names"),
+    M("nss-cache-any-owner", "helper/common/nss_cache.c",
+      "if (st.st_uid != owner || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {",
+      "if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {", [NSS_MODULE], "not_owned_by_root",
+      why="only root's cache names users and groups"),
+    M("nss-local-name-offered", "helper/daemon/nss_writer.c", "if (local_has_name(n, x->name)) {", "if (0) {",
+      [NSS_DAEMON], "local_account_made_later",
+      why="a local account's name is never offered by the cache"),
+    M("keys-user-any-request", "helper/daemon/daemon_dispatch.c",
+      "if (!a->is_root && d->keys_uid_set && a->uid == d->keys_uid && m->type != PROTO_KEYS) {", "if (0) {",
+      [NSS_DAEMON], "keys_request_authorisation",
+      why="the keys user may read keys and nothing else"),
+    M("keys-without-grant", "helper/daemon/nss_writer.c", "if (f->ssh_keys == FLOW_KEYS_REQUESTERS) {", "if (1) {",
+      [NSS_DAEMON], "keys_only_while_a_grant",
+      why="keys are served only during a grant unless the flow says requesters"),
+    M("key-options-accepted", "helper/common/sshkey.c", "if (!allow_options) {", "if (0) {",
+      [NSS_DAEMON], "cache_holds_exactly",
+      why="a key with command= or from= options is refused unless key_options = allow"),
 ]
-
 
 class MutantError(Exception):
     pass

@@ -1,12 +1,12 @@
-/* nss.h - okta-jitd's side of the NSS half (issue 18): one thread turns
+/* nss_writer.h - okta-jitd's side of the NSS half (issue 18): one thread turns
  * the directory (directory.h: the Okta users of the requesters groups'
  * snapshots) and the active grants of the [nss] groups into the cache
  * file libnss_okta_jit.so.2 reads (nss_cache.h), and keeps each offered
  * user's validated SSH keys in memory for the KEYS request. The file is
  * written again on every change (a snapshot, a grant, /etc/passwd or
  * /etc/group) and at least every cache_ttl. */
-#ifndef OJIT_NSS_H
-#define OJIT_NSS_H
+#ifndef OJIT_NSS_WRITER_H
+#define OJIT_NSS_WRITER_H
 
 #include <stddef.h>
 

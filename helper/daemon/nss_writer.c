@@ -1,5 +1,5 @@
-/* nss.c - the NSS cache okta-jitd writes, and the SSH keys it gives
- * (nss.h). One thread: it reads the directory again when a snapshot
+/* nss_writer.c - the NSS cache okta-jitd writes, and the SSH keys it gives
+ * (nss_writer.h). One thread: it reads the directory again when a snapshot
  * changed (or every cache_ttl), the active grants of the [nss] groups
  * when a grant was written, /etc/passwd and /etc/group when their mtime
  * moved, builds the users and groups, and writes the file when the
@@ -11,7 +11,7 @@
  * offered. A refusal (a login that maps to no local name, a UID out of
  * range, negative or local, two Okta users on one UID or name, a key
  * refused) is logged once, not on every rewrite. */
-#include "nss.h"
+#include "nss_writer.h"
 
 #include <errno.h>
 #include <grp.h>
