@@ -37,8 +37,8 @@
 #define NSS_POLL_MS 1000          /* /etc/passwd and /etc/group looked at this often */
 #define NSS_LOGGED_MAX 16384      /* refusals remembered as logged */
 #define NSS_GRANTS_MAX 200000     /* active grant rows read, at most */
-#define NSS_GROUP_ID_WAIT_S 2
-#define NSS_RETRY_S 10            /* a failed read of the grants is tried again after this */     /* an [nss] group's Okta id asked of Okta, at most this long */
+#define NSS_GROUP_ID_WAIT_S 2     /* an [nss] group's Okta id asked of Okta, at most this long */
+#define NSS_RETRY_S 10            /* a failed read of the grants is tried again after this */
 #define NSS_LOCAL_PASSWD "/etc/passwd"
 #define NSS_LOCAL_GROUP "/etc/group"
 
