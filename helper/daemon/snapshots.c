@@ -48,6 +48,11 @@
 
 struct snap_group {
 	char name[LEDGER_GROUP_MAX + 1];
+	/* Only a requesters group (the directory's, issue 18): like a flow's
+	 * requesters it may be of any type (an APP_GROUP imported from AD),
+	 * as long as one group bears the name; a gated group is the one
+	 * OKTA_GROUP of that name, as a check resolves it. */
+	int any_type;
 	int forced;            /* this granter changed a membership: list again (the lock) */
 	struct snapshot_head head; /* the ledger's, at the last read */
 	int have_head;
@@ -128,6 +133,7 @@ static int groups_collect(const struct ojit_config *cfg, int gated)
 				continue;
 			g = &snap.groups[snap.ngroups++];
 			ojit_strlcpy(g->name, names[j], sizeof(g->name));
+			g->any_type = i > cfg->nflows;
 			g->busy_gen = -1;
 		}
 	}
@@ -227,11 +233,10 @@ static int snapshot_take(struct jitd *d, struct snap_group *g, int64_t began, st
 	ojit_strlcpy(h->grp, g->name, sizeof(h->grp));
 	ojit_strlcpy(h->host, ledger_host(), sizeof(h->host));
 	h->taken_at = began;
-	/* the one OKTA_GROUP of that name, as a check resolves it */
-	if (check_group_id(d, g->name, 1, 1, NULL, gid, sizeof(gid), &err) != 0) {
+	if (check_group_id(d, g->name, !g->any_type, 1, NULL, gid, sizeof(gid), &err) != 0) {
 		if (err.kind == OKTA_ERR_NOT_FOUND) {
-			snprintf(h->state, sizeof(h->state), "unknown group: Okta has no OKTA_GROUP named '%s'",
-				 g->name);
+			snprintf(h->state, sizeof(h->state), "unknown group: Okta has no %s named '%s'",
+				 g->any_type ? "group" : "OKTA_GROUP", g->name);
 			return 0;
 		}
 		if (err.kind == OKTA_ERR_AMBIGUOUS) {

@@ -78,3 +78,19 @@ def test_without_nss_a_single_host_keeps_no_snapshot(jit_factory):
     jit = jit_factory()
     jit.request("web-sudo", as_user="ojt-alice")
     assert jit._db().execute("SELECT count(*) FROM snapshots").fetchone()[0] == 0
+
+
+def test_a_requesters_group_of_another_type_is_listed(jit_factory, tmp_path):
+    """A flow's requesters may be any one group of that name (issue 16), an
+    APP_GROUP imported from a directory among them: the directory lists it
+    as a check resolves it, not only an OKTA_GROUP."""
+    flows = JIT_FLOWS.replace("[flow staging]", "[flow sales]\ngroups = audit-readers\n"
+                              "requesters = salesforce-users\n\n[flow staging]")
+    jit = jit_factory(flows=flows + NSS % (tmp_path / "nss.cache"), start=False)
+    jit.okta.control("membership", {"op": "add", "group": "00gapp00000000003", "user": ALICE})
+    jit.daemon.start()
+    rows = wait_for(lambda: jit._db().execute("SELECT state, members FROM snapshots WHERE grp = 'salesforce-users'")
+                    .fetchall(), 15, what="the APP_GROUP of requesters listed")
+    state, members = rows[0]
+    assert state == "ok", state
+    assert [line.split("\t")[0] for line in members.splitlines()] == [ALICE]
