@@ -294,3 +294,19 @@ def test_a_gate_serves_the_same_users_groups_and_keys_without_okta(nss_fleet):
     assert group_of(gate.cache, "okta-web-sudo")["gid"] == derived(G_WEB)
     r = wait_for(lambda: keys(gate, "nss-dana", as_user="ojt-carol").out or None, 20, what="keys on the gate")
     assert r == KEY_DANA + "\n"
+
+
+def test_keys_request_with_a_hostile_user_name_on_the_socket(nss_jit):
+    """The daemon itself refuses a KEYS request whose user name is not a
+    valid local name (sent raw as root, past the CLI's own check): an error
+    reply, no key, and the daemon still answers."""
+    from daemon_fixtures import P_ERROR, T_USER, frame, raw_exchange, tlv
+    jit = nss_jit(flows=JIT_FLOWS.replace("[flow web]\n", "[flow web]\nssh_keys = requesters\n"))
+    assert keys(jit, "nss-dana").out == KEY_DANA + "\n"
+    for name in [b"../etc/passwd", b"-x", b"a\nb", b"a" * 300, b"", b"\xff\xfe"]:
+        reply = raw_exchange(jit.sock, frame(KEYS, tlv(T_USER, name)))
+        assert reply is not None and reply[0] == P_ERROR, (name, reply)
+        assert KEY_DANA.split()[1] not in repr(reply), (name, reply)
+    # a NUL in a value breaks the frame (docs/protocol.md): no answer at all
+    assert raw_exchange(jit.sock, frame(KEYS, tlv(T_USER, b"nss-dana\x00x"))) is None
+    assert keys(jit, "nss-dana").out == KEY_DANA + "\n"
