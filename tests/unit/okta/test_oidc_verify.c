@@ -282,23 +282,26 @@ static void test_crit_and_embedded_key(void **state)
 {
 	struct fx *f = *state;
 	struct oidc_identity id;
-	cJSON *h = cJSON_CreateObject();
+	cJSON *h = cJSON_CreateObject(), *c = claims();
 	char *tok = NULL;
 
 	cJSON_AddStringToObject(h, "kid", "k1");
 	cJSON_AddItemToObject(h, "crit", cJSON_CreateStringArray((const char *[]){ "exp" }, 1));
-	assert_int_equal(jwt_sign(f->key, h, claims(), &tok), 0);
+	assert_int_equal(jwt_sign(f->key, h, c, &tok), 0);
 	assert_int_equal(run(f, tok, NOW, &id), OIDC_ERR_HEADER);
 	free(tok);
 	cJSON_Delete(h);
 
+	cJSON_Delete(c);
+	c = claims();
 	h = cJSON_CreateObject();
 	cJSON_AddStringToObject(h, "kid", "k1");
 	cJSON_AddItemToObject(h, "jwk", jwt_public_jwk(f->other));
-	assert_int_equal(jwt_sign(f->other, h, claims(), &tok), 0);
+	assert_int_equal(jwt_sign(f->other, h, c, &tok), 0);
 	assert_int_equal(run(f, tok, NOW, &id), OIDC_ERR_HEADER);
 	free(tok);
 	cJSON_Delete(h);
+	cJSON_Delete(c);
 }
 
 static void test_other_audience(void **state)
