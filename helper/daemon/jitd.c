@@ -46,7 +46,7 @@ static size_t detail_fit(const char *detail, size_t max)
 
 	if (strlen(detail) <= max)
 		return strlen(detail);
-	for (i = 0; detail[i] != '\0' && i <= max; i++) {
+	for (i = 0; i <= max && detail[i] != '\0'; i++) {
 		if (quoted && detail[i] == '\\' && detail[i + 1] != '\0')
 			i++;
 		else if (detail[i] == '"')
