@@ -31,9 +31,12 @@ void jitd_kick(struct jitd *d)
  * notification payload all carry this same detail. */
 static __thread const char *audit_channel;
 
-void jitd_audit_channel(const char *name)
+const char *jitd_audit_channel(const char *name)
 {
+	const char *was = audit_channel;
+
 	audit_channel = name;
+	return was;
 }
 
 /* How much of detail (key=value pairs as audit.h writes them) to keep so

@@ -107,8 +107,9 @@ void jitd_kick(struct jitd *d);
 /* The channel this thread's request came by ("web"; NULL: the sockets
  * of local users, and no mark): every audit record written meanwhile by
  * this thread gets "channel=NAME" at the end of its detail, so records
- * written deep in the grant code say where the request came from. */
-void jitd_audit_channel(const char *name);
+ * written deep in the grant code say where the request came from.
+ * Returns the channel set before. */
+const char *jitd_audit_channel(const char *name);
 
 /* Audit: one row in the ledger and one key=value line in syslog. */
 void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char *actor,
