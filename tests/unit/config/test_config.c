@@ -681,6 +681,11 @@ static void test_web_section(void **state)
 	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = http://jit.example.com\n", 9, "[web] url:", "https://");
 	expect_error(BASE "[web]\nclient_id = 0oaA\nclient_id = 0oaB\n", 9, "[web] client_id:", "given twice");
 	expect_error(BASE "[web]\nclient_id = 0oaA\ncolour = blue\n", 9, "[web] colour:", "unknown key");
+	/* a gate changes nothing in Okta: no web socket there */
+	expect_error("[integration]\nname = okta-jit-test\n[daemon]\nrole = gate\n"
+		     "ledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+		     "fleet_verify_keys = /etc/okta-jit/fleet.pub\n[web]\nclient_id = 0oaA\n",
+		     8, "[web] client_id:", "a gate changes nothing");
 }
 
 static void test_key_outside_section(void **state)
