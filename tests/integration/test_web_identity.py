@@ -90,15 +90,23 @@ def test_bad_tokens_are_refused_and_change_nothing(jit_factory):
         "other_audience": mint(env, ALICE, aud="0oaSOMEOTHERAPP"),
         "other_issuer": mint(env, ALICE, iss="https://evil.example.com"),
         "alg_none": mint(env, ALICE, alg="none"),
+        "alg_none_with_a_signature": mint(env, ALICE, alg="none") + "AAAA",
         "hs256_public_key": mint(env, ALICE, alg="HS256"),
         "too_old_sign_in": mint(env, ALICE, iat=now - 11 * 60, exp=now + 3600),  # session_max 10m
         "unknown_kid": mint(env, ALICE, kid="no-such-kid"),
         "garbage": "not.a.token",
     }
+    # what the refusal says (each check stands on its own: alg none and
+    # HS256 fail the header check before any signature is tried)
+    why = {"forged": "signature", "expired": "expired", "other_audience": "another audience",
+           "other_issuer": "issuer", "alg_none": "three parts", "alg_none_with_a_signature": "alg is not RS256",
+           "hs256_public_key": "alg is not RS256",
+           "too_old_sign_in": "session_max", "unknown_kid": "kid", "garbage": "base64url"}
     env.okta.clear_requests()
     for name, tok in bad.items():
         t, f = web_call(env, REQUEST, tok, request_fields("web-sudo", reason="x"))
         assert t == P_ERROR and f[T_CODE] == "unauthenticated", (name, f)
+        assert why[name] in f[T_MESSAGE], (name, f)
         t, f = web_call(env, PING, tok)
         assert t == P_ERROR and f[T_CODE] == "unauthenticated", (name, f)
     # no token at all, and two tokens
