@@ -43,9 +43,9 @@ LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c 
 	helper/config/config.c helper/config/config_check.c helper/config/config_lookup.c \
 	helper/okta/keyfile.c helper/okta/jwt.c helper/okta/okta_http.c helper/okta/okta_errors.c \
 	helper/okta/okta_client.c helper/okta/okta_token.c helper/okta/okta_call.c helper/okta/okta_objects.c \
-	helper/okta/okta_users.c helper/okta/okta_groups.c \
+	helper/okta/okta_users.c helper/okta/okta_groups.c helper/okta/oidc_verify.c \
 	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check_cache.c helper/daemon/check_groups.c helper/daemon/check_decide.c helper/daemon/grants.c helper/daemon/grants_actions.c helper/daemon/grants_approvers.c helper/daemon/refusals.c \
-	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss_writer.c \
+	helper/daemon/sessions.c helper/daemon/snapshots.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss_writer.c helper/daemon/web_identity.c \
 	helper/cli/client.c helper/cli/doctor.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
@@ -224,7 +224,7 @@ package-check:
 # cppcheck and gcc -fanalyzer over helper/, pam_module/ and nss_module/.
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := proto config okta_error okta_json link duration nss_cache sshkey
+FUZZ_NAMES   := proto config okta_error okta_json link duration nss_cache sshkey oidc
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The library is compiled again with the sanitizers and coverage hooks, not
@@ -235,7 +235,7 @@ FUZZ_LIB     := $(FUZZ_DIR)/libokta-jit-fuzz.a
 FUZZ_SECONDS ?= 20
 # Input sizes: a frame a bit over the request limit, a config file, an
 # HTTP error body, one JSON object, a Link header, a duration, a small NSS
-# cache file.
+# cache file, an ID token or JWKS a bit over OIDC_TOKEN_MAX.
 FUZZ_MAXLEN_proto      := 20000
 FUZZ_MAXLEN_config     := 16384
 FUZZ_MAXLEN_okta_error := 8192
@@ -244,6 +244,7 @@ FUZZ_MAXLEN_link       := 8192
 FUZZ_MAXLEN_duration   := 64
 FUZZ_MAXLEN_nss_cache  := 4096
 FUZZ_MAXLEN_sshkey     := 16448
+FUZZ_MAXLEN_oidc       := 12000
 # $(call fuzz_run,NAME,SECONDS): corpus and crashes under $(FUZZ_DIR); the
 # log's last lines (executions, cov, ft) are printed, all of it on failure.
 fuzz_run = mkdir -p $(FUZZ_DIR)/corpus/$(1) && \

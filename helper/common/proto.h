@@ -77,7 +77,8 @@ enum proto_tag {
 	T_MAX_DURATION = 39,
 	T_REASON_REQUIRED = 40,
 	T_KEY = 41,       /* one authorized_keys line (repeatable in a KEYS reply) */
-	T_TAG_MAX = 41,
+	T_ID_TOKEN = 42,  /* the signed-in user's Okta ID token: every request on the web socket, no other */
+	T_TAG_MAX = 42,
 };
 
 struct proto_field {

@@ -860,6 +860,96 @@ static int handle_notify(struct parse_state *st, const char *section, const char
 	return 0;
 }
 
+/* A client id as Okta makes them (0oa...): letters and digits. */
+static int web_client_id_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (; *v != '\0'; v++)
+		if (!isalnum((unsigned char)*v))
+			return 0;
+	return 1;
+}
+
+/* [web] (issue 19). okta-jitd checks the keys it uses in full; the web
+ * service's own (url, listen, TLS, proxy, client credentials) are read
+ * here for their shape, so that one file serves both. */
+static int handle_web(struct parse_state *st, const char *key, const char *value)
+{
+	struct ojit_config *c = st->cfg;
+	char **dst = NULL;
+
+	if (c->web_line == 0)
+		c->web_line = st->line;
+	if (strcmp(key, "client_id") == 0) {
+		if (!set_string(st, "web", key, value, &c->web_client_id))
+			return 0;
+		if (!web_client_id_ok(value)) {
+			add_error(st, st->line, "web", key, "'%s' is not an Okta client id (letters and digits, e.g. 0oa...)",
+				  value);
+			return 0;
+		}
+		c->web_enabled = 1;
+		return 1;
+	}
+	if (strcmp(key, "session_max") == 0) {
+		if (!set_duration(st, "web", key, value, &c->web_session_max, 60))
+			return 0;
+		if (c->web_session_max > OJIT_WEB_SESSION_MAX_MAX) {
+			add_error(st, st->line, "web", key, "must be at most %ds (a day)", OJIT_WEB_SESSION_MAX_MAX);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "socket") == 0) {
+		if (!set_string(st, "web", key, value, &c->web_socket))
+			return 0;
+		if (value[0] != '/') {
+			add_error(st, st->line, "web", key, "must be an absolute path");
+			return 0;
+		}
+		if (strlen(value) >= 108) {
+			add_error(st, st->line, "web", key, "path too long for a Unix socket (at most 107 bytes)");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "url") == 0) {
+		if (!set_string(st, "web", key, value, &c->web_url))
+			return 0;
+		if (strncmp(value, "https://", 8) != 0 || value[8] == '\0' || strpbrk(value, " \t\"<>") != NULL) {
+			add_error(st, st->line, "web", key, "'%s' must be an https:// URL", value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "listen") == 0)
+		dst = &c->web_listen;
+	else if (strcmp(key, "trusted_proxy") == 0)
+		dst = &c->web_trusted_proxy;
+	else if (strcmp(key, "client_secret_file") == 0)
+		dst = &c->web_client_secret_file;
+	else if (strcmp(key, "private_key") == 0)
+		dst = &c->web_private_key;
+	else if (strcmp(key, "tls_cert") == 0)
+		dst = &c->web_tls_cert;
+	else if (strcmp(key, "tls_key") == 0)
+		dst = &c->web_tls_key;
+	if (dst != NULL) {
+		if (!set_string(st, "web", key, value, dst))
+			return 0;
+		if (dst != &c->web_listen && dst != &c->web_trusted_proxy && value[0] != '/') {
+			add_error(st, st->line, "web", key, "must be an absolute path");
+			return 0;
+		}
+		return 1;
+	}
+	add_error(st, st->line, "web", key, "unknown key");
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
@@ -893,6 +983,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return handle_daemon(st, name, value);
 	if (strcmp(section, "nss") == 0)
 		return handle_nss(st, name, value);
+	if (strcmp(section, "web") == 0)
+		return handle_web(st, name, value);
 	if (strncmp(section, "flow ", 5) == 0)
 		return handle_flow(st, section, name, value);
 	if (strncmp(section, "notify ", 7) == 0)
@@ -901,7 +993,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		add_error(st, st->line, NULL, name, "key outside any section");
 	else
 		add_error(st, st->line, section, NULL,
-			  "unknown section (expected okta, integration, users, daemon, nss, flow NAME or notify NAME)");
+			  "unknown section (expected okta, integration, users, daemon, nss, web, flow NAME or notify NAME)");
 	return 0;
 }
 
@@ -969,6 +1061,13 @@ static void check_required(struct parse_state *st)
 				  "'%s' makes the local group name '%s' (group_name), which is not a valid group name "
 				  "(at most 32 characters)", c->nss_groups[i], local);
 	}
+	/* [web]: okta-jitd accepts ID tokens for one Okta app alone. */
+	if (c->web_line != 0 && c->web_client_id == NULL)
+		add_error(st, c->web_line, "web", "client_id",
+			  "required key missing (the Okta Web app's client id: the audience of the ID tokens okta-jitd accepts)");
+	if (c->web_enabled && c->role_gate)
+		add_error(st, c->web_line, "web", "client_id",
+			  "a gate changes nothing in Okta: run the web service beside a granter (role = granter)");
 	if (c->nnss_groups > 0 && !c->nss_enabled)
 		add_error(st, c->nss_groups_line, "nss", "groups", "has no effect with enabled = no");
 	for (i = 0; i < c->nflows; i++) {
@@ -1022,6 +1121,21 @@ static void derive_pam_socket(struct parse_state *st)
 			  "must differ from socket (the PAM module's socket is root's alone)");
 }
 
+/* The web service's socket is one of its own: its requests carry an ID
+ * token, the others' a peer's credentials. */
+static void check_web_socket(struct parse_state *st)
+{
+	struct ojit_config *c = st->cfg;
+	const char *web = c->web_socket != NULL ? c->web_socket : OJIT_DEFAULT_WEB_SOCKET;
+
+	if (!c->web_enabled)
+		return;
+	if (strcmp(web, c->socket != NULL ? c->socket : OJIT_DEFAULT_SOCKET) == 0 ||
+	    (c->pam_socket != NULL && strcmp(web, c->pam_socket) == 0))
+		add_error(st, c->web_line, "web", "socket",
+			  "'%s' must differ from [daemon] socket and pam_socket (each socket has its own rules)", web);
+}
+
 static void apply_defaults(struct ojit_config *c)
 {
 	if (c->timeout == 0)
@@ -1054,6 +1168,10 @@ static void apply_defaults(struct ojit_config *c)
 		c->nss_keys_user = strdup("okta-jit-keys");
 	if (c->nss_cache == NULL)
 		c->nss_cache = strdup(OJIT_DEFAULT_NSS_CACHE);
+	if (c->web_session_max == 0)
+		c->web_session_max = OJIT_DEFAULT_WEB_SESSION_MAX;
+	if (c->web_socket == NULL)
+		c->web_socket = strdup(OJIT_DEFAULT_WEB_SOCKET);
 }
 
 int config_load(const char *path, struct ojit_config **out, struct ojit_buf *errors)
@@ -1104,6 +1222,8 @@ int config_load(const char *path, struct ojit_config **out, struct ojit_buf *err
 		check_required(&st);
 	if (st.nerrors == 0)
 		derive_pam_socket(&st);
+	if (st.nerrors == 0)
+		check_web_socket(&st);
 	if (st.nerrors != 0) {
 		config_free(c);
 		return -1;
@@ -1156,6 +1276,15 @@ void config_free(struct ojit_config *c)
 	free(c->nss_group_name);
 	free(c->nss_keys_user);
 	free(c->nss_cache);
+	free(c->web_client_id);
+	free(c->web_socket);
+	free(c->web_url);
+	free(c->web_listen);
+	free(c->web_client_secret_file);
+	free(c->web_private_key);
+	free(c->web_tls_cert);
+	free(c->web_tls_key);
+	free(c->web_trusted_proxy);
 	for (i = 0; i < c->nnotify; i++) {
 		free(c->notify[i].name);
 		free(c->notify[i].url);

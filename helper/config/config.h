@@ -17,6 +17,12 @@
  * unused (above the container ranges, below 2^31, where signed uid_t
  * bugs live). */
 #define OJIT_DEFAULT_NSS_CACHE "/var/cache/okta-jit/nss.cache"
+/* [web] defaults (issue 19): okta-jitd's socket for the web service, and
+ * how old a sign-in (an ID token's iat) may be. */
+#define OJIT_DEFAULT_WEB_SOCKET "/run/okta-jit/web.sock"
+#define OJIT_DEFAULT_WEB_SESSION_MAX 3600
+#define OJIT_WEB_SESSION_MAX_MAX (24 * 3600)
+#define OJIT_WEB_GROUP "okta-jit-web"
 #define OJIT_DEFAULT_NSS_UID_MIN 1879048192
 #define OJIT_DEFAULT_NSS_UID_MAX 2147483646
 #define OJIT_NSS_ATTR_MAX 64
@@ -130,6 +136,22 @@ struct ojit_config {
 	int nss_enumerate;
 	char *nss_keys_user;         /* sshd's AuthorizedKeysCommandUser */
 	char *nss_cache;             /* the file okta-jitd writes for the module */
+	/* [web] (issue 19): the web service (okta-jit-web) and okta-jitd's
+	 * side of it. okta-jitd uses client_id (the aud of the ID tokens it
+	 * accepts), session_max and socket; the others are the web
+	 * service's. */
+	int web_enabled;             /* [web] client_id given: okta-jitd opens web_socket */
+	int web_line;                /* the first [web] key's line */
+	char *web_client_id;         /* the Okta Web app's client id */
+	int64_t web_session_max;     /* seconds: an ID token's iat at most this old */
+	char *web_socket;            /* 0660, group okta-jit-web: requests carry T_ID_TOKEN */
+	char *web_url;               /* https:// address of the web pages */
+	char *web_listen;            /* host:port the web service listens on */
+	char *web_client_secret_file;
+	char *web_private_key;       /* private_key_jwt instead of a secret */
+	char *web_tls_cert;
+	char *web_tls_key;
+	char *web_trusted_proxy;     /* an IP: X-Forwarded-* honoured only from it */
 	/* [flow NAME] */
 	struct flow_config *flows;
 	size_t nflows;

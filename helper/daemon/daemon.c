@@ -9,6 +9,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdatomic.h>
@@ -30,6 +31,7 @@
 #include "sessions.h"
 #include "snapshots.h"
 #include "util.h"
+#include "web_identity.h"
 
 static atomic_int active_clients;
 
@@ -79,8 +81,23 @@ static int socket_in_use(const char *path, int *err)
 	return r;
 }
 
-int daemon_listen(const char *path, int root_only, int *busy)
+/* The group the web socket is given: okta-jit-web when it exists (the
+ * web unit's SupplementaryGroups), else root's, so that no one but root
+ * reaches it by accident of a missing group. */
+static gid_t web_socket_group(void)
 {
+	struct group gr, *grp = NULL;
+	char buf[4096];
+
+	if (getgrnam_r(OJIT_WEB_GROUP, &gr, buf, sizeof(buf), &grp) == 0 && grp != NULL)
+		return grp->gr_gid;
+	warn_f("no group %s: the web socket is root's alone", OJIT_WEB_GROUP);
+	return 0;
+}
+
+int daemon_listen(const char *path, enum daemon_sock kind, int *busy)
+{
+	const mode_t mode = kind == DAEMON_SOCK_PAM ? 0600 : kind == DAEMON_SOCK_WEB ? 0660 : 0666;
 	struct sockaddr_un sa;
 	struct stat st;
 	char dir[sizeof(sa.sun_path)];
@@ -134,8 +151,8 @@ int daemon_listen(const char *path, int root_only, int *busy)
 		return -1;
 	}
 	/* Created without permissions for others, so no one can connect to
-	 * the PAM socket between bind and chmod. */
-	old = umask(root_only ? 0177 : 0111);
+	 * the PAM or web socket between bind and chmod. */
+	old = umask(kind == DAEMON_SOCK_PUBLIC ? 0111 : 0177);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		umask(old);
 		if (errno == EADDRINUSE)
@@ -148,8 +165,14 @@ int daemon_listen(const char *path, int root_only, int *busy)
 	/* The public socket: anyone may connect; what they may do is decided
 	 * per request. The PAM socket: root alone (connect needs write
 	 * permission on the socket file), so no other user can take its
-	 * connection threads. */
-	if (chmod(path, root_only ? 0600 : 0666) != 0 || listen(fd, 512) != 0) {
+	 * connection threads. The web socket: the web service's group. */
+	if (kind == DAEMON_SOCK_WEB && chown(path, 0, web_socket_group()) != 0) {
+		error_f("chown %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (chmod(path, mode) != 0 || listen(fd, 512) != 0) {
 		error_f("listen %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
@@ -164,6 +187,7 @@ struct pool {
 	struct jitd *d;
 	int lfd;
 	int root_only;   /* the PAM socket: a non-root peer is dropped */
+	int web;         /* the web socket: each request acts for its ID token's user */
 	int max_threads;
 	atomic_int threads; /* workers alive */
 	atomic_int idle;    /* workers waiting in accept() */
@@ -171,6 +195,7 @@ struct pool {
 
 static struct pool pool_public = { .name = "public", .lfd = -1, .max_threads = DAEMON_MAX_CLIENTS };
 static struct pool pool_pam = { .name = "pam", .lfd = -1, .root_only = 1, .max_threads = DAEMON_MAX_PAM_CLIENTS };
+static struct pool pool_web = { .name = "web", .lfd = -1, .web = 1, .max_threads = DAEMON_MAX_WEB_CLIENTS };
 
 /* What each non-root uid is using of the public socket: connections open
  * now and its request bucket. A fixed table, so no caller grows memory;
@@ -292,6 +317,34 @@ static void warn_limited(atomic_llong *last, const char *what, uid_t uid)
 
 static atomic_llong warned_conns, warned_rate, warned_pam;
 
+/* One request on the web socket: the peer (the web service) acts for
+ * nobody by itself; the request runs as the Okta user its ID token
+ * names, or is refused. Every audit record it writes says channel=web. */
+static void serve_web_request(struct jitd *d, const struct actor *peer, const struct proto_msg *m,
+			      struct proto_out *o, struct after_reply *after)
+{
+	struct jit_result res;
+	struct actor a;
+
+	memset(&res, 0, sizeof(res));
+	jitd_audit_channel("web");
+	if (!web_request_allowed(m->type)) {
+		proto_out_init(o, PROTO_ERROR);
+		proto_out_add(o, T_CODE, "forbidden");
+		proto_out_add(o, T_MESSAGE, "this request is not served on the web socket");
+		goto out;
+	}
+	if (web_identity_actor(d, peer->uid, peer->pid, m, &a, &res) != 0) {
+		proto_out_init(o, PROTO_ERROR);
+		proto_out_add(o, T_CODE, res.code);
+		proto_out_add(o, T_MESSAGE, res.message);
+		goto out;
+	}
+	daemon_dispatch(d, &a, m, o, after);
+out:
+	jitd_audit_channel(NULL);
+}
+
 static void serve_client(struct pool *pl, int fd)
 {
 	struct jitd *d = pl->d;
@@ -316,7 +369,9 @@ static void serve_client(struct pool *pl, int fd)
 		warn_limited(&warned_pam, "connected to the PAM socket, which serves root only; dropped", a.uid);
 		goto out;
 	}
-	if (!a.is_root) {
+	/* The web service is one peer for many people, and its socket is its
+	 * group's alone: no per-uid bound there (its pool is bounded). */
+	if (!a.is_root && !pl->web) {
 		use = uid_enter(a.uid);
 		if (use == NULL) {
 			warn_limited(&warned_conns, "too many connections open at once; new ones refused", a.uid);
@@ -340,7 +395,7 @@ static void serve_client(struct pool *pl, int fd)
 		/* A non-root connection gets a short time for each request,
 		 * whole: holding a connection open (idle, or writing slowly)
 		 * keeps one of its few slots, never a thread for long. */
-		if (!a.is_root)
+		if (!a.is_root || pl->web)
 			wait_ms = DAEMON_USER_IDLE_MS;
 		else
 			wait_ms = first ? DAEMON_IO_TIMEOUT_MS : DAEMON_IDLE_TIMEOUT_MS;
@@ -364,7 +419,15 @@ static void serve_client(struct pool *pl, int fd)
 			break;
 		}
 		after.pending = 0;
-		daemon_dispatch(d, &a, &m, &o, &after);
+		if (pl->web)
+			serve_web_request(d, &a, &m, &o, &after);
+		else if (proto_count(&m, T_ID_TOKEN) > 0) {
+			/* a token means nothing here: the peer is who it is */
+			proto_out_init(&o, PROTO_ERROR);
+			proto_out_add(&o, T_CODE, "invalid");
+			proto_out_add(&o, T_MESSAGE, "ID tokens are read on the web socket alone");
+		} else
+			daemon_dispatch(d, &a, &m, &o, &after);
 		proto_msg_free(&m);
 		if (proto_out_finish(&o, PROTO_MAX_PAYLOAD) != 0) {
 			proto_out_free(&o);
@@ -375,7 +438,10 @@ static void serve_client(struct pool *pl, int fd)
 		}
 		r = proto_write(fd, &o, DAEMON_IO_TIMEOUT_MS);
 		proto_out_free(&o);
+		if (pl->web)
+			jitd_audit_channel("web");
 		daemon_after_reply(d, &after);
+		jitd_audit_channel(NULL);
 		if (r != 0)
 			break;
 	}
@@ -527,7 +593,7 @@ static int pool_start(struct pool *pl, struct jitd *d, int lfd)
 	return 0;
 }
 
-int daemon_serve(struct jitd *d, int lfd, int pam_fd)
+int daemon_serve(struct jitd *d, int lfd, int pam_fd, int web_fd)
 {
 	pthread_t sched;
 	pthread_condattr_t ca;
@@ -545,7 +611,8 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd)
 		error_f("cannot start the notification sender; events stay queued in the ledger");
 	if (snapshots_start(d) != 0)
 		error_f("cannot start the snapshot refresher; the gates' snapshots age until another granter refreshes them");
-	if (pool_start(&pool_pam, d, pam_fd) != 0 || pool_start(&pool_public, d, lfd) != 0)
+	if (pool_start(&pool_pam, d, pam_fd) != 0 || pool_start(&pool_public, d, lfd) != 0 ||
+	    (web_fd >= 0 && pool_start(&pool_web, d, web_fd) != 0))
 		d->stopping = 1;
 	/* The workers accept; this thread only waits for the stop signal
 	 * and, should every worker of a pool have ended (threads refused),
@@ -556,10 +623,14 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd)
 			start_worker(&pool_pam);
 		if (!d->stopping && atomic_load(&pool_public.threads) == 0)
 			start_worker(&pool_public);
+		if (!d->stopping && web_fd >= 0 && atomic_load(&pool_web.threads) == 0)
+			start_worker(&pool_web);
 	}
 	/* wake the workers blocked in accept(): they see stopping and end */
 	shutdown(lfd, SHUT_RDWR);
 	shutdown(pam_fd, SHUT_RDWR);
+	if (web_fd >= 0)
+		shutdown(web_fd, SHUT_RDWR);
 	jitd_kick(d);
 	pthread_join(sched, NULL);
 	refusals_flush(d, 1);
@@ -573,7 +644,9 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd)
 	/* (after the abort: a listing under way ends now, and nothing is
 	 * written from its cut-short answer) */
 	snapshots_stop(d);
-	for (int i = 0; i < 100 && atomic_load(&pool_public.threads) + atomic_load(&pool_pam.threads) > 0; i++)
+	for (int i = 0; i < 100 &&
+			atomic_load(&pool_public.threads) + atomic_load(&pool_pam.threads) + atomic_load(&pool_web.threads) > 0;
+	     i++)
 		ojit_sleep_ms(20);
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #define DAEMON_MAX_CLIENTS 1024    /* connections served at once on the public socket */
 #define DAEMON_MAX_PAM_CLIENTS 256 /* on the PAM socket (root only), reserved */
+#define DAEMON_MAX_WEB_CLIENTS 64  /* on the web socket (issue 19) */
 #define DAEMON_IO_TIMEOUT_MS 5000
 #define DAEMON_IDLE_TIMEOUT_MS 60000
 /* Non-root callers on the public socket, per uid: connections open at once,
@@ -18,15 +19,26 @@
 #define DAEMON_USER_BURST 20
 #define DAEMON_USER_IDLE_MS 5000
 
-/* Create a listening socket: the public one (root_only 0: mode 0666, every
- * local user may connect; each request is authorised by the peer's
- * credentials) or the PAM module's (root_only 1: mode 0600, root alone).
- * A socket already at path is replaced only when nothing answers on it
- * (a stale one); -1 (logged, and *busy set) when another daemon does. */
-int daemon_listen(const char *path, int root_only, int *busy);
-/* Serve both sockets until d->stopping; each has its own connection
- * threads, so load on the public socket never delays the PAM module. */
-int daemon_serve(struct jitd *d, int listen_fd, int pam_fd);
+/* The three sockets okta-jitd listens on. */
+enum daemon_sock {
+	/* mode 0666: every local user may connect; each request is
+	 * authorised by the peer's credentials */
+	DAEMON_SOCK_PUBLIC,
+	/* mode 0600: root (the PAM module) alone */
+	DAEMON_SOCK_PAM,
+	/* mode 0660, group okta-jit-web (root's group when there is no such
+	 * group): the web service; each request is authorised by the Okta ID
+	 * token it carries (issue 19) */
+	DAEMON_SOCK_WEB,
+};
+/* Create a listening socket of that kind at path. A socket already at
+ * path is replaced only when nothing answers on it (a stale one); -1
+ * (logged, and *busy set) when another daemon does. */
+int daemon_listen(const char *path, enum daemon_sock kind, int *busy);
+/* Serve the sockets until d->stopping (web_fd -1: no web socket); each
+ * has its own connection threads, so load on the public socket never
+ * delays the PAM module. */
+int daemon_serve(struct jitd *d, int listen_fd, int pam_fd, int web_fd);
 /* An audit record kept back until the reply is sent: a refused check's
  * record is a durable ledger write (an fsync), and the PAM module need
  * not wait for it. */

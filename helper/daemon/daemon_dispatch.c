@@ -365,7 +365,7 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 	proto_out_init(o, PROTO_OK);
 	/* sshd's AuthorizedKeysCommandUser runs what sshd runs for any
 	 * login attempt: it may ask for keys and for nothing else. */
-	if (!a->is_root && d->keys_uid_set && a->uid == d->keys_uid && m->type != PROTO_KEYS) {
+	if (!a->is_root && !a->web && d->keys_uid_set && a->uid == d->keys_uid && m->type != PROTO_KEYS) {
 		reply_error(o, "forbidden", "[nss] keys_user may only ask for SSH keys");
 		audit_refusal(d, a, "refused", 0, "", "", "reason=keys-user-other-request type=%d", (int)m->type);
 		return;

@@ -26,7 +26,7 @@
 #define REVOKE_TAKEOVER_SECONDS 5
 
 struct uid_rate {
-	uid_t uid;
+	uint64_t uid; /* a uid, or for the web a key of the Okta id (actor_rate_key) */
 	int used;
 	int64_t tokens_ms; /* tokens, in thousandths */
 	int64_t at_ms;
@@ -35,9 +35,24 @@ struct uid_rate {
 static pthread_mutex_t uid_rate_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct uid_rate uid_rates[UID_RATE_SLOTS];
 
+/* Whose budget a request takes: the caller's uid; on the web socket,
+ * where one uid (the web service's) speaks for everyone, the Okta user's
+ * (a hash of the id above the uid range, so neither meets the other). */
+static uint64_t actor_rate_key(const struct actor *a)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	if (!a->web)
+		return a->uid;
+	for (const char *p = a->okta_id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (1ULL << 32) | (h & 0xffffffffULL);
+}
+
 static int uid_rate_take(struct jitd *d, const struct actor *a, const char *user, const char *grp,
 			 struct jit_result *res)
 {
+	const uint64_t key = actor_rate_key(a);
 	const int64_t cap = UID_RATE_BURST * 1000LL;
 	int64_t now = ojit_mono_ms();
 	struct uid_rate *r = NULL, *oldest = &uid_rates[0];
@@ -48,7 +63,7 @@ static int uid_rate_take(struct jitd *d, const struct actor *a, const char *user
 		return 1;
 	pthread_mutex_lock(&uid_rate_lock);
 	for (i = 0; i < UID_RATE_SLOTS && r == NULL; i++) {
-		if (uid_rates[i].used && uid_rates[i].uid == a->uid)
+		if (uid_rates[i].used && uid_rates[i].uid == key)
 			r = &uid_rates[i];
 		else if (!uid_rates[i].used || (oldest->used && uid_rates[i].at_ms < oldest->at_ms))
 			oldest = &uid_rates[i];
@@ -56,7 +71,7 @@ static int uid_rate_take(struct jitd *d, const struct actor *a, const char *user
 	if (r == NULL) {
 		r = oldest;
 		r->used = 1;
-		r->uid = a->uid;
+		r->uid = key;
 		r->tokens_ms = cap;
 		r->at_ms = now;
 	}
@@ -173,6 +188,13 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 	}
 	if (u.not_found) {
 		jit_result_set(res, "not_found", "no Okta user with login %s", login);
+		goto refused;
+	}
+	/* From the web the token named the person by Okta id: the login
+	 * the local name maps to must be that same person's. */
+	if (a->web && strcmp(u.id, a->okta_id) != 0) {
+		jit_result_set(res, "forbidden", "the signed-in Okta user is not %s's Okta user", user);
+		audit_refusal(d, a, "refused", 0, user, group, "reason=okta-id-mismatch");
 		goto refused;
 	}
 	if (strcmp(u.status, "ACTIVE") != 0) {
@@ -360,7 +382,8 @@ int grants_revoke(struct jitd *d, const struct actor *a, int64_t id, struct gran
 		jit_result_set(res, "not_found", "no grant %lld", (long long)id);
 		return -1;
 	}
-	if (!a->is_root && strcmp(a->user, g.user) != 0) {
+	/* (from the web: and the grant's Okta user is the signed-in one) */
+	if (!a->is_root && (strcmp(a->user, g.user) != 0 || (a->web && strcmp(a->okta_id, g.okta_user_id) != 0))) {
 		jit_result_set(res, "forbidden", "you may revoke only your own grants");
 		audit_refusal(d, a, "refused", g.id, g.user, g.grp, "reason=revoke-not-allowed");
 		return -1;
@@ -419,7 +442,7 @@ int grants_extend(struct jitd *d, const struct actor *a, int64_t id, int64_t dur
 		jit_result_set(res, "not_found", "no grant %lld", (long long)id);
 		return -1;
 	}
-	if (!a->is_root && strcmp(a->user, g.user) != 0) {
+	if (!a->is_root && (strcmp(a->user, g.user) != 0 || (a->web && strcmp(a->okta_id, g.okta_user_id) != 0))) {
 		jit_result_set(res, "forbidden", "you may extend only your own grants");
 		audit_refusal(d, a, "refused", g.id, g.user, g.grp, "reason=extend-not-allowed");
 		return -1;

@@ -35,6 +35,11 @@ int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant
 		jit_result_set(res, "forbidden", "nobody approves their own request");
 		return 0;
 	}
+	/* From the web, the person is the token's Okta id, before any name. */
+	if (a->web && (a->okta_id[0] == '\0' || strcmp(a->okta_id, g->okta_user_id) == 0)) {
+		jit_result_set(res, "forbidden", "nobody approves their own request");
+		return 0;
+	}
 	if (a->is_root) {
 		ojit_strlcpy(approver_login, "root", n);
 		return 1;
@@ -61,6 +66,12 @@ int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant
 	}
 	if (strcmp(u.status, "ACTIVE") != 0) {
 		jit_result_set(res, "forbidden", "approver %s is %s in Okta, not ACTIVE", u.login, u.status);
+		r = 0;
+		goto out;
+	}
+	/* The approver's login must be the signed-in person's (web). */
+	if (a->web && strcmp(u.id, a->okta_id) != 0) {
+		jit_result_set(res, "forbidden", "the signed-in Okta user is not %s's Okta user", a->user);
 		r = 0;
 		goto out;
 	}

@@ -29,12 +29,51 @@ void jitd_kick(struct jitd *d)
  * every value written by audit_value (audit.h), DETAIL already built the
  * same way. The ledger row, the syslog line, `okta-jit audit` and the
  * notification payload all carry this same detail. */
-void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
-		 const char *grp, const char *detail)
+static __thread const char *audit_channel;
+
+const char *jitd_audit_channel(const char *name)
 {
-	char line[4096];
+	const char *was = audit_channel;
+
+	audit_channel = name;
+	return was;
+}
+
+/* How much of detail (key=value pairs as audit.h writes them) to keep so
+ * that it fits in max bytes: all of it, or up to the last pair boundary
+ * (a space outside quotes) that fits, so that no quoted value is cut open. */
+static size_t detail_fit(const char *detail, size_t max)
+{
+	size_t i, keep = 0;
+	int quoted = 0;
+
+	if (strlen(detail) <= max)
+		return strlen(detail);
+	for (i = 0; i <= max && detail[i] != '\0'; i++) {
+		if (quoted && detail[i] == '\\' && detail[i + 1] != '\0')
+			i++;
+		else if (detail[i] == '"')
+			quoted = !quoted;
+		else if (detail[i] == ' ' && !quoted)
+			keep = i;
+	}
+	return keep;
+}
+
+void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
+		 const char *grp, const char *detail_in)
+{
+	char line[4096], marked[AUDIT_DETAIL_MAX];
+	const char *detail = detail_in;
 	size_t len;
 
+	if (audit_channel != NULL) {
+		/* "... channel=web": a detail too long keeps its whole pairs */
+		len = detail_fit(detail_in, sizeof(marked) - strlen(" channel=") - strlen(audit_channel) - 1);
+		if (ojit_snprintf(marked, sizeof(marked), "%.*s%schannel=%s", (int)len, detail_in, len > 0 ? " " : "",
+				  audit_channel) >= 0)
+			detail = marked;
+	}
 	if (ledger_audit_add(d->ledger, event, grant_id, actor, user, grp, detail) != LEDGER_OK)
 		error_f("audit event %s for grant %lld not stored in the ledger: %s", event, (long long)grant_id,
 			ledger_last_error(d->ledger));

@@ -19,6 +19,7 @@ struct check_cache;
 struct jitd;
 struct mirror;
 struct nss;
+struct oidc_verifier;
 
 /* Who hears of what okta-jitd did. jitd.c owns the interface and calls
  * them; the parts that listen (check_cache.c, notify.c, snapshots.c) are
@@ -68,6 +69,9 @@ struct jitd {
 	 * nothing else. */
 	uid_t keys_uid;
 	int keys_uid_set;
+	/* [web] (issue 19): checks the ID tokens on the web socket; NULL
+	 * when [web] is absent (no web socket is opened). */
+	struct oidc_verifier *oidc;
 
 	pthread_mutex_t sched_lock;
 	pthread_cond_t sched_cond;
@@ -75,12 +79,17 @@ struct jitd {
 	volatile int stopping;
 };
 
-/* Who is asking, from SO_PEERCRED. */
+/* Who is asking: from SO_PEERCRED on the public and PAM sockets; on the
+ * web socket (issue 19) the Okta user a verified ID token names, as the
+ * local name [users] login_format gives them (web = 1; uid and pid are
+ * then the web service's, and is_root is never set). */
 struct actor {
 	uid_t uid;
 	pid_t pid;
 	char user[LEDGER_USER_MAX + 1];
 	int is_root;
+	int web;
+	char okta_id[OKTA_ID_MAX + 1]; /* web: the token's sub, the person by Okta id */
 };
 
 /* The outcome of an operation, for the client. */
@@ -94,6 +103,13 @@ void jit_result_set(struct jit_result *r, const char *code, const char *fmt, ...
 
 /* Wake the scheduler: something changed that may make work due sooner. */
 void jitd_kick(struct jitd *d);
+
+/* The channel this thread's request came by ("web"; NULL: the sockets
+ * of local users, and no mark): every audit record written meanwhile by
+ * this thread gets "channel=NAME" at the end of its detail, so records
+ * written deep in the grant code say where the request came from.
+ * Returns the channel set before. */
+const char *jitd_audit_channel(const char *name);
 
 /* Audit: one row in the ledger and one key=value line in syslog. */
 void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char *actor,

@@ -25,6 +25,7 @@
 #include "mirror.h"
 #include "notify.h"
 #include "nss_writer.h"
+#include "oidc_verify.h"
 #include "okta_api.h"
 #include "okta_http.h"
 #include "snapshots.h"
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	char err[512];
 	int busy;
-	int foreground = 0, debug = 0, opt, lfd = -1, pfd = -1, rc = 1, busy_sock = 0;
+	int foreground = 0, debug = 0, opt, lfd = -1, pfd = -1, wfd = -1, rc = 1, busy_sock = 0;
 
 	/* Connection and fetch threads come and go: a few malloc arenas
 	 * rather than one per core times eight keep the resident size flat. */
@@ -224,15 +225,29 @@ int main(int argc, char **argv)
 	jitd.hooks.snapshot_written = nss_snapshot_written;
 	jitd.hooks.grant_written = nss_grant_written;
 	raise_fd_limit();
-	lfd = daemon_listen(jitd.cfg->socket, 0, &busy_sock);
+	/* [web] (issue 19): the web service's requests carry the user's Okta
+	 * ID token, verified here against the org's keys (oidc_verify.h). */
+	if (jitd.cfg->web_enabled) {
+		jitd.oidc = oidc_verifier_new_okta(jitd.okta, jitd.cfg->org_url, jitd.cfg->web_client_id,
+						   jitd.cfg->web_session_max);
+		if (jitd.oidc == NULL) {
+			ojit_log(LOG_ERR, "cannot set up the ID token verifier for [web]");
+			goto out;
+		}
+	}
+	lfd = daemon_listen(jitd.cfg->socket, DAEMON_SOCK_PUBLIC, &busy_sock);
 	if (lfd >= 0)
-		pfd = daemon_listen(jitd.cfg->pam_socket, 1, &busy_sock);
-	if (lfd < 0 || pfd < 0) {
+		pfd = daemon_listen(jitd.cfg->pam_socket, DAEMON_SOCK_PAM, &busy_sock);
+	if (lfd >= 0 && pfd >= 0 && jitd.oidc != NULL)
+		wfd = daemon_listen(jitd.cfg->web_socket, DAEMON_SOCK_WEB, &busy_sock);
+	if (lfd < 0 || pfd < 0 || (jitd.oidc != NULL && wfd < 0)) {
+		const char *which = lfd < 0 ? jitd.cfg->socket : pfd < 0 ? jitd.cfg->pam_socket : jitd.cfg->web_socket;
+
 		if (busy_sock)
 			fprintf(stderr, "okta-jitd: another okta-jitd is already serving %s; not starting a second one\n",
-				lfd < 0 ? jitd.cfg->socket : jitd.cfg->pam_socket);
+				which);
 		else
-			fprintf(stderr, "okta-jitd: cannot listen on %s\n", lfd < 0 ? jitd.cfg->socket : jitd.cfg->pam_socket);
+			fprintf(stderr, "okta-jitd: cannot listen on %s\n", which);
 		goto out;
 	}
 	/* The answer board lets the PAM module skip the round trip for a
@@ -274,7 +289,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	check_cache_warm(&jitd);
-	rc = daemon_serve(&jitd, lfd, pfd) == 0 ? 0 : 1;
+	if (wfd >= 0)
+		ojit_log(LOG_INFO, "serving the web service on %s (ID tokens of client %s, sign-ins at most %llds old)",
+			 jitd.cfg->web_socket, jitd.cfg->web_client_id, (long long)jitd.cfg->web_session_max);
+	rc = daemon_serve(&jitd, lfd, pfd, wfd) == 0 ? 0 : 1;
 	ojit_log(LOG_INFO, "okta-jitd stopping");
 out:
 	/* only the sockets this daemon made: never another daemon's */
@@ -288,6 +306,11 @@ out:
 		if (jitd.cfg != NULL)
 			unlink(jitd.cfg->pam_socket);
 	}
+	if (wfd >= 0) {
+		close(wfd);
+		if (jitd.cfg != NULL)
+			unlink(jitd.cfg->web_socket);
+	}
 	/* Background fetches end now (their Okta calls are aborted); what
 	 * one still holds after the wait is left to the exiting process. */
 	okta_client_abort(jitd.okta);
@@ -299,8 +322,10 @@ out:
 		ledger_on_grant_write(jitd.ledger, NULL, NULL);
 	answers_close(jitd.answers);
 	ledger_close(jitd.ledger);
-	if (!busy)
+	if (!busy) {
+		oidc_verifier_free(jitd.oidc);
 		okta_client_free(jitd.okta);
+	}
 	fleet_keys_free(&jitd.keys);
 	config_free(jitd.cfg);
 	ojit_buf_free(&errs);

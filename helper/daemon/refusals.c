@@ -42,8 +42,13 @@ struct owed {
 
 static void write_count(struct jitd *d, const struct refusal *r)
 {
+	/* A minute's count belongs to no one request's channel: whichever
+	 * request's thread happens to write it. */
+	const char *channel = jitd_audit_channel(NULL);
+
 	audit_event(d, r->event, 0, r->actor, r->user, r->grp,
 		    "repeated=%lld since=%lld window=60", (long long)r->count, (long long)r->window_start);
+	jitd_audit_channel(channel);
 }
 
 /* Collect (and reset) what is owed (the lock is held); returns how many. */

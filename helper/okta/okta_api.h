@@ -116,6 +116,9 @@ void okta_token_invalidate(struct okta_client *c, const char *token);
 
 int okta_user_get(struct okta_client *c, const char *login, struct okta_user *u,
 		  struct okta_error *err);
+/* One user by Okta id (GET /api/v1/users/{id}); Okta's answer must carry
+ * that same id (issue 19: the sub of a verified ID token). */
+int okta_user_get_by_id(struct okta_client *c, const char *id, struct okta_user *u, struct okta_error *err);
 int okta_user_groups(struct okta_client *c, const char *uid, struct okta_group_list *l,
 		     struct okta_error *err);
 int okta_user_groups_by_login(struct okta_client *c, const char *login, struct okta_group_list *l,

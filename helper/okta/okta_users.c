@@ -76,6 +76,34 @@ out:
 	return r;
 }
 
+int okta_user_get_by_id(struct okta_client *c, const char *id, struct okta_user *u, struct okta_error *err)
+{
+	char url[HTTP_MAX_URL];
+	cJSON *j = NULL;
+	int r = -1;
+
+	if (okta_check_id_input(id, "user", err) != 0)
+		return -1;
+	if (ojit_snprintf(url, sizeof(url), "%s/api/v1/users/%s", c->cfg->org_url, id) < 0) {
+		okta_err_set(err, OKTA_ERR_INTERNAL, 0, "URL too long");
+		return -1;
+	}
+	if (okta_call(c, "GET", url, &j, NULL, 0, err) != 0)
+		goto out;
+	if (okta_parse_user(j, u, err) != 0)
+		goto out;
+	/* The path also matches a login or its shortname: an id that is
+	 * someone's login must not pass as that person. */
+	if (strcmp(u->id, id) != 0) {
+		okta_err_set(err, OKTA_ERR_NOT_FOUND, 404, "Okta answered with user %s for id %s", u->id, id);
+		goto out;
+	}
+	r = 0;
+out:
+	cJSON_Delete(j);
+	return r;
+}
+
 int okta_user_groups(struct okta_client *c, const char *uid, struct okta_group_list *l,
 		     struct okta_error *err)
 {

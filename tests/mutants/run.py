@@ -51,6 +51,7 @@ OKTA_CLIENT = "tests/integration/test_okta_client.py"
 NSS_MODULE = "tests/integration/test_nss_module.py"
 NSS_DAEMON = "tests/integration/test_nss_daemon.py"
 NSS_E2E = "tests/integration/test_nss_e2e.py"
+WEB_ID = "tests/integration/test_web_identity.py"
 
 
 def M(name, path, line, to, tests, k=None, after=None, why=""):
@@ -187,7 +188,7 @@ MUTANTS = [
       [NSS_DAEMON], "local_account_made_later",
       why="a local account's name is never offered by the cache"),
     M("keys-user-any-request", "helper/daemon/daemon_dispatch.c",
-      "if (!a->is_root && d->keys_uid_set && a->uid == d->keys_uid && m->type != PROTO_KEYS) {", "if (0) {",
+      "if (!a->is_root && !a->web && d->keys_uid_set && a->uid == d->keys_uid && m->type != PROTO_KEYS) {", "if (0) {",
       [NSS_DAEMON], "keys_request_authorisation",
       why="the keys user may read keys and nothing else"),
     M("keys-without-grant", "helper/daemon/nss_writer.c", "if (f->ssh_keys == FLOW_KEYS_REQUESTERS) {", "if (1) {",
@@ -196,6 +197,17 @@ MUTANTS = [
     M("key-options-accepted", "helper/common/sshkey.c", "if (!allow_options) {", "if (0) {",
       [NSS_DAEMON], "cache_holds_exactly",
       why="a key with command= or from= options is refused unless key_options = allow"),
+    # issue 19: the web socket acts only for a verified Okta ID token
+    M("id-token-any-alg", "helper/okta/oidc_verify.c", 'if (alg == NULL || strcmp(alg, "RS256") != 0) {',
+      "if (alg == NULL) {", [WEB_ID], "bad_tokens",
+      why="the header's alg chooses nothing: RS256 alone"),
+    M("id-token-any-audience", "helper/okta/oidc_verify.c",
+      "if (!cJSON_IsString(aud) || strcmp(aud->valuestring, v->client_id) != 0) {", "if (!cJSON_IsString(aud)) {",
+      [WEB_ID], "bad_tokens",
+      why="a token for another Okta app is not a sign-in to the web service"),
+    M("id-token-no-session-max", "helper/okta/oidc_verify.c", "if (iat < now - v->session_max) {", "if (0) {",
+      [WEB_ID], "bad_tokens",
+      why="a stolen web process acts only for recent sign-ins"),
 ]
 
 class MutantError(Exception):

@@ -25,6 +25,7 @@ import datetime
 import email.utils
 import hashlib
 import hmac
+import html
 import ipaddress
 import json
 import os
@@ -350,6 +351,19 @@ def load_client(c):
     }
 
 
+def load_web_app(w):
+    """An Okta Web app (OIDC, authorization code + PKCE, client secret)."""
+    if not isinstance(w, dict) or not isinstance(w.get("client_id"), str) or not w["client_id"]:
+        raise SeedError("each web app needs a string client_id")
+    if not isinstance(w.get("client_secret"), str) or len(w["client_secret"]) < 8:
+        raise SeedError("web app %s needs a client_secret of 8 characters or more" % w["client_id"])
+    uris = w.get("redirect_uris")
+    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) and u for u in uris):
+        raise SeedError("web app %s needs redirect_uris" % w["client_id"])
+    return {"client_id": w["client_id"], "client_secret": w["client_secret"], "redirect_uris": list(uris),
+            "id_token_lifetime": int(w.get("id_token_lifetime", 3600))}
+
+
 def load_user(u, old=None):
     if not isinstance(u, dict) or not isinstance(u.get("id"), str) or not u["id"]:
         raise SeedError("each user needs a string id")
@@ -644,6 +658,11 @@ class FakeOkta:
         self.port = None
         self.cursor_key = secrets.token_bytes(32)
         self._log_lock = threading.Lock()
+        # ID-token signing keys (made at first use, kept across resets):
+        # id_keys are published at /oauth2/v1/keys, the first signs;
+        # forge_key is never published (forged-token tests).
+        self.id_keys = []
+        self.forge_key = None
         self.reset()
 
     # -- lifecycle -------------------------------------------------------
@@ -697,6 +716,16 @@ class FakeOkta:
             }
             self.tokens = {}
             self.tokens_issued = 0
+            # OIDC sign-in (issue 19): the Okta Web apps, and the codes
+            # handed out by /oauth2/v1/authorize and not yet redeemed.
+            self.web_apps = {}
+            for w in seed.get("web_apps", []):
+                wa = load_web_app(w)
+                if wa["client_id"] in self.web_apps or wa["client_id"] in self.clients:
+                    raise SeedError("duplicate client_id %s" % wa["client_id"])
+                self.web_apps[wa["client_id"]] = wa
+            self.auth_codes = {}
+            self.id_tokens_issued = 0
             self.assertion_jtis = {}
             self.dpop_jtis = {}
             self.dpop_nonce = secrets.token_urlsafe(24)
@@ -807,6 +836,73 @@ class FakeOkta:
                                 "expires_at": self.now() + self.cfg["token_lifetime"], "jkt": jkt}
             self.tokens_issued += 1
             return tok, self.cfg["token_lifetime"]
+
+    # -- OIDC sign-in (issue 19) -------------------------------------------------
+    def _ensure_id_keys(self):
+        with self.lock:
+            if not self.id_keys:
+                self.id_keys.append({"kid": "fakeoidc-" + secrets.token_hex(4),
+                                     "key": rsa.generate_private_key(public_exponent=65537, key_size=2048)})
+            if self.forge_key is None:
+                self.forge_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def jwks(self):
+        self._ensure_id_keys()
+        out = []
+        with self.lock:
+            for k in self.id_keys:
+                nums = k["key"].public_key().public_numbers()
+                out.append({"kty": "RSA", "alg": "RS256", "kid": k["kid"], "use": "sig",
+                            "e": b64url_encode(nums.e.to_bytes((nums.e.bit_length() + 7) // 8, "big")),
+                            "n": b64url_encode(nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big"))})
+        return {"keys": out}
+
+    def rotate_id_key(self, retire_old):
+        """A new signing key (first in the list); the old ones stay published
+        unless retire_old."""
+        self._ensure_id_keys()
+        new = {"kid": "fakeoidc-" + secrets.token_hex(4),
+               "key": rsa.generate_private_key(public_exponent=65537, key_size=2048)}
+        with self.lock:
+            self.id_keys = [new] + ([] if retire_old else self.id_keys)
+            return new["kid"]
+
+    def sign_id_token(self, claims, alg="RS256", key="org", kid=None, header_extra=None):
+        """A compact JWS. alg RS256 (key "org": the published signing key,
+        "forged": a key never published), "none" (no signature) or HS256
+        keyed with the published key's PEM (alg confusion)."""
+        self._ensure_id_keys()
+        with self.lock:
+            org = self.id_keys[0]
+            forge = self.forge_key
+        header = {"alg": alg, "kid": org["kid"] if kid is None else kid}
+        if kid is False:
+            del header["kid"]
+        header.update(header_extra or {})
+        signing_input = (b64url_encode(json.dumps(header, separators=(",", ":")).encode()) + "." +
+                         b64url_encode(json.dumps(claims, separators=(",", ":")).encode())).encode()
+        if alg == "none":
+            sig = b""
+        elif alg == "HS256":
+            pem = org["key"].public_key().public_bytes(serialization.Encoding.PEM,
+                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+            sig = hmac.new(pem, signing_input, hashlib.sha256).digest()
+        elif alg == "RS256":
+            k = forge if key == "forged" else org["key"]
+            sig = k.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            raise ValueError("alg must be RS256, HS256 or none")
+        return signing_input.decode() + "." + b64url_encode(sig)
+
+    def id_token_claims(self, issuer, client_id, user, nonce=None, lifetime=3600, now=None):
+        now = int(self.now() if now is None else now)
+        c = {"sub": user["id"], "ver": 1, "iss": issuer, "aud": client_id, "iat": now, "exp": now + lifetime,
+             "jti": "ID." + secrets.token_urlsafe(24), "amr": ["pwd"], "idp": "00ofakeoktaorg00001",
+             "auth_time": now, "preferred_username": user["login"],
+             "name": "%s %s" % (user["firstName"], user["lastName"]), "email": user["email"]}
+        if nonce is not None:
+            c["nonce"] = nonce
+        return c
 
     # -- control: config -----------------------------------------------------
     def apply_config(self, c):
@@ -1193,6 +1289,18 @@ class Handler(BaseHTTPRequestHandler):
             return self._token(ctx, body)
         if segs == [".well-known", "oauth-authorization-server"] and m == "GET":
             return self._metadata(ctx)
+        if segs == [".well-known", "openid-configuration"] and m == "GET":
+            return self._oidc_metadata(ctx)
+        if segs == ["oauth2", "v1", "keys"]:
+            if m != "GET":
+                raise self._method_not_allowed(["GET"])
+            raise Reply(200, self.app.jwks(), headers=[("Cache-Control", "max-age=3600, must-revalidate")])
+        if segs == ["oauth2", "v1", "authorize"]:
+            if m == "GET":
+                return self._authorize_form(ctx)
+            if m == "POST":
+                return self._authorize_post(ctx, body)
+            raise self._method_not_allowed(["GET", "POST"])
         if len(segs) < 3 or segs[:2] != ["api", "v1"]:
             raise okta_error(404, "E0000008", "The requested path was not found")
         rest = segs[2:]
@@ -1368,10 +1476,12 @@ class Handler(BaseHTTPRequestHandler):
         grant = form.get("grant_type")
         if not grant:
             raise oauth_error(400, "invalid_request", "The request is missing the 'grant_type' parameter.")
+        if grant == "authorization_code":
+            return self._token_code(ctx, form)
         if grant != "client_credentials":
             raise oauth_error(400, "unsupported_grant_type",
                               "The authorization grant type '%s' is not supported by the authorization "
-                              "server. Configured grant types: [client_credentials]." % grant)
+                              "server. Configured grant types: [authorization_code, client_credentials]." % grant)
         scope_str = form.get("scope", "")
         requested = [s for s in scope_str.split(" ") if s]
         if not requested:
@@ -1487,6 +1597,199 @@ class Handler(BaseHTTPRequestHandler):
             "token_endpoint_auth_signing_alg_values_supported": sorted(ALGS),
             "dpop_signing_alg_values_supported": sorted(ALGS),
         })
+
+    # -- OIDC sign-in (issue 19) ---------------------------------------------------
+    def _oidc_metadata(self, ctx):
+        base = self._base()
+        raise Reply(200, {
+            "issuer": base,
+            "authorization_endpoint": base + "/oauth2/v1/authorize",
+            "token_endpoint": base + "/oauth2/v1/token",
+            "jwks_uri": base + "/oauth2/v1/keys",
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "profile", "email"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": ["iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "idp",
+                                 "nonce", "name", "email", "preferred_username"],
+        })
+
+    def _html(self, status, title, body_html, headers=()):
+        page = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%s</title></head>"
+                "<body><h1>%s</h1>%s</body></html>\n") % (html.escape(title), html.escape(title), body_html)
+        raise Reply(status, page.encode(), headers=list(headers), content_type="text/html; charset=utf-8")
+
+    @staticmethod
+    def _single_params(pairs):
+        out = {}
+        for k, v in pairs:
+            if k in out:
+                return None, k
+            out[k] = v
+        return out, None
+
+    def _authorize_check(self, params):
+        """The app and redirect_uri are checked first, and a failure there is
+        shown, never redirected (RFC 6749 4.1.2.1); any other problem
+        redirects back with error and state. Returns (app, redirect_error)."""
+        app = self.app
+        with app.lock:
+            wa = app.web_apps.get(params.get("client_id", ""))
+        if wa is None:
+            self._html(400, "Sign-in error", "<p>invalid_client: unknown client_id</p>")
+        if params.get("redirect_uri") not in wa["redirect_uris"]:
+            self._html(400, "Sign-in error", "<p>invalid_request: redirect_uri is not registered for this app</p>")
+        if params.get("response_type") != "code":
+            return wa, ("unsupported_response_type", "response_type must be code")
+        scopes = (params.get("scope") or "").split(" ")
+        if "openid" not in scopes:
+            return wa, ("invalid_scope", "the openid scope is required")
+        if not params.get("state") or len(params["state"]) > 1024:
+            return wa, ("invalid_request", "state is required")
+        if params.get("code_challenge_method") != "S256" or \
+                not re.fullmatch(r"[A-Za-z0-9_-]{43}", params.get("code_challenge") or ""):
+            return wa, ("invalid_request", "PKCE is required: code_challenge (S256) and code_challenge_method=S256")
+        if len(params.get("nonce") or "") > 1024:
+            return wa, ("invalid_request", "nonce too long")
+        return wa, None
+
+    @staticmethod
+    def _redirect_to(uri, pairs):
+        return uri + ("&" if "?" in uri else "?") + urllib.parse.urlencode(pairs)
+
+    AUTHORIZE_PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
+                        "code_challenge", "code_challenge_method")
+
+    def _authorize_form(self, ctx):
+        try:
+            pairs = urllib.parse.parse_qsl(ctx.query, keep_blank_values=True, errors="strict")
+        except (ValueError, UnicodeDecodeError):
+            self._html(400, "Sign-in error", "<p>invalid_request: bad query string</p>")
+        params, dup = self._single_params(pairs)
+        if params is None:
+            self._html(400, "Sign-in error", "<p>invalid_request: %s given twice</p>" % html.escape(dup))
+        wa, err = self._authorize_check(params)
+        if err is not None:
+            raise Reply(302, b"", headers=[("Location", self._redirect_to(
+                params["redirect_uri"], [("error", err[0]), ("error_description", err[1]),
+                                         ("state", params.get("state", ""))]))])
+        with self.app.lock:
+            users = sorted(self.app.users.values(), key=lambda u: u["login"])
+        hidden = "".join('<input type="hidden" name="%s" value="%s">' % (k, html.escape(params[k], quote=True))
+                         for k in self.AUTHORIZE_PARAMS if k in params)
+        radios = "".join('<p><label><input type="radio" name="login" value="%s"> %s</label></p>'
+                         % (html.escape(u["login"], quote=True), html.escape(u["login"]))
+                         for u in users if u["status"] == "ACTIVE")
+        self._html(200, "Sign in to the fake Okta",
+                   '<form method="post" action="/oauth2/v1/authorize">%s%s'
+                   '<p><button type="submit" id="signin">Sign in</button></p></form>' % (hidden, radios),
+                   headers=[("Cache-Control", "no-store")])
+
+    def _authorize_post(self, ctx, body):
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            self._html(400, "Sign-in error", "<p>invalid_request: a form is expected</p>")
+        try:
+            pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        except (ValueError, UnicodeDecodeError):
+            self._html(400, "Sign-in error", "<p>invalid_request: bad form</p>")
+        params, dup = self._single_params(pairs)
+        if params is None:
+            self._html(400, "Sign-in error", "<p>invalid_request: %s given twice</p>" % html.escape(dup))
+        wa, err = self._authorize_check(params)
+        if err is not None:
+            raise Reply(302, b"", headers=[("Location", self._redirect_to(
+                params["redirect_uri"], [("error", err[0]), ("error_description", err[1]),
+                                         ("state", params.get("state", ""))]))])
+        app = self.app
+        login = params.get("login", "")
+        with app.lock:
+            user = next((u for u in app.users.values() if u["login"].lower() == login.lower()), None)
+            if user is None or user["status"] != "ACTIVE":
+                user = None
+            else:
+                code = secrets.token_urlsafe(32)
+                app.auth_codes[code] = {
+                    "client_id": wa["client_id"], "redirect_uri": params["redirect_uri"],
+                    "code_challenge": params["code_challenge"], "nonce": params.get("nonce"),
+                    "user_id": user["id"], "scope": params.get("scope", ""),
+                    "expires_at": app.now() + 60, "used": False}
+        if user is None:
+            self._html(403, "Sign-in failed", "<p>no active user with that login</p>")
+        raise Reply(302, b"", headers=[("Location", self._redirect_to(
+            params["redirect_uri"], [("code", code), ("state", params["state"])])),
+            ("Cache-Control", "no-store")])
+
+    def _web_client_auth(self, form):
+        """client_secret_basic or client_secret_post (exactly one)."""
+        app = self.app
+        auths = self.headers.get_all("Authorization") or []
+        basic = None
+        if auths:
+            parts = auths[0].split(None, 1)
+            if len(auths) != 1 or len(parts) != 2 or parts[0].lower() != "basic":
+                raise oauth_error(401, "invalid_client", "Client authentication failed.")
+            try:
+                raw = base64.b64decode(parts[1].strip(), validate=True).decode("utf-8")
+                cid, sec = raw.split(":", 1)
+                basic = (urllib.parse.unquote_plus(cid), urllib.parse.unquote_plus(sec))
+            except (ValueError, UnicodeDecodeError):
+                raise oauth_error(401, "invalid_client", "Client authentication failed.")
+        if basic is not None and "client_secret" in form:
+            raise oauth_error(400, "invalid_request",
+                              "Can't supply multiple client credentials. Use one of the following: "
+                              "credentials in the Authorization header, credentials in the post body, "
+                              "or a client_assertion in the post body.")
+        if basic is not None:
+            cid, sec = basic
+            if "client_id" in form and form["client_id"] != cid:
+                raise oauth_error(401, "invalid_client", "Client authentication failed.")
+        elif "client_secret" in form:
+            cid, sec = form.get("client_id", ""), form["client_secret"]
+        else:
+            raise oauth_error(401, "invalid_client", "No client credentials found")
+        with app.lock:
+            wa = app.web_apps.get(cid)
+        if wa is None or not hmac.compare_digest(wa["client_secret"].encode(), sec.encode()):
+            raise oauth_error(401, "invalid_client", "The client secret supplied for a confidential client is invalid.")
+        return wa
+
+    def _token_code(self, ctx, form):
+        app = self.app
+        wa = self._web_client_auth(form)
+        code, redirect_uri, verifier = form.get("code"), form.get("redirect_uri"), form.get("code_verifier")
+        if not code or not redirect_uri:
+            raise oauth_error(400, "invalid_request", "code and redirect_uri are required.")
+        if not verifier or not re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", verifier):
+            raise oauth_error(400, "invalid_request", "PKCE verification failed: code_verifier is missing or malformed.")
+        with app.lock:
+            rec = app.auth_codes.get(code)
+            if rec is not None:
+                used = rec["used"]
+                rec["used"] = True  # one use, whatever follows
+        if rec is None or used or rec["expires_at"] < app.now():
+            raise oauth_error(400, "invalid_grant", "The authorization code is invalid or has expired.")
+        if rec["client_id"] != wa["client_id"] or rec["redirect_uri"] != redirect_uri:
+            raise oauth_error(400, "invalid_grant", "The authorization code is invalid or has expired.")
+        challenge = b64url_encode(hashlib.sha256(verifier.encode("ascii")).digest())
+        if not hmac.compare_digest(challenge, rec["code_challenge"]):
+            raise oauth_error(400, "invalid_grant", "PKCE verification failed.")
+        with app.lock:
+            user = app.users.get(rec["user_id"])
+        if user is None or user["status"] != "ACTIVE":
+            raise oauth_error(400, "invalid_grant", "The user is no longer active.")
+        claims = app.id_token_claims(self._base(), wa["client_id"], user, rec["nonce"], wa["id_token_lifetime"])
+        id_token = app.sign_id_token(claims)
+        with app.lock:
+            app.id_tokens_issued += 1
+        raise Reply(200, {"token_type": "Bearer", "expires_in": wa["id_token_lifetime"],
+                          "access_token": secrets.token_urlsafe(48), "scope": rec["scope"],
+                          "id_token": id_token},
+                    headers=[("Cache-Control", "no-store"), ("Pragma", "no-cache")])
 
     # -- pagination ------------------------------------------------------------
     def _params(self, ctx):
@@ -1833,6 +2136,42 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(bytes(buf))
 
     # -- control API -----------------------------------------------------------
+    def _control_id_token(self, data):
+        """Mint an ID token for any user with chosen claims (tests of forged,
+        expired and other-audience tokens): user (id or login; or sub alone),
+        aud (default: the first web app), iss (default: this server's issuer),
+        iat, exp (default iat + 3600), nonce, alg (RS256|HS256|none), key
+        (org|forged), kid (false: none), claims (merged; null removes one),
+        header (extra header members)."""
+        app = self.app
+        with app.lock:
+            ident = data.get("user")
+            user = None
+            if ident is not None:
+                user = app.users.get(ident) or next(
+                    (u for u in app.users.values() if u["login"].lower() == str(ident).lower()), None)
+                if user is None:
+                    raise LookupError("unknown user %r" % (ident,))
+            default_aud = next(iter(app.web_apps), None)
+        if user is None:
+            if not isinstance(data.get("sub"), str):
+                raise ValueError("name a user, or give sub")
+            user = {"id": data["sub"], "login": data["sub"], "firstName": "", "lastName": "", "email": ""}
+        aud = data.get("aud", default_aud)
+        if aud is None:
+            raise ValueError("no web app in the seed: give aud")
+        iat = int(data.get("iat", app.now()))
+        claims = app.id_token_claims(data.get("iss", self._base()), aud, user, data.get("nonce"), now=iat)
+        claims["exp"] = int(data.get("exp", iat + 3600))
+        for k, v in (data.get("claims") or {}).items():
+            if v is None:
+                claims.pop(k, None)
+            else:
+                claims[k] = v
+        tok = app.sign_id_token(claims, alg=data.get("alg", "RS256"), key=data.get("key", "org"),
+                                kid=data.get("kid"), header_extra=data.get("header"))
+        return {"id_token": tok, "claims": claims}
+
     def _control(self, path):
         app = self.app
         m = self.command
@@ -1891,6 +2230,12 @@ class Handler(BaseHTTPRequestHandler):
         if m == "POST" and what == "reset":
             app.reset()
             return {"ok": True}
+        if m == "POST" and what == "id_token":
+            return self._control_id_token(data)
+        if m == "POST" and what == "oidc_keys":
+            if data.get("op") != "rotate":
+                raise ValueError("op must be rotate")
+            return {"ok": True, "kid": app.rotate_id_key(bool(data.get("retire_old", False)))}
         if m == "POST" and what == "membership":
             op, gid, uid = data.get("op"), data.get("group"), data.get("user")
             if op not in ("add", "remove"):

@@ -79,6 +79,10 @@ def thumbprint(jwk):
                                           separators=(",", ":")).encode()).digest())
 
 
+WEB_CLIENT = "0oaWEBAPP"
+WEB_SECRET = "web-secret-0123456789"
+WEB_REDIRECT = "https://jit.example.com/callback"
+
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
 EC_KEY2 = ec.generate_private_key(ec.SECP256R1())
@@ -122,6 +126,7 @@ def make_seed():
         ],
         "users": users, "groups": groups, "memberships": memberships,
         "page_size": 2, "token_lifetime": 3600,
+        "web_apps": [{"client_id": WEB_CLIENT, "client_secret": WEB_SECRET, "redirect_uris": [WEB_REDIRECT]}],
     }
 
 
@@ -835,3 +840,189 @@ def test_load_many_concurrent(fake):
         t.join()
     assert not errors, errors[:5]
     assert time.time() - t0 < 30
+
+
+# ---------------------------------------------------------------- OIDC sign-in (issue 19)
+
+def pkce_pair():
+    verifier = b64u(os.urandom(32))
+    return verifier, b64u(hashlib.sha256(verifier.encode()).digest())
+
+
+def jwt_parts(tok):
+    h, c, sig = tok.split(".")
+    pad = lambda x: x + "=" * (-len(x) % 4)  # noqa: E731
+    return (json.loads(base64.urlsafe_b64decode(pad(h))), json.loads(base64.urlsafe_b64decode(pad(c))),
+            base64.urlsafe_b64decode(pad(sig)), (h + "." + c).encode())
+
+
+def rsa_verify_with_jwks(fake, tok):
+    """True when tok's RS256 signature verifies against the published key of its kid."""
+    r, data = fake.request("GET", "/oauth2/v1/keys")
+    assert r.status == 200
+    header, _, sig, si = jwt_parts(tok)
+    for k in json.loads(data)["keys"]:
+        if k["kid"] == header.get("kid"):
+            n = int.from_bytes(base64.urlsafe_b64decode(k["n"] + "=" * (-len(k["n"]) % 4)), "big")
+            e = int.from_bytes(base64.urlsafe_b64decode(k["e"] + "=" * (-len(k["e"]) % 4)), "big")
+            pub = rsa.RSAPublicNumbers(e, n).public_key()
+            try:
+                pub.verify(sig, si, padding.PKCS1v15(), hashes.SHA256())
+                return True
+            except Exception:
+                return False
+    return False
+
+
+def authorize_query(challenge, state="st-1", nonce="n-1", **over):
+    q = {"client_id": WEB_CLIENT, "redirect_uri": WEB_REDIRECT, "response_type": "code",
+         "scope": "openid profile email", "state": state, "nonce": nonce,
+         "code_challenge": challenge, "code_challenge_method": "S256"}
+    q.update(over)
+    return {k: v for k, v in q.items() if v is not None}
+
+
+def sign_in(fake, login="alice@example.com", **over):
+    """GET the login form, POST the choice: (status, Location query, body)."""
+    verifier, challenge = pkce_pair()
+    q = authorize_query(challenge, **over)
+    r, page = fake.request("GET", "/oauth2/v1/authorize?" + urllib.parse.urlencode(q))
+    if r.status != 200:
+        return r.status, urllib.parse.parse_qs(urllib.parse.urlsplit(r.getheader("Location") or "").query), page, None
+    form = dict(q, login=login)
+    r, page = fake.request("POST", "/oauth2/v1/authorize", urllib.parse.urlencode(form),
+                           {"Content-Type": "application/x-www-form-urlencoded"})
+    loc = r.getheader("Location") or ""
+    return r.status, urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query), page, verifier
+
+
+def redeem(fake, code, verifier, auth="basic", secret=WEB_SECRET, redirect=WEB_REDIRECT):
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "code_verifier": verifier}
+    hdrs = {"Content-Type": "application/x-www-form-urlencoded"}
+    if auth == "basic":
+        hdrs["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % (WEB_CLIENT, secret)).encode()).decode()
+    elif auth == "post":
+        form.update(client_id=WEB_CLIENT, client_secret=secret)
+    elif auth == "both":
+        hdrs["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % (WEB_CLIENT, secret)).encode()).decode()
+        form.update(client_id=WEB_CLIENT, client_secret=secret)
+    r, data = fake.request("POST", TOKEN_PATH, urllib.parse.urlencode(form), hdrs)
+    return r.status, json.loads(data)
+
+
+def test_oidc_discovery_and_keys(fake):
+    r, data = fake.request("GET", "/.well-known/openid-configuration")
+    assert r.status == 200
+    meta = json.loads(data)
+    base = "https://" + fake.host
+    assert meta["issuer"] == base
+    assert meta["authorization_endpoint"] == base + "/oauth2/v1/authorize"
+    assert meta["jwks_uri"] == base + "/oauth2/v1/keys"
+    assert meta["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    r, data = fake.request("GET", "/oauth2/v1/keys")
+    keys = json.loads(data)["keys"]
+    assert r.status == 200 and len(keys) == 1
+    assert keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256" and keys[0]["use"] == "sig" and keys[0]["kid"]
+    assert "d" not in keys[0]  # the public half only
+
+
+def test_oidc_code_flow_with_pkce(fake):
+    status, q, page, verifier = sign_in(fake, login="Alice@Example.com", state="s-42", nonce="nonce-42")
+    assert status == 302, page
+    assert q["state"] == ["s-42"] and len(q["code"][0]) >= 32
+    st, body = redeem(fake, q["code"][0], verifier)
+    assert st == 200, body
+    assert body["token_type"] == "Bearer" and body["id_token"]
+    header, claims, _, _ = jwt_parts(body["id_token"])
+    assert header["alg"] == "RS256"
+    assert claims["iss"] == "https://" + fake.host and claims["aud"] == WEB_CLIENT
+    assert claims["sub"] == "00u1" and claims["preferred_username"] == "alice@example.com"
+    assert claims["nonce"] == "nonce-42" and claims["exp"] - claims["iat"] == 3600
+    assert rsa_verify_with_jwks(fake, body["id_token"])
+    # a code is good once
+    st, body = redeem(fake, q["code"][0], verifier)
+    assert st == 400 and body["error"] == "invalid_grant"
+
+
+def test_oidc_login_form_lists_active_users(fake):
+    _, challenge = pkce_pair()
+    r, page = fake.request("GET", "/oauth2/v1/authorize?" + urllib.parse.urlencode(authorize_query(challenge)))
+    assert r.status == 200 and r.getheader("Content-Type").startswith("text/html")
+    text = page.decode()
+    assert 'value="alice@example.com"' in text and 'value="bob@example.com"' in text
+    assert "erin@example.com" not in text  # DEPROVISIONED
+    assert "we&quot;ird" in text  # escaped
+
+
+def test_oidc_pkce_and_client_auth(fake):
+    status, q, _, verifier = sign_in(fake)
+    assert status == 302
+    # a wrong verifier uses the code up
+    st, body = redeem(fake, q["code"][0], pkce_pair()[0])
+    assert st == 400 and body["error"] == "invalid_grant"
+    st, body = redeem(fake, q["code"][0], verifier)
+    assert st == 400 and body["error"] == "invalid_grant"
+    # client_secret_post works; a wrong secret, none, or both are refused
+    _, q, _, verifier = sign_in(fake)
+    assert redeem(fake, q["code"][0], verifier, auth="post")[0] == 200
+    _, q, _, verifier = sign_in(fake)
+    st, body = redeem(fake, q["code"][0], verifier, secret="wrong-secret-000")
+    assert st == 401 and body["error"] == "invalid_client"
+    _, q, _, verifier = sign_in(fake)
+    assert redeem(fake, q["code"][0], verifier, auth="none")[0] == 401
+    _, q, _, verifier = sign_in(fake)
+    assert redeem(fake, q["code"][0], verifier, auth="both")[0] == 400
+    # another redirect_uri than the code's
+    _, q, _, verifier = sign_in(fake)
+    assert redeem(fake, q["code"][0], verifier, redirect="https://jit.example.com/other")[1]["error"] == "invalid_grant"
+
+
+def test_oidc_authorize_refusals(fake):
+    # unknown client or redirect: shown, never redirected
+    st, q, page, _ = sign_in(fake, client_id="0oaNOPE")
+    assert st == 400 and b"invalid_client" in page
+    st, q, page, _ = sign_in(fake, redirect_uri="https://evil.example.com/cb")
+    assert st == 400 and b"redirect_uri" in page
+    # no PKCE, no state, no openid: redirected back with the error
+    st, q, _, _ = sign_in(fake, code_challenge=None, code_challenge_method=None)
+    assert st == 302 and q["error"] == ["invalid_request"] and q["state"] == ["st-1"]
+    st, q, _, _ = sign_in(fake, code_challenge_method="plain")
+    assert st == 302 and q["error"] == ["invalid_request"]
+    st, q, _, _ = sign_in(fake, state=None)
+    assert st == 302 and q["error"] == ["invalid_request"]
+    st, q, _, _ = sign_in(fake, scope="profile")
+    assert st == 302 and q["error"] == ["invalid_scope"]
+    # an inactive or unknown user cannot sign in
+    st, q, page, _ = sign_in(fake, login="erin@example.com")
+    assert st == 403 and "code" not in q
+    st, q, page, _ = sign_in(fake, login="nobody@example.com")
+    assert st == 403
+
+
+def test_oidc_control_mints_tokens(fake):
+    good = fake.ctl("POST", "id_token", {"user": "bob@example.com", "nonce": "x"})
+    assert rsa_verify_with_jwks(fake, good["id_token"])
+    assert good["claims"]["sub"] == "00u2" and good["claims"]["aud"] == WEB_CLIENT
+    forged = fake.ctl("POST", "id_token", {"user": "00u2", "key": "forged"})["id_token"]
+    assert not rsa_verify_with_jwks(fake, forged)
+    other = fake.ctl("POST", "id_token", {"user": "00u2", "aud": "0oaOTHER", "iat": 1000, "exp": 2000,
+                                          "claims": {"nonce": None, "extra": "y"}})
+    assert other["claims"]["aud"] == "0oaOTHER" and other["claims"]["exp"] == 2000
+    assert "nonce" not in other["claims"] and other["claims"]["extra"] == "y"
+    none = fake.ctl("POST", "id_token", {"user": "00u2", "alg": "none"})["id_token"]
+    assert none.endswith(".") and jwt_parts(none)[0]["alg"] == "none"
+    hs = fake.ctl("POST", "id_token", {"user": "00u2", "alg": "HS256"})["id_token"]
+    assert jwt_parts(hs)[0]["alg"] == "HS256" and len(jwt_parts(hs)[2]) == 32
+    r, _ = fake.request("POST", "/__control/id_token", {"user": "nobody"})
+    assert r.status == 404
+
+
+def test_oidc_key_rotation(fake):
+    old = fake.ctl("POST", "id_token", {"user": "00u1"})["id_token"]
+    kid = fake.ctl("POST", "oidc_keys", {"op": "rotate"})["kid"]
+    new = fake.ctl("POST", "id_token", {"user": "00u1"})["id_token"]
+    assert jwt_parts(new)[0]["kid"] == kid != jwt_parts(old)[0]["kid"]
+    assert rsa_verify_with_jwks(fake, old) and rsa_verify_with_jwks(fake, new)
+    fake.ctl("POST", "oidc_keys", {"op": "rotate", "retire_old": True})
+    assert not rsa_verify_with_jwks(fake, old) and not rsa_verify_with_jwks(fake, new)

@@ -635,6 +635,59 @@ static void test_nss_section(void **state)
 		     "grant or requesters");
 }
 
+/* [web] (issue 19): okta-jitd's keys (client_id, session_max, socket)
+ * with their defaults, the web service's read for shape, and what is
+ * refused. */
+static void test_web_section(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, BASE);
+	assert_int_equal(c->web_enabled, 0);
+	assert_null(c->web_client_id);
+	unload(&l);
+
+	c = load_ok(&l, BASE "[web]\nclient_id = 0oaWEBapp123\n");
+	assert_int_equal(c->web_enabled, 1);
+	assert_string_equal(c->web_client_id, "0oaWEBapp123");
+	assert_int_equal(c->web_session_max, OJIT_DEFAULT_WEB_SESSION_MAX);
+	assert_string_equal(c->web_socket, OJIT_DEFAULT_WEB_SOCKET);
+	unload(&l);
+
+	c = load_ok(&l, BASE "[web]\nclient_id = 0oaWEBapp123\nsession_max = 20m\nsocket = /run/t/web.sock\n"
+			"url = https://jit.example.com\nlisten = 127.0.0.1:8443\nclient_secret_file = /etc/okta-jit/web.secret\n"
+			"tls_cert = /etc/okta-jit/web.crt\ntls_key = /etc/okta-jit/web.key\ntrusted_proxy = 127.0.0.1\n");
+	assert_int_equal(c->web_session_max, 1200);
+	assert_string_equal(c->web_socket, "/run/t/web.sock");
+	assert_string_equal(c->web_url, "https://jit.example.com");
+	assert_string_equal(c->web_listen, "127.0.0.1:8443");
+	assert_string_equal(c->web_trusted_proxy, "127.0.0.1");
+	unload(&l);
+
+	expect_error(BASE "[web]\nsession_max = 1h\n", 8, "[web] client_id:", "required key missing");
+	expect_error(BASE "[web]\nclient_id = 0oa/../x\n", 8, "[web] client_id:", "not an Okta client id");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nsession_max = 10s\n", 9, "[web] session_max:", "at least 60s");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nsession_max = 2d\n", 9, "[web] session_max:", "at most 86400s");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nsession_max = soon\n", 9, "[web] session_max:", "not a duration");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nsocket = web.sock\n", 9, "[web] socket:", "absolute");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nsocket = /run/okta-jit/okta-jitd.sock\n", 8, "[web] socket:",
+		     "must differ");
+	expect_error(BASE "[daemon]\npam_socket = /run/p.sock\n[web]\nclient_id = 0oaA\nsocket = /run/p.sock\n", 10,
+		     "[web] socket:", "must differ");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nsocket = /run/okta-jit/pam.sock\n", 8, "[web] socket:",
+		     "must differ");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = http://jit.example.com\n", 9, "[web] url:", "https://");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nclient_id = 0oaB\n", 9, "[web] client_id:", "given twice");
+	expect_error(BASE "[web]\nclient_id = 0oaA\ncolour = blue\n", 9, "[web] colour:", "unknown key");
+	/* a gate changes nothing in Okta: no web socket there */
+	expect_error("[integration]\nname = okta-jit-test\n[daemon]\nrole = gate\n"
+		     "ledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+		     "fleet_verify_keys = /etc/okta-jit/fleet.pub\n[web]\nclient_id = 0oaA\n",
+		     8, "[web] client_id:", "a gate changes nothing");
+}
+
 static void test_key_outside_section(void **state)
 {
 	(void)state;
@@ -1215,6 +1268,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_unknown_section),
 		cmocka_unit_test(test_nss_section),
+		cmocka_unit_test(test_web_section),
 		cmocka_unit_test(test_key_outside_section),
 		cmocka_unit_test(test_key_outside_section_names_key),
 		cmocka_unit_test(test_duplicate_key),
