@@ -32,6 +32,8 @@
 #define WEB_CONN_LIMIT 512
 #define WEB_CONN_TIMEOUT_S 30
 #define WEB_PEM_MAX (64 * 1024)
+/* A thread a connection; each needs little (pages are built on the heap). */
+#define WEB_STACK_SIZE (512 * 1024)
 
 struct web_state {
 	struct web_config cfg;
@@ -73,7 +75,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct web_resp *r
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	if (https)
+	if (https == 1)
 		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 	if (r->location[0] != '\0')
 		MHD_add_response_header(resp, "Location", r->location);
@@ -314,9 +316,10 @@ static void handle(struct MHD_Connection *conn, const char *url, const char *met
 		web_page_message(r, 400, "Bad request", NULL, "Malformed X-Forwarded-* headers from the proxy.");
 		return;
 	}
-	/* A browser that came over plain HTTP while we are an https service
-	 * goes to the https address first (the cookie would not be sent). */
-	if (W.cfg.secure_cookie && !*https) {
+	/* A browser that came over plain HTTP (as the proxy says) while we
+	 * are an https service goes to the https address first: its Secure
+	 * cookie would not be sent. */
+	if (W.cfg.secure_cookie && *https == 0) {
 		char loc[1024];
 
 		if (post) {
@@ -409,7 +412,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct web_req *req = *con_cls;
 	struct web_resp r;
 	enum MHD_Result ret;
-	int https = W.tls;
+	int https = W.tls ? 1 : -1;
 
 	if (req == NULL) {
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -616,6 +619,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)WEB_STACK_SIZE,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEB_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
 			     (unsigned int)WEB_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,

@@ -274,7 +274,7 @@ int web_client_info(const char *peer, const char *trusted_proxy, const char *xff
 	char ip[64];
 	size_t len;
 
-	*https_out = tls;
+	*https_out = tls ? 1 : -1;
 	if (ojit_strlcpy(ip_out, peer != NULL ? peer : "?", n) != 0)
 		return -1;
 	if (trusted_proxy == NULL || peer == NULL || !same_ip(peer, trusted_proxy))

@@ -60,8 +60,10 @@ int web_origin_ok(const char *origin, const char *referer, const char *expected)
  * trusted_proxy: [web] trusted_proxy or NULL. Only when peer is the
  * trusted proxy are X-Forwarded-For (its last entry, the one that proxy
  * appended) and X-Forwarded-Proto ("http"/"https") taken; otherwise they
- * are ignored and tls says the scheme. Returns 0, or -1 when the trusted
- * proxy sent a malformed header (refused: the proxy is ours and broken). */
+ * are ignored. *https_out: 1 https (our own TLS, or the proxy says so), 0
+ * http (the proxy says so), -1 not known (plain HTTP from anyone else).
+ * Returns 0, or -1 when the trusted proxy sent a malformed header
+ * (refused: the proxy is ours and broken). */
 int web_client_info(const char *peer, const char *trusted_proxy, const char *xff, const char *xfp,
 		    int tls, char *ip_out, size_t n, int *https_out);
 

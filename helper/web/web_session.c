@@ -116,6 +116,8 @@ int web_session_create(const struct web_claims *c, const char *id_token, int64_t
 	memcpy(slot->csrf, out->csrf, sizeof(slot->csrf));
 	ojit_strlcpy(slot->sub, c->sub, sizeof(slot->sub));
 	ojit_strlcpy(slot->login, c->login[0] ? c->login : c->sub, sizeof(slot->login));
+	ojit_strip_controls(slot->login); /* it reaches the log */
+	ojit_strip_controls(slot->sub);
 	slot->id_token = tok;
 	slot->last = now;
 	slot->expires = end;

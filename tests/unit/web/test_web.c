@@ -237,11 +237,13 @@ static void test_forwarded_only_from_trusted_proxy(void **state)
 	/* No proxy configured: the headers are ignored. */
 	assert_int_equal(web_client_info("192.0.2.7", NULL, "10.9.9.9", "https", 0, ip, sizeof(ip), &https), 0);
 	assert_string_equal(ip, "192.0.2.7");
-	assert_int_equal(https, 0);
+	assert_int_equal(https, -1);
 	/* From someone other than the proxy: ignored too. */
 	assert_int_equal(web_client_info("192.0.2.7", "127.0.0.1", "10.9.9.9", "https", 0, ip, sizeof(ip), &https), 0);
 	assert_string_equal(ip, "192.0.2.7");
-	assert_int_equal(https, 0);
+	assert_int_equal(https, -1);
+	assert_int_equal(web_client_info("192.0.2.7", "127.0.0.1", "10.9.9.9", "http", 1, ip, sizeof(ip), &https), 0);
+	assert_int_equal(https, 1);
 	/* From the proxy: its (last) entry, whatever the client put before. */
 	assert_int_equal(web_client_info("127.0.0.1", "127.0.0.1", "6.6.6.6, 198.51.100.4", "https", 0, ip,
 					 sizeof(ip), &https),
