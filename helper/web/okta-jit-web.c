@@ -151,7 +151,7 @@ static void do_callback(struct MHD_Connection *conn, struct web_resp *r, const c
 	memset(&sv, 0, sizeof(sv));
 	if (web_cookie_get(cookies, W.cookie_signin, binder, sizeof(binder)) != 1 ||
 	    !web_login_take(state, binder, now, &lv)) {
-		ojit_log(LOG_WARNING, "okta-jit-web: sign-in refused from %s: unknown, used or expired state", ip);
+		ojit_log(LOG_WARNING, "sign-in refused from %s: unknown, used or expired state", ip);
 		web_page_message(r, 400, "Sign in", NULL,
 				 "This sign-in is unknown, was used already or has expired. Sign in again.");
 		return;
@@ -162,7 +162,7 @@ static void do_callback(struct MHD_Connection *conn, struct web_resp *r, const c
 		goto out;
 	}
 	if (web_oidc_exchange(&oc, code, lv.verifier, &id_token, err, sizeof(err)) != 0) {
-		ojit_log(LOG_ERR, "okta-jit-web: sign-in from %s: %s", ip, err);
+		ojit_log(LOG_ERR, "sign-in from %s: %s", ip, err);
 		web_page_message(r, 502, "Sign in", NULL, "Okta's token endpoint did not give a token.");
 		goto out;
 	}
@@ -173,7 +173,7 @@ static void do_callback(struct MHD_Connection *conn, struct web_resp *r, const c
 	if (web_id_token_claims(id_token, W.cfg.client_id, &cl) != 0 || !web_ct_streq(cl.nonce, lv.nonce) ||
 	    !cl.aud_ok || strcmp(cl.iss, W.cfg.org_url) != 0 || cl.exp <= now || cl.iat > now + 300 ||
 	    cl.iat < now - W.cfg.session_max) {
-		ojit_log(LOG_WARNING, "okta-jit-web: sign-in from %s refused: ID token nonce, audience, issuer or "
+		ojit_log(LOG_WARNING, "sign-in from %s refused: ID token nonce, audience, issuer or "
 				      "time wrong",
 			 ip);
 		web_page_message(r, 403, "Sign in", NULL, "The sign-in could not be verified.");
@@ -183,7 +183,7 @@ static void do_callback(struct MHD_Connection *conn, struct web_resp *r, const c
 		web_page_message(r, 503, "Sign in", NULL, "Cannot start a session.");
 		goto out;
 	}
-	ojit_log(LOG_INFO, "okta-jit-web: %s (%s) signed in from %s", ojit_strip_controls(cl.login), cl.sub, ip);
+	ojit_log(LOG_INFO, "%s (%s) signed in from %s", ojit_strip_controls(cl.login), ojit_strip_controls(cl.sub), ip);
 	add_cookie(r, W.cookie_session, sv.id, -1);
 	redirect(r, 303, lv.next);
 out:
@@ -252,7 +252,7 @@ static void route_post(const struct web_ctx *c, struct web_resp *r, const char *
 	} else if (strcmp(url, "/signout") == 0) {
 		web_session_end(c->sess->id);
 		add_cookie(r, W.cookie_session, "", 0);
-		ojit_log(LOG_INFO, "okta-jit-web: %s signed out", c->sess->login);
+		ojit_log(LOG_INFO, "%s signed out", c->sess->login);
 		web_page_message(r, 200, "Signed out", NULL, "You are signed out of okta-jit.");
 	} else if (parse_grant_path(url, &id, &action) == 0 && action[0] != '\0') {
 		web_page_grant_action(c, r, id, action, f);
@@ -302,12 +302,15 @@ static void handle(struct MHD_Connection *conn, const char *url, const char *met
 	const char *cookies = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
 	int post = strcmp(method, "POST") == 0;
 	struct web_session_view *sv = NULL;
-	char peer[64], ip[64], sid[WEB_ID_LEN + 8];
+	char peer[64], ip[64], sid[WEB_ID_LEN + 8], logpath[128];
 	struct web_form form;
 	struct web_ctx c;
 	int fr;
 
 	memset(&form, 0, sizeof(form));
+	/* The path as it reaches the log: no control bytes. */
+	ojit_strlcpy(logpath, url, sizeof(logpath));
+	ojit_strip_controls(logpath);
 	peer_ip(conn, peer, sizeof(peer));
 	if (web_client_info(peer, W.cfg.trusted_proxy[0] ? W.cfg.trusted_proxy : NULL,
 			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"),
@@ -348,7 +351,7 @@ static void handle(struct MHD_Connection *conn, const char *url, const char *met
 		/* Cross-site POSTs stop here, signed in or not. */
 		if (!web_origin_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
 				   MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Referer"), W.cfg.origin)) {
-			ojit_log(LOG_WARNING, "okta-jit-web: POST %s from %s refused: Origin/Referer is not %s", url, ip,
+			ojit_log(LOG_WARNING, "POST %s from %s refused: Origin/Referer is not %s", logpath, ip,
 				 W.cfg.origin);
 			web_page_message(r, 403, "Refused", NULL, "This form was not sent from this site.");
 			return;
@@ -385,7 +388,7 @@ static void handle(struct MHD_Connection *conn, const char *url, const char *met
 		goto out;
 	}
 	if (post && !web_ct_streq(web_form_get(&form, "csrf"), sv->csrf)) {
-		ojit_log(LOG_WARNING, "okta-jit-web: POST %s by %s from %s refused: CSRF token missing or wrong", url,
+		ojit_log(LOG_WARNING, "POST %s by %s from %s refused: CSRF token missing or wrong", logpath,
 			 sv->login, ip);
 		web_page_message(r, 403, "Refused", sv->login, "The form is stale or was not ours: nothing was changed.");
 		goto out;
@@ -474,7 +477,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
-	ojit_log(LOG_WARNING, "okta-jit-web: libmicrohttpd: %s", ojit_strip_controls(line));
+	ojit_log(LOG_WARNING, "libmicrohttpd: %s", ojit_strip_controls(line));
 }
 
 /* ---- start -------------------------------------------------------------- */
@@ -587,7 +590,7 @@ int main(int argc, char **argv)
 	ojit_strlcpy(W.cookie_signin, W.cfg.secure_cookie ? "__Host-ojit-signin" : "ojit-signin",
 		     sizeof(W.cookie_signin));
 	if (check) {
-		printf("okta-jit-web: %s: OK\n", config);
+		printf("%s: OK\n", config);
 		rc = 0;
 		goto out;
 	}
@@ -618,18 +621,18 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+			     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)WEB_STACK_SIZE,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEB_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
 			     (unsigned int)WEB_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 			     W.tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
 			     MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "okta-jit-web: cannot listen on %s:%d\n", W.cfg.listen_host, W.cfg.listen_port);
 		goto out;
 	}
-	ojit_log(LOG_INFO, "okta-jit-web: serving %s on %s:%d (%s)", W.cfg.url, W.cfg.listen_host, W.cfg.listen_port,
+	ojit_log(LOG_INFO, "serving %s on %s:%d (%s)", W.cfg.url, W.cfg.listen_host, W.cfg.listen_port,
 		 W.tls ? "https" : "http");
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -637,7 +640,7 @@ int main(int argc, char **argv)
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 	}
-	ojit_log(LOG_INFO, "okta-jit-web: stopping");
+	ojit_log(LOG_INFO, "stopping");
 	rc = 0;
 out:
 	if (d != NULL)

@@ -70,7 +70,7 @@ static int call(const struct web_ctx *c, struct web_resp *r, struct proto_out *o
 	char err[256];
 
 	if (web_jitd_call(c->cfg->socket, c->sess->id_token, o, m, err, sizeof(err)) != 0) {
-		ojit_log(LOG_ERR, "okta-jit-web: %s (user %s from %s)", err, c->sess->login, c->client_ip);
+		ojit_log(LOG_ERR, "%s (user %s from %s)", err, c->sess->login, c->client_ip);
 		web_page_message(r, 503, "Unavailable", c->sess->login,
 				 "okta-jitd did not answer; try again in a minute.");
 		return 0;
@@ -546,7 +546,7 @@ void web_page_grant_action(const struct web_ctx *c, struct web_resp *r, int64_t 
 	    reason[0] != '\0')
 		proto_out_add(&o, T_REASON, reason);
 	if (call(c, r, &o, &m)) {
-		ojit_log(LOG_INFO, "okta-jit-web: %s grant %lld by %s from %s", action, (long long)id, c->sess->login,
+		ojit_log(LOG_INFO, "%s grant %lld by %s from %s", action, (long long)id, c->sess->login,
 			 c->client_ip);
 		put_result(c, r, title, &m);
 		proto_msg_free(&m);
