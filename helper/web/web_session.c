@@ -80,9 +80,9 @@ static int session_live(const struct session *s, int64_t now)
 int web_session_create(const struct web_claims *c, const char *id_token, int64_t now,
 		       struct web_session_view *out)
 {
-	struct session *slot = NULL;
+	struct session *slot;
 	char *tok = NULL;
-	size_t i;
+	size_t i, pick;
 	int64_t end;
 
 	memset(out, 0, sizeof(*out));
@@ -95,22 +95,25 @@ int web_session_create(const struct web_claims *c, const char *id_token, int64_t
 	end = now + sess_max_age;
 	if (c->exp < end)
 		end = c->exp;
+	pick = nsessions;
 	pthread_mutex_lock(&sess_lock);
 	/* A free or dead slot first, else the least recently used. */
 	for (i = 0; i < nsessions; i++) {
 		if (!session_live(&sessions[i], now)) {
-			slot = &sessions[i];
+			pick = i;
 			break;
 		}
-		if (slot == NULL || sessions[i].last < slot->last)
-			slot = &sessions[i];
+		if (pick == nsessions || sessions[i].last < sessions[pick].last)
+			pick = i;
 	}
-	if (slot == NULL) {
+	if (pick == nsessions) {
 		pthread_mutex_unlock(&sess_lock);
 		ojit_free_secret(tok);
 		return -1;
 	}
+	slot = &sessions[pick];
 	session_clear(slot);
+	sessions[pick].id_token = tok;
 	slot->used = 1;
 	memcpy(slot->id, out->id, sizeof(slot->id));
 	memcpy(slot->csrf, out->csrf, sizeof(slot->csrf));
@@ -118,12 +121,11 @@ int web_session_create(const struct web_claims *c, const char *id_token, int64_t
 	ojit_strlcpy(slot->login, c->login[0] ? c->login : c->sub, sizeof(slot->login));
 	ojit_strip_controls(slot->login); /* it reaches the log */
 	ojit_strip_controls(slot->sub);
-	slot->id_token = tok;
 	slot->last = now;
 	slot->expires = end;
 	ojit_strlcpy(out->sub, slot->sub, sizeof(out->sub));
 	ojit_strlcpy(out->login, slot->login, sizeof(out->login));
-	ojit_strlcpy(out->id_token, tok, sizeof(out->id_token));
+	ojit_strlcpy(out->id_token, slot->id_token, sizeof(out->id_token));
 	out->expires = end;
 	pthread_mutex_unlock(&sess_lock);
 	return 0;
