@@ -189,6 +189,7 @@ install: all
 	install -m 0644 man/okta-jit.conf.5 $(DESTDIR)$(MANDIR)/man5/okta-jit.conf.5
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/okta-jitd.8 $(DESTDIR)$(MANDIR)/man8/okta-jitd.8
+	install -m 0644 man/okta-jit-web.8 $(DESTDIR)$(MANDIR)/man8/okta-jit-web.8
 	install -m 0644 man/pam_okta_jit.8 $(DESTDIR)$(MANDIR)/man8/pam_okta_jit.8
 	install -m 0644 man/libnss_okta_jit.8 $(DESTDIR)$(MANDIR)/man8/libnss_okta_jit.8
 	install -m 0640 packaging/okta-jit.conf.example $(DESTDIR)$(SYSCONFDIR)/okta-jit/okta-jit.conf.example
