@@ -104,6 +104,28 @@ static void test_b64url(void **state)
 	assert_int_equal(web_b64url_encode(raw, 32, txt, 43), -1);
 }
 
+static void test_authorize_url(void **state)
+{
+	struct web_oidc_cfg cfg = { "https://org.example", "0oa WEB", "secret", "https://jit.example.com/callback",
+				    NULL };
+	struct ojit_buf b;
+
+	(void)state;
+	ojit_buf_init(&b, 4096);
+	assert_int_equal(web_oidc_authorize_url(&cfg, "st&ate", "no=nce", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+						&b),
+			 0);
+	assert_non_null(strstr(b.data, "https://org.example/oauth2/v1/authorize?response_type=code&"));
+	assert_non_null(strstr(b.data, "&client_id=0oa%20WEB&"));
+	assert_non_null(strstr(b.data, "&redirect_uri=https%3A%2F%2Fjit.example.com%2Fcallback&"));
+	assert_non_null(strstr(b.data, "&state=st%26ate&nonce=no%3Dnce&"));
+	assert_non_null(strstr(b.data, "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+				       "&code_challenge_method=S256"));
+	/* The verifier itself never goes to the browser. */
+	assert_null(strstr(b.data, "dBjftJeZ4CVP"));
+	ojit_buf_free(&b);
+}
+
 static void test_random_tokens_differ(void **state)
 {
 	char a[64], b[64];
@@ -534,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_ct_streq),
 		cmocka_unit_test(test_pkce_rfc7636_vector),
 		cmocka_unit_test(test_b64url),
+		cmocka_unit_test(test_authorize_url),
 		cmocka_unit_test(test_random_tokens_differ),
 		cmocka_unit_test(test_cookie_get),
 		cmocka_unit_test(test_form_parse),
