@@ -13,7 +13,7 @@
 
 /* A page, lists of 1,000 requests included, stays under this. */
 #define WEB_PAGE_MAX (4 * 1024 * 1024)
-#define WEB_REASON_MAX 1000
+#define WEB_REASON_MAX 512 /* the ledger's LEDGER_REASON_MAX */
 #define WEB_GROUP_MAX 256
 
 void web_resp_init(struct web_resp *r)
