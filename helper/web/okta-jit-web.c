@@ -149,8 +149,11 @@ static void do_callback(struct MHD_Connection *conn, struct web_resp *r, const c
 	int64_t now = ojit_now();
 
 	memset(&sv, 0, sizeof(sv));
-	if (web_cookie_get(cookies, W.cookie_signin, binder, sizeof(binder)) != 1 ||
-	    !web_login_take(state, binder, now, &lv)) {
+	/* Without the binder cookie the state is still taken (and so used
+	 * up): a state shown to anyone but its browser is good for nothing. */
+	if (web_cookie_get(cookies, W.cookie_signin, binder, sizeof(binder)) != 1)
+		binder[0] = '\0';
+	if (!web_login_take(state, binder, now, &lv)) {
 		ojit_log(LOG_WARNING, "sign-in refused from %s: unknown, used or expired state", ip);
 		web_page_message(r, 400, "Sign in", NULL,
 				 "This sign-in is unknown, was used already or has expired. Sign in again.");
