@@ -198,8 +198,17 @@ static int web_handler(void *user, const char *section, const char *key, const c
 
 	if (strcmp(section, "web") == 0)
 		return web_key(st, key, value) == 0 ? 1 : 0;
-	if (strcmp(section, "okta") == 0 && strcmp(key, "org_url") == 0)
-		return set_str(st, section, key, value, cfg->org_url, sizeof(cfg->org_url)) == 0;
+	if (strcmp(section, "okta") == 0 && strcmp(key, "org_url") == 0) {
+		size_t len;
+
+		if (set_str(st, section, key, value, cfg->org_url, sizeof(cfg->org_url)) != 0)
+			return 0;
+		/* The ID token's iss is the org URL without a trailing '/'. */
+		len = strlen(cfg->org_url);
+		while (len > 0 && cfg->org_url[len - 1] == '/')
+			cfg->org_url[--len] = '\0';
+		return 1;
+	}
 	if (strcmp(section, "okta") == 0 && strcmp(key, "ca_file") == 0)
 		return set_str(st, section, key, value, cfg->ca_file, sizeof(cfg->ca_file)) == 0;
 	if (strcmp(section, "integration") == 0 && strcmp(key, "access_details") == 0)

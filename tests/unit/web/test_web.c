@@ -473,7 +473,7 @@ static void test_config(void **state)
 
 	(void)state;
 	assert_non_null(cfg);
-	p = write_conf("[okta]\norg_url = https://org.example\nclient_id = api\n"
+	p = write_conf("[okta]\norg_url = https://org.example/\nclient_id = api\n"
 		       "[daemon]\nsocket = /run/x.sock\n"
 		       "[web]\nurl = https://jit.example.com/\nclient_id = 0oaWEB\nlisten = 127.0.0.1:9443\n"
 		       "trusted_proxy = 127.0.0.1\nsession_max = 30m\n"
@@ -481,6 +481,7 @@ static void test_config(void **state)
 	assert_int_equal(web_config_load(p, cfg, err, sizeof(err)), 0);
 	unlink(p);
 	assert_string_equal(cfg->url, "https://jit.example.com");
+	assert_string_equal(cfg->org_url, "https://org.example");
 	assert_string_equal(cfg->origin, "https://jit.example.com");
 	assert_string_equal(cfg->listen_host, "127.0.0.1");
 	assert_int_equal(cfg->listen_port, 9443);
