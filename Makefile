@@ -33,7 +33,7 @@ SO_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(EXTRA_LDFLAGS)
 # helper/ is layered, lowest first (helper/LAYERS, README "Layout"); every
 # layer's folder is on the include path and `make layers` checks who may
 # include what.
-LAYER_DIRS := common ledger config okta daemon cli
+LAYER_DIRS := common ledger config okta daemon cli web
 LAYER_INC  := $(LAYER_DIRS:%=-Ihelper/%)
 HELPER_HDRS := $(wildcard helper/*/*.h)
 LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c helper/common/proto.c \
@@ -50,17 +50,30 @@ LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 
+# okta-jit-web (issue 19): its own folder and the common layer, nothing
+# of the Okta key code; libmicrohttpd for this binary only.
+WEB_PKGS   := libmicrohttpd libcurl libcrypto libcjson inih
+WEB_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(WEB_PKGS))
+WEB_LIBS   := $(shell $(PKG_CONFIG) --libs $(WEB_PKGS))
+WEB_SRCS := helper/web/web_html.c helper/web/web_http.c helper/web/web_oidc.c helper/web/web_session.c \
+	helper/web/web_config.c helper/web/web_jitd.c helper/web/web_pages.c
+WEB_OBJS := $(WEB_SRCS:%.c=$(BUILD)/%.o)
+WEB_LIB  := $(BUILD)/libokta-jit-web.a
+COMMON_OBJS := $(filter $(BUILD)/helper/common/%,$(LIB_OBJS))
+
 CLI      := $(BUILD)/okta-jit
+WEB      := $(BUILD)/okta-jit-web
 DAEMON   := $(BUILD)/okta-jitd
 PAM_MOD  := $(BUILD)/pam_okta_jit.so
 NSS_MOD  := $(BUILD)/libnss_okta_jit.so.2
 # Unit tests sit in tests/unit/LAYER/, beside the layer they test; each
 # builds to $(BUILD)/tests/test_NAME.
 UNIT_SRCS  := $(wildcard tests/unit/*/test_*.c)
+WEB_UNIT_SRCS := $(wildcard tests/unit/web/test_*.c)
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 
 .PHONY: all check unit-tests install clean demo deps layers
-all: $(CLI) $(DAEMON) $(PAM_MOD) $(NSS_MOD)
+all: $(CLI) $(DAEMON) $(PAM_MOD) $(NSS_MOD) $(WEB)
 
 $(BUILD)/helper/%.o: helper/%.c $(HELPER_HDRS) Makefile
 	@mkdir -p $(dir $@)
@@ -72,6 +85,13 @@ $(LIB): $(LIB_OBJS)
 
 $(CLI): $(BUILD)/helper/cli/okta-jit.o $(LIB)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(WEB_OBJS) $(BUILD)/helper/web/okta-jit-web.o: EXE_CFLAGS += $(WEB_CFLAGS)
+$(WEB_LIB): $(WEB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(WEB): $(BUILD)/helper/web/okta-jit-web.o $(WEB_LIB) $(COMMON_OBJS)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(WEB_LIBS)
 
 # The PAM module links the wire protocol and libpam, nothing else.
 $(BUILD)/pam/%.o: pam_module/%.c helper/common/proto.h helper/common/answers.h Makefile
@@ -108,7 +128,15 @@ $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(LIB) $$(HELPER_HDRS)
 	$$(CC) $$(EXE_CFLAGS) $$(LAYER_INC) $$(shell $$(PKG_CONFIG) --cflags cmocka) -o $$@ $$< $$(LIB) \
 		$$(EXE_LDFLAGS) $$(PKG_LIBS) $$(shell $$(PKG_CONFIG) --libs cmocka)
 endef
-$(foreach s,$(UNIT_SRCS),$(eval $(call unit_test_rule,$(s))))
+$(foreach s,$(filter-out $(WEB_UNIT_SRCS),$(UNIT_SRCS)),$(eval $(call unit_test_rule,$(s))))
+# The web layer's tests link what okta-jit-web links.
+define web_unit_test_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(WEB_LIB) $$(COMMON_OBJS) $$(HELPER_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(EXE_CFLAGS) $$(WEB_CFLAGS) $$(LAYER_INC) $$(shell $$(PKG_CONFIG) --cflags cmocka) -o $$@ $$< \
+		$$(WEB_LIB) $$(COMMON_OBJS) $$(EXE_LDFLAGS) $$(WEB_LIBS) $$(shell $$(PKG_CONFIG) --libs cmocka)
+endef
+$(foreach s,$(WEB_UNIT_SRCS),$(eval $(call web_unit_test_rule,$(s))))
 
 TOOLS := $(BUILD)/tests/okta_driver $(BUILD)/tests/pam_driver $(BUILD)/tests/ledger_driver $(BUILD)/tests/nss_cache_tool \
 	$(BUILD)/tests/nss_cache_dump
@@ -152,6 +180,7 @@ install: all
 		$(DESTDIR)$(SYSCONFDIR)/okta-jit
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/okta-jit
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/okta-jitd
+	install -m 0755 $(WEB) $(DESTDIR)$(SBINDIR)/okta-jit-web
 	install -d $(DESTDIR)$(PAMDIR)
 	install -m 0644 $(PAM_MOD) $(DESTDIR)$(PAMDIR)/pam_okta_jit.so
 	install -d $(DESTDIR)$(NSSLIBDIR)
@@ -160,6 +189,7 @@ install: all
 	install -m 0644 man/okta-jit.conf.5 $(DESTDIR)$(MANDIR)/man5/okta-jit.conf.5
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/okta-jitd.8 $(DESTDIR)$(MANDIR)/man8/okta-jitd.8
+	install -m 0644 man/okta-jit-web.8 $(DESTDIR)$(MANDIR)/man8/okta-jit-web.8
 	install -m 0644 man/pam_okta_jit.8 $(DESTDIR)$(MANDIR)/man8/pam_okta_jit.8
 	install -m 0644 man/libnss_okta_jit.8 $(DESTDIR)$(MANDIR)/man8/libnss_okta_jit.8
 	install -m 0640 packaging/okta-jit.conf.example $(DESTDIR)$(SYSCONFDIR)/okta-jit/okta-jit.conf.example
@@ -303,6 +333,7 @@ ANALYZE_NOWARN_check_groups := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_sessions := -Wno-analyzer-double-free -Wno-analyzer-use-of-uninitialized-value
 ANALYZE_NOWARN_nss_writer := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_directory := -Wno-analyzer-malloc-leak
+ANALYZE_NOWARN_web_session := -Wno-analyzer-malloc-leak
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 		--std=c11 -D_GNU_SOURCE -D__linux__ $(LAYER_INC) $(ANALYZE_SRCS)

@@ -1,0 +1,56 @@
+/* web_config.h - what okta-jit-web reads of /etc/okta-jit/okta-jit.conf:
+ * [web] (its own section), [okta] org_url and ca_file, [integration]
+ * access_details, and the [flow NAME] sections' groups and durations for
+ * the request page. Every other section and key is okta-jitd's business
+ * and ignored here; an unknown key in [web] is an error. Errors name the
+ * file, line and key. */
+#ifndef OJIT_WEB_CONFIG_H
+#define OJIT_WEB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEB_DEFAULT_SOCKET "/run/okta-jit/web.sock"
+#define WEB_DEFAULT_LISTEN "127.0.0.1:8080"
+#define WEB_MAX_FLOWS 64
+
+struct web_flow {
+	char name[64];
+	char groups[512];        /* as written: comma-separated */
+	int64_t default_duration; /* 0: none set */
+	int64_t max_duration;     /* 0: none set */
+	int reason_required;
+};
+
+struct web_config {
+	char org_url[256];
+	char ca_file[512];
+	char access_details[512];
+	char url[256];      /* [web] url: the public address, no trailing '/' */
+	char origin[256];   /* scheme://host[:port] of url */
+	char client_id[128];
+	char client_secret_file[512];
+	char listen_host[64];
+	int listen_port;
+	char tls_cert[512], tls_key[512];
+	char trusted_proxy[64];
+	char socket[108];
+	int64_t session_max;  /* absolute session life (and okta-jitd's iat bound) */
+	int64_t session_idle;
+	size_t max_sessions;
+	int secure_cookie;    /* 0 only when url is http:// on loopback */
+	struct web_flow flows[WEB_MAX_FLOWS];
+	size_t nflows;
+};
+
+/* Read and check path. 0, or -1 with the reasons (one a line) in err. */
+int web_config_load(const char *path, struct web_config *cfg, char *err, size_t errlen);
+
+/* 1 when host is a loopback address (127.0.0.0/8, ::1) or "localhost". */
+int web_config_is_loopback(const char *host);
+
+/* Read a secret file: a regular file, no group or other permission bits,
+ * one line (trailing newline dropped), at most n - 1 bytes. */
+int web_config_read_secret(const char *path, char *out, size_t n, char *err, size_t errlen);
+
+#endif
