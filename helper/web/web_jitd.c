@@ -16,7 +16,7 @@ int web_jitd_call(const char *socket, const char *id_token, struct proto_out *re
 	int fd = -1, r, rc = -1;
 
 	memset(reply, 0, sizeof(*reply));
-	proto_out_add(req, WEB_T_ID_TOKEN, id_token);
+	proto_out_add(req, T_ID_TOKEN, id_token);
 	if (proto_out_finish(req, PROTO_MAX_REQUEST) != 0) {
 		ojit_snprintf(err, errlen, "request too large");
 		goto out;

@@ -1,7 +1,7 @@
 /* web_jitd.h - requests to okta-jitd over its web socket ([web] socket).
  *
  * Every request carries the signed-in user's raw ID token in tag
- * WEB_T_ID_TOKEN; okta-jitd verifies it (signature, issuer, audience,
+ * T_ID_TOKEN (proto.h); okta-jitd verifies it (signature, issuer, audience,
  * expiry, age) and acts as that Okta user. The web service never says who
  * the user is any other way: it sends no T_USER. */
 #ifndef OJIT_WEB_JITD_H
@@ -10,10 +10,6 @@
 #include <stddef.h>
 
 #include "proto.h"
-
-/* T_ID_TOKEN of the issue-19 design (proto.h gains it with okta-jitd's
- * side of the web socket; until then the value is fixed here). */
-#define WEB_T_ID_TOKEN 42
 
 /* Send req (built by the caller, without the token), with id_token added,
  * to socket; the reply in *reply (OK or ERROR). The socket must be root's
