@@ -10,6 +10,7 @@
  * configuration in config_lookup.c. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_internal.h"
 #include "duration.h"
@@ -873,6 +875,46 @@ static int web_client_id_ok(const char *v)
 	return 1;
 }
 
+/* [web] url: the address people open, put into notifications and the
+ * PAM refusal. https://, or http:// to a loopback host alone (a test on
+ * this machine: the web service refuses plain HTTP anywhere else too).
+ * No blank, quote, angle bracket or '|': it goes into Slack's markup. */
+static int web_url_ok(const char *v)
+{
+	char host[64];
+	const char *h;
+	size_t n;
+	unsigned char a[16];
+	static const unsigned char v6_loopback[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+
+	if (strpbrk(v, " \t\"'<>|\\") != NULL)
+		return 0;
+	if (strncmp(v, "https://", 8) == 0)
+		return v[8] != '\0' && v[8] != '/';
+	if (strncmp(v, "http://", 7) != 0)
+		return 0;
+	h = v + 7;
+	if (h[0] == '[') { /* [::1] */
+		h++;
+		n = strcspn(h, "]");
+		if (h[n] != ']' || (h[n + 1] != '\0' && h[n + 1] != ':' && h[n + 1] != '/'))
+			return 0;
+	} else {
+		n = strcspn(h, ":/");
+	}
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, host, a) == 1)
+		return memcmp(a, v6_loopback, 16) == 0;
+	return 0;
+}
+
 /* [web] (issue 19). okta-jitd checks the keys it uses in full; the web
  * service's own (url, listen, TLS, proxy, client credentials) are read
  * here for their shape, so that one file serves both. */
@@ -919,8 +961,9 @@ static int handle_web(struct parse_state *st, const char *key, const char *value
 	if (strcmp(key, "url") == 0) {
 		if (!set_string(st, "web", key, value, &c->web_url))
 			return 0;
-		if (strncmp(value, "https://", 8) != 0 || value[8] == '\0' || strpbrk(value, " \t\"<>") != NULL) {
-			add_error(st, st->line, "web", key, "'%s' must be an https:// URL", value);
+		if (!web_url_ok(value)) {
+			add_error(st, st->line, "web", key,
+				  "'%s' must be an https:// URL (http:// only for a loopback host, in tests)", value);
 			return 0;
 		}
 		return 1;

@@ -679,6 +679,28 @@ static void test_web_section(void **state)
 	expect_error(BASE "[web]\nclient_id = 0oaA\nsocket = /run/okta-jit/pam.sock\n", 8, "[web] socket:",
 		     "must differ");
 	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = http://jit.example.com\n", 9, "[web] url:", "https://");
+	/* plain HTTP for a loopback host alone (tests); nothing that could
+	 * break out of a Slack link or a PAM message */
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = http://127.0.0.1.evil.example\n", 9, "[web] url:", "https://");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = http://localhost.evil.example:80\n", 9, "[web] url:",
+		     "loopback");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = http://10.0.0.1:8080\n", 9, "[web] url:", "https://");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = https://jit.example.com|click\n", 9, "[web] url:",
+		     "https://");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = https://\n", 9, "[web] url:", "https://");
+	{
+		static const char *const ok[] = { "http://127.0.0.1:8080", "http://localhost", "http://[::1]:80/",
+						  "https://jit.example.com/okta-jit/" };
+
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			char text[256];
+
+			snprintf(text, sizeof(text), BASE "[web]\nclient_id = 0oaA\nurl = %s\n", ok[i]);
+			c = load_ok(&l, text);
+			assert_string_equal(c->web_url, ok[i]);
+			unload(&l);
+		}
+	}
 	expect_error(BASE "[web]\nclient_id = 0oaA\nclient_id = 0oaB\n", 9, "[web] client_id:", "given twice");
 	expect_error(BASE "[web]\nclient_id = 0oaA\ncolour = blue\n", 9, "[web] colour:", "unknown key");
 	/* a gate changes nothing in Okta: no web socket there */
