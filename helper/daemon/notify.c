@@ -86,6 +86,19 @@ static const struct notify_config *target_named(const struct jitd *d, const char
 	return NULL;
 }
 
+/* [web] url + "/grants/ID": the grant's page in okta-jit-web (its route
+ * for a grant or a request alike). 0, or -1 when it does not fit. */
+static int notify_grant_url(const char *base, int64_t id, char *out, size_t n)
+{
+	size_t len = strlen(base);
+	int w;
+
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	w = snprintf(out, n, "%.*s/grants/%lld", (int)len, base, (long long)id);
+	return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
 /* The facts of an event, as queued. */
 static char *facts_json(struct jitd *d, const char *event, const struct grant *g, const char *user,
 			const char *grp, const char *detail, int late)
@@ -115,6 +128,12 @@ static char *facts_json(struct jitd *d, const char *event, const struct grant *g
 	cJSON_AddNumberToObject(o, "at", (double)ojit_now());
 	if (late >= 0) /* "expiring" only: queued after the grant had ended */
 		cJSON_AddBoolToObject(o, "late", late);
+	if (g != NULL && g->id > 0 && d->cfg->web_url != NULL) {
+		char url[1024];
+
+		if (notify_grant_url(d->cfg->web_url, g->id, url, sizeof(url)) == 0)
+			cJSON_AddStringToObject(o, "url", url);
+	}
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
@@ -403,9 +422,19 @@ static char *render(const struct notify_config *t, const struct notification *n)
 			ojit_buf_printf(&b, "\nApprovers: ");
 			slack_escape(&b, jstr(o, "approvers"));
 		}
-		if (strcmp(n->event, "requested") == 0 && strcmp(jstr(o, "state"), "pending") == 0)
+		if (strcmp(n->event, "requested") == 0 && strcmp(jstr(o, "state"), "pending") == 0) {
 			ojit_buf_printf(&b, "\nApprove: `okta-jit approve %lld`   Deny: `okta-jit deny %lld`",
 					(long long)id, (long long)id);
+			if (jstr(o, "url")[0]) { /* config.c: no '<', '>' or '|' in [web] url */
+				ojit_buf_printf(&b, "\nIn a browser: <");
+				slack_escape(&b, jstr(o, "url"));
+				ojit_buf_printf(&b, "|grant %lld>", (long long)id);
+			}
+		} else if (jstr(o, "url")[0]) {
+			ojit_buf_printf(&b, "\nPage: <");
+			slack_escape(&b, jstr(o, "url"));
+			ojit_buf_printf(&b, "|grant %lld>", (long long)id);
+		}
 		m = cJSON_CreateObject();
 		if (m != NULL && b.data != NULL) {
 			cJSON_AddStringToObject(m, "text", b.data);

@@ -613,6 +613,48 @@ def test_slack_requested_names_the_commands(jit_factory, webhook, tmp_path):
     assert "prod-db-ssh" in text and "ojt-alice" in text and "INC-7" in text, text
 
 
+# ---------------------------------------------------------------- links to the web pages
+
+WEB_URL = "http://127.0.0.1:8443/jit/"  # plain HTTP: loopback only (okta-jit.conf(5))
+
+
+def web_extra(jit_factory, webhook, tmp_path, fmt):
+    """notify_env plus [web] url: the notifications link to the grant's page."""
+    jit, secret = notify_env(jit_factory, webhook, tmp_path, fmt=fmt)
+    jit.daemon.stop()
+    with open(jit.conf, "a") as f:
+        f.write("\n[web]\nurl = %s\nclient_id = 0oaWEBJIT0001\nsocket = %s\n"
+                % (WEB_URL, os.path.join(jit.sockdir, "web.sock")))
+    jit.daemon.start()
+    return jit, secret
+
+
+def test_webhook_links_a_new_request_to_its_web_page(jit_factory, webhook, tmp_path):
+    jit, secret = web_extra(jit_factory, webhook, tmp_path, "json")
+    r = jit.request("prod-db-ssh", dur="1h", reason="INC-8", as_user="ojt-alice")
+    gid = r.grant["id"]
+    wait_delivered(webhook, {("requested", gid)})
+    j = check_entry(jit, the_one(webhook, "requested", gid), secret, "requested", gid, jit.grant(gid))
+    assert j["url"] == "http://127.0.0.1:8443/jit/grants/%d" % gid, j
+
+
+def test_slack_request_links_its_web_page(jit_factory, webhook, tmp_path):
+    jit, secret = web_extra(jit_factory, webhook, tmp_path, "slack")
+    gid = jit.request("prod-db-ssh", dur="1h", reason="INC-9", as_user="ojt-alice").grant["id"]
+    wait_delivered_slack(webhook, {"requested"})
+    text = [e for e in webhook.delivered() if ev_of(e) == "requested"][0]["json"]["text"]
+    assert "\nIn a browser: <http://127.0.0.1:8443/jit/grants/%d|grant %d>" % (gid, gid) in text, text
+    assert re.search(r"okta-jit approve %d(?!\d)" % gid, text), text
+
+
+def test_no_web_url_no_link(jit_factory, webhook, tmp_path):
+    jit, secret = notify_env(jit_factory, webhook, tmp_path, fmt="json")
+    gid = jit.request("prod-db-ssh", dur="1h", reason="INC-10", as_user="ojt-alice").grant["id"]
+    wait_delivered(webhook, {("requested", gid)})
+    j = the_one(webhook, "requested", gid)["json"]
+    assert "url" not in j and "/grants/" not in json.dumps(j), j
+
+
 # ---------------------------------------------------------------- the receiver itself
 
 def _post(rx, body=b'{"x": 1}', headers=None, timeout=5.0, url=None):
