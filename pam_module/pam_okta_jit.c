@@ -351,7 +351,7 @@ static void explain_denial(pam_handle_t *pamh, const struct proto_msg *m)
 {
 	char line[1024], part[600];
 	const char *hint = proto_get(m, T_HINT), *approvers = proto_get(m, T_APPROVERS);
-	const char *details = proto_get(m, T_DETAILS);
+	const char *details = proto_get(m, T_DETAILS), *web = proto_get(m, T_WEB_URL);
 
 	clean(part, sizeof(part), proto_get(m, T_MESSAGE) ? proto_get(m, T_MESSAGE) : "okta-jit: access refused");
 	snprintf(line, sizeof(line), "%s", part);
@@ -360,6 +360,12 @@ static void explain_denial(pam_handle_t *pamh, const struct proto_msg *m)
 
 		clean(part, sizeof(part), hint);
 		snprintf(line + off, sizeof(line) - off, "\nRequest access: %s", part);
+	}
+	if (web != NULL && web[0] != '\0') {
+		size_t off = strlen(line);
+
+		clean(part, sizeof(part), web);
+		snprintf(line + off, sizeof(line) - off, "\nor in a browser: %s", part);
 	}
 	if (approvers != NULL && approvers[0] != '\0') {
 		size_t off = strlen(line);

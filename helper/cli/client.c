@@ -32,7 +32,7 @@ static const struct field_name names[] = {
 	{ T_CODE, "code", 0 },		{ T_MESSAGE, "message", 0 },  { T_DETAILS, "access_details", 0 },
 	{ T_APPROVERS, "approvers", 0 }, { T_DECISION, "decision", 0 }, { T_HINT, "hint", 0 },
 	{ T_TIME_LEFT, "time_left", 1 }, { T_SESSION, "extends", 1 }, { T_MAX_DURATION, "max_duration", 1 },
-	{ T_REASON_REQUIRED, "reason_required", 1 },
+	{ T_REASON_REQUIRED, "reason_required", 1 }, { T_WEB_URL, "web_url", 0 },
 	{ 0, NULL, 0 },
 };
 
@@ -542,6 +542,11 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		if (proto_get(&m, T_HINT) != NULL && proto_get(&m, T_HINT)[0] != '\0') {
 			printf("to get access: ");
 			put_safe(stdout, proto_get(&m, T_HINT));
+			printf("\n");
+		}
+		if (proto_get(&m, T_WEB_URL) != NULL && proto_get(&m, T_WEB_URL)[0] != '\0') {
+			printf("or in a browser: ");
+			put_safe(stdout, proto_get(&m, T_WEB_URL));
 			printf("\n");
 		}
 		if (proto_get(&m, T_DECISION) == NULL || strcmp(proto_get(&m, T_DECISION), "allow") != 0)

@@ -78,7 +78,8 @@ enum proto_tag {
 	T_REASON_REQUIRED = 40,
 	T_KEY = 41,       /* one authorized_keys line (repeatable in a KEYS reply) */
 	T_ID_TOKEN = 42,  /* the signed-in user's Okta ID token: every request on the web socket, no other */
-	T_TAG_MAX = 42,
+	T_WEB_URL = 43,   /* CHECK refusal: the web page that requests the group ([web] url set) */
+	T_TAG_MAX = 43,
 };
 
 struct proto_field {

@@ -20,6 +20,7 @@ struct check_answer {
 	int64_t grant_id;
 	int64_t end;        /* grant end, 0 when the group is not time-bound */
 	char hint[512];     /* the command that requests access */
+	char web_url[1024]; /* the web page that requests it ([web] url), or "" */
 	char approvers[256];
 	int64_t max_duration;
 	int reason_required;

@@ -8,6 +8,7 @@
  * Split out of check.c (issue 16). */
 #include "check_cache.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,35 @@
 #include "duration.h"
 #include "mirror.h"
 #include "util.h"
+
+/* [web] url + "/request?group=G" (okta-jit-web's request form for the
+ * group), the group percent-encoded; "" when it does not fit. */
+static void web_request_url(const char *base, const char *group, char *out, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(base), o;
+
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	if (len + sizeof("/request?group=") + 3 * strlen(group) > n) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, base, len);
+	o = len + (size_t)snprintf(out + len, n - len, "/request?group=");
+	for (; *group; group++) {
+		unsigned char ch = (unsigned char)*group;
+
+		if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+}
 
 static void deny_text(struct jitd *d, const struct flow_config *f, const char *group, struct check_answer *ans)
 {
@@ -29,6 +59,8 @@ static void deny_text(struct jitd *d, const struct flow_config *f, const char *g
 			 f->reason_required ? " --reason \"why you need it\"" : "");
 		ans->max_duration = f->max_duration;
 		ans->reason_required = f->reason_required;
+		if (d->cfg->web_url != NULL)
+			web_request_url(d->cfg->web_url, group, ans->web_url, sizeof(ans->web_url));
 	}
 }
 

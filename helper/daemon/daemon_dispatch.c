@@ -240,6 +240,8 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 	}
 	if (ans.decision != CHECK_ALLOW) {
 		proto_out_add(o, T_HINT, ans.hint);
+		if (ans.web_url[0] != '\0')
+			proto_out_add(o, T_WEB_URL, ans.web_url);
 		proto_out_add(o, T_APPROVERS, ans.approvers);
 		if (ans.max_duration > 0)
 			proto_out_add_int(o, T_MAX_DURATION, ans.max_duration);

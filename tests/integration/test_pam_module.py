@@ -67,6 +67,7 @@ def test_no_grant_is_refused_with_reason_hint_approvers_and_details(jit, stack):
     assert "Request access: okta-jit request web-sudo --for 30m" in text, r
     assert "\nApprovers: " in text, r
     assert "Ask in #access; approvers are the group owners." in text, r  # access_details
+    assert "in a browser" not in text, r  # no [web] url, no page named
     refused = jit.audit(event="check_refused")
     assert refused and refused[-1]["user"] == ALICE_U and refused[-1]["actor"] == "pam", refused
     assert "service=ojit-test" in refused[-1]["detail"].split(), refused
@@ -77,6 +78,20 @@ def test_no_grant_is_refused_with_reason_hint_approvers_and_details(jit, stack):
     assert 'okta-jit request prod-db-ssh --for 1h --reason "why you need it"' in r.error_text, r
     approvers = [l for l in r.error_text.splitlines() if l.startswith("Approvers: ")]
     assert approvers and "olivia" in approvers[0], r
+
+
+def test_refusal_names_the_web_page_when_web_url_is_set(jit_factory, stack):
+    jit = jit_factory(start=False)
+    with open(jit.conf, "a") as f:
+        f.write("\n[web]\nurl = https://jit.example.com/\nclient_id = 0oaWEBJIT0001\nsocket = %s\n"
+                % os.path.join(jit.sockdir, "web.sock"))
+    jit.daemon.start()
+    r = stack.account("group=prod-db-ssh socket=%s" % jit.sock).run(ALICE_U, "acct")
+    assert r["acct"] == "PAM_PERM_DENIED", r
+    lines = r.error_text.splitlines()
+    i = lines.index('Request access: okta-jit request prod-db-ssh --for 1h --reason "why you need it"')
+    assert lines[i + 1] == "or in a browser: https://jit.example.com/request?group=prod-db-ssh", r
+    # without [web] url: the command alone (test above)
 
 
 def test_pending_request_is_named_in_the_refusal(jit, stack):
