@@ -167,6 +167,16 @@ def submit(b, button):
         lambda d: d.execute_script("return document.readyState") == "complete")
 
 
+def heading(b):
+    """The page's h1 once the page is there ("" while it changes)."""
+    try:
+        if b.execute_script("return document.readyState") != "complete":
+            return ""
+        return b.find_element(By.TAG_NAME, "h1").text
+    except WebDriverException:
+        return ""
+
+
 def card_of(b, gid):
     for c in b.find_elements(By.CSS_SELECTOR, "div.card"):
         if c.find_element(By.CSS_SELECTOR, "a").text == "#%d" % gid:
