@@ -91,6 +91,11 @@ def test_refusal_names_the_web_page_when_web_url_is_set(jit_factory, stack):
     lines = r.error_text.splitlines()
     i = lines.index('Request access: okta-jit request prod-db-ssh --for 1h --reason "why you need it"')
     assert lines[i + 1] == "or in a browser: https://jit.example.com/request?group=prod-db-ssh", r
+    # okta-jit check says the same (text), and names it web_url (JSON)
+    c = jit.cli("check", "prod-db-ssh", "--user", ALICE_U, json_out=False)
+    assert "or in a browser: https://jit.example.com/request?group=prod-db-ssh\n" in c.out, c
+    c = jit.cli("check", "prod-db-ssh", "--user", ALICE_U)
+    assert c.j and c.j.get("web_url") == "https://jit.example.com/request?group=prod-db-ssh", c
     # without [web] url: the command alone (test above)
 
 
