@@ -18,7 +18,8 @@ if command -v apt-get >/dev/null 2>&1; then
 		python3 python3-pytest python3-cryptography \
 		valgrind pamtester openssh-server openssh-client sudo \
 		clang libclang-rt-14-dev cppcheck \
-		debhelper lintian rpm rpmlint file
+		debhelper lintian rpm rpmlint file \
+		debootstrap systemd-container
 elif command -v dnf >/dev/null 2>&1; then
 	$SUDO dnf install -y \
 		gcc make pkgconf-pkg-config ca-certificates \
