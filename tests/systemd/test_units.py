@@ -344,20 +344,42 @@ class Browser:
         return html.unescape(m.group(1))
 
 
-def test_units_start_and_run_sandboxed(box):
+@pytest.fixture(scope="module")
+def units(box):
+    """systemctl start of both units, and both serving: okta-jitd's web
+    socket there, okta-jit-web's /healthz answering."""
     t0 = time.monotonic()
     r = box.run("systemctl start okta-jitd okta-jit-web", check=False, timeout=90)
-    jitd, web = unit_state(box, "okta-jitd"), unit_state(box, "okta-jit-web")
+    jitd = unit_state(box, "okta-jitd")
     assert r.returncode == 0 and jitd["ActiveState"] == "active", (r.stderr, jitd, unit_log(box, "okta-jitd"))
-    # okta-jitd's web socket: 0660 root:okta-jit-web. Once it is there the
-    # daemon is serving (it listens before it answers).
     deadline = time.monotonic() + 30
     while box.run("test -S /run/okta-jit/web.sock", check=False).returncode != 0:
         assert time.monotonic() < deadline, unit_log(box, "okta-jitd")
         time.sleep(0.2)
+    web = unit_state(box, "okta-jit-web")
+    assert web["ActiveState"] == "active", (web, unit_log(box, "okta-jit-web"))
+    # /healthz on its listen address (the host's loopback: the container
+    # shares the host's network)
+    b = Browser(box)
+    while True:
+        try:
+            r, body = b.web("GET", "/healthz")
+            if r.status == 200:
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, unit_log(box, "okta-jit-web")
+        time.sleep(0.2)
+    assert body.strip() == "ok", body
+    note("both units active and answering in %.1f s" % (time.monotonic() - t0))
+    return jitd, unit_state(box, "okta-jit-web")
+
+
+def test_units_start_and_run_sandboxed(box, units):
+    jitd, web = units
+    # okta-jitd's web socket: 0660 root:okta-jit-web
     mode = box.run("stat -c '%a %U %G' /run/okta-jit/web.sock").stdout.split()
     assert mode == ["660", "root", "okta-jit-web"], mode
-    assert r.returncode == 0 and web["ActiveState"] == "active", (r.stderr, web, unit_log(box, "okta-jit-web"))
 
     # okta-jit-web: a dynamic user, not root, with the okta-jit-web group
     st = proc_status(box, web["MainPID"])
@@ -375,24 +397,8 @@ def test_units_start_and_run_sandboxed(box):
     jst = proc_status(box, jitd["MainPID"])
     assert jst["Uid"][0] == "0" and jst["CapEff"] != ["0000000000000000"], jst
 
-    # /healthz on its listen address (the host's loopback: the container
-    # shares the host's network)
-    b = Browser(box)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            r, body = b.web("GET", "/healthz")
-            if r.status == 200:
-                break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, unit_log(box, "okta-jit-web")
-        time.sleep(0.2)
-    assert body.strip() == "ok", body
-    note("both units active and answering in %.1f s" % (time.monotonic() - t0))
 
-
-def test_sign_in_request_and_approve_through_the_sandboxed_units(box):
+def test_sign_in_request_and_approve_through_the_sandboxed_units(box, units):
     # alice signs in through the fake Okta and asks for prod-db-ssh: the
     # web service reaches okta-jitd's web socket (group okta-jit-web) with
     # her ID token, okta-jitd verifies it against Okta's keys
@@ -424,7 +430,7 @@ def test_sign_in_request_and_approve_through_the_sandboxed_units(box):
     note("sign-in, request and approval through the pages: alice is in prod-db-ssh")
 
 
-def test_systemd_analyze_security_of_the_web_unit(box):
+def test_systemd_analyze_security_of_the_web_unit(box, units):
     r = box.run("systemd-analyze security --no-pager okta-jit-web.service", check=False, timeout=60)
     m = re.search(r"Overall exposure level for okta-jit-web.service: ([0-9.]+) (\S+)", r.stdout)
     assert m, (r.returncode, r.stdout[-3000:], r.stderr)
@@ -436,14 +442,46 @@ def test_systemd_analyze_security_of_the_web_unit(box):
     assert exposure <= WEB_EXPOSURE_MAX, r.stdout
 
 
-def test_the_journal_carries_the_web_units_log(box):
+def test_systemd_analyze_verify_finds_nothing_in_the_units(box, units):
+    # --man=no: the root file system has no man pages (Documentation=)
+    r = box.run("systemd-analyze verify --man=no /lib/systemd/system/okta-jitd.service "
+                "/lib/systemd/system/okta-jit-web.service", check=False, timeout=60)
+    assert r.returncode == 0 and "okta-jit" not in r.stdout + r.stderr, (r.stdout, r.stderr)
+
+
+def test_the_journal_carries_the_web_units_log(box, units):
+    b = Browser(box)
+    b.sign_in(ALICE_LOGIN)
+    # a POST with a wrong CSRF token: refused, logged as a warning
+    r, _ = b.web("POST", "/request", {"csrf": "x", "group": "prod-db-ssh", "duration": "1h", "reason": "r"})
+    assert r.status == 403
     r = box.run("journalctl --no-pager -o json -u okta-jit-web.service")
     entries = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
     mine = [e for e in entries if e.get("_SYSTEMD_UNIT") == "okta-jit-web.service" and e.get("_COMM") == "okta-jit-web"]
     assert mine, entries[-10:]
     text = "\n".join(str(e.get("MESSAGE")) for e in mine)
-    assert "ojt-olivia" in text or "signed in" in text, text
+    assert "%s (%s) signed in from 127.0.0.1" % (ALICE_LOGIN, ALICE) in text, text
+    # okta-jit-web sees JOURNAL_STREAM and prefixes its lines with their
+    # level: the journal keeps a warning a warning
+    refused = [e for e in mine if "refused" in str(e.get("MESSAGE"))]
+    assert refused and refused[-1]["PRIORITY"] == "4", refused
+    assert [e for e in mine if "signed in" in str(e.get("MESSAGE")) and e["PRIORITY"] == "6"], mine
     # the client secret never reaches the log
     everything = box.run("journalctl --no-pager -o cat").stdout
     assert WEB_SECRET not in everything
     note("journal: %d lines of okta-jit-web, e.g. %r" % (len(mine), str(mine[-1].get("MESSAGE"))[:120]))
+
+
+def test_units_stop_cleanly_and_the_web_unit_waits_for_its_secret(box, units):
+    box.run("systemctl stop okta-jit-web okta-jitd", timeout=90)
+    for unit in ("okta-jit-web", "okta-jitd"):
+        st = unit_state(box, unit)
+        assert st["ActiveState"] == "inactive" and st["Result"] == "success", (st, unit_log(box, unit))
+    assert box.run("test -e /run/okta-jit", check=False).returncode != 0  # RuntimeDirectory= removed
+    # no client secret: the web unit is skipped (ConditionPathExists=), not failed
+    box.run("mv /etc/okta-jit/web-client-secret /etc/okta-jit/web-client-secret.off && "
+            "systemctl start okta-jit-web")
+    st = unit_state(box, "okta-jit-web")
+    cond = box.run("systemctl show -p ConditionResult okta-jit-web").stdout.strip()
+    assert st["ActiveState"] == "inactive" and cond == "ConditionResult=no", (st, cond)
+    box.run("mv /etc/okta-jit/web-client-secret.off /etc/okta-jit/web-client-secret")
