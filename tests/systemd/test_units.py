@@ -248,6 +248,13 @@ def box(tmp_path_factory):
         yield box
     finally:
         if box is not None:
+            # the container's whole journal, for a look after the run
+            try:
+                with open(str(tmp / "journal.log"), "w") as f:
+                    f.write(box.run("journalctl --no-pager -o short-monotonic", check=False).stdout)
+                note("the container's journal: %s" % (tmp / "journal.log"))
+            except (OSError, subprocess.SubprocessError):
+                pass
             box.stop()
         okta.stop()
         shutil.rmtree(stage, ignore_errors=True)
@@ -435,6 +442,8 @@ def test_systemd_analyze_security_of_the_web_unit(box, units):
     m = re.search(r"Overall exposure level for okta-jit-web.service: ([0-9.]+) (\S+)", r.stdout)
     assert m, (r.returncode, r.stdout[-3000:], r.stderr)
     exposure = float(m.group(1))
+    with open(os.path.join(box.logdir, "security-okta-jit-web.txt"), "w") as f:
+        f.write(r.stdout)
     j = box.run("systemd-analyze security --no-pager okta-jitd.service", check=False, timeout=60)
     mj = re.search(r"Overall exposure level for okta-jitd.service: ([0-9.]+) (\S+)", j.stdout)
     note("systemd-analyze security (real, in the container): okta-jit-web %s %s, okta-jitd %s"
@@ -455,15 +464,25 @@ def test_the_journal_carries_the_web_units_log(box, units):
     # a POST with a wrong CSRF token: refused, logged as a warning
     r, _ = b.web("POST", "/request", {"csrf": "x", "group": "prod-db-ssh", "duration": "1h", "reason": "r"})
     assert r.status == 403
-    r = box.run("journalctl --no-pager -o json -u okta-jit-web.service")
-    entries = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
-    mine = [e for e in entries if e.get("_SYSTEMD_UNIT") == "okta-jit-web.service" and e.get("_COMM") == "okta-jit-web"]
-    assert mine, entries[-10:]
-    text = "\n".join(str(e.get("MESSAGE")) for e in mine)
-    assert "%s (%s) signed in from 127.0.0.1" % (ALICE_LOGIN, ALICE) in text, text
+    signed_in = "%s (%s) signed in from 127.0.0.1" % (ALICE_LOGIN, ALICE)
+    # journald reads the stream on its own time: wait for both lines. Its
+    # own lines, not systemd's about the unit: the identifier journald
+    # gives the stream (_COMM can still be systemd's "(-jit-web)" for
+    # the first lines after the exec).
+    deadline = time.monotonic() + 15
+    while True:
+        r = box.run("journalctl --no-pager -o json -u okta-jit-web.service")
+        entries = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        mine = [e for e in entries if e.get("_SYSTEMD_UNIT") == "okta-jit-web.service"
+                and e.get("SYSLOG_IDENTIFIER") == "okta-jit-web" and e.get("_TRANSPORT") == "stdout"]
+        text = "\n".join(str(e.get("MESSAGE")) for e in mine)
+        if signed_in in text and "refused: CSRF" in text:
+            break
+        assert time.monotonic() < deadline, (text, entries[-10:])
+        time.sleep(0.2)
     # okta-jit-web sees JOURNAL_STREAM and prefixes its lines with their
     # level: the journal keeps a warning a warning
-    refused = [e for e in mine if "refused" in str(e.get("MESSAGE"))]
+    refused = [e for e in mine if "refused: CSRF" in str(e.get("MESSAGE"))]
     assert refused and refused[-1]["PRIORITY"] == "4", refused
     assert [e for e in mine if "signed in" in str(e.get("MESSAGE")) and e["PRIORITY"] == "6"], mine
     # the client secret never reaches the log
