@@ -387,6 +387,11 @@ def test_units_start_and_run_sandboxed(box, units):
     # okta-jitd's web socket: 0660 root:okta-jit-web
     mode = box.run("stat -c '%a %U %G' /run/okta-jit/web.sock").stdout.split()
     assert mode == ["660", "root", "okta-jit-web"], mode
+    # beside the public socket (0666) and the PAM module's (0600), in the
+    # RuntimeDirectory= (0755)
+    modes = box.run("stat -c '%n %a %U' /run/okta-jit /run/okta-jit/okta-jitd.sock /run/okta-jit/pam.sock").stdout
+    assert modes.split("\n")[:3] == ["/run/okta-jit 755 root", "/run/okta-jit/okta-jitd.sock 666 root",
+                                      "/run/okta-jit/pam.sock 600 root"], modes
 
     # okta-jit-web: a dynamic user, not root, with the okta-jit-web group
     st = proc_status(box, web["MainPID"])
