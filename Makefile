@@ -404,3 +404,14 @@ soak: all unit-tests
 load: all
 	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/load/load.py --duration $(or $(LOAD_SECONDS),60) \
 		--report $(abspath $(BUILD))/load.json
+
+# `make systemd-check`: packaging/systemd's units under a real systemd. A
+# Debian 12 root file system (tests/systemd/rootfs.sh, cached in
+# /var/tmp/okta-jit-systemd: the first run needs the Debian archive and
+# takes about a minute more) booted with systemd-nspawn, the built
+# binaries and the units in it; see docs/packaging.md. Root; needs
+# debootstrap and systemd-nspawn (systemd-container).
+.PHONY: systemd-check
+systemd-check: all
+	OJIT_SYSTEMD_CHECK=1 OJIT_BUILD=$(abspath $(BUILD)) \
+		$(PYTHON) -m pytest -ra -s tests/systemd $(PYTEST_ARGS)

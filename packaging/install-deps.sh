@@ -19,7 +19,8 @@ if command -v apt-get >/dev/null 2>&1; then
 		valgrind pamtester openssh-server openssh-client sudo \
 		clang libclang-rt-14-dev cppcheck \
 		debhelper lintian rpm rpmlint file \
-		chromium chromium-driver python3-selenium
+		chromium chromium-driver python3-selenium \
+		debootstrap systemd-container
 elif command -v dnf >/dev/null 2>&1; then
 	$SUDO dnf install -y \
 		gcc make pkgconf-pkg-config ca-certificates \

@@ -80,6 +80,12 @@ static void log_v(int prio, const char *func, const char *fmt, va_list ap)
 	ojit_strip_controls(msg);
 	if (log_target == OJIT_LOG_SYSLOG)
 		syslog(prio, "%s", msg);
+	else if (log_stderr_is_journal)
+		/* journald takes a leading <N> as the line's level (sd-daemon(3));
+		 * without it every line, warnings and errors too, is stored at
+		 * the unit's SyslogLevel=, info (seen under a real systemd: make
+		 * systemd-check). */
+		fprintf(stderr, "<%d>%s: %s\n", prio & LOG_PRIMASK, log_ident, msg);
 	else
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 }

@@ -257,6 +257,10 @@ def test_audit_line_reaches_the_journal_once(logged_jit):
     copies = [ln for ln in audit_lines(jit.syslog.text()) + audit_lines(jit.daemon.log())
               if ln.startswith("event=check_refused ")]
     assert len(copies) == 1, (copies, jit.daemon.log()[-2000:])
+    # its own lines on stderr carry their level for journald (<N>,
+    # sd-daemon(3)): else the journal files every one at info
+    own = [ln for ln in jit.daemon.log().splitlines() if "okta-jitd: " in ln]
+    assert own and all(ln[:1] == "<" and ln[1:2] in "01234567" and ln[2:14] == ">okta-jitd: " for ln in own), own
     # without JOURNAL_STREAM (okta-jitd --foreground in a terminal) the
     # line is also shown on stderr
     jit.daemon.stop()
