@@ -78,7 +78,9 @@ enum proto_tag {
 	T_REASON_REQUIRED = 40,
 	T_KEY = 41,       /* one authorized_keys line (repeatable in a KEYS reply) */
 	T_ID_TOKEN = 42,  /* the signed-in user's Okta ID token: every request on the web socket, no other */
-	T_TAG_MAX = 42,
+	T_CURSOR = 43,    /* LIST paging: where the next page starts (a grant id; docs/protocol.md) */
+	T_LIMIT = 44,     /* LIST paging: records per page */
+	T_TAG_MAX = 44,
 };
 
 struct proto_field {
