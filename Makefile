@@ -391,6 +391,12 @@ bench-nss: all $(BENCH_DIR)/nss_bench $(BUILD)/tests/nss_cache_tool
 	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/nss.py
 bench-fleet: all $(BENCH_DIR)/fleet_load
 	OJIT_BUILD=$(abspath $(BUILD)) FLEET_BASELINE=$(FLEET_BASELINE) $(PYTHON) bench/fleet.py
+# the pending-approvals page of okta-jit-web with 1,000 pending requests
+# (latency, requests/s, RSS; issue 19): its section of docs/benchmarks.md.
+# Alone, never part of `make bench` or `make check`.
+.PHONY: bench-web
+bench-web: all
+	OJIT_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/web.py
 
 # ---- reliability: soak and load (docs/reliability.md) ------------------
 # `make soak`: the crash-churn test with 200 SIGKILLs of okta-jitd (CI runs
