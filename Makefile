@@ -334,6 +334,7 @@ ANALYZE_NOWARN_sessions := -Wno-analyzer-double-free -Wno-analyzer-use-of-uninit
 ANALYZE_NOWARN_nss_writer := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_directory := -Wno-analyzer-malloc-leak
 ANALYZE_NOWARN_web_session := -Wno-analyzer-malloc-leak
+ANALYZE_NOWARN_grants_approvers := -Wno-analyzer-malloc-leak
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 		--std=c11 -D_GNU_SOURCE -D__linux__ $(LAYER_INC) $(ANALYZE_SRCS)

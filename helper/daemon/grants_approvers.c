@@ -201,8 +201,9 @@ static void memo_heads(struct jitd *d, struct approvers_memo *mm)
 static struct memo_group *memo_group(struct jitd *d, struct approvers_memo *mm, const char *name, const char *gid)
 {
 	struct memo_group *g = NULL;
+	struct snapshot_member *mv;
 	struct snapshot_head h;
-	size_t i, cap = 0;
+	size_t i, cap = 0, nm = 0;
 	char *p, *nl;
 
 	memo_heads(d, mm);
@@ -223,20 +224,22 @@ static struct memo_group *memo_group(struct jitd *d, struct approvers_memo *mm, 
 	}
 	for (p = g->text; *p != '\0'; p++)
 		cap += *p == '\n';
-	g->m = calloc(cap + 1, sizeof(*g->m));
-	if (g->m == NULL)
+	mv = calloc(cap + 1, sizeof(*mv));
+	if (mv == NULL)
 		return g;
 	p = g->text;
-	while (*p != '\0' && g->n <= cap) {
+	while (*p != '\0' && nm <= cap) {
 		nl = strchr(p, '\n');
 		if (nl != NULL)
 			*nl = '\0';
-		if (snapshot_member_parse(p, &g->m[g->n]) == 0)
-			g->n++;
+		if (snapshot_member_parse(p, &mv[nm]) == 0)
+			nm++;
 		if (nl == NULL)
 			break;
 		p = nl + 1;
 	}
+	g->m = mv; /* freed with the memo */
+	g->n = nm;
 	return g;
 }
 
