@@ -33,6 +33,7 @@ static const struct field_name names[] = {
 	{ T_APPROVERS, "approvers", 0 }, { T_DECISION, "decision", 0 }, { T_HINT, "hint", 0 },
 	{ T_TIME_LEFT, "time_left", 1 }, { T_SESSION, "extends", 1 }, { T_MAX_DURATION, "max_duration", 1 },
 	{ T_REASON_REQUIRED, "reason_required", 1 }, { T_WEB_URL, "web_url", 0 },
+	{ T_CURSOR, "cursor", 1 },
 	{ 0, NULL, 0 },
 };
 
@@ -118,12 +119,12 @@ static int64_t rec_int(const struct proto_msg *m, size_t start, uint8_t tag)
 	return out;
 }
 
-static void print_grants(const struct proto_msg *m)
+/* The rows of one reply (or page); the header is the caller's. */
+static size_t print_grant_rows(const struct proto_msg *m)
 {
 	int64_t now = ojit_now();
 	size_t i, shown = 0;
 
-	printf("%-6s %-12s %-24s %-18s %-25s %s\n", "ID", "USER", "GROUP", "STATE", "ENDS", "LEFT");
 	for (i = 0; i < m->nfields; i++) {
 		char ends[64], left[32] = "-";
 		int64_t end;
@@ -142,7 +143,13 @@ static void print_grants(const struct proto_msg *m)
 		printf("%-18s %-25s %s\n", state ? state : "", ends, left);
 		shown++;
 	}
-	if (shown == 0)
+	return shown;
+}
+
+static void print_grants(const struct proto_msg *m)
+{
+	printf("%-6s %-12s %-24s %-18s %-25s %s\n", "ID", "USER", "GROUP", "STATE", "ENDS", "LEFT");
+	if (print_grant_rows(m) == 0)
 		printf("(none)\n");
 }
 
@@ -235,6 +242,133 @@ static int parse_since(const char *s, int64_t *out)
 		return 0;
 	}
 	return -1;
+}
+
+/* `list`: every page okta-jitd gives (LIST's CURSOR, docs/protocol.md),
+ * printed as one table or one JSON array. A page okta-jitd refuses as
+ * busy (the per-uid request rate) is asked again after a pause. */
+#define LIST_PAGE 500
+#define LIST_PAGES_MAX 10000 /* 5,000,000 records: a daemon whose cursor never ends is cut off */
+
+static int list_page(const char *socket_path, int *fd, int all, int pending, const char *user, const char *cursor,
+		     struct proto_msg *m)
+{
+	struct proto_out o;
+	char err[256];
+	int r = -1, tries;
+
+	for (tries = 0; tries < 10; tries++) {
+		proto_out_init(&o, PROTO_LIST);
+		if (all)
+			proto_out_add(&o, T_ALL, "1");
+		if (pending)
+			proto_out_add(&o, T_STATE, "approvable");
+		if (user != NULL)
+			proto_out_add(&o, T_USER, user);
+		proto_out_add_int(&o, T_LIMIT, LIST_PAGE);
+		if (cursor != NULL)
+			proto_out_add(&o, T_CURSOR, cursor);
+		if (proto_out_finish(&o, PROTO_MAX_REQUEST) != 0) {
+			fprintf(stderr, "okta-jit list: arguments too long\n");
+			proto_out_free(&o);
+			return EXIT_USAGE;
+		}
+		if (*fd < 0 && (*fd = proto_connect(socket_path, 0, 5000, err, sizeof(err))) < 0) {
+			fprintf(stderr, "okta-jit: %s (%s)\n", err, socket_path);
+			proto_out_free(&o);
+			return EXIT_DAEMON;
+		}
+		r = proto_call(*fd, &o, m, PROTO_MAX_PAYLOAD, CLIENT_TIMEOUT_MS);
+		proto_out_free(&o);
+		/* proto_call ends the request by half-closing: one page a connection */
+		close(*fd);
+		*fd = -1;
+		if (r != 0) {
+			fprintf(stderr, "okta-jit: no answer from okta-jitd: %s\n", proto_strerror(r));
+			return EXIT_DAEMON;
+		}
+		if (m->type != PROTO_ERROR || proto_get(m, T_CODE) == NULL || strcmp(proto_get(m, T_CODE), "busy") != 0)
+			return EXIT_OK;
+		proto_msg_free(m);
+		usleep(1000 * 1000);
+	}
+	fprintf(stderr, "okta-jit list: okta-jitd stayed busy\n");
+	return EXIT_DAEMON;
+}
+
+static int cmd_list(const char *socket_path, int json, int all, int pending, const char *user)
+{
+	struct proto_msg m;
+	cJSON *grants = json ? cJSON_CreateArray() : NULL, *errtop = NULL;
+	char cursor[32] = "";
+	size_t pages = 0, shown = 0;
+	int fd = -1, rc = EXIT_OK;
+
+	if (json && grants == NULL)
+		return EXIT_FAIL;
+	if (!json)
+		printf("%-6s %-12s %-24s %-18s %-25s %s\n", "ID", "USER", "GROUP", "STATE", "ENDS", "LEFT");
+	for (;;) {
+		const char *next;
+
+		rc = list_page(socket_path, &fd, all, pending, user, cursor[0] ? cursor : NULL, &m);
+		if (rc != EXIT_OK)
+			break;
+		if (m.type == PROTO_ERROR) {
+			if (json) {
+				cJSON *arr = reply_json(&m, &errtop);
+
+				cJSON_Delete(arr);
+			} else {
+				fprintf(stderr, "okta-jit list: ");
+				put_safe(stderr, proto_get(&m, T_MESSAGE));
+				fprintf(stderr, "\n");
+			}
+			rc = exit_for_code(proto_get(&m, T_CODE));
+			proto_msg_free(&m);
+			break;
+		}
+		if (json) {
+			cJSON *top = NULL, *arr = reply_json(&m, &top), *it;
+
+			while ((it = cJSON_DetachItemFromArray(arr, 0)) != NULL)
+				cJSON_AddItemToArray(grants, it);
+			cJSON_Delete(arr);
+			cJSON_Delete(top);
+		} else {
+			shown += print_grant_rows(&m);
+		}
+		next = proto_get(&m, T_CURSOR);
+		/* each cursor must move down the ids, or the listing would not end */
+		if (next == NULL || strlen(next) >= sizeof(cursor) ||
+		    (cursor[0] != '\0' && strtoll(next, NULL, 10) >= strtoll(cursor, NULL, 10)) || ++pages >= LIST_PAGES_MAX) {
+			if (next != NULL) {
+				fprintf(stderr, "okta-jit list: okta-jitd's page cursor does not move on; listing cut\n");
+				rc = EXIT_DAEMON;
+			}
+			proto_msg_free(&m);
+			break;
+		}
+		ojit_strlcpy(cursor, next, sizeof(cursor));
+		proto_msg_free(&m);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (json) {
+		/* an ERROR's code and message, as for any other command */
+		cJSON *top = errtop != NULL ? errtop : cJSON_CreateObject();
+		char *out;
+
+		cJSON_AddBoolToObject(top, "ok", rc == EXIT_OK);
+		cJSON_AddItemToObject(top, "grants", grants);
+		out = cJSON_Print(top);
+		printf("%s\n", out ? out : "{}");
+		free(out);
+		cJSON_Delete(top);
+	} else if (rc == EXIT_OK && shown == 0) {
+		printf("(none)\n");
+	}
+	return rc;
 }
 
 static int cmd_usage(const char *cmd)
@@ -443,15 +577,10 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 			proto_out_add(&o, T_REASON, reason);
 		break;
 	case PROTO_LIST:
+		proto_out_free(&o);
 		if (argc != 0)
 			return cmd_usage(cmd);
-		if (all)
-			proto_out_add(&o, T_ALL, "1");
-		if (pending)
-			proto_out_add(&o, T_STATE, "approvable");
-		if (user != NULL)
-			proto_out_add(&o, T_USER, user);
-		break;
+		return cmd_list(socket_path, json, all, pending, user);
 	case PROTO_AUDIT:
 		if (argc != 0)
 			return cmd_usage(cmd);

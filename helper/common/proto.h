@@ -79,7 +79,9 @@ enum proto_tag {
 	T_KEY = 41,       /* one authorized_keys line (repeatable in a KEYS reply) */
 	T_ID_TOKEN = 42,  /* the signed-in user's Okta ID token: every request on the web socket, no other */
 	T_WEB_URL = 43,   /* CHECK refusal: the web page that requests the group ([web] url set) */
-	T_TAG_MAX = 43,
+	T_CURSOR = 44,    /* LIST paging: where the next page starts (a grant id; docs/protocol.md) */
+	T_LIMIT = 45,     /* LIST paging: records per page */
+	T_TAG_MAX = 45,
 };
 
 struct proto_field {

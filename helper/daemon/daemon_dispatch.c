@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -73,18 +74,35 @@ static int parse_duration(const struct proto_msg *m, int64_t *d)
 	return duration_parse(v, d, NULL);
 }
 
+/* LIST pages (docs/protocol.md): at most LIMIT records a reply (a page
+ * of the most a reply's field count holds), newest first, and a CURSOR
+ * to go on from when more may follow. STATE=approvable looks at no more
+ * than LIST_SCAN_MAX pending rows for one page, so a page's cost is
+ * bounded however few of them the caller may approve. */
+#define LIST_PAGE_DEFAULT 200
+#define LIST_PAGE_MAX 500
+#define LIST_SCAN_MAX 5000
+
 struct list_ctx {
 	struct proto_out *o;
 	struct jitd *d;
 	const struct actor *a;
 	int approvable; /* only requests a may approve */
 	size_t n;
+	/* paged listing: rows kept until the cursor is known */
+	struct grant *rows;
+	size_t cap;      /* records wanted on this page */
+	size_t seen;     /* rows looked at */
+	int64_t last_id; /* the last row looked at */
+	int more;        /* a row past the page exists */
 };
 
 static int list_cb(const struct grant *g, void *p)
 {
 	struct list_ctx *c = p;
 
+	c->seen++;
+	c->last_id = g->id;
 	if (c->approvable) {
 		struct jit_result res;
 		char login[OKTA_LOGIN_MAX + 1];
@@ -92,8 +110,128 @@ static int list_cb(const struct grant *g, void *p)
 		if (grants_can_approve(c->d, c->a, g, login, sizeof(login), &res) != 1)
 			return 0;
 	}
+	if (c->rows != NULL) {
+		if (c->n >= c->cap) {
+			c->more = 1;
+			return 1;
+		}
+		c->rows[c->n++] = *g;
+		return 0;
+	}
 	add_grant(c->o, g);
 	return ++c->n >= 2000;
+}
+
+/* The page's records, each pending one with who (else) may approve it. */
+static void list_emit(struct list_ctx *c)
+{
+	struct approvers_memo *mm = grants_approvers_memo_new();
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		const struct grant *g = &c->rows[i];
+
+		add_grant(c->o, g);
+		if (strcmp(g->state, GS_PENDING) == 0) {
+			char who[512];
+
+			grants_approvers_text(c->d, c->a, g, mm, who, sizeof(who));
+			proto_out_add(c->o, T_APPROVERS, who);
+		}
+	}
+	grants_approvers_memo_free(mm);
+}
+
+/* LIST ID=N: that one grant, when the caller would find it in the same
+ * listing without ID (their own; with STATE=approvable, a request they
+ * may approve); else no record. */
+static void list_one(struct list_ctx *c, int64_t id, const char *who, int approvable)
+{
+	struct grant g;
+
+	if (ledger_grant_get(c->d->ledger, id, &g) != LEDGER_OK)
+		return;
+	if (approvable) {
+		if (strcmp(g.state, GS_PENDING) != 0)
+			return;
+		(void)list_cb(&g, c);
+		return;
+	}
+	if (who != NULL && strcmp(g.user, who) != 0)
+		return;
+	/* from the web, the person is the Okta id the grant was made for */
+	if (c->a->web && strcmp(g.okta_user_id, c->a->okta_id) != 0)
+		return;
+	(void)list_cb(&g, c);
+}
+
+static void do_list(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
+{
+	struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };
+	const char *all = proto_get(m, T_ALL);
+	const char *states = proto_get(m, T_STATE);
+	const char *cur = proto_get(m, T_CURSOR), *lim = proto_get(m, T_LIMIT);
+	const char *who = a->is_root ? proto_get(m, T_USER) : a->user;
+	int64_t cursor = 0, limit = LIST_PAGE_DEFAULT, id = 0;
+	int approvable = states != NULL && strcmp(states, "approvable") == 0;
+
+	if ((cur != NULL && ojit_parse_int64(cur, 1, INT64_MAX / 2, &cursor) != 0) ||
+	    (lim != NULL && ojit_parse_int64(lim, 1, LIST_PAGE_MAX, &limit) != 0) ||
+	    (proto_get(m, T_ID) != NULL && parse_id(m, &id) != 0)) {
+		reply_error(o, "invalid", "bad cursor, limit (1-500) or id");
+		return;
+	}
+	if (!approvable && states != NULL &&
+	    (strlen(states) > 100 || strspn(states, "abcdefghijklmnopqrstuvwxyz,") != strlen(states))) {
+		reply_error(o, "invalid", "bad state filter");
+		return;
+	}
+	c.cap = (size_t)limit;
+	c.rows = calloc(c.cap, sizeof(*c.rows));
+	if (c.rows == NULL) {
+		reply_error(o, "error", "out of memory");
+		return;
+	}
+	c.approvable = approvable;
+	if (id > 0) {
+		list_one(&c, id, who, approvable);
+	} else if (approvable) {
+		/* in batches, until the page is full, the rows end, or the
+		 * page has looked at enough of them */
+		int64_t before = cursor;
+
+		for (;;) {
+			size_t seen0 = c.seen;
+
+			if (ledger_grant_list_before(d->ledger, NULL, GS_PENDING, before, LIST_PAGE_MAX, list_cb, &c) !=
+			    LEDGER_OK) {
+				free(c.rows);
+				reply_error(o, "ledger", ledger_last_error(d->ledger));
+				return;
+			}
+			if (c.more || c.seen - seen0 < LIST_PAGE_MAX)
+				break;
+			before = c.last_id;
+			if (c.seen >= LIST_SCAN_MAX) {
+				c.more = 1;
+				break;
+			}
+		}
+	} else {
+		const char *st = all != NULL && strcmp(all, "1") == 0 ? states : (states ? states : "active,pending,approved");
+
+		if (ledger_grant_list_before(d->ledger, who, st, cursor, c.cap + 1, list_cb, &c) != LEDGER_OK) {
+			free(c.rows);
+			reply_error(o, "ledger", ledger_last_error(d->ledger));
+			return;
+		}
+	}
+	/* the cursor first, before any record (a record's fields run to the
+	 * next RECORD): the id the next page goes on below */
+	if (c.more)
+		proto_out_add_int(o, T_CURSOR, c.n > 0 && !(approvable && c.n < c.cap) ? c.rows[c.n - 1].id : c.last_id);
+	list_emit(&c);
+	free(c.rows);
 }
 
 static int audit_row_cb(const struct audit_event *e, void *p)
@@ -355,6 +493,44 @@ static void do_keys(struct jitd *d, const struct actor *a, const struct proto_ms
 	nss_keys_free(keys, n);
 }
 
+/* AUDIT from the web (a grant's page): one grant's trail (ID, no other
+ * filter), for the grant's own person (by Okta id) or someone who may
+ * approve it (the check APPROVE makes). Anyone else, or a grant that is
+ * not there, gets the same refusal (nothing tells the two apart) and the
+ * refusal is audited. */
+static void do_audit_grant(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
+			   struct list_ctx *c)
+{
+	struct jit_result res;
+	struct grant g;
+	char login[OKTA_LOGIN_MAX + 1];
+	int64_t id = 0;
+	int may = 0;
+
+	memset(&res, 0, sizeof(res));
+	if (parse_id(m, &id) != 0 || proto_get(m, T_USER) != NULL || proto_get(m, T_GROUP) != NULL ||
+	    proto_get(m, T_SINCE) != NULL) {
+		reply_error(o, "invalid", "on the web, AUDIT reads one grant's trail: name its ID and nothing else");
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	if (ledger_grant_get(d->ledger, id, &g) == LEDGER_OK) {
+		if (a->okta_id[0] != '\0' && strcmp(g.okta_user_id, a->okta_id) == 0)
+			may = 1;
+		else if ((may = grants_can_approve(d, a, &g, login, sizeof(login), &res)) < 0) {
+			reply_result_error(o, &res);
+			return;
+		}
+	}
+	if (may != 1) {
+		reply_error(o, "forbidden", "you may read the trail of your own grants and of requests you may approve");
+		audit_refusal(d, a, "refused", id, g.user, g.grp, "reason=audit-not-allowed");
+		return;
+	}
+	audits_settle();
+	ledger_audit_list_grant(d->ledger, id, 1000, audit_row_cb, c);
+}
+
 void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
 		     struct after_reply *after)
 {
@@ -455,37 +631,24 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		}
 		r = grants_extend(d, a, id, dur, proto_get(m, T_REASON), &g, &res);
 		break;
-	case PROTO_LIST:
 	case PROTO_STATUS: {
-		struct list_ctx c = { o, d, a, 0, 0 };
-		const char *all = proto_get(m, T_ALL);
-		const char *states = proto_get(m, T_STATE);
-		const char *who = a->is_root ? proto_get(m, T_USER) : a->user;
+		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };
 
-		if (m->type == PROTO_STATUS) {
-			ledger_grant_list(d->ledger, a->user, "active,pending,approved", 100, list_cb, &c);
-			return;
-		}
-		if (states != NULL && strcmp(states, "approvable") == 0) {
-			c.approvable = 1;
-			ledger_grant_list(d->ledger, NULL, "pending", 500, list_cb, &c);
-			return;
-		}
-		if (states != NULL && (strlen(states) > 100 || strspn(states, "abcdefghijklmnopqrstuvwxyz,") != strlen(states))) {
-			reply_error(o, "invalid", "bad state filter");
-			return;
-		}
-		if (all != NULL && strcmp(all, "1") == 0)
-			ledger_grant_list(d->ledger, who, states, 2000, list_cb, &c);
-		else
-			ledger_grant_list(d->ledger, who, states ? states : "active,pending,approved", 2000, list_cb, &c);
+		ledger_grant_list(d->ledger, a->user, "active,pending,approved", 100, list_cb, &c);
 		return;
 	}
+	case PROTO_LIST:
+		do_list(d, a, m, o);
+		return;
 	case PROTO_AUDIT: {
-		struct list_ctx c = { o, d, a, 0, 0 };
+		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };
 		int64_t since = 0;
 		const char *s = proto_get(m, T_SINCE);
 
+		if (a->web) {
+			do_audit_grant(d, a, m, o, &c);
+			return;
+		}
 		if (!a->is_root) {
 			reply_error(o, "forbidden", "only root reads the audit trail");
 			audit_refusal(d, a, "refused", 0, "", "", "reason=audit-not-allowed");

@@ -30,4 +30,15 @@ void grants_recover(struct jitd *d);
 int grants_can_approve(struct jitd *d, const struct actor *a, const struct grant *g,
 		       char *approver_login, size_t n, struct jit_result *res);
 
+/* Who may approve g, told to a (LIST records' APPROVERS): the flow's
+ * rule, the group's owners in Okta (users by login, groups by name), the
+ * integration owner, and the members of those groups where the ledger's
+ * snapshots list them; never a, nor the request's own user (neither may
+ * approve it). memo keeps what one listing read of the snapshots. */
+struct approvers_memo;
+struct approvers_memo *grants_approvers_memo_new(void);
+void grants_approvers_memo_free(struct approvers_memo *mm);
+void grants_approvers_text(struct jitd *d, const struct actor *a, const struct grant *g,
+			   struct approvers_memo *mm, char *out, size_t n);
+
 #endif

@@ -22,6 +22,7 @@ int web_request_allowed(uint8_t type)
 	case PROTO_EXTEND:
 	case PROTO_LIST:
 	case PROTO_STATUS:
+	case PROTO_AUDIT: /* one grant's trail, for its person or its approvers (daemon_dispatch.c) */
 		return 1;
 	default:
 		return 0;
@@ -70,6 +71,21 @@ static void user_keep(const struct okta_user *u)
 	slot->u = *u;
 	slot->at_ms = ojit_mono_ms();
 	pthread_mutex_unlock(&web_users_lock);
+}
+
+int web_user_by_id(struct jitd *d, const char *id, struct okta_user *u)
+{
+	struct okta_error e;
+
+	memset(u, 0, sizeof(*u));
+	if (id == NULL || id[0] == '\0')
+		return 0;
+	if (user_cached(d, id, u))
+		return 1;
+	if (d->okta == NULL || okta_user_get_by_id(d->okta, id, u, &e) != 0)
+		return 0;
+	user_keep(u);
+	return 1;
 }
 
 /* Audit a refusal (res already says why to the caller). */

@@ -23,7 +23,8 @@
 
 /* May a request of this type come through the web socket? The requests
  * a person makes (ping, check, request, approve, deny, revoke, extend,
- * list, status); never the PAM module's, root's or sshd's. */
+ * list, status, and audit of one grant); never the PAM module's, root's
+ * or sshd's. */
 int web_request_allowed(uint8_t type);
 
 /* Fill a for the request m that came on the web socket from peer
@@ -32,5 +33,9 @@ int web_request_allowed(uint8_t type);
  * "unavailable" when Okta cannot be asked) and the refusal audited. */
 int web_identity_actor(struct jitd *d, uid_t uid, pid_t pid, const struct proto_msg *m, struct actor *a,
 		       struct jit_result *res);
+
+/* The Okta user of id, from the same cache (read from Okta once per
+ * cache_ttl): 1 found, 0 not (unknown, or Okta not reachable from here). */
+int web_user_by_id(struct jitd *d, const char *id, struct okta_user *u);
 
 #endif

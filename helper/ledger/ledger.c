@@ -137,7 +137,13 @@ int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, st
 int ledger_grant_list(struct ledger *l, const char *user, const char *states, size_t limit, grant_cb cb,
 		      void *ctx)
 {
-	return l->ops->grant_list(l->b, user, states, limit, cb, ctx);
+	return l->ops->grant_list(l->b, user, states, 0, limit, cb, ctx);
+}
+
+int ledger_grant_list_before(struct ledger *l, const char *user, const char *states, int64_t before_id,
+			     size_t limit, grant_cb cb, void *ctx)
+{
+	return l->ops->grant_list(l->b, user, states, before_id > 0 ? before_id : 0, limit, cb, ctx);
 }
 
 int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx)
@@ -274,7 +280,14 @@ int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, cons
 int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp, size_t limit,
 		      audit_cb cb, void *ctx)
 {
-	return l->ops->audit_list(l->b, since, user, grp, limit, cb, ctx);
+	return l->ops->audit_list(l->b, since, user, grp, 0, limit, cb, ctx);
+}
+
+int ledger_audit_list_grant(struct ledger *l, int64_t grant_id, size_t limit, audit_cb cb, void *ctx)
+{
+	if (grant_id <= 0)
+		return LEDGER_ERR;
+	return l->ops->audit_list(l->b, 0, NULL, NULL, grant_id, limit, cb, ctx);
 }
 
 int ledger_notify_add(struct ledger *l, struct notification *n)

@@ -52,6 +52,10 @@ int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, st
  * else a comma-separated list), newest first, at most limit. */
 int ledger_grant_list(struct ledger *l, const char *user, const char *states, size_t limit,
 		      grant_cb cb, void *ctx);
+/* The same, only ids below before_id (0: no bound): a page of a listing
+ * that goes on where the previous one stopped (LIST's CURSOR). */
+int ledger_grant_list_before(struct ledger *l, const char *user, const char *states, int64_t before_id,
+			     size_t limit, grant_cb cb, void *ctx);
 /* Grants that owe work at now: active past their end, owed Okta ops whose
  * retry time has come, pending requests past their expiry. */
 int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx);
@@ -74,6 +78,8 @@ int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, cons
 		     const char *user, const char *grp, const char *detail);
 int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp,
 		      size_t limit, audit_cb cb, void *ctx);
+/* One grant's trail (grant_id > 0), oldest first, the newest limit. */
+int ledger_audit_list_grant(struct ledger *l, int64_t grant_id, size_t limit, audit_cb cb, void *ctx);
 
 /* The notification queue. add sets n->id. due: waiting rows (sent_at = 0,
  * dropped_at = 0, next_attempt_at <= now) of target (NULL: every target)

@@ -22,15 +22,16 @@ struct ledger_ops {
 	int (*grant_active)(void *b, const char *user, const char *grp, int64_t now, struct grant *g);
 	int (*grant_active_end)(void *b, const char *user, const char *grp, int64_t now, struct grant_end *ge);
 	int (*grant_pending)(void *b, const char *user, const char *grp, struct grant *g);
-	int (*grant_list)(void *b, const char *user, const char *states, size_t limit, grant_cb cb, void *ctx);
+	int (*grant_list)(void *b, const char *user, const char *states, int64_t before_id, size_t limit, grant_cb cb,
+			  void *ctx);
 	int (*grant_due)(void *b, int64_t now, grant_cb cb, void *ctx);
 	int64_t (*next_due)(void *b);
 	int (*claim)(void *b, int64_t grant_id);
 	void (*unclaim)(void *b, int64_t grant_id);
 	int (*audit_add)(void *b, const char *event, int64_t grant_id, const char *actor, const char *user,
 			 const char *grp, const char *detail);
-	int (*audit_list)(void *b, int64_t since, const char *user, const char *grp, size_t limit, audit_cb cb,
-			  void *ctx);
+	int (*audit_list)(void *b, int64_t since, const char *user, const char *grp, int64_t grant_id, size_t limit,
+			  audit_cb cb, void *ctx);
 	int (*notify_add)(void *b, struct notification *n);
 	int (*notify_due)(void *b, const char *target, int64_t after_id, int64_t now, size_t limit, notify_cb cb,
 			  void *ctx);

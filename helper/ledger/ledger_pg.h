@@ -65,7 +65,8 @@ int ledger_pg_grant_active(void *b, const char *user, const char *grp, int64_t n
 int ledger_pg_grant_active_end(void *b, const char *user, const char *grp, int64_t now, struct grant_end *ge);
 int ledger_pg_grant_pending(void *b, const char *user, const char *grp, struct grant *g);
 int ledger_pg_grant_update(void *b, const struct grant *g, const char *expected_state);
-int ledger_pg_grant_list(void *b, const char *user, const char *states, size_t limit, grant_cb cb, void *ctx);
+int ledger_pg_grant_list(void *b, const char *user, const char *states, int64_t before_id, size_t limit,
+			grant_cb cb, void *ctx);
 int ledger_pg_grant_due(void *b, int64_t now, grant_cb cb, void *ctx);
 int64_t ledger_pg_next_due(void *b);
 int ledger_pg_claim(void *b, int64_t grant_id);
@@ -74,8 +75,8 @@ void ledger_pg_unclaim(void *b, int64_t grant_id);
 /* ledger_pg_events.c: the audit log, the notification queue, sessions */
 int ledger_pg_audit_add(void *b, const char *event, int64_t grant_id, const char *actor, const char *user,
 			const char *grp, const char *detail);
-int ledger_pg_audit_list(void *b, int64_t since, const char *user, const char *grp, size_t limit, audit_cb cb,
-			 void *ctx);
+int ledger_pg_audit_list(void *b, int64_t since, const char *user, const char *grp, int64_t grant_id,
+			size_t limit, audit_cb cb, void *ctx);
 int ledger_pg_notify_add(void *b, struct notification *n);
 int ledger_pg_notify_due(void *b, const char *target, int64_t after_id, int64_t now, size_t limit, notify_cb cb,
 			 void *ctx);

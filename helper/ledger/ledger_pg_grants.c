@@ -249,18 +249,20 @@ static int grant_rows(struct pg_ledger *p, const char *what, const char *sql, co
 	return LEDGER_OK;
 }
 
-int ledger_pg_grant_list(void *b, const char *user, const char *states, size_t limit, grant_cb cb, void *ctx)
+int ledger_pg_grant_list(void *b, const char *user, const char *states, int64_t before_id, size_t limit,
+			 grant_cb cb, void *ctx)
 {
 	struct params pa = { 0 };
 
 	ledger_pg_text(&pa, user);
 	ledger_pg_text(&pa, states);
 	ledger_pg_limit(&pa, limit);
+	ledger_pg_int(&pa, before_id);
 	return grant_rows(b, "list grants",
 			  "SELECT " GRANT_COLS " FROM grants WHERE ($1::text IS NULL OR \"user\" = $1::text)"
 			  " AND ($2::text IS NULL OR $2::text = ''"
 			  " OR strpos(',' || $2::text || ',', ',' || state || ',') > 0)"
-			  " ORDER BY id DESC LIMIT $3::bigint",
+			  " AND ($4::bigint = 0 OR id < $4::bigint) ORDER BY id DESC LIMIT $3::bigint",
 			  &pa, cb, ctx);
 }
 

@@ -91,6 +91,9 @@ static const char *const migrations[] = {
 	 * daemon's fleet_sig.c): a gate uses only rows a granter signed */
 	"ALTER TABLE grants ADD COLUMN sig TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE snapshots ADD COLUMN sig TEXT NOT NULL DEFAULT '';",
+	/* 10: a grant's own trail (its web page, AUDIT ID) read by the index,
+	 * not by a scan of the whole trail */
+	"CREATE INDEX IF NOT EXISTS audit_grant ON audit(grant_id);",
 };
 
 int ledger_schema_count(void)

@@ -43,7 +43,7 @@ out:
 	return r;
 }
 
-int ledger_sqlite_audit_list(void *b, int64_t since, const char *user, const char *grp,
+int ledger_sqlite_audit_list(void *b, int64_t since, const char *user, const char *grp, int64_t grant_id,
 			     size_t limit, audit_cb cb, void *ctx)
 {
 	struct sq *l = b;
@@ -56,7 +56,7 @@ int ledger_sqlite_audit_list(void *b, int64_t since, const char *user, const cha
 	if (sqlite3_prepare_v2(l->db,
 			       "SELECT id, at, event, grant_id, actor, \"user\", grp, detail FROM audit"
 			       " WHERE at >= ?1 AND (?2 IS NULL OR \"user\" = ?2) AND (?3 IS NULL OR grp = ?3)"
-			       " ORDER BY id DESC LIMIT ?4",
+			       " AND (?5 = 0 OR grant_id = ?5) ORDER BY id DESC LIMIT ?4",
 			       -1, &st, NULL) != SQLITE_OK) {
 		ledger_sqlite_set_err(l, "audit list");
 		pthread_mutex_unlock(&l->lock);
@@ -68,6 +68,7 @@ int ledger_sqlite_audit_list(void *b, int64_t since, const char *user, const cha
 	if (grp != NULL)
 		sqlite3_bind_text(st, 3, grp, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+	sqlite3_bind_int64(st, 5, grant_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct audit_event *e;
 

@@ -372,7 +372,7 @@ static int collect(struct sq *l, sqlite3_stmt *st, grant_cb cb, void *ctx)
 	return r;
 }
 
-int ledger_sqlite_grant_list(void *b, const char *user, const char *states, size_t limit,
+int ledger_sqlite_grant_list(void *b, const char *user, const char *states, int64_t before_id, size_t limit,
 			     grant_cb cb, void *ctx)
 {
 	struct sq *l = b;
@@ -382,7 +382,7 @@ int ledger_sqlite_grant_list(void *b, const char *user, const char *states, size
 	if (sqlite3_prepare_v2(l->db,
 			       "SELECT " GRANT_COLS " FROM grants WHERE (?1 IS NULL OR \"user\" = ?1)"
 			       " AND (?2 IS NULL OR ?2 = '' OR instr(',' || ?2 || ',', ',' || state || ',') > 0)"
-			       " ORDER BY id DESC LIMIT ?3",
+			       " AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?3",
 			       -1, &st, NULL) != SQLITE_OK) {
 		ledger_sqlite_set_err(l, "list grants");
 		pthread_mutex_unlock(&l->lock);
@@ -393,6 +393,7 @@ int ledger_sqlite_grant_list(void *b, const char *user, const char *states, size
 	if (states != NULL)
 		sqlite3_bind_text(st, 2, states, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	sqlite3_bind_int64(st, 4, before_id);
 	return collect(l, st, cb, ctx);
 }
 

@@ -2,6 +2,7 @@
 #include "web_pages.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -179,7 +180,9 @@ static void put_grant(const struct web_ctx *c, struct ojit_buf *b, const struct 
 	web_html_esc(b, rec_get(m, i, T_REASON));
 	web_html_lit(b, "</div>");
 	if (approvers != NULL) {
-		web_html_lit(b, "<div class=\"muted\">May approve: ");
+		/* okta-jitd names neither the reader nor the request's own user */
+		web_html_lit(b, approver_view ? "<div class=\"muted\">Who else may approve: "
+					      : "<div class=\"muted\">Who may approve: ");
 		web_html_esc(b, approvers);
 		web_html_lit(b, "</div>");
 	}
@@ -382,22 +385,55 @@ void web_page_request_post(const struct web_ctx *c, struct web_resp *r, const st
 	proto_out_free(&o);
 }
 
+/* Pages of okta-jitd's LIST (docs/protocol.md: CURSOR, LIMIT) read for
+ * one web page: all of them, up to what a web page holds. */
+#define WEB_LIST_PAGE 500
+#define WEB_LIST_PAGES_MAX 40
+
 void web_page_approvals(const struct web_ctx *c, struct web_resp *r)
 {
-	struct proto_out o;
-	struct proto_msg m;
+	char cursor[32] = "";
+	size_t n = 0, pages;
+	int cut = 0;
 
-	proto_out_init(&o, PROTO_LIST);
-	proto_out_add(&o, T_STATE, "approvable");
-	if (!call(c, r, &o, &m))
-		goto out;
 	web_html_head(&r->body, "Waiting for me", c->sess->login);
-	if (put_grants(c, &r->body, &m, 1) == 0)
+	for (pages = 0;; pages++) {
+		struct proto_out o;
+		struct proto_msg m;
+		const char *next;
+
+		if (pages >= WEB_LIST_PAGES_MAX || r->body.len > WEB_PAGE_MAX / 2) {
+			cut = 1;
+			break;
+		}
+		proto_out_init(&o, PROTO_LIST);
+		proto_out_add(&o, T_STATE, "approvable");
+		proto_out_add_int(&o, T_LIMIT, WEB_LIST_PAGE);
+		if (cursor[0] != '\0')
+			proto_out_add(&o, T_CURSOR, cursor);
+		if (!call(c, r, &o, &m)) {
+			/* the page is the error (call made it) */
+			proto_out_free(&o);
+			return;
+		}
+		proto_out_free(&o);
+		n += put_grants(c, &r->body, &m, 1);
+		next = proto_get(&m, T_CURSOR);
+		/* the cursor must move down the ids, or the page would not end */
+		if (next == NULL || strlen(next) >= sizeof(cursor) ||
+		    (cursor[0] != '\0' && strtoll(next, NULL, 10) >= strtoll(cursor, NULL, 10))) {
+			proto_msg_free(&m);
+			break;
+		}
+		ojit_strlcpy(cursor, next, sizeof(cursor));
+		proto_msg_free(&m);
+	}
+	if (n == 0 && !cut)
 		web_html_lit(&r->body, "<p>Nothing is waiting for you.</p>");
+	else
+		ojit_buf_printf(&r->body, "<p class=\"muted\" id=\"count\">%zu waiting%s.</p>", n,
+				cut ? "; more than one page holds: approve some and reload" : "");
 	web_html_foot(&r->body);
-	proto_msg_free(&m);
-out:
-	proto_out_free(&o);
 }
 
 /* Index just past the RECORD of grant id in m, or 0. */
@@ -411,8 +447,9 @@ static size_t find_record(const struct proto_msg *m, int64_t id)
 	return 0;
 }
 
-static void put_audit(const struct web_ctx *c, struct ojit_buf *b, int64_t id, const char *user,
-		      const char *group)
+/* The grant's trail: okta-jitd serves AUDIT ID on the web socket to the
+ * grant's own person and to those who may approve it. */
+static void put_audit(const struct web_ctx *c, struct ojit_buf *b, int64_t id)
 {
 	struct proto_out o;
 	struct proto_msg m;
@@ -420,11 +457,7 @@ static void put_audit(const struct web_ctx *c, struct ojit_buf *b, int64_t id, c
 	size_t i, n = 0;
 
 	proto_out_init(&o, PROTO_AUDIT);
-	proto_out_add_int(&o, T_SINCE, 0);
-	if (user != NULL)
-		proto_out_add(&o, T_USER, user);
-	if (group != NULL)
-		proto_out_add(&o, T_GROUP, group);
+	proto_out_add_int(&o, T_ID, id);
 	web_html_lit(b, "<h2>Audit trail</h2>");
 	if (web_jitd_call(c->cfg->socket, c->sess->id_token, &o, &m, err, sizeof(err)) != 0) {
 		web_html_lit(b, "<p class=\"muted\">okta-jitd did not answer.</p>");
@@ -472,6 +505,7 @@ void web_page_grant(const struct web_ctx *c, struct web_resp *r, int64_t id)
 		struct proto_out o;
 
 		proto_out_init(&o, PROTO_LIST);
+		proto_out_add_int(&o, T_ID, id);
 		if (kinds[k] == NULL)
 			proto_out_add(&o, T_ALL, "1");
 		else
@@ -499,7 +533,7 @@ void web_page_grant(const struct web_ctx *c, struct web_resp *r, int64_t id)
 	}
 	/* Approve and deny only where it came from the approvable listing. */
 	put_grant(c, &r->body, &m, at, k == 1);
-	put_audit(c, &r->body, id, rec_get(&m, at, T_USER), rec_get(&m, at, T_GROUP));
+	put_audit(c, &r->body, id);
 	web_html_foot(&r->body);
 	proto_msg_free(&m);
 }

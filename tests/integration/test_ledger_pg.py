@@ -40,7 +40,7 @@ from pg_fixtures import pg_server  # noqa: E402,F401
 
 T = 1_700_000_000  # the tests' "now": fixed, so both backends see the same times
 OK, NOTFOUND, CONFLICT, ERR = 0, 1, 2, -1
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 PAYLOAD_MAX = 8192  # NOTIFY_PAYLOAD_MAX: a payload holds up to 8191 bytes
 
 
@@ -213,6 +213,9 @@ def script(d):
     call("list", limit=2)
     call("list", limit=0)
     call("list", limit=100, stop_after=3)
+    # a page below an id (LIST's CURSOR, issue 19)
+    call("list", limit=100, before_id=6)
+    call("list", limit=2, before_id=9, states="active,pending")
     for now in (T - 100, T, T + 5, T + 7, T + 10, T + 20, T + 100, T + 10**6):
         call("due", now=now)
     call("next_due")
@@ -244,6 +247,8 @@ def script(d):
         call("audit_list", limit=100, **kw)
     call("audit_list", limit=2)
     call("audit_list", limit=100, stop_after=2)
+    for gid in (3, 5, 999):  # one grant's trail (AUDIT ID, issue 19)
+        call("audit_list", limit=100, grant_id=gid)
     # sessions
     for gid, user, pid in ((1, "alice", 100), (1, "alice", 101), (4, "bob", 102)):
         call("session_open", session={"grant_id": gid, "user": user, "pid": pid, "service": "sshd",
@@ -327,6 +332,8 @@ def test_same_answers_on_sqlite_and_postgresql(open_backend):
     assert ans("list", limit=100, states="active' OR '1'='1")["rows"] == []
     assert [g["id"] for g in ans("list", limit=2)["rows"]] == [10, 9]
     assert ans("list", limit=0)["rows"] == []
+    assert [g["id"] for g in ans("list", limit=100, before_id=6)["rows"]] == [5, 4, 3, 2, 1]
+    assert [g["id"] for g in ans("list", limit=2, before_id=9, states="active,pending")["rows"]] == [8, 6]
     assert [g["id"] for g in ans("due", now=T + 20)["rows"]] == [3, 4, 5, 9, 10]
     assert ans("list", limit=100, reenter=True)["reenter_bad"] == 0
     updates = [r["rc"] for op, kw, r in b if op == "update"]
@@ -344,6 +351,9 @@ def test_same_answers_on_sqlite_and_postgresql(open_backend):
     assert [e["event"] for e in ans("audit_list", limit=2)["rows"]] == ["note", "odd"]
     assert [e["event"] for e in ans("audit_list", limit=100, user="bob")["rows"]] == ["approve", "expired"]
     assert [e["event"] for e in ans("audit_list", limit=100, user="")["rows"]] == ["note"]
+    assert [e["event"] for e in ans("audit_list", limit=100, grant_id=3)["rows"]] == ["approve"]
+    assert [e["event"] for e in ans("audit_list", limit=100, grant_id=5)["rows"]] == ["expired"]
+    assert ans("audit_list", limit=100, grant_id=999)["rows"] == []
     assert ans("schema_version")["v"] == SCHEMA_VERSION
     assert [r for op, kw, r in b if op == "insert"][-1]["rc"] == ERR
 
@@ -581,7 +591,7 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
                 " DROP TABLE notifications; ALTER TABLE grants DROP COLUMN add_unsure, DROP COLUMN sig;"
                 " UPDATE okta_jit_schema SET version = 3")
     d = drivers(*args)
-    assert d.hello["schema_version"] == SCHEMA_VERSION == 9, d.hello
+    assert d.hello["schema_version"] == SCHEMA_VERSION == 10, d.hello
     assert d("get", id=gid)["grant"]["user"] == "alice", "the migration lost a grant"
     assert d("notify_exists", target="slack", event="grant.active", grant_id=gid)["rc"] == NOTFOUND
     assert d("notify_add", notification=note(grant_id=gid))["id"] == 1

@@ -318,7 +318,7 @@ static cJSON *run(const cJSON *req)
 		rows.arr = cJSON_AddArrayToObject(out, "rows");
 		if (op[0] == 'l')
 			rc = ops->grant_list(be, opt_str(req, "user"), opt_str(req, "states"),
-					     (size_t)get_i64(req, "limit"), grant_row, &rows);
+					     get_i64(req, "before_id"), (size_t)get_i64(req, "limit"), grant_row, &rows);
 		else
 			rc = ops->grant_due(be, get_i64(req, "now"), grant_row, &rows);
 		if (rows.reenter)
@@ -335,7 +335,7 @@ static cJSON *run(const cJSON *req)
 	} else if (strcmp(op, "audit_list") == 0) {
 		rows.arr = cJSON_AddArrayToObject(out, "rows");
 		rc = ops->audit_list(be, get_i64(req, "since"), opt_str(req, "user"), opt_str(req, "grp"),
-				     (size_t)get_i64(req, "limit"), audit_row, &rows);
+				     get_i64(req, "grant_id"), (size_t)get_i64(req, "limit"), audit_row, &rows);
 	} else if (strcmp(op, "notify_add") == 0 || strcmp(op, "notify_update") == 0) {
 		struct notification n;
 
