@@ -19,11 +19,6 @@
 #include "util.h"
 #include "web_http.h"
 
-int web_config_is_loopback(const char *host)
-{
-	return config_web_is_loopback(host);
-}
-
 static int copy(struct ojit_buf *eb, const char *path, const char *what, const char *value, char *dst, size_t n)
 {
 	if (value == NULL)

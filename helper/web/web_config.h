@@ -46,9 +46,6 @@ struct web_config {
 /* Read and check path. 0, or -1 with the reasons (one a line) in err. */
 int web_config_load(const char *path, struct web_config *cfg, char *err, size_t errlen);
 
-/* 1 when host is a loopback address (127.0.0.0/8, ::1) or "localhost". */
-int web_config_is_loopback(const char *host);
-
 /* Read a secret file: a regular file, no group or other permission bits,
  * one line (trailing newline dropped), at most n - 1 bytes. */
 int web_config_read_secret(const char *path, char *out, size_t n, char *err, size_t errlen);
