@@ -861,7 +861,7 @@ static void check_web(struct doctor *d, struct okta_client *c, const struct ojit
 		step(d, STEP_FAIL, "web-keys",
 		     "okta-jitd checks every ID token against these keys: check the network path to Okta and "
 		     "[okta] ca_file",
-		     "%s", why);
+		     "%s/oauth2/v1/keys: %s", cfg->org_url, why);
 	else
 		step(d, STEP_PASS, "web-keys", NULL, "%s/oauth2/v1/keys: %d signing key(s) for ID tokens", cfg->org_url,
 		     nkeys);
