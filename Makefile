@@ -40,7 +40,7 @@ LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c 
 	helper/common/answers.c helper/common/audit.c helper/common/nss_cache.c helper/common/nss_cache_write.c \
 	helper/common/sshkey.c \
 	helper/ledger/ledger.c helper/ledger/ledger_types.c helper/ledger/ledger_schema.c helper/ledger/ledger_sqlite.c helper/ledger/ledger_sqlite_grants.c helper/ledger/ledger_sqlite_events.c helper/ledger/ledger_sqlite_snapshots.c helper/ledger/ledger_pg.c helper/ledger/ledger_pg_grants.c helper/ledger/ledger_pg_events.c helper/ledger/ledger_pg_snapshots.c \
-	helper/config/config.c helper/config/config_check.c helper/config/config_lookup.c \
+	helper/config/config.c helper/config/config_check.c helper/config/config_lookup.c helper/config/config_web.c \
 	helper/okta/keyfile.c helper/okta/jwt.c helper/okta/okta_http.c helper/okta/okta_errors.c \
 	helper/okta/okta_client.c helper/okta/okta_token.c helper/okta/okta_call.c helper/okta/okta_objects.c \
 	helper/okta/okta_users.c helper/okta/okta_groups.c helper/okta/oidc_verify.c \
@@ -50,9 +50,11 @@ LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 
-# okta-jit-web (issue 19): its own folder and the common layer, nothing
-# of the Okta key code; libmicrohttpd for this binary only.
-WEB_PKGS   := libmicrohttpd libcurl libcrypto libcjson inih
+# okta-jit-web (issue 19): its own folder, the common layer and the config
+# layer (the one reader of okta-jit.conf; with ledger_types.o for the
+# ledger URI's shape and libpq for its parser), nothing of the Okta key
+# code or the ledger backends; libmicrohttpd for this binary only.
+WEB_PKGS   := libmicrohttpd libcurl libcrypto libcjson inih libpq
 WEB_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(WEB_PKGS))
 WEB_LIBS   := $(shell $(PKG_CONFIG) --libs $(WEB_PKGS))
 WEB_SRCS := helper/web/web_html.c helper/web/web_http.c helper/web/web_oidc.c helper/web/web_session.c \
@@ -60,6 +62,7 @@ WEB_SRCS := helper/web/web_html.c helper/web/web_http.c helper/web/web_oidc.c he
 WEB_OBJS := $(WEB_SRCS:%.c=$(BUILD)/%.o)
 WEB_LIB  := $(BUILD)/libokta-jit-web.a
 COMMON_OBJS := $(filter $(BUILD)/helper/common/%,$(LIB_OBJS))
+WEB_DEP_OBJS := $(filter $(BUILD)/helper/config/%,$(LIB_OBJS)) $(BUILD)/helper/ledger/ledger_types.o $(COMMON_OBJS)
 
 CLI      := $(BUILD)/okta-jit
 WEB      := $(BUILD)/okta-jit-web
@@ -90,7 +93,7 @@ $(WEB_OBJS) $(BUILD)/helper/web/okta-jit-web.o: EXE_CFLAGS += $(WEB_CFLAGS)
 $(WEB_LIB): $(WEB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
-$(WEB): $(BUILD)/helper/web/okta-jit-web.o $(WEB_LIB) $(COMMON_OBJS)
+$(WEB): $(BUILD)/helper/web/okta-jit-web.o $(WEB_LIB) $(WEB_DEP_OBJS)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(WEB_LIBS)
 
 # The PAM module links the wire protocol and libpam, nothing else.
@@ -131,10 +134,10 @@ endef
 $(foreach s,$(filter-out $(WEB_UNIT_SRCS),$(UNIT_SRCS)),$(eval $(call unit_test_rule,$(s))))
 # The web layer's tests link what okta-jit-web links.
 define web_unit_test_rule
-$(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(WEB_LIB) $$(COMMON_OBJS) $$(HELPER_HDRS)
+$(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(WEB_LIB) $$(WEB_DEP_OBJS) $$(HELPER_HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(EXE_CFLAGS) $$(WEB_CFLAGS) $$(LAYER_INC) $$(shell $$(PKG_CONFIG) --cflags cmocka) -o $$@ $$< \
-		$$(WEB_LIB) $$(COMMON_OBJS) $$(EXE_LDFLAGS) $$(WEB_LIBS) $$(shell $$(PKG_CONFIG) --libs cmocka)
+		$$(WEB_LIB) $$(WEB_DEP_OBJS) $$(EXE_LDFLAGS) $$(WEB_LIBS) $$(shell $$(PKG_CONFIG) --libs cmocka)
 endef
 $(foreach s,$(WEB_UNIT_SRCS),$(eval $(call web_unit_test_rule,$(s))))
 

@@ -6,17 +6,21 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "keyfile.h"
 #include "ledger.h"
+#include "oidc_verify.h"
 #include "okta_api.h"
 #include "okta_http.h"
 #include "util.h"
@@ -743,6 +747,126 @@ static void check_nss(struct doctor *d, const struct ojit_config *cfg)
 	check_nss_cache(d, cfg);
 }
 
+/* ---- [web] (issue 19) ---------------------------------------------------- */
+
+/* The unit hands this file to okta-jit-web as a credential when [web]
+ * client_secret_file names none (packaging/systemd/okta-jit-web.service). */
+#define DOCTOR_WEB_SECRET "/etc/okta-jit/web-client-secret"
+
+/* okta-jitd runs when its public socket takes a connection. */
+static int jitd_running(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, ok;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (ojit_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) != 0)
+		return 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void check_web_secret(struct doctor *d, const struct ojit_config *cfg)
+{
+	const char *path = cfg->web_client_secret_file != NULL ? cfg->web_client_secret_file : DOCTOR_WEB_SECRET;
+	char fix[600];
+	struct stat st;
+
+	snprintf(fix, sizeof(fix), "put the Okta Web app's client secret in %s, one line, owned by root, mode 0600 "
+		 "(chmod 600 %s)", path, path);
+	if (stat(path, &st) != 0)
+		step(d, STEP_FAIL, "web-secret", fix, "%s: %s: okta-jit-web cannot sign anyone in", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		step(d, STEP_FAIL, "web-secret", fix, "%s is not a regular file", path);
+	else if ((st.st_mode & 077) != 0)
+		step(d, STEP_FAIL, "web-secret", fix,
+		     "%s has mode %04o: the Okta Web app's client secret is readable by %s (okta-jit-web refuses it)",
+		     path, (unsigned)(st.st_mode & 07777), (st.st_mode & 07) != 0 ? "everyone" : "its group");
+	else
+		step(d, STEP_PASS, "web-secret", NULL, "%s: mode %04o, owner uid %lu", path,
+		     (unsigned)(st.st_mode & 07777), (unsigned long)st.st_uid);
+}
+
+/* The web socket okta-jitd made: 0660, root, group okta-jit-web. */
+static void check_web_socket_file(struct doctor *d, const struct ojit_config *cfg, int have_group, gid_t gid)
+{
+	struct stat st;
+
+	if (!jitd_running(cfg->socket)) {
+		step(d, STEP_SKIP, "web-socket", "systemctl start okta-jitd",
+		     "okta-jitd does not answer on %s: its web socket %s is made when it starts", cfg->socket,
+		     cfg->web_socket);
+		return;
+	}
+	if (lstat(cfg->web_socket, &st) != 0) {
+		step(d, STEP_FAIL, "web-socket", "systemctl restart okta-jitd (it opens the web socket when [web] "
+		     "client_id is set)", "%s: %s: okta-jit-web cannot reach okta-jitd", cfg->web_socket,
+		     strerror(errno));
+		return;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != 0 || (st.st_mode & 07777) != 0660 ||
+	    !have_group || st.st_gid != gid)
+		step(d, STEP_FAIL, "web-socket",
+		     "create the group " OJIT_WEB_GROUP " (the okta-jit-web package does), then systemctl restart "
+		     "okta-jitd",
+		     "%s is %s, owner uid %lu, group gid %lu, mode %04o; want a socket of root's, group " OJIT_WEB_GROUP
+		     "%s, mode 0660 (okta-jit-web reaches it through that group alone)",
+		     cfg->web_socket, S_ISSOCK(st.st_mode) ? "a socket" : "not a socket", (unsigned long)st.st_uid,
+		     (unsigned long)st.st_gid, (unsigned)(st.st_mode & 07777), have_group ? "" : " (which does not exist)");
+	else
+		step(d, STEP_PASS, "web-socket", NULL, "%s: a socket of root's, group " OJIT_WEB_GROUP ", mode 0660",
+		     cfg->web_socket);
+}
+
+/* Every finding about the web service's setup; c is NULL when no Okta
+ * client could be made (then the keys are not fetched). */
+static void check_web(struct doctor *d, struct okta_client *c, const struct ojit_config *cfg)
+{
+	struct group gr, *grp = NULL;
+	struct ojit_buf errs;
+	char buf[4096], why[512];
+	int have_group, nkeys;
+
+	if (!cfg->web_enabled)
+		return;
+	ojit_buf_init(&errs, 8192);
+	if (config_web_check(cfg, 1, &errs) != 0)
+		step(d, STEP_FAIL, "web", "set [web] url to the https:// address people open (see okta-jit-web(8))", "%s",
+		     errs.data != NULL ? errs.data : "[web] is not complete");
+	else
+		step(d, STEP_PASS, "web", NULL, "[web] client_id %s, url %s", cfg->web_client_id, cfg->web_url);
+	ojit_buf_free(&errs);
+	check_web_secret(d, cfg);
+	have_group = getgrnam_r(OJIT_WEB_GROUP, &gr, buf, sizeof(buf), &grp) == 0 && grp != NULL;
+	if (have_group)
+		step(d, STEP_PASS, "web-group", NULL, "group " OJIT_WEB_GROUP " exists (gid %lu)",
+		     (unsigned long)grp->gr_gid);
+	else
+		step(d, STEP_FAIL, "web-group",
+		     "install the okta-jit-web package, or addgroup --system " OJIT_WEB_GROUP,
+		     "no group " OJIT_WEB_GROUP ": okta-jitd's web socket is root's alone and okta-jit-web cannot "
+		     "reach it");
+	check_web_socket_file(d, cfg, have_group, have_group ? grp->gr_gid : 0);
+	if (c == NULL) {
+		step(d, STEP_SKIP, "web-keys", NULL, "needs a working Okta client");
+		return;
+	}
+	nkeys = oidc_keys_probe(c, cfg->org_url, why, sizeof(why));
+	if (nkeys < 0)
+		step(d, STEP_FAIL, "web-keys",
+		     "okta-jitd checks every ID token against these keys: check the network path to Okta and "
+		     "[okta] ca_file",
+		     "%s/oauth2/v1/keys: %s", cfg->org_url, why);
+	else
+		step(d, STEP_PASS, "web-keys", NULL, "%s/oauth2/v1/keys: %d signing key(s) for ID tokens", cfg->org_url,
+		     nkeys);
+}
+
 int doctor_run(const char *config_path, const char *user_login, int json)
 {
 	struct doctor d = { json, 0, NULL };
@@ -755,6 +879,7 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	char token[8200], type[16], scope[256];
 	char login[OKTA_LOGIN_MAX + 1];
 	struct okta_user u;
+	int web_checked = 0;
 
 	ojit_buf_init(&errs, 64 * 1024);
 	if (json)
@@ -828,6 +953,8 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	}
 	check_owner(&d, c, cfg);
 	check_groups(&d, c, cfg);
+	check_web(&d, c, cfg);
+	web_checked = 1;
 	{
 		char why[256];
 
@@ -845,6 +972,8 @@ out:
 	 * above found, on a granter and on a gate. */
 	if (cfg != NULL)
 		check_nss(&d, cfg);
+	if (cfg != NULL && !web_checked)
+		check_web(&d, NULL, cfg);
 	if (json) {
 		cJSON *root = cJSON_CreateObject();
 		char *s;

@@ -875,49 +875,9 @@ static int web_client_id_ok(const char *v)
 	return 1;
 }
 
-/* [web] url: the address people open, put into notifications and the
- * PAM refusal. https://, or http:// to a loopback host alone (a test on
- * this machine: the web service refuses plain HTTP anywhere else too).
- * No blank, quote, angle bracket or '|': it goes into Slack's markup. */
-static int web_url_ok(const char *v)
-{
-	char host[64];
-	const char *h;
-	size_t n;
-	unsigned char a[16];
-	static const unsigned char v6_loopback[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
-
-	if (strpbrk(v, " \t\"'<>|\\") != NULL)
-		return 0;
-	if (strncmp(v, "https://", 8) == 0)
-		return v[8] != '\0' && v[8] != '/';
-	if (strncmp(v, "http://", 7) != 0)
-		return 0;
-	h = v + 7;
-	if (h[0] == '[') { /* [::1] */
-		h++;
-		n = strcspn(h, "]");
-		if (h[n] != ']' || (h[n + 1] != '\0' && h[n + 1] != ':' && h[n + 1] != '/'))
-			return 0;
-	} else {
-		n = strcspn(h, ":/");
-	}
-	if (n == 0 || n >= sizeof(host))
-		return 0;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	if (strcasecmp(host, "localhost") == 0)
-		return 1;
-	if (inet_pton(AF_INET, host, a) == 1)
-		return a[0] == 127;
-	if (inet_pton(AF_INET6, host, a) == 1)
-		return memcmp(a, v6_loopback, 16) == 0;
-	return 0;
-}
-
-/* [web] (issue 19). okta-jitd checks the keys it uses in full; the web
- * service's own (url, listen, TLS, proxy, client credentials) are read
- * here for their shape, so that one file serves both. */
+/* [web] (issue 19). The one reader of [web]: okta-jitd uses client_id,
+ * session_max and socket; okta-jit-web reads the file through
+ * config_load too and uses the rest, checked here in full. */
 static int handle_web(struct parse_state *st, const char *key, const char *value)
 {
 	struct ojit_config *c = st->cfg;
@@ -959,20 +919,59 @@ static int handle_web(struct parse_state *st, const char *key, const char *value
 		return 1;
 	}
 	if (strcmp(key, "url") == 0) {
+		const char *why = NULL;
+		size_t len;
+
 		if (!set_string(st, "web", key, value, &c->web_url))
 			return 0;
-		if (!web_url_ok(value)) {
-			add_error(st, st->line, "web", key,
-				  "'%s' must be an https:// URL (http:// only for a loopback host, in tests)", value);
+		c->web_url_line = st->line;
+		if (config_check_web_url(value, &why) != 0) {
+			add_error(st, st->line, "web", key, "'%s' %s", value, why);
+			return 0;
+		}
+		/* Links are made as url + "/path". */
+		len = strlen(c->web_url);
+		if (len > 0 && c->web_url[len - 1] == '/')
+			c->web_url[len - 1] = '\0';
+		return 1;
+	}
+	if (strcmp(key, "listen") == 0) {
+		char host[256];
+		int port;
+
+		if (!set_string(st, "web", key, value, &c->web_listen))
+			return 0;
+		c->web_listen_line = st->line;
+		if (config_web_listen_split(value, host, sizeof(host), &port) != 0) {
+			add_error(st, st->line, "web", key, "'%s': want HOST:PORT or [V6ADDR]:PORT", value);
 			return 0;
 		}
 		return 1;
 	}
-	if (strcmp(key, "listen") == 0)
-		dst = &c->web_listen;
-	else if (strcmp(key, "trusted_proxy") == 0)
-		dst = &c->web_trusted_proxy;
-	else if (strcmp(key, "client_secret_file") == 0)
+	if (strcmp(key, "trusted_proxy") == 0) {
+		unsigned char ip[16];
+
+		if (!set_string(st, "web", key, value, &c->web_trusted_proxy))
+			return 0;
+		if (inet_pton(AF_INET, value, ip) != 1 && inet_pton(AF_INET6, value, ip) != 1) {
+			add_error(st, st->line, "web", key, "'%s': want one IP address (the reverse proxy's)", value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "session_idle") == 0)
+		return set_duration(st, "web", key, value, &c->web_session_idle, 60);
+	if (strcmp(key, "max_sessions") == 0) {
+		int64_t v;
+
+		if (ojit_parse_int64(value, 16, 1000000, &v) != 0) {
+			add_error(st, st->line, "web", key, "'%s': want a number from 16 to 1000000", value);
+			return 0;
+		}
+		c->web_max_sessions = v;
+		return 1;
+	}
+	if (strcmp(key, "client_secret_file") == 0)
 		dst = &c->web_client_secret_file;
 	else if (strcmp(key, "private_key") == 0)
 		dst = &c->web_private_key;
@@ -983,7 +982,9 @@ static int handle_web(struct parse_state *st, const char *key, const char *value
 	if (dst != NULL) {
 		if (!set_string(st, "web", key, value, dst))
 			return 0;
-		if (dst != &c->web_listen && dst != &c->web_trusted_proxy && value[0] != '/') {
+		if (dst == &c->web_tls_cert || dst == &c->web_tls_key)
+			c->web_tls_line = st->line;
+		if (value[0] != '/') {
 			add_error(st, st->line, "web", key, "must be an absolute path");
 			return 0;
 		}
@@ -1111,6 +1112,9 @@ static void check_required(struct parse_state *st)
 	if (c->web_enabled && c->role_gate)
 		add_error(st, c->web_line, "web", "client_id",
 			  "a gate changes nothing in Okta: run the web service beside a granter (role = granter)");
+	/* The rules between the web service's keys, the same for both
+	 * readers of this file (okta-jitd and okta-jit-web). */
+	st->nerrors += config_web_check(c, 0, st->errors);
 	if (c->nnss_groups > 0 && !c->nss_enabled)
 		add_error(st, c->nss_groups_line, "nss", "groups", "has no effect with enabled = no");
 	for (i = 0; i < c->nflows; i++) {
@@ -1215,6 +1219,13 @@ static void apply_defaults(struct ojit_config *c)
 		c->web_session_max = OJIT_DEFAULT_WEB_SESSION_MAX;
 	if (c->web_socket == NULL)
 		c->web_socket = strdup(OJIT_DEFAULT_WEB_SOCKET);
+	if (c->web_session_idle == 0)
+		c->web_session_idle = OJIT_DEFAULT_WEB_SESSION_IDLE;
+	/* Idle sign-out never outlives the sign-in itself. */
+	if (c->web_session_idle > c->web_session_max)
+		c->web_session_idle = c->web_session_max;
+	if (c->web_max_sessions == 0)
+		c->web_max_sessions = OJIT_DEFAULT_WEB_MAX_SESSIONS;
 }
 
 int config_load(const char *path, struct ojit_config **out, struct ojit_buf *errors)

@@ -23,6 +23,10 @@
 #define OJIT_DEFAULT_WEB_SESSION_MAX 3600
 #define OJIT_WEB_SESSION_MAX_MAX (24 * 3600)
 #define OJIT_WEB_GROUP "okta-jit-web"
+#define OJIT_DEFAULT_WEB_SESSION_IDLE 900
+#define OJIT_DEFAULT_WEB_MAX_SESSIONS 4096
+#define OJIT_DEFAULT_WEB_LISTEN_HOST "127.0.0.1"
+#define OJIT_DEFAULT_WEB_LISTEN_PORT 8080
 #define OJIT_DEFAULT_NSS_UID_MIN 1879048192
 #define OJIT_DEFAULT_NSS_UID_MAX 2147483646
 #define OJIT_NSS_ATTR_MAX 64
@@ -152,6 +156,9 @@ struct ojit_config {
 	char *web_tls_cert;
 	char *web_tls_key;
 	char *web_trusted_proxy;     /* an IP: X-Forwarded-* honoured only from it */
+	int64_t web_session_idle;    /* the web service's idle sign-out (default 15m) */
+	int64_t web_max_sessions;    /* the web service's session table (default 4096) */
+	int web_url_line, web_listen_line, web_tls_line; /* for the web service's checks */
 	/* [flow NAME] */
 	struct flow_config *flows;
 	size_t nflows;
@@ -185,6 +192,22 @@ int config_nss_home(const struct ojit_config *cfg, const char *user, char *out, 
 
 /* The flow that covers an Okta group name, or NULL. */
 const struct flow_config *config_flow_for_group(const struct ojit_config *cfg, const char *group);
+
+/* [web] (config_web.c): the checks okta-jitd's config_load and the web
+ * service share, so that both accept the same [web] section. */
+/* 1 when host is a loopback address (127.0.0.0/8, ::1) or "localhost". */
+int config_web_is_loopback(const char *host);
+/* url: https://HOST[:PORT] (one trailing '/' tolerated), no user info,
+ * path, query or fragment; http:// only for a loopback HOST (a test on
+ * this host). 0, or -1 with *why set. */
+int config_check_web_url(const char *url, const char **why);
+/* listen: HOST:PORT or [V6ADDR]:PORT. 0, or -1. host gets at most n - 1. */
+int config_web_listen_split(const char *listen, char *host, size_t n, int *port);
+/* The rules between [web] keys (TLS both or neither; plain HTTP only on
+ * loopback; an http:// url only without TLS); with need_url (the web
+ * service) url is required too. Appends "FILE:LINE: [web] KEY: why"
+ * lines to errors; returns how many. Nothing to check without [web]. */
+int config_web_check(const struct ojit_config *cfg, int need_url, struct ojit_buf *errors);
 
 const char *config_dpop_name(enum dpop_mode m);
 const char *config_approval_name(enum approval_rule a);

@@ -31,17 +31,6 @@ static void grant_written(struct ledger *l, const struct grant *g)
 		l->on_grant_write(l->on_grant_write_ctx, g->user, g->grp);
 }
 
-int ledger_spec_kind(const char *spec)
-{
-	if (spec == NULL || spec[0] == '\0')
-		return -1;
-	if (strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0)
-		return LEDGER_DIALECT_PG;
-	if (strncmp(spec, "sqlite:", 7) == 0)
-		return spec[7] == '/' ? LEDGER_DIALECT_SQLITE : -1;
-	return spec[0] == '/' ? LEDGER_DIALECT_SQLITE : -1;
-}
-
 struct ledger *ledger_open(const char *spec, const char *password_file, char *err, size_t errlen)
 {
 	struct ledger *l;

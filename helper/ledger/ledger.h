@@ -20,8 +20,6 @@ struct ledger;
  * shared by a fleet; password_file, when not NULL, is a root-only file
  * holding its password). err gets the reason. */
 struct ledger *ledger_open(const char *spec, const char *password_file, char *err, size_t errlen);
-/* LEDGER_DIALECT_SQLITE, LEDGER_DIALECT_PG (ledger_types.h) or -1. */
-int ledger_spec_kind(const char *spec);
 const char *ledger_backend_name(struct ledger *l);
 void ledger_close(struct ledger *l);
 /* fn(ctx, user, group) is called just before and just after every grant

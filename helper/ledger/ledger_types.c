@@ -59,3 +59,16 @@ int snapshot_member_parse(char *line, struct snapshot_member *m)
 	}
 	return 0;
 }
+
+/* Here, not in ledger.c, so that a reader of the config (okta-jit-web)
+ * links it without the ledger backends. */
+int ledger_spec_kind(const char *spec)
+{
+	if (spec == NULL || spec[0] == '\0')
+		return -1;
+	if (strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0)
+		return LEDGER_DIALECT_PG;
+	if (strncmp(spec, "sqlite:", 7) == 0)
+		return spec[7] == '/' ? LEDGER_DIALECT_SQLITE : -1;
+	return spec[0] == '/' ? LEDGER_DIALECT_SQLITE : -1;
+}

@@ -172,5 +172,7 @@ const char *ledger_host(void);
 /* What ledger_spec_kind returns, and what ledger_schema_render renders. */
 #define LEDGER_DIALECT_SQLITE 0
 #define LEDGER_DIALECT_PG 1
+/* LEDGER_DIALECT_SQLITE, LEDGER_DIALECT_PG or -1 (ledger_types.c). */
+int ledger_spec_kind(const char *spec);
 
 #endif

@@ -691,3 +691,24 @@ uint64_t oidc_verifier_fetches(struct oidc_verifier *v)
 	pthread_mutex_unlock(&v->lock);
 	return n;
 }
+
+int oidc_keys_probe(struct okta_client *c, const char *org_url, char *why, size_t n)
+{
+	struct oidc_verifier *v = oidc_verifier_new_okta(c, org_url, "probe", 60);
+	char *body = NULL;
+	size_t len = 0;
+	int count = -1;
+
+	if (v == NULL) {
+		fail(why, n, OIDC_ERR_INTERNAL, "cannot set up the keys request");
+		return -1;
+	}
+	if (okta_keys_fetch(v, &body, &len, why, n) == 0) {
+		count = oidc_jwks_count(body, len);
+		if (count <= 0)
+			fail(why, n, OIDC_ERR_KEYS, "%s holds no usable RS256 key", v->keys_url);
+	}
+	free(body);
+	oidc_verifier_free(v);
+	return count > 0 ? count : -1;
+}

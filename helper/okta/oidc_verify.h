@@ -81,4 +81,9 @@ int oidc_b64url_decode_strict(const char *in, size_t len, unsigned char **out, s
  * malformed. Keys are checked as the verifier checks them. */
 int oidc_jwks_count(const char *json, size_t len);
 
+/* okta-jit doctor: fetch {org_url}/oauth2/v1/keys as okta-jitd's verifier
+ * does (the Okta client's HTTP, verified TLS, no credential) and count its
+ * usable RS256 keys: the count (> 0), or -1 with why. */
+int oidc_keys_probe(struct okta_client *c, const char *org_url, char *why, size_t n);
+
 #endif

@@ -1,9 +1,9 @@
-/* web_config.h - what okta-jit-web reads of /etc/okta-jit/okta-jit.conf:
+/* web_config.h - what okta-jit-web takes of /etc/okta-jit/okta-jit.conf:
  * [web] (its own section), [okta] org_url and ca_file, [integration]
  * access_details, and the [flow NAME] sections' groups and durations for
- * the request page. Every other section and key is okta-jitd's business
- * and ignored here; an unknown key in [web] is an error. Errors name the
- * file, line and key. */
+ * the request page. The file is read and checked in full by the config
+ * layer's config_load, the same reader as okta-jitd's (issue 19): errors
+ * name the file, line and key. */
 #ifndef OJIT_WEB_CONFIG_H
 #define OJIT_WEB_CONFIG_H
 
@@ -12,7 +12,7 @@
 
 #define WEB_DEFAULT_SOCKET "/run/okta-jit/web.sock"
 #define WEB_DEFAULT_LISTEN "127.0.0.1:8080"
-#define WEB_MAX_FLOWS 64
+#define WEB_MAX_FLOWS 256 /* config.h CONFIG_MAX_FLOWS */
 
 struct web_flow {
 	char name[64];
@@ -45,9 +45,6 @@ struct web_config {
 
 /* Read and check path. 0, or -1 with the reasons (one a line) in err. */
 int web_config_load(const char *path, struct web_config *cfg, char *err, size_t errlen);
-
-/* 1 when host is a loopback address (127.0.0.0/8, ::1) or "localhost". */
-int web_config_is_loopback(const char *host);
 
 /* Read a secret file: a regular file, no group or other permission bits,
  * one line (trailing newline dropped), at most n - 1 bytes. */

@@ -615,7 +615,7 @@ def test_slack_requested_names_the_commands(jit_factory, webhook, tmp_path):
 
 # ---------------------------------------------------------------- links to the web pages
 
-WEB_URL = "http://127.0.0.1:8443/jit/"  # plain HTTP: loopback only (okta-jit.conf(5))
+WEB_URL = "http://127.0.0.1:8443/"  # plain HTTP: loopback only (okta-jit.conf(5))
 
 
 def web_extra(jit_factory, webhook, tmp_path, fmt):
@@ -635,7 +635,7 @@ def test_webhook_links_a_new_request_to_its_web_page(jit_factory, webhook, tmp_p
     gid = r.grant["id"]
     wait_delivered(webhook, {("requested", gid)})
     j = check_entry(jit, the_one(webhook, "requested", gid), secret, "requested", gid, jit.grant(gid))
-    assert j["url"] == "http://127.0.0.1:8443/jit/grants/%d" % gid, j
+    assert j["url"] == "http://127.0.0.1:8443/grants/%d" % gid, j
 
 
 def test_slack_request_links_its_web_page(jit_factory, webhook, tmp_path):
@@ -643,7 +643,7 @@ def test_slack_request_links_its_web_page(jit_factory, webhook, tmp_path):
     gid = jit.request("prod-db-ssh", dur="1h", reason="INC-9", as_user="ojt-alice").grant["id"]
     wait_delivered_slack(webhook, {"requested"})
     text = [e for e in webhook.delivered() if ev_of(e) == "requested"][0]["json"]["text"]
-    assert "\nIn a browser: <http://127.0.0.1:8443/jit/grants/%d|grant %d>" % (gid, gid) in text, text
+    assert "\nIn a browser: <http://127.0.0.1:8443/grants/%d|grant %d>" % (gid, gid) in text, text
     assert re.search(r"okta-jit approve %d(?!\d)" % gid, text), text
 
 

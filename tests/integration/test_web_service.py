@@ -25,6 +25,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from conftest import binary, run  # noqa: E402
 
 ORG = "https://org.example"
+# okta-jit-web reads okta-jit.conf with okta-jitd's reader (config_load):
+# the whole file, okta-jitd's required keys included.
+HEAD = ("[okta]\norg_url = %s\nclient_id = 0oaAPI\nprivate_key = /etc/okta-jit/keys/okta.pem\n"
+        "[integration]\nname = web-test\n" % ORG)
 
 
 def free_port():
@@ -43,10 +47,10 @@ def write_secret(tmp_path):
 def web_conf(tmp_path, port, url=None, extra=""):
     url = url or "http://127.0.0.1:%d" % port
     p = tmp_path / "okta-jit.conf"
-    p.write_text("[okta]\norg_url = %s\n\n[web]\nurl = %s\nclient_id = 0oaWEBAPP\n"
+    p.write_text(HEAD + "\n[web]\nurl = %s\nclient_id = 0oaWEBAPP\n"
                  "listen = 127.0.0.1:%d\nsocket = %s\n%s\n"
                  "[flow prod-db]\ngroups = prod-db-ssh\nmax_duration = 4h\nreason = required\n"
-                 % (ORG, url, port, tmp_path / "web.sock", extra))
+                 % (url, port, tmp_path / "web.sock", extra))
     return str(p)
 
 
@@ -117,13 +121,43 @@ def test_web_check_names_file_line_and_key(tmp_path):
     conf = web_conf(tmp_path, 8080, extra="listen_on = 0.0.0.0:80")
     r = run([binary("okta-jit-web"), "--config", conf, "--client-secret", write_secret(tmp_path), "--check"])
     assert r.returncode == 1
-    assert "%s:9: [web] listen_on: unknown key" % conf in r.stderr, r.stderr
+    assert "%s:13: [web] listen_on: unknown key" % conf in r.stderr, r.stderr
+
+
+def test_web_reads_the_file_as_okta_jitd_does(tmp_path):
+    """One reader (issue 19): a mistake anywhere in okta-jit.conf stops
+    okta-jit-web as it stops okta-jitd, named by file, line and key; the
+    web service's own keys are okta-jitd's too."""
+    secret = write_secret(tmp_path)
+    conf = web_conf(tmp_path, 8080, extra="session_idle = 10m\nmax_sessions = 64")
+    r = run([binary("okta-jit-web"), "--config", conf, "--client-secret", secret, "--check"])
+    assert r.returncode == 0, r.stderr
+    with open(conf, "a") as f:
+        f.write("[daemon]\ncache_tll = 30s\n")
+    r = run([binary("okta-jit-web"), "--config", conf, "--client-secret", secret, "--check"])
+    assert r.returncode == 1
+    assert "%s:20: [daemon] cache_tll: unknown key" % conf in r.stderr, r.stderr
+    # A gate changes nothing in Okta: the web service does not run there.
+    p = tmp_path / "gate.conf"
+    p.write_text("[integration]\nname = web-test\n[daemon]\nrole = gate\n"
+                 "ledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
+                 "fleet_verify_keys = /etc/okta-jit/fleet.pub\n"
+                 "[web]\nurl = https://jit.example.com\nclient_id = 0oaWEBAPP\n")
+    r = run([binary("okta-jit-web"), "--config", str(p), "--client-secret", secret, "--check"])
+    assert r.returncode == 1
+    assert "%s:8: [web] client_id: a gate changes nothing in Okta" % p in r.stderr, r.stderr
+    # [web] url is the web service's alone to need.
+    p = tmp_path / "nourl.conf"
+    p.write_text(HEAD + "[web]\nclient_id = 0oaWEBAPP\n")
+    r = run([binary("okta-jit-web"), "--config", str(p), "--client-secret", secret, "--check"])
+    assert r.returncode == 1
+    assert "%s:8: [web] url: required key missing" % p in r.stderr, r.stderr
 
 
 def test_web_refuses_plain_http_off_loopback(tmp_path):
     p = tmp_path / "c.conf"
-    p.write_text("[okta]\norg_url = %s\n[web]\nurl = https://jit.example.com\nclient_id = x\n"
-                 "listen = 0.0.0.0:8080\n" % ORG)
+    p.write_text(HEAD + "[web]\nurl = https://jit.example.com\nclient_id = x\n"
+                 "listen = 0.0.0.0:8080\n")
     r = run([binary("okta-jit-web"), "--config", str(p), "--client-secret", write_secret(tmp_path), "--check"])
     assert r.returncode == 1
     assert "plain HTTP only on a loopback address" in r.stderr, r.stderr

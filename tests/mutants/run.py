@@ -52,6 +52,8 @@ NSS_MODULE = "tests/integration/test_nss_module.py"
 NSS_DAEMON = "tests/integration/test_nss_daemon.py"
 NSS_E2E = "tests/integration/test_nss_e2e.py"
 WEB_ID = "tests/integration/test_web_identity.py"
+WEB_SERVICE = "tests/integration/test_web_service.py"
+DOCTOR_WEB = "tests/integration/test_doctor_web.py"
 
 
 def M(name, path, line, to, tests, k=None, after=None, why=""):
@@ -208,6 +210,17 @@ MUTANTS = [
     M("id-token-no-session-max", "helper/okta/oidc_verify.c", "if (iat < now - v->session_max) {", "if (0) {",
       [WEB_ID], "bad_tokens",
       why="a stolen web process acts only for recent sign-ins"),
+    # (issue 19) one reader of okta-jit.conf, and doctor's [web] steps
+    M("web-url-http-anywhere", "helper/config/config_web.c", "if (plain && !config_web_is_loopback(name)) {",
+      "if (plain && 0) {", ["tests/test_unit_c.py"], "config or web",
+      why="people reach the pages over https://; http:// only for a loopback test"),
+    M("web-reads-its-own-sections-only", "helper/web/web_config.c", "if (config_load(path, &c, &eb) != 0) {",
+      "if (config_load(path, &c, &eb) != 0 && strstr(eb.data, \"[web]\") != NULL) {", [WEB_SERVICE],
+      "reads_the_file", why="a mistake anywhere in the file stops okta-jit-web as it stops okta-jitd"),
+    M("doctor-web-secret-any-mode", "helper/cli/doctor.c", "else if ((st.st_mode & 077) != 0)", "else if (0)",
+      [DOCTOR_WEB], "broken", why="a client secret readable by others is a finding"),
+    M("doctor-web-socket-any-group", "helper/cli/doctor.c", "!have_group || st.st_gid != gid)", "0)",
+      [DOCTOR_WEB], "broken", why="the web socket must be okta-jit-web's, 0660"),
 ]
 
 class MutantError(Exception):

@@ -8,8 +8,8 @@
 # binaries, removes (ledger kept) and purges (nothing left).
 #
 # Debian 12, as root. Changes this machine: installs and purges okta-jit,
-# libpam-okta-jit and libnss-okta-jit (and so adds, then deletes, the system
-# user okta-jit-keys), and for a moment selects the okta-jit pam-auth-update
+# libpam-okta-jit, libnss-okta-jit and okta-jit-web (and so adds, then
+# deletes, the system user okta-jit-keys and the system group okta-jit-web), and for a moment selects the okta-jit pam-auth-update
 # profile (only sshd and sudo are affected) to show removal takes it out.
 # Prints one line per check and ends with "N passed, N failed"; exits
 # non-zero when anything failed.
@@ -25,6 +25,8 @@ PAMMOD=/lib/$MA/security/pam_okta_jit.so
 NSSMOD=/usr/lib/$MA/libnss_okta_jit.so.2
 UNIT=packaging/systemd/okta-jitd.service
 WANTS=/etc/systemd/system/multi-user.target.wants/okta-jitd.service
+WEB_UNIT=packaging/systemd/okta-jit-web.service
+WEB_WANTS=/etc/systemd/system/multi-user.target.wants/okta-jit-web.service
 export DEBIAN_FRONTEND=noninteractive
 
 cd "$ROOT" || exit 2
@@ -57,16 +59,20 @@ fi
 : >"$LOGS/checks.log"
 
 # Start from a machine without the packages.
-dpkg --purge libnss-okta-jit libpam-okta-jit okta-jit >"$LOGS/pre-purge.log" 2>&1 || true
+dpkg --purge okta-jit-web libnss-okta-jit libpam-okta-jit okta-jit >"$LOGS/pre-purge.log" 2>&1 || true
 if getent passwd okta-jit-keys >/dev/null; then
 	fail "user okta-jit-keys exists before the packages are installed (not made by them: remove it by hand)"
 	finish
 fi
+if getent group okta-jit-web >/dev/null; then
+	fail "group okta-jit-web exists before the packages are installed (not made by them: remove it by hand)"
+	finish
+fi
 
-BINARIES=(/usr/sbin/okta-jitd /usr/bin/okta-jit "$PAMMOD" "$NSSMOD")
+BINARIES=(/usr/sbin/okta-jitd /usr/bin/okta-jit "$PAMMOD" "$NSSMOD" /usr/sbin/okta-jit-web)
 MANPAGES=(/usr/share/man/man1/okta-jit.1.gz /usr/share/man/man8/okta-jitd.8.gz
 	/usr/share/man/man8/pam_okta_jit.8.gz /usr/share/man/man5/okta-jit.conf.5.gz
-	/usr/share/man/man8/libnss_okta_jit.8.gz)
+	/usr/share/man/man8/libnss_okta_jit.8.gz /usr/share/man/man8/okta-jit-web.8.gz)
 
 # ---- systemd unit ----------------------------------------------------------
 echo "== systemd-analyze security --offline=true $UNIT"
@@ -74,6 +80,12 @@ systemd-analyze security --offline=true "$UNIT" >"$LOGS/systemd-analyze.log" 2>&
 exposure=$(sed -n 's/.*Overall exposure level for okta-jitd.service: \([0-9.]*\).*/\1/p' "$LOGS/systemd-analyze.log")
 echo "   exposure: ${exposure:-?} $(grep -o 'Overall exposure level.*' "$LOGS/systemd-analyze.log" | sed 's/.*: [0-9.]* //')"
 check "unit exposure ${exposure:-?} <= 2.5" awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.5) }'
+echo "== systemd-analyze security --offline=true $WEB_UNIT"
+systemd-analyze security --offline=true "$WEB_UNIT" >"$LOGS/systemd-analyze-web.log" 2>&1
+wexposure=$(sed -n 's/.*Overall exposure level for okta-jit-web.service: \([0-9.]*\).*/\1/p' "$LOGS/systemd-analyze-web.log")
+echo "   exposure: ${wexposure:-?}"
+check "web unit exposure ${wexposure:-?} <= 2.0 (DynamicUser=, no capability)" \
+	awk -v e="${wexposure:-99}" 'BEGIN { exit !(e <= 2.0) }'
 
 # ---- Debian ----------------------------------------------------------------
 echo "== make deb"
@@ -89,9 +101,10 @@ ARCH=$(dpkg --print-architecture)
 DEB_MAIN=$OUT/okta-jit_${VERSION}_${ARCH}.deb
 DEB_PAM=$OUT/libpam-okta-jit_${VERSION}_${ARCH}.deb
 DEB_NSS=$OUT/libnss-okta-jit_${VERSION}_${ARCH}.deb
+DEB_WEB=$OUT/okta-jit-web_${VERSION}_${ARCH}.deb
 CHANGES=$OUT/okta-jit_${VERSION}_${ARCH}.changes
-check "built $(basename "$DEB_MAIN"), $(basename "$DEB_PAM") and $(basename "$DEB_NSS")" \
-	present "$DEB_MAIN" "$DEB_PAM" "$DEB_NSS"
+check "built $(basename "$DEB_MAIN"), $(basename "$DEB_PAM"), $(basename "$DEB_NSS") and $(basename "$DEB_WEB")" \
+	present "$DEB_MAIN" "$DEB_PAM" "$DEB_NSS" "$DEB_WEB"
 
 echo "== lintian"
 lintian --pedantic -I --show-overrides "$CHANGES" >"$LOGS/lintian.log" 2>&1
@@ -134,6 +147,15 @@ check "libnss-okta-jit.deb: ldconfig trigger (as Debian's libnss-* packages)" ba
 	grep -qx 'activate-noawait ldconfig' \$d/triggers; rc=\$?; rm -rf \$d; exit \$rc"
 check "okta-jit.deb: depends on adduser (postinst makes okta-jit-keys)" bash -c \
 	"dpkg-deb -f '$DEB_MAIN' Depends | grep -qw adduser"
+check "okta-jit-web.deb: the binary, its unit and man page; okta-jit-web is in no other package" bash -c "
+	c=\$(dpkg-deb -c '$DEB_WEB')
+	for f in ./usr/sbin/okta-jit-web ./lib/systemd/system/okta-jit-web.service \
+		./usr/share/man/man8/okta-jit-web.8.gz ./usr/share/doc/okta-jit-web/copyright; do
+		grep -q \" \$f\$\" <<<\"\$c\" || { echo missing \$f; exit 1; }
+	done
+	! dpkg-deb -c '$DEB_MAIN' | grep -q okta-jit-web"
+check "okta-jit-web depends on okta-jit (= $VERSION) and adduser (postinst makes the group)" bash -c \
+	"d=\$(dpkg-deb -f '$DEB_WEB' Depends) && grep -q 'okta-jit (= $VERSION)' <<<\"\$d\" && grep -qw adduser <<<\"\$d\""
 
 # ---- RPM -------------------------------------------------------------------
 echo "== make rpm"
@@ -147,16 +169,18 @@ RPMV=$(sed -n 's/^Version: *//p' packaging/rpm/okta-jit.spec)
 RPM_MAIN=$(ls "$OUT"/okta-jit-"$RPMV"-*.x86_64.rpm 2>/dev/null | head -1)
 RPM_PAM=$(ls "$OUT"/okta-jit-pam-"$RPMV"-*.x86_64.rpm 2>/dev/null | head -1)
 RPM_NSS=$(ls "$OUT"/okta-jit-nss-"$RPMV"-*.x86_64.rpm 2>/dev/null | head -1)
+RPM_WEB=$(ls "$OUT"/okta-jit-web-"$RPMV"-*.x86_64.rpm 2>/dev/null | head -1)
 SRPM=$(ls "$OUT"/okta-jit-"$RPMV"-*.src.rpm 2>/dev/null | head -1)
-if [ -n "$RPM_MAIN" ] && [ -n "$RPM_PAM" ] && [ -n "$RPM_NSS" ]; then
+if [ -n "$RPM_MAIN" ] && [ -n "$RPM_PAM" ] && [ -n "$RPM_NSS" ] && [ -n "$RPM_WEB" ]; then
 	echo "== rpmlint"
-	rpmlint -c packaging/rpm/rpmlint.toml "$RPM_MAIN" "$RPM_PAM" "$RPM_NSS" ${SRPM:+"$SRPM"} packaging/rpm/okta-jit.spec \
+	rpmlint -c packaging/rpm/rpmlint.toml "$RPM_MAIN" "$RPM_PAM" "$RPM_NSS" "$RPM_WEB" ${SRPM:+"$SRPM"} \
+		packaging/rpm/okta-jit.spec \
 		>"$LOGS/rpmlint.log" 2>&1
 	grep -E ': [EW]: ' "$LOGS/rpmlint.log" | sed 's/^/   /'
 	summary=$(grep 'packages and .* specfiles checked' "$LOGS/rpmlint.log")
 	echo "   rpmlint:$summary"
 	check "rpmlint: no errors" grep -q ' 0 errors' <<<"$summary"
-	rpm -qplv --nosignature "$RPM_MAIN" "$RPM_PAM" "$RPM_NSS" >"$LOGS/rpm-contents.log" 2>&1
+	rpm -qplv --nosignature "$RPM_MAIN" "$RPM_PAM" "$RPM_NSS" "$RPM_WEB" >"$LOGS/rpm-contents.log" 2>&1
 	sed 's/^/   /' "$LOGS/rpm-contents.log" | grep -v '\.build-id'
 	check "rpm: binaries, unit, preset, man pages, LICENSE" bash -c "
 		for f in /usr/sbin/okta-jitd /usr/bin/okta-jit /usr/lib64/security/pam_okta_jit.so \
@@ -186,8 +210,19 @@ if [ -n "$RPM_MAIN" ] && [ -n "$RPM_PAM" ] && [ -n "$RPM_NSS" ]; then
 		rpm -qpR --nosignature '$RPM_MAIN' | grep -q '^shadow-utils'"
 	check "rpm: /var/cache/okta-jit 0755 root" \
 		grep -q '^drwxr-xr-x .*root *root .* /var/cache/okta-jit$' "$LOGS/rpm-contents.log"
+	check "rpm: okta-jit-web holds the binary, its unit, preset and man page, and requires okta-jit = $RPMV" bash -c "
+		l=\$(rpm -qpl --nosignature '$RPM_WEB') &&
+		for f in /usr/sbin/okta-jit-web /usr/lib/systemd/system/okta-jit-web.service \
+			/usr/lib/systemd/system-preset/80-okta-jit-web.preset /usr/share/man/man8/okta-jit-web.8.gz; do
+			grep -qx \$f <<<\"\$l\" || { echo missing \$f; exit 1; }
+		done
+		! rpm -qpl --nosignature '$RPM_MAIN' | grep -q okta-jit-web &&
+		rpm -qpR --nosignature '$RPM_WEB' | grep -q '^okta-jit(x86-64) = $RPMV'"
+	check "rpm: okta-jit-web's %pre makes the system group okta-jit-web" bash -c "
+		rpm -qp --nosignature --scripts '$RPM_WEB' | sed -n '/^preinstall scriptlet/,/^postinstall scriptlet/p' |
+		grep -q 'groupadd -r okta-jit-web'"
 else
-	fail "rpmbuild made okta-jit, okta-jit-pam and okta-jit-nss x86_64 RPMs"
+	fail "rpmbuild made okta-jit, okta-jit-pam, okta-jit-nss and okta-jit-web x86_64 RPMs"
 fi
 
 # ---- install ---------------------------------------------------------------
@@ -196,17 +231,17 @@ cp /etc/pam.d/common-account "$LOGS/common-account.before"
 cp /etc/pam.d/common-session "$LOGS/common-session.before"
 cp /etc/nsswitch.conf "$LOGS/nsswitch.conf.before"
 sshd_before=$(cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/* 2>/dev/null | sha256sum)
-if dpkg -i "$DEB_MAIN" "$DEB_PAM" "$DEB_NSS" >"$LOGS/install.log" 2>&1 ||
+if dpkg -i "$DEB_MAIN" "$DEB_PAM" "$DEB_NSS" "$DEB_WEB" >"$LOGS/install.log" 2>&1 ||
 	apt-get install -f -y -q >>"$LOGS/install.log" 2>&1; then
-	pass "dpkg -i okta-jit libpam-okta-jit libnss-okta-jit"
+	pass "dpkg -i okta-jit libpam-okta-jit libnss-okta-jit okta-jit-web"
 else
 	fail "dpkg -i (see $LOGS/install.log)"
 	tail -20 "$LOGS/install.log"
 fi
-check "the three packages installed" bash -c \
-	"dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit libnss-okta-jit | grep -vx installed | (! grep .)"
-check "installed: binaries, module, man pages, profile, unit" present "${BINARIES[@]}" "${MANPAGES[@]}" \
-	/usr/share/pam-configs/okta-jit /lib/systemd/system/okta-jitd.service
+check "the four packages installed" bash -c \
+	"dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit libnss-okta-jit okta-jit-web | grep -vx installed | (! grep .)"
+check "installed: binaries, module, man pages, profile, units" present "${BINARIES[@]}" "${MANPAGES[@]}" \
+	/usr/share/pam-configs/okta-jit /lib/systemd/system/okta-jitd.service /lib/systemd/system/okta-jit-web.service
 check "the PAM module is where pkg-config's pam libdir says" \
 	test -e "$(pkg-config --variable=libdir pam)/security/pam_okta_jit.so"
 check "/etc/okta-jit/okta-jit.conf 0640 root:root" mode_is /etc/okta-jit/okta-jit.conf 640 root:root
@@ -224,6 +259,17 @@ check "installing changed no PAM stack (profile is Default: no)" bash -c \
 	 cmp /etc/pam.d/common-session '$LOGS/common-session.before' && ! grep -rqs pam_okta_jit /etc/pam.d"
 check "systemd-analyze verify: installed unit is clean" bash -c \
 	"systemd-analyze verify --man=no /lib/systemd/system/okta-jitd.service 2>&1 | (! grep .)"
+echo "== okta-jit-web"
+check "group okta-jit-web: a system group (gid < 1000), no member" bash -c "
+	IFS=: read -r n _ gid members < <(getent group okta-jit-web) &&
+	[ \"\$n\" = okta-jit-web ] && [ \"\$gid\" -lt 1000 ] && [ -z \"\$members\" ]"
+check "okta-jit-web.service enabled (multi-user.target.wants symlink), not started" bash -c \
+	"[ \"\$(readlink '$WEB_WANTS')\" = /lib/systemd/system/okta-jit-web.service ] && ! pgrep -f '^/usr/sbin/okta-jit-web'"
+check "systemd-analyze verify: installed okta-jit-web.service is clean" bash -c \
+	"systemd-analyze verify --man=no /lib/systemd/system/okta-jit-web.service 2>&1 | (! grep .)"
+check "the unit's SupplementaryGroups= is the group the package made" bash -c \
+	"grep -qx 'SupplementaryGroups=okta-jit-web' /lib/systemd/system/okta-jit-web.service"
+check "installed okta-jit-web runs (--help)" bash -c "/usr/sbin/okta-jit-web --help 2>&1 | grep -qi usage"
 check "installed okta-jit runs (--help)" bash -c "/usr/bin/okta-jit --help 2>&1 | grep -qi usage"
 check "installed module exports the PAM entry points" bash -c \
 	"nm -D --defined-only '$PAMMOD' | grep -c ' T pam_sm_' | grep -qx 5"
@@ -257,6 +303,9 @@ dpkg -i --force-confdef --force-confold "$DEB_MAIN" >>"$LOGS/reinstall.log" 2>&1
 check "reinstalling restores keys to 0700" mode_is /etc/okta-jit/keys 700 root:root
 check "reinstalling keeps the one okta-jit-keys user" bash -c \
 	"[ \"\$(getent passwd | grep -c '^okta-jit-keys:')\" = 1 ]"
+dpkg -i "$DEB_WEB" >>"$LOGS/reinstall.log" 2>&1
+check "reinstalling okta-jit-web keeps the one okta-jit-web group" bash -c \
+	"[ \"\$(getent group | grep -c '^okta-jit-web:')\" = 1 ]"
 
 echo "== pam-auth-update profile"
 if pam-auth-update --enable okta-jit >"$LOGS/pam-auth-update.log" 2>&1; then
@@ -293,23 +342,25 @@ echo "key" >/etc/okta-jit/keys/okta.key
 chmod 0600 /etc/okta-jit/keys/okta.key
 pam-auth-update --enable okta-jit >>"$LOGS/pam-auth-update.log" 2>&1
 check "profile selected before removal" grep -q pam_okta_jit.so /etc/pam.d/common-account
-dpkg -r libnss-okta-jit libpam-okta-jit okta-jit >"$LOGS/remove.log" 2>&1
-check "dpkg -r removed the three" bash -c \
-	"! dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit libnss-okta-jit | grep -qx installed"
+dpkg -r okta-jit-web libnss-okta-jit libpam-okta-jit okta-jit >"$LOGS/remove.log" 2>&1
+check "dpkg -r removed the four" bash -c \
+	"! dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit libnss-okta-jit okta-jit-web | grep -qx installed"
 check "remove: prerm took the profile out of the PAM stack" bash -c \
 	"cmp /etc/pam.d/common-account '$LOGS/common-account.before' && ! grep -rqs pam_okta_jit /etc/pam.d"
 check "remove: binaries, module and profile gone" absent "${BINARIES[@]}" /usr/share/pam-configs/okta-jit
 check "remove: ld.so.cache no longer names the NSS module" bash -c "! ldconfig -p | grep -q libnss_okta_jit"
 check "remove: ledger, config and key kept" present /var/lib/okta-jit/ledger.db \
 	/etc/okta-jit/okta-jit.conf /etc/okta-jit/keys/okta.key
-dpkg --purge libnss-okta-jit libpam-okta-jit okta-jit >"$LOGS/purge.log" 2>&1
+dpkg --purge okta-jit-web libnss-okta-jit libpam-okta-jit okta-jit >"$LOGS/purge.log" 2>&1
 check "dpkg --purge: packages unknown to dpkg" bash -c \
-	"! dpkg-query -W okta-jit libpam-okta-jit libnss-okta-jit 2>/dev/null | grep -q ."
+	"! dpkg-query -W okta-jit libpam-okta-jit libnss-okta-jit okta-jit-web 2>/dev/null | grep -q ."
 check "purge: user and group okta-jit-keys deleted" bash -c \
 	"! getent passwd okta-jit-keys && ! getent group okta-jit-keys"
+check "purge: group okta-jit-web deleted" bash -c "! getent group okta-jit-web"
 check "purge: nothing left" absent /etc/okta-jit /var/lib/okta-jit /run/okta-jit /var/cache/okta-jit \
 	/usr/share/pam-configs/okta-jit "${BINARIES[@]}" "${MANPAGES[@]}" \
-	/lib/systemd/system/okta-jitd.service "$WANTS" /usr/share/doc/okta-jit /usr/share/doc/libpam-okta-jit /usr/share/doc/libnss-okta-jit
+	/lib/systemd/system/okta-jitd.service "$WANTS" /usr/share/doc/okta-jit /usr/share/doc/libpam-okta-jit /usr/share/doc/libnss-okta-jit \
+	/lib/systemd/system/okta-jit-web.service "$WEB_WANTS" /usr/share/doc/okta-jit-web
 check "purge: no okta-jit file in the filesystem" bash -c \
 	"! find /etc /usr /lib /var/lib /run -xdev \( -name '*okta-jit*' -o -name 'pam_okta_jit*' -o -name 'libnss_okta_jit*' \) \
 	 -not -path '$ROOT/*' -not -path '$BUILD/*' 2>/dev/null | grep -v '^/var/lib/systemd/deb-systemd' | grep ."

@@ -690,17 +690,46 @@ static void test_web_section(void **state)
 	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = https://\n", 9, "[web] url:", "https://");
 	{
 		static const char *const ok[] = { "http://127.0.0.1:8080", "http://localhost", "http://[::1]:80/",
-						  "https://jit.example.com/okta-jit/" };
+						  "https://jit.example.com/" };
+		static const char *const kept[] = { "http://127.0.0.1:8080", "http://localhost", "http://[::1]:80",
+						    "https://jit.example.com" };
 
 		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 			char text[256];
 
 			snprintf(text, sizeof(text), BASE "[web]\nclient_id = 0oaA\nurl = %s\n", ok[i]);
 			c = load_ok(&l, text);
-			assert_string_equal(c->web_url, ok[i]);
+			assert_string_equal(c->web_url, kept[i]);
 			unload(&l);
 		}
 	}
+	/* The web service's own keys are read by this reader too (okta-jit-web
+	 * uses config_load): the same rules for both (issue 19). */
+	c = load_ok(&l, BASE "[web]\nclient_id = 0oaA\nsession_idle = 10m\nmax_sessions = 100\n"
+			"url = http://127.0.0.1:8080/\nlisten = [::1]:8080\n");
+	assert_int_equal(c->web_session_idle, 600);
+	assert_int_equal(c->web_max_sessions, 100);
+	assert_string_equal(c->web_url, "http://127.0.0.1:8080"); /* trailing '/' dropped: links append paths */
+	unload(&l);
+	c = load_ok(&l, BASE "[web]\nclient_id = 0oaA\nsession_max = 5m\n");
+	assert_int_equal(c->web_session_idle, 300); /* idle never outlives session_max */
+	assert_int_equal(c->web_max_sessions, OJIT_DEFAULT_WEB_MAX_SESSIONS);
+	unload(&l);
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = https://jit.example.com/jit\n", 9, "[web] url:", "no path");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = https://JIT.example.com\n", 9, "[web] url:", "upper case");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = https://u@jit.example.com\n", 9, "[web] url:", "user info");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = http://[::2]:80\n", 9, "[web] url:", "loopback");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nlisten = 8080\n", 9, "[web] listen:", "HOST:PORT");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nlisten = ::1:8080\n", 9, "[web] listen:", "HOST:PORT");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nlisten = 0.0.0.0:8080\n", 9, "[web] listen:",
+		     "plain HTTP only on a loopback");
+	expect_error(BASE "[web]\nclient_id = 0oaA\ntrusted_proxy = proxy.example\n", 9, "[web] trusted_proxy:",
+		     "one IP address");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nsession_idle = 5s\n", 9, "[web] session_idle:", "at least 60s");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nmax_sessions = 2\n", 9, "[web] max_sessions:", "16 to 1000000");
+	expect_error(BASE "[web]\nclient_id = 0oaA\ntls_key = /k.pem\n", 9, "[web] tls_cert:", "both, or neither");
+	expect_error(BASE "[web]\nclient_id = 0oaA\nurl = http://127.0.0.1:80\ntls_cert = /c\ntls_key = /k\n", 9,
+		     "[web] url:", "without TLS");
 	expect_error(BASE "[web]\nclient_id = 0oaA\nclient_id = 0oaB\n", 9, "[web] client_id:", "given twice");
 	expect_error(BASE "[web]\nclient_id = 0oaA\ncolour = blue\n", 9, "[web] colour:", "unknown key");
 	/* a gate changes nothing in Okta: no web socket there */

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "util.h"
 #include "web_config.h"
 #include "web_html.h"
@@ -465,6 +466,9 @@ static const char *write_conf(const char *text)
 	return path;
 }
 
+#define CONF_HEAD "[okta]\norg_url = https://org.example\nclient_id = api\nprivate_key = /k.pem\n" \
+	"[integration]\nname = t\n"
+
 static void test_config(void **state)
 {
 	struct web_config *cfg = malloc(sizeof(*cfg));
@@ -473,8 +477,9 @@ static void test_config(void **state)
 
 	(void)state;
 	assert_non_null(cfg);
-	p = write_conf("[okta]\norg_url = https://org.example/\nclient_id = api\n"
-		       "[daemon]\nsocket = /run/x.sock\n"
+	/* The whole file, as okta-jitd reads it: one reader (config_load). */
+	p = write_conf("[okta]\norg_url = https://org.example/\nclient_id = api\nprivate_key = /k.pem\n"
+		       "[integration]\nname = t\n[daemon]\nsocket = /run/x.sock\n"
 		       "[web]\nurl = https://jit.example.com/\nclient_id = 0oaWEB\nlisten = 127.0.0.1:9443\n"
 		       "trusted_proxy = 127.0.0.1\nsession_max = 30m\n"
 		       "[flow prod-db]\ngroups = prod-db-ssh, prod-db-admin\nmax_duration = 4h\nreason = required\n");
@@ -494,43 +499,102 @@ static void test_config(void **state)
 	assert_true(cfg->flows[0].reason_required);
 
 	/* An unknown [web] key: file, line and key named. */
-	p = write_conf("[okta]\norg_url = https://org.example\n[web]\nurl = https://jit.example.com\n"
+	p = write_conf(CONF_HEAD "[web]\nurl = https://jit.example.com\n"
 		       "client_id = x\nlisten_on = 0.0.0.0:80\n");
 	assert_int_equal(web_config_load(p, cfg, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, ":6: [web] listen_on: unknown key"));
+	assert_non_null(strstr(err, ":10: [web] listen_on: unknown key"));
 	assert_non_null(strstr(err, p));
 	unlink(p);
 
 	/* Plain HTTP off loopback is refused; so is a half TLS setup. */
-	p = write_conf("[okta]\norg_url = https://org.example\n[web]\nurl = https://jit.example.com\n"
+	p = write_conf(CONF_HEAD "[web]\nurl = https://jit.example.com\n"
 		       "client_id = x\nlisten = 0.0.0.0:8080\n");
 	assert_int_equal(web_config_load(p, cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "plain HTTP only on a loopback address"));
 	unlink(p);
-	p = write_conf("[okta]\norg_url = https://org.example\n[web]\nurl = https://jit.example.com\n"
+	p = write_conf(CONF_HEAD "[web]\nurl = https://jit.example.com\n"
 		       "client_id = x\nlisten = 0.0.0.0:8443\ntls_cert = /c.pem\n");
 	assert_int_equal(web_config_load(p, cfg, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "give both or neither"));
+	assert_non_null(strstr(err, "give tls_cert and tls_key both, or neither"));
 	unlink(p);
 
 	/* The loopback-HTTP test setup: no Secure cookie; elsewhere http:// is refused. */
-	p = write_conf("[okta]\norg_url = https://org.example\n[web]\nurl = http://127.0.0.1:8080\n"
+	p = write_conf(CONF_HEAD "[web]\nurl = http://127.0.0.1:8080\n"
 		       "client_id = x\n");
 	assert_int_equal(web_config_load(p, cfg, err, sizeof(err)), 0);
 	assert_false(cfg->secure_cookie);
 	unlink(p);
-	p = write_conf("[okta]\norg_url = https://org.example\n[web]\nurl = http://jit.example.com\n"
+	p = write_conf(CONF_HEAD "[web]\nurl = http://jit.example.com\n"
 		       "client_id = x\n");
 	assert_int_equal(web_config_load(p, cfg, err, sizeof(err)), -1);
 	unlink(p);
 	/* A url with a path, a bad trusted_proxy. */
-	p = write_conf("[okta]\norg_url = https://org.example\n[web]\nurl = https://jit.example.com/jit\n"
+	p = write_conf(CONF_HEAD "[web]\nurl = https://jit.example.com/jit\n"
 		       "client_id = x\ntrusted_proxy = proxy.example\n");
 	assert_int_equal(web_config_load(p, cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "[web] url"));
 	assert_non_null(strstr(err, "[web] trusted_proxy"));
 	unlink(p);
 	free(cfg);
+}
+
+/* Two readers of one file once disagreed (okta-jitd refused session_idle,
+ * okta-jit-web took an http:// url okta-jitd refused): each [web] line
+ * below is accepted by both readers or refused by both. */
+static void test_config_readers_agree(void **state)
+{
+	static const struct {
+		const char *lines;
+		int ok;
+	} cases[] = {
+		{ "url = https://jit.example.com\n", 1 },
+		{ "url = https://jit.example.com:8443/\n", 1 },
+		{ "url = http://127.0.0.1:8080\n", 1 },
+		{ "url = http://localhost:8080\n", 1 },
+		{ "url = http://[::1]:8080\n", 1 },
+		{ "url = http://jit.example.com\n", 0 },
+		{ "url = https://jit.example.com/jit\n", 0 },
+		{ "url = https://JIT.example.com\n", 0 },
+		{ "url = https://jit.example.com\nsession_idle = 10m\nmax_sessions = 64\n", 1 },
+		{ "url = https://jit.example.com\nsession_max = 30m\n", 1 },
+		{ "url = https://jit.example.com\nmax_sessions = 3\n", 0 },
+		{ "url = https://jit.example.com\nlisten = 127.0.0.1:9000\ntrusted_proxy = 127.0.0.1\n", 1 },
+		{ "url = https://jit.example.com\nlisten = [::1]:9000\ntrusted_proxy = ::1\n", 1 },
+		{ "url = https://jit.example.com\nlisten = 0.0.0.0:9000\n", 0 },
+		{ "url = https://jit.example.com\nlisten = 0.0.0.0:8443\ntls_cert = /c.pem\ntls_key = /k.pem\n", 1 },
+		{ "url = https://jit.example.com\ntls_cert = /c.pem\n", 0 },
+		{ "url = https://jit.example.com\ntrusted_proxy = proxy.example\n", 0 },
+		{ "url = https://jit.example.com\nclient_secret_file = /etc/okta-jit/web-client-secret\n", 1 },
+		{ "url = https://jit.example.com\nsocket = /run/t/web.sock\n", 1 },
+		{ "url = https://jit.example.com\nsocket = web.sock\n", 0 },
+		{ "url = https://jit.example.com\nlisten_on = 0.0.0.0:80\n", 0 },
+	};
+	struct web_config *wc = malloc(sizeof(*wc));
+	size_t i;
+
+	(void)state;
+	assert_non_null(wc);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ojit_config *c = NULL;
+		struct ojit_buf eb;
+		char text[1024], err[2048];
+		const char *p;
+		int a, b;
+
+		snprintf(text, sizeof(text), CONF_HEAD "[web]\nclient_id = 0oaWEB\n%s", cases[i].lines);
+		p = write_conf(text);
+		ojit_buf_init(&eb, 8192);
+		a = config_load(p, &c, &eb) == 0;
+		b = web_config_load(p, wc, err, sizeof(err)) == 0;
+		if (a != cases[i].ok || b != cases[i].ok)
+			fail_msg("case %zu (%s): okta-jitd %s, okta-jit-web %s: %s%s", i, cases[i].lines,
+				 a ? "accepts" : "refuses", b ? "accepts" : "refuses", eb.data != NULL ? eb.data : "",
+				 b ? "" : err);
+		config_free(c);
+		ojit_buf_free(&eb);
+		unlink(p);
+	}
+	free(wc);
 }
 
 static void test_secret_file(void **state)
@@ -571,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_sessions_bounded),
 		cmocka_unit_test(test_login_state_once),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_readers_agree),
 		cmocka_unit_test(test_secret_file),
 	};
 
