@@ -36,7 +36,7 @@ SO_LDFLAGS := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(EXTRA_LDFLAGS)
 LAYER_DIRS := common ledger config okta daemon cli web
 LAYER_INC  := $(LAYER_DIRS:%=-Ihelper/%)
 HELPER_HDRS := $(wildcard helper/*/*.h)
-LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c helper/common/proto.c \
+LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c helper/common/proto.c helper/common/proto_records.c \
 	helper/common/answers.c helper/common/audit.c helper/common/nss_cache.c helper/common/nss_cache_write.c \
 	helper/common/sshkey.c \
 	helper/ledger/ledger.c helper/ledger/ledger_types.c helper/ledger/ledger_schema.c helper/ledger/ledger_sqlite.c helper/ledger/ledger_sqlite_grants.c helper/ledger/ledger_sqlite_events.c helper/ledger/ledger_sqlite_snapshots.c helper/ledger/ledger_pg.c helper/ledger/ledger_pg_grants.c helper/ledger/ledger_pg_events.c helper/ledger/ledger_pg_snapshots.c \

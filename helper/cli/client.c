@@ -13,6 +13,7 @@
 #include "duration.h"
 #include "names.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "util.h"
 
 #define CLIENT_TIMEOUT_MS 120000
@@ -99,26 +100,6 @@ static void put_safe(FILE *f, const char *s)
 	fputs(ojit_strip_controls(buf), f);
 }
 
-static const char *rec_get(const struct proto_msg *m, size_t start, uint8_t tag)
-{
-	size_t i;
-
-	for (i = start; i < m->nfields && m->fields[i].tag != T_RECORD; i++)
-		if (m->fields[i].tag == tag)
-			return m->fields[i].val;
-	return NULL;
-}
-
-static int64_t rec_int(const struct proto_msg *m, size_t start, uint8_t tag)
-{
-	const char *v = rec_get(m, start, tag);
-	int64_t out = 0;
-
-	if (v == NULL || ojit_parse_int64(v, INT64_MIN / 2, INT64_MAX / 2, &out) != 0)
-		return 0;
-	return out;
-}
-
 /* The rows of one reply (or page); the header is the caller's. */
 static size_t print_grant_rows(const struct proto_msg *m)
 {
@@ -132,14 +113,14 @@ static size_t print_grant_rows(const struct proto_msg *m)
 
 		if (m->fields[i].tag != T_RECORD)
 			continue;
-		end = rec_int(m, i + 1, T_END);
-		state = rec_get(m, i + 1, T_STATE);
+		end = proto_rec_int(m, i + 1, T_END);
+		state = proto_rec_get(m, i + 1, T_STATE);
 		fmt_time(end, ends, sizeof(ends));
 		if (state != NULL && strcmp(state, "active") == 0 && end > now)
 			duration_format(end - now, left, sizeof(left));
-		printf("%-6lld ", (long long)rec_int(m, i + 1, T_ID));
-		printf("%-12.12s ", rec_get(m, i + 1, T_USER) ? ojit_strip_controls((char *)(uintptr_t)rec_get(m, i + 1, T_USER)) : "");
-		printf("%-24.24s ", rec_get(m, i + 1, T_GROUP) ? ojit_strip_controls((char *)(uintptr_t)rec_get(m, i + 1, T_GROUP)) : "");
+		printf("%-6lld ", (long long)proto_rec_int(m, i + 1, T_ID));
+		printf("%-12.12s ", proto_rec_get(m, i + 1, T_USER) ? ojit_strip_controls((char *)(uintptr_t)proto_rec_get(m, i + 1, T_USER)) : "");
+		printf("%-24.24s ", proto_rec_get(m, i + 1, T_GROUP) ? ojit_strip_controls((char *)(uintptr_t)proto_rec_get(m, i + 1, T_GROUP)) : "");
 		printf("%-18s %-25s %s\n", state ? state : "", ends, left);
 		shown++;
 	}
@@ -162,16 +143,16 @@ static void print_audit(const struct proto_msg *m)
 
 		if (m->fields[i].tag != T_RECORD)
 			continue;
-		fmt_time(rec_int(m, i + 1, T_AT), at, sizeof(at));
-		printf("%s  %-14s id=%-5lld actor=", at, rec_get(m, i + 1, T_EVENT) ? rec_get(m, i + 1, T_EVENT) : "",
-		       (long long)rec_int(m, i + 1, T_ID));
-		put_safe(stdout, rec_get(m, i + 1, T_ACTOR));
+		fmt_time(proto_rec_int(m, i + 1, T_AT), at, sizeof(at));
+		printf("%s  %-14s id=%-5lld actor=", at, proto_rec_get(m, i + 1, T_EVENT) ? proto_rec_get(m, i + 1, T_EVENT) : "",
+		       (long long)proto_rec_int(m, i + 1, T_ID));
+		put_safe(stdout, proto_rec_get(m, i + 1, T_ACTOR));
 		printf(" user=");
-		put_safe(stdout, rec_get(m, i + 1, T_USER));
+		put_safe(stdout, proto_rec_get(m, i + 1, T_USER));
 		printf(" group=");
-		put_safe(stdout, rec_get(m, i + 1, T_GROUP));
+		put_safe(stdout, proto_rec_get(m, i + 1, T_GROUP));
 		printf(" ");
-		put_safe(stdout, rec_get(m, i + 1, T_DETAIL));
+		put_safe(stdout, proto_rec_get(m, i + 1, T_DETAIL));
 		printf("\n");
 	}
 }
@@ -179,19 +160,19 @@ static void print_audit(const struct proto_msg *m)
 static void print_one_grant(const struct proto_msg *m)
 {
 	int64_t now = ojit_now();
-	int64_t end = rec_int(m, 1, T_END);
-	const char *state = rec_get(m, 1, T_STATE);
+	int64_t end = proto_rec_int(m, 1, T_END);
+	const char *state = proto_rec_get(m, 1, T_STATE);
 	const char *details = proto_get(m, T_DETAILS);
 	const char *approvers = proto_get(m, T_APPROVERS);
 	char ends[64], left[32] = "";
 
 	fmt_time(end, ends, sizeof(ends));
-	printf("grant %lld: ", (long long)rec_int(m, 1, T_ID));
+	printf("grant %lld: ", (long long)proto_rec_int(m, 1, T_ID));
 	put_safe(stdout, state);
 	printf(" (");
-	put_safe(stdout, rec_get(m, 1, T_GROUP));
+	put_safe(stdout, proto_rec_get(m, 1, T_GROUP));
 	printf(" for ");
-	put_safe(stdout, rec_get(m, 1, T_USER));
+	put_safe(stdout, proto_rec_get(m, 1, T_USER));
 	printf(")\n");
 	if (state != NULL && strcmp(state, "active") == 0 && end > now) {
 		duration_format(end - now, left, sizeof(left));

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util.h"
+
 enum key_kind { K_ED25519, K_RSA, K_ECDSA, K_SK_ED25519, K_SK_ECDSA };
 
 struct key_type {
@@ -41,21 +43,6 @@ static int is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Strict base64 (RFC 4648 4): whole quanta, '=' only as the last one or
  * two characters, no whitespace, and the bits padding leaves unused zero
  * (so one blob has one spelling). The decoded length, or -1. */
@@ -79,7 +66,7 @@ static long b64_decode(const char *in, size_t n, unsigned char *out, size_t outl
 			}
 			if (pad > 0)
 				return -1; /* data after '=' */
-			v[k] = b64_value(c);
+			v[k] = ojit_b64_digit(c, 0);
 			if (v[k] < 0)
 				return -1;
 		}

@@ -342,3 +342,18 @@ int ojit_pct_decode(const char *in, char *out, size_t n)
 	out[len] = '\0';
 	return (int)len;
 }
+
+int ojit_b64_digit(unsigned char c, int url)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == (url ? '-' : '+'))
+		return 62;
+	if (c == (url ? '_' : '/'))
+		return 63;
+	return -1;
+}

@@ -75,6 +75,11 @@ void ojit_buf_free_secret(struct ojit_buf *b);
 int ojit_pct_encode(struct ojit_buf *b, const char *in, size_t len);
 int ojit_pct_decode(const char *in, char *out, size_t n);
 
+/* The value (0-63) of one base64 digit, or -1: url = 0 for RFC 4648's
+ * standard alphabet (+ /), 1 for base64url (- _). Padding is the
+ * caller's. */
+int ojit_b64_digit(unsigned char c, int url);
+
 int64_t ojit_now(void);
 int64_t ojit_mono_ms(void);
 /* Sleep for ms milliseconds (restarts on EINTR). */

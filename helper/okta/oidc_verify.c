@@ -25,6 +25,7 @@
 
 #include "okta_client.h"
 #include "okta_http.h"
+#include "util.h"
 
 struct oidc_key {
 	char kid[OIDC_KID_MAX + 1];
@@ -88,21 +89,6 @@ static enum oidc_err fail(char *why, size_t n, enum oidc_err e, const char *fmt,
 
 /* ---- strict base64url ---- */
 
-static int b64url_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
 int oidc_b64url_decode_strict(const char *in, size_t len, unsigned char **out, size_t *outlen)
 {
 	unsigned char *buf;
@@ -118,7 +104,7 @@ int oidc_b64url_decode_strict(const char *in, size_t len, unsigned char **out, s
 	if (buf == NULL)
 		return -1;
 	for (i = 0; i < len; i++) {
-		int v = b64url_val((unsigned char)in[i]);
+		int v = ojit_b64_digit((unsigned char)in[i], 1);
 
 		if (v < 0)
 			goto bad;

@@ -9,6 +9,7 @@
 
 #include "duration.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "web_html.h"
 #include "web_jitd.h"
 
@@ -42,26 +43,6 @@ void web_page_message(struct web_resp *r, unsigned status, const char *title, co
 }
 
 /* ---- reading okta-jitd's answers -------------------------------------- */
-
-static const char *rec_get(const struct proto_msg *m, size_t start, uint8_t tag)
-{
-	size_t i;
-
-	for (i = start; i < m->nfields && m->fields[i].tag != T_RECORD; i++)
-		if (m->fields[i].tag == tag)
-			return m->fields[i].val;
-	return NULL;
-}
-
-static int64_t rec_int(const struct proto_msg *m, size_t start, uint8_t tag)
-{
-	const char *v = rec_get(m, start, tag);
-	int64_t out = 0;
-
-	if (v == NULL || ojit_parse_int64(v, INT64_MIN / 2, INT64_MAX / 2, &out) != 0)
-		return 0;
-	return out;
-}
 
 /* Call okta-jitd as the session's user. On failure (no answer, or an
  * ERROR) the page becomes the error and 0 is returned; 1 with *m filled
@@ -150,25 +131,25 @@ static void put_action(const struct web_ctx *c, struct ojit_buf *b, int64_t id, 
 static void put_grant(const struct web_ctx *c, struct ojit_buf *b, const struct proto_msg *m, size_t i,
 		      int approver_view)
 {
-	int64_t id = rec_int(m, i, T_ID), end = rec_int(m, i, T_END), now = ojit_now();
-	const char *state = rec_get(m, i, T_STATE);
-	const char *approvers = rec_get(m, i, T_APPROVERS);
+	int64_t id = proto_rec_int(m, i, T_ID), end = proto_rec_int(m, i, T_END), now = ojit_now();
+	const char *state = proto_rec_get(m, i, T_STATE);
+	const char *approvers = proto_rec_get(m, i, T_APPROVERS);
 	int active = state != NULL && strcmp(state, "active") == 0;
 	int pending = state != NULL && strncmp(state, "pending", 7) == 0;
 
 	ojit_buf_printf(b, "<div class=\"card\"><a href=\"/grants/%lld\">#%lld</a> <strong>", (long long)id,
 			(long long)id);
-	web_html_esc(b, rec_get(m, i, T_GROUP));
+	web_html_esc(b, proto_rec_get(m, i, T_GROUP));
 	web_html_lit(b, "</strong> <span class=\"state\">");
 	web_html_esc(b, state);
 	web_html_lit(b, "</span><div class=\"muted\">for ");
-	web_html_esc(b, rec_get(m, i, T_USER));
+	web_html_esc(b, proto_rec_get(m, i, T_USER));
 	web_html_lit(b, ", asked by ");
-	web_html_esc(b, rec_get(m, i, T_REQUESTER));
+	web_html_esc(b, proto_rec_get(m, i, T_REQUESTER));
 	web_html_lit(b, " at ");
-	put_time(b, rec_int(m, i, T_AT));
+	put_time(b, proto_rec_int(m, i, T_AT));
 	web_html_lit(b, "; duration ");
-	put_duration(b, rec_int(m, i, T_DURATION));
+	put_duration(b, proto_rec_int(m, i, T_DURATION));
 	if (active && end > now) {
 		web_html_lit(b, "; <strong>");
 		put_duration(b, end - now);
@@ -177,7 +158,7 @@ static void put_grant(const struct web_ctx *c, struct ojit_buf *b, const struct 
 		web_html_lit(b, ")");
 	}
 	web_html_lit(b, "</div><div>Reason: ");
-	web_html_esc(b, rec_get(m, i, T_REASON));
+	web_html_esc(b, proto_rec_get(m, i, T_REASON));
 	web_html_lit(b, "</div>");
 	if (approvers != NULL) {
 		/* okta-jitd names neither the reader nor the request's own user */
@@ -442,7 +423,7 @@ static size_t find_record(const struct proto_msg *m, int64_t id)
 	size_t i;
 
 	for (i = 0; i < m->nfields; i++)
-		if (m->fields[i].tag == T_RECORD && rec_int(m, i + 1, T_ID) == id)
+		if (m->fields[i].tag == T_RECORD && proto_rec_int(m, i + 1, T_ID) == id)
 			return i + 1;
 	return 0;
 }
@@ -471,16 +452,16 @@ static void put_audit(const struct web_ctx *c, struct ojit_buf *b, int64_t id)
 	}
 	web_html_lit(b, "<table><tr><th>When</th><th>Event</th><th>By</th><th>Detail</th></tr>");
 	for (i = 0; i < m.nfields; i++) {
-		if (m.fields[i].tag != T_RECORD || rec_int(&m, i + 1, T_ID) != id)
+		if (m.fields[i].tag != T_RECORD || proto_rec_int(&m, i + 1, T_ID) != id)
 			continue;
 		web_html_lit(b, "<tr><td>");
-		put_time(b, rec_int(&m, i + 1, T_AT));
+		put_time(b, proto_rec_int(&m, i + 1, T_AT));
 		web_html_lit(b, "</td><td>");
-		web_html_esc(b, rec_get(&m, i + 1, T_EVENT));
+		web_html_esc(b, proto_rec_get(&m, i + 1, T_EVENT));
 		web_html_lit(b, "</td><td>");
-		web_html_esc(b, rec_get(&m, i + 1, T_ACTOR));
+		web_html_esc(b, proto_rec_get(&m, i + 1, T_ACTOR));
 		web_html_lit(b, "</td><td>");
-		web_html_esc(b, rec_get(&m, i + 1, T_DETAIL));
+		web_html_esc(b, proto_rec_get(&m, i + 1, T_DETAIL));
 		web_html_lit(b, "</td></tr>");
 		n++;
 	}
