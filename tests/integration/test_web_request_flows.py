@@ -124,6 +124,9 @@ def test_flows_answer_and_page_show_only_what_the_user_may_request(stack):
     r = stack.env.cli("flows", user="ojt-bob")
     assert r.rc == 0 and [x["flow"] for x in r.j["flows"]] == ["open"] and \
         r.j["requesters_elsewhere"] == ["audit-readers"], r
+    r = stack.env.cli("flows", user="ojt-bob", json_out=False)
+    assert r.rc == 0 and r.out == "open: for 30m (at most 2h), reason optional; groups: staging-ssh\n" \
+        "other flows: ask to join the Okta group audit-readers\n", r.out
     r = stack.env.cli("flows", user="ojt-alice")
     assert r.rc == 0 and [x["flow"] for x in r.j["flows"]] == ["dba", "open"], r
     assert r.j["flows"][0]["groups"] == ["prod-db-ssh"] and r.j["flows"][0]["max_duration"] == 14400, r
