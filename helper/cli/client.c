@@ -369,6 +369,8 @@ static int cmd_usage(const char *cmd)
 		fprintf(stderr, " [--since T] [--user U] [--group G]\n");
 	else if (strcmp(cmd, "check") == 0)
 		fprintf(stderr, " GROUP... [--user USER (root)]\n");
+	else if (strcmp(cmd, "flows") == 0)
+		fprintf(stderr, " [--user USER (root)]\n");
 	else
 		fprintf(stderr, "\n");
 	return EXIT_USAGE;
@@ -440,6 +442,96 @@ static int cmd_keys(const char *socket_path, int argc, char **argv)
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* FLOWS' answer: the flows one may request (records), and whom to ask
+ * (REQUESTERS) for the rest. */
+static void flows_json(const struct proto_msg *m, cJSON *top)
+{
+	cJSON *flows = cJSON_AddArrayToObject(top, "flows");
+	cJSON *req = cJSON_AddArrayToObject(top, "requesters_elsewhere");
+	cJSON *cur = NULL, *groups = NULL;
+	size_t i;
+
+	if (flows == NULL || req == NULL)
+		return;
+	for (i = 0; i < m->nfields; i++) {
+		const struct proto_field *f = &m->fields[i];
+		int64_t v;
+
+		if (f->tag == T_RECORD) {
+			cur = cJSON_CreateObject();
+			groups = cur != NULL ? cJSON_AddArrayToObject(cur, "groups") : NULL;
+			if (cur != NULL)
+				cJSON_AddItemToArray(flows, cur);
+			continue;
+		}
+		if (cur == NULL) {
+			if (f->tag == T_REQUESTERS)
+				cJSON_AddItemToArray(req, cJSON_CreateString(f->val));
+			else if (f->tag == T_DETAILS)
+				cJSON_AddStringToObject(top, "access_details", f->val);
+			continue;
+		}
+		if (f->tag == T_GROUP && groups != NULL)
+			cJSON_AddItemToArray(groups, cJSON_CreateString(f->val));
+		else if (f->tag == T_FLOW)
+			cJSON_AddStringToObject(cur, "flow", f->val);
+		else if (f->tag == T_STATE)
+			cJSON_AddStringToObject(cur, "state", f->val);
+		else if (f->tag == T_MESSAGE)
+			cJSON_AddStringToObject(cur, "message", f->val);
+		else if (f->tag == T_REASON_REQUIRED)
+			cJSON_AddBoolToObject(cur, "reason_required", strcmp(f->val, "1") == 0);
+		else if ((f->tag == T_DURATION || f->tag == T_MAX_DURATION) &&
+			 ojit_parse_int64(f->val, 0, INT64_MAX / 2, &v) == 0)
+			cJSON_AddNumberToObject(cur, f->tag == T_DURATION ? "default_duration" : "max_duration", (double)v);
+	}
+}
+
+static void print_flows(const struct proto_msg *m)
+{
+	size_t i, j, n = 0;
+	char d[32], mx[32];
+
+	for (i = 0; i < m->nfields; i++) {
+		const char *state;
+
+		if (m->fields[i].tag != T_RECORD)
+			continue;
+		n++;
+		put_safe(stdout, proto_rec_get(m, i + 1, T_FLOW));
+		state = proto_rec_get(m, i + 1, T_STATE);
+		if (state == NULL || strcmp(state, "allowed") != 0) {
+			printf(": cannot tell now (");
+			put_safe(stdout, proto_rec_get(m, i + 1, T_MESSAGE));
+			printf(")\n");
+			continue;
+		}
+		if (duration_format(proto_rec_int(m, i + 1, T_DURATION), d, sizeof(d)) != 0)
+			ojit_strlcpy(d, "?", sizeof(d));
+		if (duration_format(proto_rec_int(m, i + 1, T_MAX_DURATION), mx, sizeof(mx)) != 0)
+			ojit_strlcpy(mx, "?", sizeof(mx));
+		printf(": for %s (at most %s), reason %s; groups:", d, mx,
+		       proto_rec_get(m, i + 1, T_REASON_REQUIRED) != NULL && strcmp(proto_rec_get(m, i + 1, T_REASON_REQUIRED), "1") == 0
+			       ? "required" : "optional");
+		for (j = i + 1; j < m->nfields && m->fields[j].tag != T_RECORD; j++)
+			if (m->fields[j].tag == T_GROUP) {
+				printf(" ");
+				put_safe(stdout, m->fields[j].val);
+			}
+		printf("\n");
+	}
+	if (n == 0)
+		printf("no access flow you may request here\n");
+	for (i = 0, j = 0; i < m->nfields && m->fields[i].tag != T_RECORD; i++) {
+		if (m->fields[i].tag != T_REQUESTERS)
+			continue;
+		printf(j++ == 0 ? "other flows: ask to join the Okta group " : " or ");
+		put_safe(stdout, m->fields[i].val);
+	}
+	if (j > 0)
+		printf("\n");
+}
+
 int client_command(const char *socket_path, int json, const char *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = { { "for", required_argument, NULL, 'f' },
@@ -480,6 +572,8 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		type = PROTO_CHECK;
 	else if (strcmp(cmd, "ping") == 0)
 		type = PROTO_PING;
+	else if (strcmp(cmd, "flows") == 0)
+		type = PROTO_FLOWS;
 	else if (strcmp(cmd, "keys") == 0)
 		return cmd_keys(socket_path, argc, argv);
 	else
@@ -580,6 +674,14 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		if (user != NULL)
 			proto_out_add(&o, T_USER, user);
 		break;
+	case PROTO_FLOWS:
+		if (argc != 0) {
+			proto_out_free(&o);
+			return cmd_usage(cmd);
+		}
+		if (user != NULL)
+			proto_out_add(&o, T_USER, user);
+		break;
 	default:
 		if (argc != 0)
 			return cmd_usage(cmd);
@@ -608,7 +710,9 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		char *s;
 
 		cJSON_AddBoolToObject(top, "ok", m.type == PROTO_OK);
-		if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_AUDIT)
+		if (type == PROTO_FLOWS && m.type == PROTO_OK)
+			cJSON_Delete(arr), cJSON_DeleteItemFromObject(top, "access_details"), flows_json(&m, top);
+		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_AUDIT)
 			cJSON_AddItemToObject(top, type == PROTO_AUDIT ? "events" : "grants", arr);
 		else if (cJSON_GetArraySize(arr) > 0)
 			cJSON_AddItemToObject(top, "grant", cJSON_DetachItemFromArray(arr, 0)), cJSON_Delete(arr);
@@ -640,6 +744,9 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		break;
 	case PROTO_AUDIT:
 		print_audit(&m);
+		break;
+	case PROTO_FLOWS:
+		print_flows(&m);
 		break;
 	case PROTO_PING:
 		put_safe(stdout, proto_get(&m, T_MESSAGE));

@@ -22,6 +22,7 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  request GROUP [--for D] [--reason TEXT]   ask for time-bound access to an Okta group\n"
 		"  status                       your active grants and pending requests, with time left\n"
+		"  flows                        the access flows you may request: groups, durations, reason\n"
 		"  list [--all] [--pending]     grants (--all: history too; --pending: requests you may approve)\n"
 		"  approve ID [--reason TEXT]   approve someone else's request\n"
 		"  deny ID [--reason TEXT]      deny someone else's request\n"

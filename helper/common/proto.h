@@ -37,7 +37,8 @@ enum proto_type {
 	PROTO_AUDIT = 12,
 	PROTO_BREAKGLASS = 13, /* root only: a break-glass login passed (audit + notify) */
 	PROTO_KEYS = 14,       /* root and [nss] keys_user only: a user's SSH keys from Okta */
-	PROTO_TYPE_MAX_REQUEST = 14,
+	PROTO_FLOWS = 15,      /* the access flows the caller may request (issue 19) */
+	PROTO_TYPE_MAX_REQUEST = 15,
 	/* replies */
 	PROTO_OK = 100,
 	PROTO_ERROR = 101,
@@ -81,7 +82,8 @@ enum proto_tag {
 	T_WEB_URL = 43,   /* CHECK refusal: the web page that requests the group ([web] url set) */
 	T_CURSOR = 44,    /* LIST paging: where the next page starts (a grant id; docs/protocol.md) */
 	T_LIMIT = 45,     /* LIST paging: records per page */
-	T_TAG_MAX = 45,
+	T_REQUESTERS = 46, /* FLOWS: a requesters group of a flow the caller may not request (who to ask) */
+	T_TAG_MAX = 46,
 };
 
 struct proto_field {

@@ -531,6 +531,71 @@ static void do_audit_grant(struct jitd *d, const struct actor *a, const struct p
 	ledger_audit_list_grant(d->ledger, id, 1000, audit_row_cb, c);
 }
 
+/* FLOWS (issue 19): the flows the caller may request, what the request
+ * page offers. A flow the requesters check refuses is never named; only
+ * its requesters groups are, as whom to ask (configuration, not secret). */
+static void do_flows(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
+{
+	struct jit_result res;
+	int verdict[CONFIG_MAX_FLOWS];
+	char why[600];
+	size_t i, j, k;
+
+	memset(&res, 0, sizeof(res));
+	if (d->cfg->nflows > CONFIG_MAX_FLOWS) {
+		reply_error(o, "invalid", "too many flows");
+		return;
+	}
+	if (grants_flows(d, a, proto_get(m, T_USER), verdict, why, sizeof(why), &res) != 0) {
+		reply_result_error(o, &res);
+		return;
+	}
+	if (d->cfg->access_details != NULL)
+		proto_out_add(o, T_DETAILS, d->cfg->access_details);
+	/* whom to ask: each requesters group of a flow refused, once */
+	for (i = 0; i < d->cfg->nflows; i++) {
+		const struct flow_config *f = &d->cfg->flows[i];
+
+		if (verdict[i] != 0)
+			continue;
+		for (j = 0; j < f->nrequesters; j++) {
+			int seen = 0;
+
+			for (k = 0; k < i && !seen; k++) {
+				const struct flow_config *g = &d->cfg->flows[k];
+				size_t l;
+
+				for (l = 0; l < g->nrequesters && !seen && verdict[k] == 0; l++)
+					seen = strcmp(g->requesters[l], f->requesters[j]) == 0;
+			}
+			for (k = 0; k < j && !seen; k++)
+				seen = strcmp(f->requesters[k], f->requesters[j]) == 0;
+			if (!seen)
+				proto_out_add(o, T_REQUESTERS, f->requesters[j]);
+		}
+	}
+	for (i = 0; i < d->cfg->nflows; i++) {
+		const struct flow_config *f = &d->cfg->flows[i];
+
+		if (verdict[i] == 0)
+			continue;
+		proto_out_add(o, T_RECORD, "");
+		proto_out_add(o, T_FLOW, f->name);
+		if (verdict[i] < 0) {
+			/* neither offered nor refused: its groups are not told */
+			proto_out_add(o, T_STATE, "unknown");
+			proto_out_add(o, T_MESSAGE, why);
+			continue;
+		}
+		proto_out_add(o, T_STATE, "allowed");
+		for (j = 0; j < f->ngroups; j++)
+			proto_out_add(o, T_GROUP, f->groups[j]);
+		proto_out_add_int(o, T_DURATION, f->default_duration);
+		proto_out_add_int(o, T_MAX_DURATION, f->max_duration);
+		proto_out_add(o, T_REASON_REQUIRED, f->reason_required ? "1" : "0");
+	}
+}
+
 void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
 		     struct after_reply *after)
 {
@@ -557,7 +622,7 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		return;
 	}
 	if (d->cfg->role_gate && (m->type == PROTO_REQUEST || m->type == PROTO_APPROVE || m->type == PROTO_DENY ||
-				  m->type == PROTO_REVOKE || m->type == PROTO_EXTEND)) {
+				  m->type == PROTO_REVOKE || m->type == PROTO_EXTEND || m->type == PROTO_FLOWS)) {
 		reply_error(o, "role",
 			    "this host only answers checks (role = gate) and holds no key that can change Okta groups; "
 			    "run this on a granter host of the fleet");
@@ -639,6 +704,9 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 	}
 	case PROTO_LIST:
 		do_list(d, a, m, o);
+		return;
+	case PROTO_FLOWS:
+		do_flows(d, a, m, o);
 		return;
 	case PROTO_AUDIT: {
 		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };

@@ -11,6 +11,14 @@
 int grants_request(struct jitd *d, const struct actor *a, const char *requester, const char *user,
 		   const char *group, int64_t duration, const char *reason, struct grant *out,
 		   struct jit_result *res);
+/* FLOWS (issue 19): which of the configuration's flows user may request,
+ * by REQUEST's own requesters check. verdict[i] for cfg->flows[i]: 1 yes
+ * (no requesters, or a member of one), 0 no, -1 cannot tell now (an Okta
+ * error or an ambiguous group name; why says which, the first one).
+ * 0, or -1 with res set (not this caller's to ask, no such Okta user, the
+ * user cannot be read). */
+int grants_flows(struct jitd *d, const struct actor *a, const char *user, int *verdict, char *why, size_t whyn,
+		 struct jit_result *res);
 int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char *note,
 		   struct grant *out, struct jit_result *res);
 int grants_deny(struct jitd *d, const struct actor *a, int64_t id, const char *note,

@@ -275,6 +275,68 @@ refused:
 	return -1;
 }
 
+int grants_flows(struct jitd *d, const struct actor *a, const char *user, int *verdict, char *why, size_t whyn,
+		 struct jit_result *res)
+{
+	struct check_user u;
+	struct okta_error e;
+	char login[OKTA_LOGIN_MAX + 1];
+	size_t i, j;
+	int rc = -1;
+
+	why[0] = '\0';
+	if (user == NULL)
+		user = a->user;
+	if (!a->is_root && strcmp(user, a->user) != 0) {
+		jit_result_set(res, "forbidden", "you may list only the flows you may request yourself");
+		audit_refusal(d, a, "refused", 0, user, "", "reason=flows-for-other");
+		return -1;
+	}
+	if (!jitd_valid_username(user)) {
+		jit_result_set(res, "invalid", "not a valid local user name");
+		return -1;
+	}
+	if (config_map_login(d->cfg, user, login, sizeof(login)) != 0) {
+		jit_result_set(res, "invalid", "cannot map '%s' to an Okta login", user);
+		return -1;
+	}
+	/* As REQUEST reads them: the user and their groups through the check
+	 * cache (one Okta read per cache_ttl however often the page loads). */
+	if (check_user_lookup(d, user, login, &u, &e) != 0) {
+		grants_okta_result(res, "cannot look up the user in Okta", &e);
+		return -1;
+	}
+	if (u.not_found) {
+		jit_result_set(res, "not_found", "no Okta user with login %s", login);
+		goto out;
+	}
+	if (a->web && strcmp(u.id, a->okta_id) != 0) {
+		jit_result_set(res, "forbidden", "the signed-in Okta user is not %s's Okta user", user);
+		audit_refusal(d, a, "refused", 0, user, "", "reason=okta-id-mismatch");
+		goto out;
+	}
+	if (strcmp(u.status, "ACTIVE") != 0) {
+		jit_result_set(res, "forbidden", "Okta user %s is %s, not ACTIVE", u.login, u.status);
+		goto out;
+	}
+	for (i = 0; i < d->cfg->nflows; i++) {
+		const struct flow_config *f = &d->cfg->flows[i];
+		int ok = f->nrequesters == 0;
+
+		/* REQUEST's loop: the first error ends it, unknown */
+		for (j = 0; j < f->nrequesters && ok == 0; j++)
+			ok = grants_user_in_named_group(d, &u, f->requesters[j], &e);
+		if (ok < 0 && why[0] == '\0')
+			snprintf(why, whyn, "%s%s", e.kind == OKTA_ERR_AMBIGUOUS ? "a configuration error: " : "Okta: ",
+				 e.summary);
+		verdict[i] = ok < 0 ? -1 : ok > 0;
+	}
+	rc = 0;
+out:
+	check_user_free(&u);
+	return rc;
+}
+
 int grants_approve(struct jitd *d, const struct actor *a, int64_t id, const char *note,
 		   struct grant *out, struct jit_result *res)
 {

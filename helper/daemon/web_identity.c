@@ -22,6 +22,7 @@ int web_request_allowed(uint8_t type)
 	case PROTO_EXTEND:
 	case PROTO_LIST:
 	case PROTO_STATUS:
+	case PROTO_FLOWS: /* the flows the signed-in user may request (the request page) */
 	case PROTO_AUDIT: /* one grant's trail, for its person or its approvers (daemon_dispatch.c) */
 		return 1;
 	default:

@@ -30,36 +30,6 @@ static int copy(struct ojit_buf *eb, const char *path, const char *what, const c
 	return 0;
 }
 
-/* The [flow NAME] sections, for the request page: the groups as written
- * (comma-separated), the durations and whether a reason is needed. */
-static int copy_flows(const struct ojit_config *c, struct web_config *cfg, struct ojit_buf *eb)
-{
-	size_t i, j;
-
-	for (i = 0; i < c->nflows && i < WEB_MAX_FLOWS; i++) {
-		const struct flow_config *f = &c->flows[i];
-		struct web_flow *w = &cfg->flows[cfg->nflows++];
-		struct ojit_buf g;
-
-		if (copy(eb, c->path, "[flow] name", f->name, w->name, sizeof(w->name)) != 0)
-			return -1;
-		ojit_buf_init(&g, sizeof(w->groups));
-		for (j = 0; j < f->ngroups; j++)
-			ojit_buf_printf(&g, "%s%s", j > 0 ? ", " : "", f->groups[j]);
-		if (g.overflow || (g.data != NULL && ojit_strlcpy(w->groups, g.data, sizeof(w->groups)) != 0)) {
-			ojit_buf_printf(eb, "%s:%d: [flow %s] groups: too long for the web pages\n", c->path, f->line,
-					f->name);
-			ojit_buf_free(&g);
-			return -1;
-		}
-		ojit_buf_free(&g);
-		w->default_duration = f->default_duration;
-		w->max_duration = f->max_duration;
-		w->reason_required = f->reason_required;
-	}
-	return 0;
-}
-
 static int web_config_from(const struct ojit_config *c, struct web_config *cfg, struct ojit_buf *eb)
 {
 	const char *p = c->path;
@@ -97,11 +67,9 @@ static int web_config_from(const struct ojit_config *c, struct web_config *cfg, 
 	cfg->session_max = c->web_session_max;
 	cfg->session_idle = c->web_session_idle;
 	cfg->max_sessions = (size_t)c->web_max_sessions;
-	if (c->nflows > WEB_MAX_FLOWS) {
-		ojit_buf_printf(eb, "%s: more than %d [flow] sections for the web pages\n", p, WEB_MAX_FLOWS);
-		return -1;
-	}
-	return copy_flows(c, cfg, eb);
+	/* The request page asks okta-jitd which flows the user may request
+	 * (FLOWS): the [flow] sections are not copied here. */
+	return 0;
 }
 
 int web_config_load(const char *path, struct web_config *cfg, char *err, size_t errlen)

@@ -1,9 +1,9 @@
 /* web_config.h - what okta-jit-web takes of /etc/okta-jit/okta-jit.conf:
  * [web] (its own section), [okta] org_url and ca_file, [integration]
- * access_details, and the [flow NAME] sections' groups and durations for
- * the request page. The file is read and checked in full by the config
- * layer's config_load, the same reader as okta-jitd's (issue 19): errors
- * name the file, line and key. */
+ * access_details. The request page's flows come from okta-jitd (FLOWS:
+ * those the signed-in user may request), not from here. The file is read
+ * and checked in full by the config layer's config_load, the same reader
+ * as okta-jitd's (issue 19): errors name the file, line and key. */
 #ifndef OJIT_WEB_CONFIG_H
 #define OJIT_WEB_CONFIG_H
 
@@ -12,15 +12,6 @@
 
 #define WEB_DEFAULT_SOCKET "/run/okta-jit/web.sock"
 #define WEB_DEFAULT_LISTEN "127.0.0.1:8080"
-#define WEB_MAX_FLOWS 256 /* config.h CONFIG_MAX_FLOWS */
-
-struct web_flow {
-	char name[64];
-	char groups[512];        /* as written: comma-separated */
-	int64_t default_duration; /* 0: none set */
-	int64_t max_duration;     /* 0: none set */
-	int reason_required;
-};
 
 struct web_config {
 	char org_url[256];
@@ -39,8 +30,6 @@ struct web_config {
 	int64_t session_idle;
 	size_t max_sessions;
 	int secure_cookie;    /* 0 only when url is http:// on loopback */
-	struct web_flow flows[WEB_MAX_FLOWS];
-	size_t nflows;
 };
 
 /* Read and check path. 0, or -1 with the reasons (one a line) in err. */

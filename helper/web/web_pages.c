@@ -218,92 +218,138 @@ out:
 	proto_out_free(&o);
 }
 
-/* Durations offered for a flow: the usual steps up to its maximum. */
-static void put_duration_select(struct ojit_buf *b, const struct web_flow *f)
+/* Durations offered for a flow: the usual steps up to its maximum, the
+ * default selected. Nothing longer is offered (okta-jitd refuses it
+ * anyway). */
+static void put_duration_select(struct ojit_buf *b, int64_t def, int64_t max)
 {
 	static const int64_t steps[] = { 900, 1800, 3600, 7200, 14400, 28800, 86400, 604800 };
-	int64_t max = f->max_duration > 0 ? f->max_duration : 86400;
-	int64_t def = f->default_duration > 0 ? f->default_duration : 3600;
+	char s[32];
 	size_t i;
 	int def_shown = 0;
 
+	if (max <= 0)
+		max = 3600;
+	if (def <= 0 || def > max)
+		def = max;
 	web_html_lit(b, "<label>For<select name=\"duration\">");
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		char s[32];
-
-		if (steps[i] > max)
-			break;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && steps[i] < max; i++) {
+		if (def < steps[i] && !def_shown) {
+			duration_format(def, s, sizeof(s));
+			ojit_buf_printf(b, "<option value=\"%s\" selected>%s</option>", s, s);
+			def_shown = 1;
+		}
 		duration_format(steps[i], s, sizeof(s));
 		ojit_buf_printf(b, "<option value=\"%s\"%s>%s</option>", s, steps[i] == def ? " selected" : "", s);
 		def_shown |= steps[i] == def;
 	}
-	if (!def_shown && def <= max) {
-		char s[32];
-
+	if (!def_shown && def < max) {
 		duration_format(def, s, sizeof(s));
 		ojit_buf_printf(b, "<option value=\"%s\" selected>%s</option>", s, s);
 	}
-	if (f->max_duration > 0 && f->max_duration != def) {
-		char s[32];
-
-		duration_format(f->max_duration, s, sizeof(s));
-		ojit_buf_printf(b, "<option value=\"%s\">%s (the most)</option>", s, s);
-	}
+	duration_format(max, s, sizeof(s));
+	ojit_buf_printf(b, "<option value=\"%s\"%s>%s (the most)</option>", s, def == max ? " selected" : "", s);
 	web_html_lit(b, "</select></label>");
 }
 
+/* One flow okta-jitd says this user may request (FLOWS record at i). */
+static void put_flow_form(const struct web_ctx *c, struct ojit_buf *b, const struct proto_msg *m, size_t i,
+			  const char *group)
+{
+	const char *rr = proto_rec_get(m, i, T_REASON_REQUIRED);
+	int reason_required = rr != NULL && strcmp(rr, "1") == 0;
+	size_t j;
+
+	web_html_lit(b, "<div class=\"card flow\"><h2>");
+	web_html_esc(b, proto_rec_get(m, i, T_FLOW));
+	web_html_lit(b, "</h2><form method=\"post\" action=\"/request\">");
+	put_csrf(c, b);
+	web_html_lit(b, "<label>Group<select name=\"group\">");
+	for (j = i; j < m->nfields && m->fields[j].tag != T_RECORD; j++) {
+		const char *one = m->fields[j].val;
+
+		if (m->fields[j].tag != T_GROUP)
+			continue;
+		web_html_lit(b, "<option value=\"");
+		web_html_esc(b, one);
+		web_html_lit(b, group != NULL && strcmp(group, one) == 0 ? "\" selected>" : "\">");
+		web_html_esc(b, one);
+		web_html_lit(b, "</option>");
+	}
+	web_html_lit(b, "</select></label>");
+	put_duration_select(b, proto_rec_int(m, i, T_DURATION), proto_rec_int(m, i, T_MAX_DURATION));
+	ojit_buf_printf(b, "<label>Reason%s<textarea name=\"reason\" rows=\"3\" maxlength=\"%d\"%s>"
+			   "</textarea></label>",
+			reason_required ? " (required)" : "", WEB_REASON_MAX, reason_required ? " required" : "");
+	web_html_lit(b, "<button type=\"submit\">Request</button></form></div>\n");
+}
+
+/* The flows okta-jitd says this user may request (FLOWS: the requesters
+ * check REQUEST makes), and nothing else: a flow it refuses is not
+ * named; one it cannot tell about now (Okta failed) says so. */
 void web_page_request_form(const struct web_ctx *c, struct web_resp *r, const char *group)
 {
 	struct ojit_buf *b = &r->body;
-	size_t i;
+	struct proto_out o;
+	struct proto_msg m;
+	const char *details;
+	size_t i, offered = 0, unknown = 0, nreq = 0;
 
+	proto_out_init(&o, PROTO_FLOWS);
+	if (!call(c, r, &o, &m))
+		goto out;
 	web_html_head(b, "Request access", c->sess->login);
-	if (c->cfg->access_details[0] != '\0') {
+	details = proto_get(&m, T_DETAILS);
+	if (details != NULL && details[0] != '\0') {
 		web_html_lit(b, "<p class=\"muted\">");
-		web_html_esc(b, c->cfg->access_details);
+		web_html_esc(b, details);
 		web_html_lit(b, "</p>");
 	}
-	if (c->cfg->nflows == 0)
-		web_html_lit(b, "<p>No access flows are configured.</p>");
-	/* Every flow of the configuration is shown; okta-jitd decides whether
-	 * this user may request it (its requesters) and says so if not. */
-	for (i = 0; i < c->cfg->nflows; i++) {
-		const struct web_flow *f = &c->cfg->flows[i];
-		const char *g = f->groups;
+	for (i = 0; i < m.nfields; i++) {
+		const char *state;
 
-		web_html_lit(b, "<div class=\"card\"><h2>");
-		web_html_esc(b, f->name);
-		web_html_lit(b, "</h2><form method=\"post\" action=\"/request\">");
-		put_csrf(c, b);
-		web_html_lit(b, "<label>Group<select name=\"group\">");
-		for (;;) {
-			char one[WEB_GROUP_MAX];
-			size_t len;
-
-			g += strspn(g, ", \t");
-			len = strcspn(g, ", \t");
-			if (len == 0)
-				break;
-			if (len < sizeof(one)) {
-				memcpy(one, g, len);
-				one[len] = '\0';
-				web_html_lit(b, "<option value=\"");
-				web_html_esc(b, one);
-				web_html_lit(b, group != NULL && strcmp(group, one) == 0 ? "\" selected>" : "\">");
-				web_html_esc(b, one);
-				web_html_lit(b, "</option>");
-			}
-			g += len;
+		if (m.fields[i].tag != T_RECORD)
+			continue;
+		state = proto_rec_get(&m, i + 1, T_STATE);
+		if (state != NULL && strcmp(state, "allowed") == 0) {
+			put_flow_form(c, b, &m, i + 1, group);
+			offered++;
+		} else {
+			web_html_lit(b, "<div class=\"card unknown\"><h2>");
+			web_html_esc(b, proto_rec_get(&m, i + 1, T_FLOW));
+			web_html_lit(b, "</h2><p class=\"err\">Cannot tell now whether you may request this: ");
+			web_html_esc(b, proto_rec_get(&m, i + 1, T_MESSAGE));
+			web_html_lit(b, ". Try again in a minute.</p></div>\n");
+			unknown++;
 		}
-		web_html_lit(b, "</select></label>");
-		put_duration_select(b, f);
-		ojit_buf_printf(b, "<label>Reason%s<textarea name=\"reason\" rows=\"3\" maxlength=\"%d\"%s>"
-				   "</textarea></label>",
-				f->reason_required ? " (required)" : "", WEB_REASON_MAX,
-				f->reason_required ? " required" : "");
-		web_html_lit(b, "<button type=\"submit\">Request</button></form></div>\n");
+	}
+	if (offered == 0 && unknown == 0) {
+		for (i = 0; i < m.nfields; i++)
+			nreq += m.fields[i].tag == T_REQUESTERS;
+		if (nreq == 0) {
+			web_html_lit(b, "<p id=\"none\">No access flows are configured here.</p>");
+		} else {
+			size_t k = 0;
+
+			web_html_lit(b, "<p id=\"none\">You may not request access through any flow here. Ask to be "
+					"added to ");
+			web_html_lit(b, nreq > 1 ? "one of the Okta groups " : "the Okta group ");
+			for (i = 0; i < m.nfields; i++) {
+				if (m.fields[i].tag != T_REQUESTERS)
+					continue;
+				if (k++ > 0)
+					web_html_lit(b, k == nreq ? " or " : ", ");
+				web_html_lit(b, "<strong>");
+				web_html_esc(b, m.fields[i].val);
+				web_html_lit(b, "</strong>");
+			}
+			web_html_lit(b, " (its owners in Okta or your Okta administrators add members).</p>");
+		}
 	}
 	web_html_foot(b);
+	proto_msg_free(&m);
+out:
+	proto_out_free(&o);
 }
 
 /* Common checks of a duration and reason from a form. */

@@ -494,9 +494,6 @@ static void test_config(void **state)
 	assert_true(cfg->session_idle <= 1800);
 	assert_string_equal(cfg->socket, WEB_DEFAULT_SOCKET);
 	assert_true(cfg->secure_cookie);
-	assert_int_equal(cfg->nflows, 1);
-	assert_int_equal(cfg->flows[0].max_duration, 14400);
-	assert_true(cfg->flows[0].reason_required);
 
 	/* An unknown [web] key: file, line and key named. */
 	p = write_conf(CONF_HEAD "[web]\nurl = https://jit.example.com\n"
