@@ -122,8 +122,8 @@ static void put_action(const struct web_ctx *c, struct ojit_buf *b, int64_t id, 
 		web_html_lit(b, "<label>By (e.g. 30m, 1h)<input type=\"text\" name=\"duration\" required "
 				"maxlength=\"16\" value=\"1h\"></label>");
 	if (with_reason)
-		ojit_buf_printf(b, "<label>Reason<textarea name=\"reason\" rows=\"2\" maxlength=\"%d\">"
-				   "</textarea></label>", WEB_REASON_MAX);
+		ojit_buf_printf(b, "<label>Reason to %s<textarea name=\"reason\" rows=\"2\" maxlength=\"%d\">"
+				   "</textarea></label>", action, WEB_REASON_MAX);
 	ojit_buf_printf(b, "<button type=\"submit\">%s</button></form>", label);
 }
 
