@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "../fixed_keys.h" /* RSA keys: no key generation under valgrind */
+#include "fixed_keys.h" /* RSA keys: no key generation under valgrind */
 
 #include <cjson/cJSON.h>
 #include <openssl/bn.h>

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../fixed_keys.h" /* RSA keys: no key generation under valgrind */
+#include "fixed_keys.h" /* RSA keys: no key generation under valgrind */
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>

@@ -1,4 +1,4 @@
-/* Fixed RSA private keys for the unit tests (tests/unit/LAYER/test_*.c).
+/* Fixed RSA private keys for the unit tests (tests/unit/okta/test_*.c).
  *
  * Why not EVP_PKEY_Q_keygen: `make check` runs every unit test under
  * valgrind too, where one RSA key generation takes 5 to 20 seconds (the
