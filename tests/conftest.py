@@ -195,8 +195,13 @@ class OktaServer:
         self.log.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def rsa_key():
+    """One RSA key for the whole session: making one costs ~0.2 s and most
+    of the ~650 tests ask for it. Sharing it changes nothing a test sees: a
+    key object is immutable, and each test still has its own fake Okta
+    (trusting the key) and its own key file. A test that needs a second,
+    different key calls gen_key()."""
     return gen_key("rsa")
 
 

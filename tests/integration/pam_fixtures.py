@@ -174,7 +174,7 @@ class FakeDaemon:
         self.srv.bind(self.path)
         os.chmod(self.path, 0o666)
         self.srv.listen(64)
-        self.srv.settimeout(0.2)
+        self.srv.settimeout(0.02)  # how soon close() is seen: each test closes its fakes
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "fixed_keys.h" /* RSA keys: no key generation under valgrind */
+
 #include <cjson/cJSON.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -43,7 +45,7 @@ static int group_setup(void **state)
 		return -1;
 	k->ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k->ec2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	k->rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	k->rsa = testkey_load(testkey_rsa2048_a);
 	*state = k;
 	return k->ec != NULL && k->ec2 != NULL && k->rsa != NULL ? 0 : -1;
 }

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "fixed_keys.h" /* RSA keys: no key generation under valgrind */
+
 #include <cjson/cJSON.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -32,7 +34,7 @@ static int group_setup(void **state)
 
 	if (k == NULL)
 		return -1;
-	k->rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	k->rsa = testkey_load(testkey_rsa2048_a);
 	k->ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	*state = k;
 	return k->rsa != NULL && k->ec != NULL ? 0 : -1;

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "fixed_keys.h" /* RSA keys: no key generation under valgrind */
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -37,8 +39,8 @@ static int group_setup(void **state)
 	snprintf(fx.dir, sizeof(fx.dir), "%s/ojit-keyfile-XXXXXX", base ? base : "/tmp");
 	if (mkdtemp(fx.dir) == NULL)
 		return -1;
-	fx.rsa2048 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	fx.rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	fx.rsa2048 = testkey_load(testkey_rsa2048_a);
+	fx.rsa1024 = testkey_load(testkey_rsa1024);
 	fx.p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	fx.p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	return fx.rsa2048 && fx.rsa1024 && fx.p256 && fx.p384 ? 0 : -1;

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "fixed_keys.h" /* RSA keys: no key generation under valgrind */
+
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 #include <openssl/bio.h>
@@ -70,8 +72,8 @@ static int group_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	f->key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	f->other = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	f->key = testkey_load(testkey_rsa2048_a);
+	f->other = testkey_load(testkey_rsa2048_b);
 	f->jwks = jwks_of(f->key, "k1");
 	*state = f;
 	return f->key && f->other && f->jwks ? 0 : -1;
