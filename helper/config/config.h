@@ -114,6 +114,7 @@ struct ojit_config {
 	int64_t outage_grace;
 	int64_t pending_ttl;
 	int64_t recheck_after;      /* a removal made again after an add of unknown outcome */
+	int64_t refresh_timeout;    /* how long a stale answer serves while its refresh runs (issue 20) */
 	char **snapshot_groups;     /* standing groups the gates check that no flow names */
 	size_t nsnapshot_groups;
 	int snapshot_groups_line;

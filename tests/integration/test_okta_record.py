@@ -3,6 +3,7 @@ names okta-jit and its version in User-Agent, and the audit record of each
 membership change carries the X-Okta-Request-Id of the call that made it,
 so an admin can find the same change in Okta's System Log."""
 import re
+import shlex
 import subprocess
 
 from daemon_fixtures import *  # noqa: F401,F403
@@ -20,7 +21,7 @@ def version():
 
 
 def detail_kv(row):
-    return dict(kv.split("=", 1) for kv in row["detail"].split() if "=" in kv)
+    return dict(kv.split("=", 1) for kv in shlex.split(row["detail"]) if "=" in kv)
 
 
 def membership_calls(jit, method, gid, uid):
