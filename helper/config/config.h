@@ -193,6 +193,11 @@ int config_nss_home(const struct ojit_config *cfg, const char *user, char *out, 
 
 /* The flow that covers an Okta group name, or NULL. */
 const struct flow_config *config_flow_for_group(const struct ojit_config *cfg, const char *group);
+/* The staleness bound in seconds, cache_ttl + refresh_timeout: no plain
+ * allow rests on an answer of Okta's older than this (issue 20). A gate's
+ * snapshot: the smaller of it and 2 x cache_ttl (the rule before). */
+int64_t config_stale_bound(const struct ojit_config *cfg);
+int64_t config_snapshot_fresh(const struct ojit_config *cfg);
 
 /* [web] (config_web.c): the checks okta-jitd's config_load and the web
  * service share, so that both accept the same [web] section. */

@@ -39,7 +39,7 @@ unsigned check_hash(const char *s)
 
 int check_within_bound(const struct jitd *d, int64_t asked_ms)
 {
-	return ojit_mono_ms() - asked_ms < (d->cfg->cache_ttl + d->cfg->refresh_timeout) * 1000;
+	return ojit_mono_ms() - asked_ms < config_stale_bound(d->cfg) * 1000;
 }
 
 static int ascii_lower(int ch)
