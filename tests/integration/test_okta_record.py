@@ -92,3 +92,19 @@ def test_request_id_that_fails_the_check_is_not_recorded(jit):
     granted = jit.audit(gid, "granted")
     assert len(granted) == 1 and detail_kv(granted[0]).get("okta_request_id") == "none", granted
     assert "evil" not in granted[0]["detail"], granted
+
+
+def test_key_and_discovery_calls_name_okta_jit_too(jit_factory):
+    # okta-jitd's web socket verifies an ID token against Okta's published
+    # keys (discovery and JWKS): those calls carry the same User-Agent.
+    from test_web_identity import mint, web_call, web_env
+    ua = "okta-jit/" + version()
+    env = web_env(jit_factory)
+    env.okta.clear_requests()
+    t, f = web_call(env, PING, mint(env, ALICE))  # noqa: F405
+    assert t == P_OK, f  # noqa: F405
+    reqs = env.okta.requests()
+    keys = [q for q in reqs if "/keys" in q["path"] or "/.well-known/" in q["path"]]
+    assert keys, sorted({q["path"] for q in reqs})
+    bad = [q for q in reqs if not (q["user_agent"] or "").startswith(ua)]
+    assert not bad, bad
