@@ -61,6 +61,8 @@ def test_okta_change_reaches_checks_within_bound(jit_factory, change):
         time.sleep(0.1)
     assert denied is not None and denied.j["decision"] == "deny", (allows, denied)
     assert denied.j["code"] == ("user_inactive" if change == "suspend" else "not_member"), denied
+    print("STALENESS %s: last allow %.2f s after the change, refused at %.2f s (bound %d s)"
+          % (change, allows[-1] if allows else 0.0, time.time() - t0, BOUND))
     assert not allows or allows[-1] < BOUND + SLACK, allows
     assert not jit.audit(event="check_grace")
     # and it stays refused
@@ -81,7 +83,7 @@ def test_slow_refresh_never_serves_past_bound(jit_factory):
     change_in_okta(jit, "suspend")
     plain_late, grace_late = [], 0
     try:
-        while time.time() < t0 + BOUND + SLACK + 5:
+        while time.time() < t0 + BOUND + SLACK + 3:
             before = len(jit.audit(event="check_grace"))
             start = time.time() - t0
             c = jit.cli("check", "web-sudo", user="ojt-alice")
@@ -93,6 +95,8 @@ def test_slow_refresh_never_serves_past_bound(jit_factory):
                 else:
                     plain_late.append(round(start, 2))
             time.sleep(0.2)
+        print("STALENESS held refresh: %d allows from grace past the bound, plain ones past it: %s"
+              % (grace_late, plain_late))
         assert not plain_late, "plain allows past the bound (%ss) at %s" % (BOUND, plain_late)
         assert grace_late >= 1
         # not on the PAM module's answer board either (nothing there holds

@@ -108,3 +108,22 @@ def test_key_and_discovery_calls_name_okta_jit_too(jit_factory):
     assert keys, sorted({q["path"] for q in reqs})
     bad = [q for q in reqs if not (q["user_agent"] or "").startswith(ua)]
     assert not bad, bad
+
+
+def test_okta_jit_web_calls_name_okta_jit_too(tmp_path, okta_factory, rsa_key, local_users, cli_copy):
+    # okta-jit-web's own calls (discovery, the code exchange at the token
+    # endpoint, keys) and okta-jitd's behind it: one User-Agent.
+    from web_fixtures import WebStack
+    ua = "okta-jit/" + version()
+    s = WebStack(str(tmp_path / "web"), okta_factory, rsa_key, cli_copy).start()
+    try:
+        s.okta.clear_requests()
+        st, _, body = s.browser().sign_in("ojt-alice@example.com").get("/")
+        assert st == 200, body[:500]
+        reqs = s.okta.requests()
+        assert any(q["path"].startswith("/oauth2/v1/token") for q in reqs), sorted({q["path"] for q in reqs})
+        bad = [q for q in reqs if not q["path"].startswith("/oauth2/v1/authorize")
+               and not (q["user_agent"] or "").startswith(ua)]
+        assert not bad, bad
+    finally:
+        s.close()
