@@ -373,10 +373,10 @@ static void check_gate(struct doctor *d, const struct ojit_config *cfg)
 				step(d, STEP_FAIL, "snapshot", "check that a granter runs and reaches Okta",
 				     "snapshot of group '%s' is %llds old (outage_grace %llds): its checks answer unavailable", g,
 				     (long long)age, (long long)cfg->outage_grace);
-			else if (age >= 2 * cfg->cache_ttl)
+			else if (age >= config_snapshot_fresh(cfg))
 				step(d, STEP_WARN, "snapshot", "check that a granter runs and reaches Okta",
-				     "snapshot of group '%s' is %llds old (over 2 x cache_ttl): checks pass from grace", g,
-				     (long long)age);
+				     "snapshot of group '%s' is %llds old (over %llds, the staleness bound): checks pass from grace",
+				     g, (long long)age, (long long)config_snapshot_fresh(cfg));
 			else
 				step(d, STEP_PASS, "snapshot", NULL, "group '%s': %lld members, taken %llds ago by %s", g,
 				     (long long)h->nmembers, (long long)age, h->host);

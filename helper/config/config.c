@@ -410,6 +410,17 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 		return set_duration(st, "daemon", key, value, &c->pending_ttl, 1);
 	if (strcmp(key, "recheck_after") == 0)
 		return set_duration(st, "daemon", key, value, &c->recheck_after, 1);
+	if (strcmp(key, "refresh_timeout") == 0) {
+		if (!set_duration(st, "daemon", key, value, &c->refresh_timeout, 1))
+			return 0;
+		/* It is part of the staleness bound (cache_ttl + refresh_timeout):
+		 * a long one would make that bound meaningless. */
+		if (c->refresh_timeout > 60) {
+			add_error(st, st->line, "daemon", key, "at most 1m");
+			return 0;
+		}
+		return 1;
+	}
 	if (strcmp(key, "snapshot_groups") == 0) {
 		c->snapshot_groups_line = st->line;
 		if (!set_list(st, "daemon", key, value, &c->snapshot_groups, &c->nsnapshot_groups))
@@ -1201,6 +1212,8 @@ static void apply_defaults(struct ojit_config *c)
 		c->pending_ttl = 3600;
 	if (c->recheck_after == 0)
 		c->recheck_after = 120;
+	if (c->refresh_timeout == 0)
+		c->refresh_timeout = 5;
 	if (c->nss_uid_min == 0) {
 		c->nss_uid_min = OJIT_DEFAULT_NSS_UID_MIN;
 		c->nss_uid_max = OJIT_DEFAULT_NSS_UID_MAX;

@@ -114,6 +114,7 @@ struct ojit_config {
 	int64_t outage_grace;
 	int64_t pending_ttl;
 	int64_t recheck_after;      /* a removal made again after an add of unknown outcome */
+	int64_t refresh_timeout;    /* how long a stale answer serves while its refresh runs (issue 20) */
 	char **snapshot_groups;     /* standing groups the gates check that no flow names */
 	size_t nsnapshot_groups;
 	int snapshot_groups_line;
@@ -192,6 +193,11 @@ int config_nss_home(const struct ojit_config *cfg, const char *user, char *out, 
 
 /* The flow that covers an Okta group name, or NULL. */
 const struct flow_config *config_flow_for_group(const struct ojit_config *cfg, const char *group);
+/* The staleness bound in seconds, cache_ttl + refresh_timeout: no plain
+ * allow rests on an answer of Okta's older than this (issue 20). A gate's
+ * snapshot: the smaller of it and 2 x cache_ttl (the rule before). */
+int64_t config_stale_bound(const struct ojit_config *cfg);
+int64_t config_snapshot_fresh(const struct ojit_config *cfg);
 
 /* [web] (config_web.c): the checks okta-jitd's config_load and the web
  * service share, so that both accept the same [web] section. */

@@ -134,6 +134,18 @@ const struct flow_config *config_flow_for_group(const struct ojit_config *cfg, c
 	return NULL;
 }
 
+int64_t config_stale_bound(const struct ojit_config *cfg)
+{
+	return cfg->cache_ttl + cfg->refresh_timeout;
+}
+
+int64_t config_snapshot_fresh(const struct ojit_config *cfg)
+{
+	int64_t b = config_stale_bound(cfg);
+
+	return b < 2 * cfg->cache_ttl ? b : 2 * cfg->cache_ttl;
+}
+
 const char *config_dpop_name(enum dpop_mode m)
 {
 	switch (m) {

@@ -37,6 +37,11 @@ unsigned check_hash(const char *s)
 	return h % CACHE_BUCKETS;
 }
 
+int check_within_bound(const struct jitd *d, int64_t asked_ms)
+{
+	return ojit_mono_ms() - asked_ms < config_stale_bound(d->cfg) * 1000;
+}
+
 static int ascii_lower(int ch)
 {
 	return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
@@ -433,13 +438,16 @@ struct refresh {
 	char login[OKTA_LOGIN_MAX + 1];
 };
 
-static void store(struct user_entry *e, struct user_entry *tmp)
+/* began, began_ms: when the fetch began. Its answer may be as old as
+ * that (Okta may have changed since), so its age counts from then. */
+static void store(struct user_entry *e, struct user_entry *tmp, int64_t began, int64_t began_ms)
 {
 	free(e->groups);
 	e->groups = tmp->groups;
 	tmp->groups = NULL;
 	e->have = 1;
-	e->fetched_at = ojit_now();
+	e->fetched_at = began;
+	e->asked_ms = began_ms;
 	e->not_found = tmp->not_found;
 	ojit_strlcpy(e->status, tmp->status, sizeof(e->status));
 	ojit_strlcpy(e->uid, tmp->uid, sizeof(e->uid));
@@ -452,11 +460,12 @@ static void refresh_job(void *p)
 	struct check_cache *c = r->d->cache;
 	struct user_entry tmp;
 	struct okta_error err;
+	int64_t began = ojit_now(), began_ms = ojit_mono_ms();
 	int rc = fetch_user(r->d, r->login, &tmp, &err);
 
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0) {
-		store(r->e, &tmp);
+		store(r->e, &tmp, began, began_ms);
 		if (r->e->notes == 1)
 			apply_member(r->e, r->e->note_group, r->e->note_name, r->e->note_member);
 		else if (r->e->notes == 2)
@@ -510,7 +519,7 @@ static void roster_job(void *p)
 	struct roster *r = f->r;
 	struct roster_build b = { 0 };
 	struct okta_error err;
-	int64_t began = ojit_now();
+	int64_t began = ojit_now(), began_ms = ojit_mono_ms();
 	int rc;
 
 	memset(&err, 0, sizeof(err));
@@ -529,6 +538,7 @@ static void roster_job(void *p)
 			b.slots = NULL;
 			r->have = 1;
 			r->fetched_at = began;
+			r->asked_ms = began_ms;
 		}
 		r->failing = 0;
 	} else if (b.oom || err.kind == OKTA_ERR_REFUSED || err.kind == OKTA_ERR_NOT_FOUND ||
@@ -651,6 +661,12 @@ int check_roster_allows(struct jitd *d, const char *group, const char *gid, cons
 		if (!r->have || r->unusable_until > now ||
 		    (now - r->fetched_at >= ttl && now - r->fetched_at >= d->cfg->outage_grace))
 			goto out;
+		/* Stale, with its refresh under way and Okta not known to fail:
+		 * it serves only within cache_ttl + refresh_timeout of its
+		 * fetch; past that the user's own answer decides (which waits
+		 * for Okta, then follows the outage rules). */
+		if (now - r->fetched_at >= ttl && !r->failing && !check_within_bound(d, r->asked_ms))
+			goto out;
 		*from_grace = r->failing && now - r->fetched_at >= ttl;
 	}
 	if (!roster_has(r, login))
@@ -750,7 +766,14 @@ int check_user_info(struct jitd *d, const char *user, const char *login, int64_t
 		if (!e->fetching)
 			refresh_async(d, e, login);
 		*from_grace = e->failing;
-		goto hit;
+		/* Okta failed: the outage rule (from grace). Otherwise one
+		 * refresh is under way, and the answer it replaces serves only
+		 * until cache_ttl + refresh_timeout after its own fetch began
+		 * (issue 20: a suspension in Okta must not wait on a slow
+		 * refresh); past that the check waits for the refresh below,
+		 * and then follows the outage rules. */
+		if (e->failing || check_within_bound(d, e->asked_ms))
+			goto hit;
 	}
 	if (e == NULL) {
 		if (c->n >= c->max) {

@@ -24,7 +24,8 @@ struct user_entry {
 	char user[LEDGER_USER_MAX + 1];
 	int fetching;
 	int have;             /* a successful fetch happened */
-	int64_t fetched_at;   /* wall clock of the last success */
+	int64_t fetched_at;   /* wall clock when the last successful fetch began */
+	int64_t asked_ms;     /* the same moment, ojit_mono_ms(): the staleness bound's clock */
 	int not_found;
 	int failing;          /* the last fetch from Okta failed */
 	struct okta_error err; /* why, when failing */
@@ -69,6 +70,7 @@ struct roster {
 	int failing;            /* the last fetch failed (Okta unreachable) */
 	int dirty;              /* a member was removed while a fetch ran */
 	int64_t fetched_at;     /* wall clock when that fetch began */
+	int64_t asked_ms;       /* the same moment, ojit_mono_ms() */
 	int64_t unusable_until; /* too large, unknown or not readable: per-user answers until then */
 	int64_t retry_at;       /* after a failed fetch, the next one not before then */
 	char **slots;           /* open addressing: lowercased logins of ACTIVE members */
@@ -123,6 +125,10 @@ struct check_cache {
 };
 
 unsigned check_hash(const char *s);
+/* Is an answer whose fetch began at asked_ms (ojit_mono_ms()) still
+ * within the staleness bound, cache_ttl + refresh_timeout? Past it, it
+ * is never served as Okta's current word (issue 20). */
+int check_within_bound(const struct jitd *d, int64_t asked_ms);
 /* How long okta-jitd's own decisions (requests, approvals) wait for Okta. */
 #define DECIDE_WAIT_MS 30000
 /* ms from now, for pthread_cond_timedwait. */

@@ -172,8 +172,9 @@ static void unavailable(struct check_answer *ans, const char *code, const char *
 /* A gate's decision (issue 17), from its memory of the shared ledger
  * alone (mirror.h): no database round trip, no Okta call. For each group:
  * a time-bound one needs an active grant ending after now; every one needs
- * a usable snapshot no older than outage_grace (older than 2 * cache_ttl:
- * answered from grace), listing the user's login ACTIVE with the grant's
+ * a usable snapshot no older than outage_grace (older than the staleness
+ * bound, cache_ttl + refresh_timeout but at most 2 * cache_ttl: answered
+ * from grace), listing the user's login ACTIVE with the grant's
  * Okta user id, its group id the grant's. A snapshot taken before the
  * grant's activation (the row's updated_at, written once the granter had
  * Okta's confirmation) that does not list the user at all is older than
@@ -183,7 +184,7 @@ static int gate_decide(struct jitd *d, const char *user, const char *login, cons
 {
 	struct mirror_grant mg[CHECK_MAX_GROUPS];
 	char inactive[32] = "", refuse_code[32] = "", refuse_why[300] = "";
-	int64_t now = ojit_now(), synced_at = 0, ttl2 = 2 * d->cfg->cache_ttl;
+	int64_t now = ojit_now(), synced_at = 0, ttl2 = config_snapshot_fresh(d->cfg);
 	int ledger_down = 0, snap_down = -1, refuse_group = -1;
 	enum mirror_status st;
 	char snap_why[300] = "";

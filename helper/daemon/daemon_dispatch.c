@@ -394,8 +394,9 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 	else if (ans.from_grace)
 		audit_after(d, after, "check_grace", ans.grant_id, "pam", user, ans.group, "why=%s",
 			    d->cfg->role_gate ? "answered from memory: the shared ledger out of reach, or the group's snapshot "
-						"older than 2 x cache_ttl"
-					      : "answered from cache during an Okta outage");
+						"older than the staleness bound (cache_ttl + refresh_timeout, at most 2 x cache_ttl)"
+					      : "answered from cache: Okta failed, or did not answer within cache_ttl + "
+						"refresh_timeout");
 }
 
 static void do_session(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)

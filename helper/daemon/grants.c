@@ -278,6 +278,15 @@ static int removal_owed(struct jitd *d, const char *user, const char *grp, int64
 	return o.owed;
 }
 
+/* The X-Okta-Request-Id of a membership change just sent, for its audit
+ * record (issue 20): an admin finds the same change in Okta's System Log
+ * by it. "none" when no answer came or its id failed the check. */
+static const char *sent_request_id(const struct okta_error *e, char *buf, size_t n)
+{
+	ojit_strlcpy(buf, e->request_id[0] != '\0' ? e->request_id : "none", n);
+	return buf;
+}
+
 /* Settle an owed add: check membership in Okta, add if needed, mark the
  * grant active. Called right after approval and by the scheduler. vouched:
  * this granter built the row itself a moment ago from its own lookups (an
@@ -290,6 +299,8 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 	int64_t now = ojit_now();
 	int member = 0, looked, added, taken;
 	char expected[16];
+	char rid_buf[OKTA_REQUEST_ID_MAX + 1];
+	const char *put_rid = NULL; /* the PUT's X-Okta-Request-Id, once one was sent */
 
 	ojit_strlcpy(expected, g->state, sizeof(expected));
 	if (g->end_at <= now) {
@@ -354,6 +365,7 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 		 * standing one: its end removes it. */
 		g->was_member = 0;
 		added = okta_group_add_member(d->okta, &grp, g->okta_user_id, &e) == 0;
+		put_rid = sent_request_id(&e, rid_buf, sizeof(rid_buf));
 		/* no answer, or a refusal after a try that got none: Okta
 		 * may yet apply it */
 		if (!added && g->add_unsure == ADD_SURE)
@@ -373,6 +385,9 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 		if (g->was_member)
 			audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld standing-member",
 				    (long long)g->end_at);
+		else if (put_rid != NULL)
+			audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld okta_request_id=%s",
+				    (long long)g->end_at, put_rid);
 		else
 			audit_event(d, "granted", g->id, g->approver, g->user, g->grp, "until=%lld", (long long)g->end_at);
 		jitd_kick(d);
@@ -393,7 +408,11 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 		g->next_attempt_at = now;
 		if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 			return grants_ledger_failed(d, res);
-		audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=%s", g->last_error);
+		if (put_rid != NULL)
+			audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=%s okta_request_id=%s",
+				    g->last_error, put_rid);
+		else
+			audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=%s", g->last_error);
 		grants_okta_result(res, "Okta refused the membership", &e);
 		return -1;
 	}
@@ -401,8 +420,8 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 	g->next_attempt_at = now + retry_delay(g->op_attempts);
 	if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 		return grants_ledger_failed(d, res);
-	audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp, "op=add attempt=%d okta=%s",
-		    g->op_attempts, g->last_error);
+	audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp, "op=add attempt=%d okta=%s okta_request_id=%s",
+		    g->op_attempts, g->last_error, put_rid != NULL ? put_rid : "none");
 	jitd_kick(d);
 	jit_result_set(res, "pending_okta",
 		       "grant %lld is approved but Okta did not answer (%s); okta-jitd keeps trying",
@@ -421,6 +440,8 @@ static int do_remove(struct jitd *d, struct grant *g)
 	char expected[16];
 	int held, member = 1, gone;
 	int unsure = g->add_unsure;
+	char rid_buf[OKTA_REQUEST_ID_MAX + 1];
+	const char *del_rid = NULL; /* the DELETE's X-Okta-Request-Id, once one was sent */
 
 	ojit_strlcpy(expected, g->state, sizeof(expected));
 	memset(&grp, 0, sizeof(grp));
@@ -462,8 +483,12 @@ static int do_remove(struct jitd *d, struct grant *g)
 	else if (unsure == ADD_RECHECK &&
 		 user_in_group_id(d, g->okta_user_id, g->group_id, &member, &e) != 0)
 		gone = 0;
-	else
-		gone = !member || okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0;
+	else if (!member)
+		gone = 1;
+	else {
+		gone = okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0;
+		del_rid = sent_request_id(&e, rid_buf, sizeof(rid_buf));
+	}
 	if (gone) {
 		int recheck = !held && unsure == ADD_UNSURE && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0';
 
@@ -483,16 +508,24 @@ static int do_remove(struct jitd *d, struct grant *g)
 			if (!held && member) {
 				warn_f("grant %lld: Okta applied an add after its removal; %s taken out of '%s' again",
 				       (long long)g->id, g->user, g->grp);
-				audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s late_add=1",
-					    g->state);
+				audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp,
+					    "state=%s late_add=1 okta_request_id=%s", g->state, del_rid != NULL ? del_rid : "none");
 			}
 		} else if (held) {
 			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s kept-for=%lld", g->state,
 				    (long long)newer.id);
+		} else if (recheck && del_rid != NULL) {
+			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp,
+				    "state=%s recheck_in=%llds okta_request_id=%s", g->state,
+				    (long long)d->cfg->recheck_after, del_rid);
+			jitd_kick(d); /* the scheduler may be asleep for longer */
 		} else if (recheck) {
 			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s recheck_in=%llds",
 				    g->state, (long long)d->cfg->recheck_after);
-			jitd_kick(d); /* the scheduler may be asleep for longer */
+			jitd_kick(d);
+		} else if (del_rid != NULL) {
+			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s okta_request_id=%s",
+				    g->state, del_rid);
 		} else {
 			audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp, "state=%s", g->state);
 		}
@@ -508,8 +541,9 @@ failed:
 	/* Audit the first failures and then every doubling, not every retry. */
 	if (g->op_attempts <= 3 || (g->op_attempts & (g->op_attempts - 1)) == 0)
 		audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp,
-			    "op=%s attempt=%d next_in=%llds okta=%s", unsure == ADD_RECHECK ? "recheck" : "remove",
-			    g->op_attempts, (long long)retry_delay(g->op_attempts), g->last_error);
+			    "op=%s attempt=%d next_in=%llds okta=%s okta_request_id=%s",
+			    unsure == ADD_RECHECK ? "recheck" : "remove", g->op_attempts,
+			    (long long)retry_delay(g->op_attempts), g->last_error, del_rid != NULL ? del_rid : "none");
 	return -1;
 }
 

@@ -12,6 +12,9 @@
 #define OKTA_ID_MAX 64
 #define OKTA_LOGIN_MAX 256
 #define OKTA_NAME_MAX 256
+/* X-Okta-Request-Id as kept: Okta's text, so bounded and of a URL-safe
+ * character set (issue 20: matched against Okta's System Log). */
+#define OKTA_REQUEST_ID_MAX 64
 #define OKTA_SCOPES "okta.groups.manage okta.users.read"
 /* A gate (role = gate) reads users and their groups, and changes nothing. */
 #define OKTA_SCOPES_GATE "okta.users.read"
@@ -43,6 +46,10 @@ struct okta_error {
 	char summary[512]; /* errorSummary or error_description */
 	char id[128];      /* errorId */
 	char hint[512];    /* what the admin should do */
+	/* X-Okta-Request-Id of the answer the outcome came from, success or
+	 * not ("" when no answer came or its id failed the check): the key
+	 * to this call in Okta's System Log. */
+	char request_id[OKTA_REQUEST_ID_MAX + 1];
 };
 
 struct okta_user {
@@ -205,6 +212,9 @@ int okta_search_eq(const char *property, const char *value, struct ojit_buf *out
 
 /* Validators for data from Okta. */
 int okta_valid_id(const char *s);
+/* Is s an X-Okta-Request-Id worth keeping: 1..OKTA_REQUEST_ID_MAX
+ * characters of [A-Za-z0-9._~-]? */
+int okta_valid_request_id(const char *s);
 int okta_valid_user_status(const char *s);
 
 #endif

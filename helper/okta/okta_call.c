@@ -25,6 +25,7 @@ int okta_call(struct okta_client *c, const char *method, const char *url, cJSON 
 	char token[TOKEN_MAX + 1];
 	char auth[TOKEN_MAX + 32];
 	char retry_for[128] = "";
+	char rid[OKTA_REQUEST_ID_MAX + 1] = "";
 	char type[16];
 	int64_t start = ojit_mono_ms();
 	int refreshed = 0, attempt, r = -1, nonce_retries = 0;
@@ -44,6 +45,7 @@ int okta_call(struct okta_client *c, const char *method, const char *url, cJSON 
 
 		http_response_free(&resp);
 		http_response_init(&resp);
+		rid[0] = '\0';
 		EVP_PKEY_free(dkey);
 		dkey = NULL;
 		if (okta_token_get_bound(c, token, sizeof(token), type, sizeof(type), NULL, 0, &dkey, err) != 0)
@@ -83,6 +85,9 @@ int okta_call(struct okta_client *c, const char *method, const char *url, cJSON 
 				goto out;
 			wait = okta_backoff_ms(attempt, c->opt.max_wait_ms);
 		} else {
+			/* (Okta's text: kept only when it passes the check) */
+			if (okta_valid_request_id(resp.request_id))
+				ojit_strlcpy(rid, resp.request_id, sizeof(rid));
 			okta_rate_update(c, b, &resp);
 			okta_note_answer(c, resp.status);
 			if (resp.status >= 200 && resp.status < 300)
@@ -148,6 +153,8 @@ int okta_call(struct okta_client *c, const char *method, const char *url, cJSON 
 	memset(err, 0, sizeof(*err));
 	r = 0;
 out:
+	/* after every okta_err_set above, which clears the struct */
+	ojit_strlcpy(err->request_id, rid, sizeof(err->request_id));
 	if (r != 0 && out != NULL && *out != NULL) {
 		cJSON_Delete(*out);
 		*out = NULL;

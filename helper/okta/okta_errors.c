@@ -64,6 +64,22 @@ int okta_valid_id(const char *s)
 	return 1;
 }
 
+int okta_valid_request_id(const char *s)
+{
+	size_t i, len = strnlen(s, OKTA_REQUEST_ID_MAX + 1);
+
+	if (len == 0 || len > OKTA_REQUEST_ID_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		      ch == '_' || ch == '~' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
 int okta_valid_user_status(const char *s)
 {
 	static const char *const st[] = { "ACTIVE", "DEPROVISIONED", "LOCKED_OUT", "PASSWORD_EXPIRED",

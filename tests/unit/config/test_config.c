@@ -176,6 +176,7 @@ static void test_minimal_config_defaults(void **state)
 	assert_int_equal(c->outage_grace, 300);
 	assert_int_equal(c->pending_ttl, 3600);
 	assert_int_equal(c->recheck_after, 120);
+	assert_int_equal(c->refresh_timeout, 5);
 	assert_string_equal(c->socket, OJIT_DEFAULT_SOCKET);
 	/* the PAM module's default socket */
 	assert_string_equal(c->pam_socket, OJIT_DEFAULT_PAM_SOCKET);
@@ -214,6 +215,7 @@ static const char full_config[] =
 	"outage_grace = 10m\n"
 	"pending_ttl = 2h\n"
 	"recheck_after = 5m\n"
+	"refresh_timeout = 3s\n"
 	"\n"
 	"[flow prod-db]\n"
 	"groups = db-admins , db-readers\n"
@@ -256,6 +258,7 @@ static void test_full_config_every_key(void **state)
 	assert_int_equal(c->outage_grace, 600);
 	assert_int_equal(c->pending_ttl, 7200);
 	assert_int_equal(c->recheck_after, 300);
+	assert_int_equal(c->refresh_timeout, 3);
 
 	assert_int_equal(c->nflows, 2);
 	f = &c->flows[0];
@@ -520,6 +523,8 @@ static void test_bad_durations(void **state)
 	expect_error(BASE "[daemon]\nrecheck_after = soon\n", 8, "[daemon] recheck_after:",
 		     "'soon' is not a duration");
 	expect_error("[okta]\ntimeout = 6m\n" BASE, 2, "[okta] timeout:", "at most 5m");
+	expect_error(BASE "[daemon]\nrefresh_timeout = 2m\n", 8, "[daemon] refresh_timeout:", "at most 1m");
+	expect_error(BASE "[daemon]\nrefresh_timeout = 0s\n", 8, "[daemon] refresh_timeout:", "is not a duration");
 	expect_error("[okta]\ntimeout = 10\n" BASE, 2, "[okta] timeout:", "missing unit");
 	expect_error(BASE "[flow a]\ngroups = g\ndefault_duration = 30s\n", 9,
 		     "[flow a] default_duration:", "at least 60s");

@@ -677,6 +677,28 @@ static void test_err_kind_names(void **state)
 
 /* ---- validators ---- */
 
+static void test_valid_request_id(void **state)
+{
+	char id[OKTA_REQUEST_ID_MAX + 2];
+
+	(void)state;
+	assert_true(okta_valid_request_id("XkYbBwOtBW5tBWS-xm8zAAACBU"));
+	assert_true(okta_valid_request_id("reqVy8wsvmBQN27h4soUE3ZEnA"));
+	assert_true(okta_valid_request_id("a.b_c~d-e"));
+	assert_false(okta_valid_request_id(""));
+	assert_false(okta_valid_request_id("abc def"));
+	assert_false(okta_valid_request_id("abc;evil=1"));
+	assert_false(okta_valid_request_id("abc\""));
+	assert_false(okta_valid_request_id("abc\n"));
+	assert_false(okta_valid_request_id("abc\xc3\xa9"));
+	memset(id, 'a', OKTA_REQUEST_ID_MAX);
+	id[OKTA_REQUEST_ID_MAX] = '\0';
+	assert_true(okta_valid_request_id(id));
+	id[OKTA_REQUEST_ID_MAX] = 'a';
+	id[OKTA_REQUEST_ID_MAX + 1] = '\0';
+	assert_false(okta_valid_request_id(id));
+}
+
 static void test_valid_id(void **state)
 {
 	char id[OKTA_ID_MAX + 2];
@@ -982,6 +1004,7 @@ int main(void)
 		cmocka_unit_test(test_error_format_partial),
 		cmocka_unit_test(test_err_kind_names),
 		cmocka_unit_test(test_valid_id),
+		cmocka_unit_test(test_valid_request_id),
 		cmocka_unit_test(test_valid_user_status),
 		cmocka_unit_test(test_strip_controls),
 		cmocka_unit_test(test_strlcpy),
