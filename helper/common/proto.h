@@ -37,7 +37,9 @@ enum proto_type {
 	PROTO_AUDIT = 12,
 	PROTO_BREAKGLASS = 13, /* root only: a break-glass login passed (audit + notify) */
 	PROTO_KEYS = 14,       /* root and [nss] keys_user only: a user's SSH keys from Okta */
-	PROTO_TYPE_MAX_REQUEST = 14,
+	/* 15: kept for FLOWS (issue 19, x6) */
+	PROTO_DRIFT = 16,      /* root only: members of the flows' Okta groups without a grant (issue 20) */
+	PROTO_TYPE_MAX_REQUEST = 16,
 	/* replies */
 	PROTO_OK = 100,
 	PROTO_ERROR = 101,
@@ -81,7 +83,11 @@ enum proto_tag {
 	T_WEB_URL = 43,   /* CHECK refusal: the web page that requests the group ([web] url set) */
 	T_CURSOR = 44,    /* LIST paging: where the next page starts (a grant id; docs/protocol.md) */
 	T_LIMIT = 45,     /* LIST paging: records per page */
-	T_TAG_MAX = 45,
+	T_OKTA_ID = 46,   /* DRIFT: the member's Okta user id */
+	T_LOGIN = 47,     /* DRIFT: the member's Okta login */
+	T_ATTEMPTS = 48,  /* DRIFT: removals Okta refused so far */
+	T_ACTION = 49,    /* DRIFT: the flow's drift setting, report | remove */
+	T_TAG_MAX = 49,
 };
 
 struct proto_field {
