@@ -250,6 +250,25 @@ static struct drift_row *row_of(struct rows_ctx *rc, const char *uid)
 	return NULL;
 }
 
+/* The row of uid in group grp as the ledger holds it now (a zeroed row
+ * when there is none): 0, or -1 on a ledger error. */
+static int drift_reread(struct jitd *d, const char *grp, const char *uid, struct drift_row *out)
+{
+	struct rows_ctx rc = { 0 };
+	const struct drift_row *r;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (ledger_drift_list(d->ledger, grp, rows_cb, &rc) == LEDGER_OK && !rc.nomem) {
+		r = row_of(&rc, uid);
+		if (r != NULL)
+			*out = *r;
+		ret = 0;
+	}
+	free(rc.v);
+	return ret;
+}
+
 static int pow2_or_small(int n)
 {
 	return n <= 3 || (n & (n - 1)) == 0;
@@ -261,7 +280,7 @@ static int pow2_or_small(int n)
 static void drift_member(struct jitd *d, const struct flow_config *f, const char *name, const char *gid,
 			 const struct dmember *m, const struct drift_row *old)
 {
-	struct drift_row r;
+	struct drift_row r, now_row;
 	struct owned_ctx o;
 	struct okta_error e;
 	struct okta_group grp;
@@ -310,6 +329,19 @@ static void drift_member(struct jitd *d, const struct flow_config *f, const char
 		if (old != NULL && strcmp(old->state, "removed") != 0)
 			ledger_drift_del(d->ledger, gid, m->id);
 		goto out;
+	}
+	/* The row again, under the claim: a granter that swept the group
+	 * meanwhile (a claim lost with its connection) may have told it. */
+	if (drift_reread(d, name, m->id, &now_row) != 0)
+		goto out;
+	if (now_row.okta_user_id[0] != '\0') {
+		old = &now_row;
+		fresh = strcmp(old->state, "removed") == 0;
+		if (!fresh && !f->drift_remove)
+			goto out;
+	} else {
+		old = NULL;
+		fresh = 1;
 	}
 	memset(&r, 0, sizeof(r));
 	if (!fresh) {

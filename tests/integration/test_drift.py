@@ -246,20 +246,25 @@ def test_drift_removal_refused_is_retried_never_lost(jit_factory):
 
 
 def test_drift_fleet_one_granter_at_a_time(fleet):  # noqa: F811
-    """Two granters on one PostgreSQL ledger sweep the same group: one at a
-    time, so the drift is audited once and removed once."""
+    """Two granters on one PostgreSQL ledger sweep the same groups: one at
+    a time (the ledger's claim on the group's sweep), so a drift is audited
+    once - reported (prod-db-ssh, drift = report) or removed (web-sudo,
+    drift = remove) - and removed once, and both list the fleet's table."""
     extra = {"cache_ttl": "1s"}
     a = fleet.host("g1", extra=extra, flows=flows("remove"))
     b = fleet.host("g2", extra=extra, flows=flows("remove"))
     fleet.okta.clear_requests()
+    admin_add(a, G_PRODDB, MALLORY)
     admin_add(a, G_WEB, MALLORY)
     wait_for(lambda: MALLORY not in fleet.okta.members(G_WEB), 30, what="mallory removed")
-    time.sleep(3)  # several more sweeps by both granters
-    assert len(fleet.audit(event="drift")) == 1, fleet.audit(event="drift")
+    sweeps(a, 6, gid=G_PRODDB)  # several more sweeps by both granters
+    ev = fleet.audit(event="drift")
+    assert sorted(e["grp"] for e in ev) == ["prod-db-ssh", "web-sudo"], ev
     assert len(fleet.audit(event="drift_removed")) == 1
     assert len(deletes(a, MALLORY)) == 1
+    assert MALLORY in fleet.okta.members(G_PRODDB)
     for env in (a, b):
         r = env.cli("drift")
         assert r.rc == 0, r
-        rows = [x for x in json.loads(r.out)["drift"] if x.get("okta_id") == MALLORY]
-        assert rows and rows[0]["state"] == "removed", rows
+        rows = sorted((x["group"], x["state"]) for x in json.loads(r.out)["drift"] if x.get("okta_id") == MALLORY)
+        assert rows == [("prod-db-ssh", "reported"), ("web-sudo", "removed")], rows
