@@ -274,6 +274,33 @@ static int pow2_or_small(int n)
 	return n <= 3 || (n & (n - 1)) == 0;
 }
 
+/* The fields of r a sweep sets (first_seen when it has none). */
+static void drift_row_fill(struct drift_row *r, const char *gid, const char *uid, const char *grp, const char *login,
+			   int64_t now)
+{
+	ojit_strlcpy(r->group_id, gid, sizeof(r->group_id));
+	ojit_strlcpy(r->okta_user_id, uid, sizeof(r->okta_user_id));
+	ojit_strlcpy(r->grp, grp, sizeof(r->grp));
+	ojit_strlcpy(r->login, login, sizeof(r->login));
+	ojit_strlcpy(r->host, ledger_host(), sizeof(r->host));
+	if (r->first_seen == 0 || strcmp(r->state, "removed") == 0) {
+		r->first_seen = now;
+		r->attempts = 0;
+		r->last_error[0] = '\0';
+	}
+	r->last_seen = now;
+}
+
+/* The episode's one audit record (and so its one notification). */
+static void drift_told(struct jitd *d, const struct flow_config *f, const char *grp, const char *who, const char *uid,
+		       const char *login)
+{
+	ojit_log(LOG_WARNING, "drift: %s (Okta user %s) is a member of Okta group '%s' without a grant or a standing "
+		 "place%s", login, uid, grp, f->drift_remove ? "; removing" : "");
+	audit_event(d, "drift", 0, "okta-jitd", who, grp, "action=%s okta_user_id=%s login=%s flow=%s",
+		    f->drift_remove ? "remove" : "report", uid, login, f->name);
+}
+
 /* One drift member m of group (name, gid) of flow f: confirmed under the
  * claims, recorded, audited once per episode, and with drift = remove
  * taken out. old: its row, or NULL. */
@@ -297,13 +324,26 @@ static void drift_member(struct jitd *d, const struct flow_config *f, const char
 	 * that maps to no local name can have no grant: its Okta id stands in */
 	key = local[0] != '\0' ? local : m->id;
 	who = local[0] != '\0' ? local : login;
-	if (!fresh && !f->drift_remove) {
-		/* told already: only the time it was last seen moves */
-		r = *old;
-		r.last_seen = now;
-		ojit_strlcpy(r.login, login, sizeof(r.login));
-		if (ledger_drift_put(d->ledger, &r) != LEDGER_OK)
-			warn_f("drift of %s in '%s': %s", who, name, ledger_last_error(d->ledger));
+	if (!f->drift_remove) {
+		/* A report changes nothing in Okta: the listing, and the ledger
+		 * read after it (a grant that ended since is still "recent"),
+		 * are enough, and a large group of undeclared standing
+		 * members costs no call per member. */
+		if (fresh) {
+			memset(&r, 0, sizeof(r));
+			drift_row_fill(&r, gid, m->id, name, login, now);
+			ojit_strlcpy(r.state, "reported", sizeof(r.state));
+		} else {
+			r = *old;
+			r.last_seen = now;
+			ojit_strlcpy(r.login, login, sizeof(r.login));
+		}
+		if (ledger_drift_put(d->ledger, &r) != LEDGER_OK) {
+			warn_f("drift of %s in '%s' not recorded: %s", who, name, ledger_last_error(d->ledger));
+			return;
+		}
+		if (fresh)
+			drift_told(d, f, name, who, m->id, login);
 		return;
 	}
 	t = grants_member_take(d, key, name);
@@ -337,27 +377,15 @@ static void drift_member(struct jitd *d, const struct flow_config *f, const char
 	if (now_row.okta_user_id[0] != '\0') {
 		old = &now_row;
 		fresh = strcmp(old->state, "removed") == 0;
-		if (!fresh && !f->drift_remove)
-			goto out;
 	} else {
 		old = NULL;
 		fresh = 1;
 	}
 	memset(&r, 0, sizeof(r));
-	if (!fresh) {
+	if (!fresh)
 		r = *old;
-	} else {
-		r.first_seen = now;
-		ojit_strlcpy(r.state, "reported", sizeof(r.state));
-	}
-	ojit_strlcpy(r.group_id, gid, sizeof(r.group_id));
-	ojit_strlcpy(r.okta_user_id, m->id, sizeof(r.okta_user_id));
-	ojit_strlcpy(r.grp, name, sizeof(r.grp));
-	ojit_strlcpy(r.login, login, sizeof(r.login));
-	ojit_strlcpy(r.host, ledger_host(), sizeof(r.host));
-	r.last_seen = now;
-	if (f->drift_remove)
-		ojit_strlcpy(r.state, "removing", sizeof(r.state));
+	drift_row_fill(&r, gid, m->id, name, login, now);
+	ojit_strlcpy(r.state, "removing", sizeof(r.state));
 	/* Written before it is told or removed: a crash in between leaves a
 	 * row the next sweep finds (and never tells twice). */
 	if (ledger_drift_put(d->ledger, &r) != LEDGER_OK) {
@@ -365,14 +393,8 @@ static void drift_member(struct jitd *d, const struct flow_config *f, const char
 		       ledger_last_error(d->ledger));
 		goto out;
 	}
-	if (fresh) {
-		ojit_log(LOG_WARNING, "drift: %s (Okta user %s) is a member of Okta group '%s' without a grant or a "
-			 "standing place%s", login, m->id, name, f->drift_remove ? "; removing" : "");
-		audit_event(d, "drift", 0, "okta-jitd", who, name, "action=%s okta_user_id=%s login=%s flow=%s",
-			    f->drift_remove ? "remove" : "report", m->id, login, f->name);
-	}
-	if (!f->drift_remove)
-		goto out;
+	if (fresh)
+		drift_told(d, f, name, who, m->id, login);
 	memset(&grp, 0, sizeof(grp));
 	ojit_strlcpy(grp.id, gid, sizeof(grp.id));
 	ojit_strlcpy(grp.name, name, sizeof(grp.name));
@@ -404,6 +426,64 @@ static void drift_member(struct jitd *d, const struct flow_config *f, const char
 	}
 out:
 	grants_member_give(d, key, name);
+}
+
+/* In a fleet the granters already list each gated group once per
+ * cache_ttl for the gates' snapshots: the sweep reads that listing rather
+ * than asking Okta again, when it is fresh (younger than two cache_ttl),
+ * of this group id, and bears the signature this granter's key gives it
+ * (Ed25519 signs the same bytes the same way; a row signed otherwise - a
+ * forged one, or during a key rotation - is not used). 0 with *out
+ * filled, -1 when there is no such snapshot. */
+static int members_from_snapshot(struct jitd *d, const char *grp, const char *gid, struct dset *out)
+{
+	struct snapshot_head h, mine;
+	struct snapshot_member sm;
+	char *text = NULL, *line, *nl;
+	int64_t now = ojit_now();
+	int r = -1;
+
+	if (ledger_snapshot_get(d->ledger, grp, &h, &text) != LEDGER_OK)
+		goto out;
+	if (strcmp(h.state, "ok") != 0 || strcmp(h.group_id, gid) != 0 || now - h.taken_at >= 2 * d->cfg->cache_ttl ||
+	    h.taken_at > now + 5)
+		goto out;
+	mine = h;
+	if (fleet_sign_snapshot(&d->keys, &mine, text) != 0 || strcmp(mine.sig, h.sig) != 0)
+		goto out;
+	for (line = text; line != NULL && *line != '\0'; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl != NULL)
+			*nl++ = '\0';
+		if (snapshot_member_parse(line, &sm) != 0 || sm.id[0] == '\0' || strlen(sm.id) > OKTA_ID_MAX)
+			goto out;
+		if (set_put(out, sm.id, sm.login) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (r != 0)
+		out->n = 0;
+	free(text);
+	return r;
+}
+
+/* The members of group grp (Okta id gid): 0, or -1 with why. */
+static int members_read(struct jitd *d, const char *grp, const char *gid, struct dset *out, char *why, size_t n)
+{
+	struct okta_error e;
+
+	if (d->ledger_shared && members_from_snapshot(d, grp, gid, out) == 0)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	if (okta_group_members_each(d->okta, gid, ROSTER_MAX_MEMBERS, member_cb, out, &e) != 0 || out->nomem) {
+		if (out->nomem)
+			ojit_strlcpy(why, "out of memory", n);
+		else
+			okta_error_format(&e, why, n);
+		return -1;
+	}
+	return 0;
 }
 
 static void pass_failed(struct jitd *d, struct dgroup *g, const char *what, const char *why)
@@ -439,9 +519,8 @@ static void pass_claimed(struct jitd *d, struct dgroup *g)
 	}
 	/* Okta first, the ledger after: a grant whose member the listing
 	 * shows wrote its row before its add, so the read below sees it. */
-	if (okta_group_members_each(d->okta, gid, ROSTER_MAX_MEMBERS, member_cb, &members, &e) != 0 || members.nomem) {
-		okta_error_format(&e, msg, sizeof(msg));
-		pass_failed(d, g, "members", members.nomem ? "out of memory" : msg);
+	if (members_read(d, g->name, gid, &members, msg, sizeof(msg)) != 0) {
+		pass_failed(d, g, "members", msg);
 		goto out;
 	}
 	if (standing_read(d, f, &standing, why, sizeof(why)) != 0) {
@@ -570,6 +649,11 @@ int drift_start(struct jitd *d)
 		for (j = 0; j < f->ngroups; j++) {
 			dr.groups[dr.ngroups].f = f;
 			dr.groups[dr.ngroups].name = f->groups[j];
+			/* The first sweep a cache_ttl after the start: the
+			 * start's own Okta work (recovery, the check cache,
+			 * the first snapshots) goes first, and in a fleet the
+			 * snapshot the sweep reads is written by then. */
+			dr.groups[dr.ngroups].next_at = ojit_now() + d->cfg->cache_ttl;
 			dr.ngroups++;
 		}
 	}
