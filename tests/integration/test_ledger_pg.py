@@ -575,9 +575,11 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
     # back to what version 3 was: migration 4 only added the table and its
     # indexes, 5 an index (made only if missing), 6 a column, 7 a table,
     # 8 (PostgreSQL) a trigger function and its triggers, 9 a column on
-    # grants (and one on snapshots)
+    # grants (and one on snapshots), 10 an index (made only if missing), 11
+    # a table (drift, issue 20)
     if kind == "sqlite":
         db = sqlite3.connect(path)
+        db.execute("DROP TABLE drift")
         db.execute("ALTER TABLE grants DROP COLUMN sig")
         db.execute("DROP TABLE snapshots")
         db.execute("DROP TABLE notifications")
@@ -587,7 +589,7 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
         assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'notifications%'").fetchall() == []
         db.close()
     else:
-        pg.psql("DROP TABLE snapshots; DROP FUNCTION okta_jit_notify() CASCADE;"
+        pg.psql("DROP TABLE drift; DROP TABLE snapshots; DROP FUNCTION okta_jit_notify() CASCADE;"
                 " DROP TABLE notifications; ALTER TABLE grants DROP COLUMN add_unsure, DROP COLUMN sig;"
                 " UPDATE okta_jit_schema SET version = 3")
     d = drivers(*args)
@@ -904,7 +906,7 @@ def test_daemons_starting_at_once_migrate_once(pg, pwfile, tmp_path):
     for h, err in hellos:
         assert h["open"] and h["schema_version"] == SCHEMA_VERSION, (h, err)
     assert pg.psql("SELECT version FROM okta_jit_schema") == [(str(SCHEMA_VERSION),)]
-    assert pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [("6",)]
+    assert pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [("7",)]
 
 
 # ---------------------------------------------------------------- outages
