@@ -268,3 +268,53 @@ def test_drift_fleet_one_granter_at_a_time(fleet):  # noqa: F811
         assert r.rc == 0, r
         rows = sorted((x["group"], x["state"]) for x in json.loads(r.out)["drift"] if x.get("okta_id") == MALLORY)
         assert rows == [("prod-db-ssh", "reported"), ("web-sudo", "removed")], rows
+
+
+def decision(env, group, user):
+    c = env.cli("check", group, "--user", user)
+    assert c.j is not None, c
+    return c.j.get("decision"), c.j.get("code")
+
+
+STANDING = "user:ojt-olivia@example.com, group:audit-readers"
+
+
+def test_declared_standing_members_pass_checks(jit_factory):
+    """standing = user:LOGIN, group:NAME: a declared standing member of the
+    JIT group passes the gate without a grant (as every member does under
+    standing = allow); a member who is neither standing nor granted does
+    not, and a standing member who is not in the JIT group does not."""
+    env = jit_factory(daemon_extra=FAST, flows=flows("report", STANDING))
+    admin_add(env, G_WEB, OLIVIA)          # standing by login
+    admin_add(env, AUDITREADERS, BOB)      # standing by group...
+    admin_add(env, G_WEB, BOB)             # ...and in the JIT group
+    admin_add(env, G_WEB, MALLORY)         # neither
+    admin_add(env, AUDITREADERS, ALICE)    # standing, not in the JIT group
+    assert decision(env, "web-sudo", "ojt-olivia")[0] == "allow"
+    assert decision(env, "web-sudo", "ojt-bob")[0] == "allow"
+    assert decision(env, "web-sudo", "ojt-mallory") == ("deny", "no_grant")
+    assert decision(env, "web-sudo", "ojt-alice")[0] == "deny"
+    # a standing group member who leaves the standing group stops passing
+    admin_remove(env, AUDITREADERS, BOB)
+    wait_for(lambda: decision(env, "web-sudo", "ojt-bob")[0] == "deny", 10, what="bob refused once not standing")
+    # and only the undeclared member is drift
+    wait_for(lambda: drift_events(env), 20, what="a drift record")
+    sweeps(env, 2)
+    assert sorted(e["user"] for e in drift_events(env)) == ["ojt-bob", "ojt-mallory"], drift_events(env)
+
+
+def test_declared_standing_members_pass_a_gates_checks(fleet):  # noqa: F811
+    """The same on a gate of a fleet, which holds no Okta credential: the
+    granters keep a snapshot of each declared standing group."""
+    flw = flows("report", STANDING)
+    fleet.host("granter", extra={"cache_ttl": "1s"}, flows=flw)
+    admin_add(fleet.hosts["granter"], G_WEB, OLIVIA)
+    admin_add(fleet.hosts["granter"], AUDITREADERS, BOB)
+    admin_add(fleet.hosts["granter"], G_WEB, BOB)
+    admin_add(fleet.hosts["granter"], G_WEB, MALLORY)
+    gate = fleet.host("gate", role="gate", extra={"cache_ttl": "1s"}, flows=flw)
+    fleet.wait_gate_ready(gate)
+    wait_for(lambda: decision(gate, "web-sudo", "ojt-bob")[0] == "allow", 20, what="bob (standing group) allowed")
+    assert decision(gate, "web-sudo", "ojt-olivia")[0] == "allow"
+    assert decision(gate, "web-sudo", "ojt-mallory")[0] == "deny"
+    assert "audit-readers" in fleet.snapshots()
