@@ -318,3 +318,19 @@ def test_declared_standing_members_pass_a_gates_checks(fleet):  # noqa: F811
     assert decision(gate, "web-sudo", "ojt-olivia")[0] == "allow"
     assert decision(gate, "web-sudo", "ojt-mallory")[0] == "deny"
     assert "audit-readers" in fleet.snapshots()
+
+
+def test_doctor_names_drift_and_standing(jit_factory):
+    """doctor says what each flow does with drift, and fails a declared
+    standing group Okta does not have (it would make nobody standing)."""
+    env = jit_factory(flows=flows("remove", "group:no-such-group, group:audit-readers"), start=False)
+    import subprocess
+    p = subprocess.run([env.cli_path, "--config", env.conf, "--json", "doctor"], capture_output=True, text=True,
+                       timeout=60)
+    doc = json.loads(p.stdout)
+    steps = [(s["result"], s["step"], s.get("message", "") + " " + s.get("detail", "")) for s in doc["steps"]]
+    assert ("FAIL", "standing") in [(r, s) for r, s, _ in steps], steps
+    assert any(r == "FAIL" and s == "standing" and "no-such-group" in m for r, s, m in steps), steps
+    assert any(r == "PASS" and s == "standing" and "audit-readers" in m for r, s, m in steps), steps
+    assert any(r == "PASS" and s == "drift" and "[flow web] drift = remove" in m for r, s, m in steps), steps
+    assert any(r == "PASS" and s == "drift" and "[flow staging] standing = allow" in m for r, s, m in steps), steps
