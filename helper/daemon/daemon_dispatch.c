@@ -537,6 +537,13 @@ static void do_drift(struct jitd *d, const struct actor *a, struct proto_out *o)
 		audit_refusal(d, a, "refused", 0, "", "", "reason=drift-not-allowed");
 		return;
 	}
+	/* a gate's database role reads grants and snapshots, nothing else
+	 * (docs/fleet.md) */
+	if (d->cfg->role_gate) {
+		reply_error(o, "role", "this host only answers checks (role = gate); the granters sweep for drift: "
+			    "run okta-jit drift on a granter of the fleet");
+		return;
+	}
 	if (ledger_drift_list(d->ledger, NULL, drift_row_cb, &c) != LEDGER_OK) {
 		reply_error(o, "ledger", ledger_last_error(d->ledger));
 		return;
@@ -554,8 +561,6 @@ static void do_drift(struct jitd *d, const struct actor *a, struct proto_out *o)
 			proto_out_add(o, T_DETAIL, "standing = allow: every member of the group is standing, none is drift");
 		}
 	}
-	if (d->cfg->role_gate)
-		proto_out_add(o, T_MESSAGE, "this host is a gate: the granters sweep for drift; the table is the fleet's");
 }
 
 static void do_audit_grant(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,

@@ -318,6 +318,8 @@ def test_declared_standing_members_pass_a_gates_checks(fleet):  # noqa: F811
     assert decision(gate, "web-sudo", "ojt-olivia")[0] == "allow"
     assert decision(gate, "web-sudo", "ojt-mallory")[0] == "deny"
     assert "audit-readers" in fleet.snapshots()
+    r = gate.cli("drift")
+    assert r.rc != 0 and r.j.get("code") == "role", r
 
 
 def test_doctor_names_drift_and_standing(jit_factory):
