@@ -48,6 +48,8 @@
 /* Rows of members removed stay this long for `okta-jit drift`. */
 #define DRIFT_KEEP_REMOVED_S (7 * 86400)
 #define DRIFT_IDLE_MAX_S 3600
+/* A reported member's last_seen is written at most this often. */
+#define DRIFT_SEEN_EVERY_S 300
 
 struct dmember {
 	char id[OKTA_ID_MAX + 1];
@@ -334,6 +336,12 @@ static void drift_member(struct jitd *d, const struct flow_config *f, const char
 			drift_row_fill(&r, gid, m->id, name, login, now);
 			ojit_strlcpy(r.state, "reported", sizeof(r.state));
 		} else {
+			/* last seen to DRIFT_SEEN_EVERY_S: a large group of
+			 * undeclared standing members must not cost a ledger
+			 * write per member and sweep */
+			if (now - old->last_seen < DRIFT_SEEN_EVERY_S && old->last_seen <= now &&
+			    strcmp(old->login, login) == 0)
+				return;
 			r = *old;
 			r.last_seen = now;
 			ojit_strlcpy(r.login, login, sizeof(r.login));
