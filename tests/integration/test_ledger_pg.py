@@ -1026,3 +1026,27 @@ def test_old_sent_and_dropped_notifications_are_pruned(open_backend, kind):
     for gid, want in ((got[0], NOTFOUND), (got[1], NOTFOUND), (got[2], OK), (got[3], OK)):
         n = rows[got.index(gid)]
         assert d("notify_exists", target=n["target"], event=n["event"], grant_id=n["grant_id"])["rc"] == want, gid
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_drift_rows_put_list_and_delete_alike(open_backend, kind):
+    """The drift table (schema 11, issue 20): one row per group id and Okta
+    user id, replaced whole by a put, listed by group and login (all groups
+    without one), deleted by its key (a missing row is no error); the same
+    answers from both backends."""
+    d = open_backend(kind)
+    row = {"group_id": "00gweb", "okta_user_id": "00umal", "grp": "web-sudo", "login": "mal@example.com",
+           "first_seen": T, "last_seen": T, "state": "reported", "attempts": 0, "last_error": "", "host": "g1"}
+    assert d("drift_put", **row)["rc"] == OK
+    assert d("drift_put", **dict(row, okta_user_id="00uann", login="ann@example.com"))["rc"] == OK
+    assert d("drift_put", **dict(row, group_id="00gdb", grp="prod-db", login="zed@example.com"))["rc"] == OK
+    assert d("drift_put", **dict(row, last_seen=T + 9, state="failed", attempts=2,
+                                 last_error="403 E0000006", host="g2"))["rc"] == OK
+    rows = d("drift_list")["rows"]
+    assert [(r["grp"], r["login"]) for r in rows] == [("prod-db", "zed@example.com"), ("web-sudo", "ann@example.com"),
+                                                      ("web-sudo", "mal@example.com")], rows
+    assert rows[2] == dict(row, last_seen=T + 9, state="failed", attempts=2, last_error="403 E0000006", host="g2")
+    assert [r["login"] for r in d("drift_list", grp="web-sudo")["rows"]] == ["ann@example.com", "mal@example.com"]
+    assert d("drift_del", group_id="00gweb", okta_user_id="00umal")["rc"] == OK
+    assert d("drift_del", group_id="00gweb", okta_user_id="00umal")["rc"] == OK
+    assert [r["login"] for r in d("drift_list", grp="web-sudo")["rows"]] == ["ann@example.com"]
