@@ -340,6 +340,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	struct okta_error err, gerr[CHECK_MAX_GROUPS];
 	int64_t now = ojit_now(), fresh_until = 0;
 	int need_okta = 0, have_info = 0, grace = 0, ledger_grace = 0, ledger_down = 0, gid_down = -1;
+	int need_grant_okta = 0; /* Okta is asked for more than a possible standing place */
 	int has_grant[CHECK_MAX_GROUPS];
 	int may_stand[CHECK_MAX_GROUPS]; /* no grant, but the flow declares standing members */
 	struct grant_end ge[CHECK_MAX_GROUPS];
@@ -375,6 +376,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			if (lr == LEDGER_OK) {
 				has_grant[i] = 1;
 				need_okta = 1;
+				need_grant_okta = 1;
 			} else {
 				memset(&ge[i], 0, sizeof(ge[i]));
 				if (lr == LEDGER_ERR)
@@ -388,6 +390,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			}
 		} else {
 			need_okta = 1;
+			need_grant_okta = 1;
 		}
 	}
 	check_deadline(&deadline);
@@ -403,7 +406,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		if (check_group_id(d, groups[i], 1, caller_root, &deadline, gids[i], sizeof(gids[i]), &gerr[i]) != 0) {
 			gids[i][0] = '\0';
 			if (gerr[i].kind != OKTA_ERR_NOT_FOUND && gerr[i].kind != OKTA_ERR_AMBIGUOUS &&
-			    gerr[i].kind != OKTA_ERR_REFUSED && gid_down < 0)
+			    gerr[i].kind != OKTA_ERR_REFUSED && gid_down < 0 && !may_stand[i])
 				gid_down = (int)i;
 		}
 	}
@@ -444,7 +447,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 				grace = grace2;
 			}
 		}
-		if (r != 0) {
+		if (r != 0 && need_grant_okta) {
 			char msg[512];
 
 			okta_error_format(&err, msg, sizeof(msg));
@@ -453,8 +456,16 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			snprintf(ans->message, sizeof(ans->message), "okta-jit cannot reach Okta to check access: %s", msg);
 			return 0;
 		}
-		have_info = 1;
-		ans->from_grace = grace;
+		if (r == 0) {
+			have_info = 1;
+			ans->from_grace = grace;
+		} else {
+			/* Only a possible standing place was to be read, and
+			 * it cannot be: refused as without a grant (the PAM
+			 * module's failmode must never open the gate to a
+			 * user who holds no grant). */
+			memset(&info, 0, sizeof(info));
+		}
 	}
 	ans->from_grace |= ledger_grace;
 	for (i = 0; i < ngroups; i++) {

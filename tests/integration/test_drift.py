@@ -301,6 +301,11 @@ def test_declared_standing_members_pass_checks(jit_factory):
     wait_for(lambda: drift_events(env), 20, what="a drift record")
     sweeps(env, 2)
     assert sorted(e["user"] for e in drift_events(env)) == ["ojt-bob", "ojt-mallory"], drift_events(env)
+    # Okta's users API down: whether carol (no grant, never checked) is a
+    # standing member cannot be known; she is refused as without a grant,
+    # never "unavailable" (which a PAM failmode = open would let in)
+    env.okta.faults({"method": "GET", "path": "^/api/v1/users", "count": -1, "action": "status", "status": 503})
+    assert decision(env, "web-sudo", "ojt-carol") == ("deny", "no_grant")
 
 
 def test_declared_standing_members_pass_a_gates_checks(fleet):  # noqa: F811
