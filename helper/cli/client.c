@@ -35,6 +35,8 @@ static const struct field_name names[] = {
 	{ T_TIME_LEFT, "time_left", 1 }, { T_SESSION, "extends", 1 }, { T_MAX_DURATION, "max_duration", 1 },
 	{ T_REASON_REQUIRED, "reason_required", 1 }, { T_WEB_URL, "web_url", 0 },
 	{ T_CURSOR, "cursor", 1 },
+	{ T_OKTA_ID, "okta_id", 0 },	{ T_LOGIN, "login", 0 },      { T_ATTEMPTS, "attempts", 1 },
+	{ T_ACTION, "action", 0 },
 	{ 0, NULL, 0 },
 };
 
@@ -376,6 +378,62 @@ static int cmd_usage(const char *cmd)
 	return EXIT_USAGE;
 }
 
+/* `okta-jit drift`: the drift table's records, one a line. */
+static void print_drift(const struct proto_msg *m)
+{
+	size_t i, shown = 0;
+
+	for (i = 0; i < m->nfields; i++) {
+		char first[64], last[64];
+		int64_t t;
+		const char *v;
+
+		if (m->fields[i].tag != T_RECORD)
+			continue;
+		v = proto_rec_get(m, i + 1, T_STATE);
+		if (v != NULL && strcmp(v, "not-checked") == 0) {
+			printf("%-24s ", "(flow)");
+			put_safe(stdout, proto_rec_get(m, i + 1, T_FLOW));
+			printf(" / ");
+			put_safe(stdout, proto_rec_get(m, i + 1, T_GROUP));
+			printf(": not checked: ");
+			put_safe(stdout, proto_rec_get(m, i + 1, T_DETAIL));
+			printf("\n");
+			shown++;
+			continue;
+		}
+		fmt_time(ojit_parse_int64(proto_rec_get(m, i + 1, T_START) ? proto_rec_get(m, i + 1, T_START) : "", 0, INT64_MAX / 2,
+					  &t) == 0 ? t : 0, first, sizeof(first));
+		fmt_time(ojit_parse_int64(proto_rec_get(m, i + 1, T_AT) ? proto_rec_get(m, i + 1, T_AT) : "", 0, INT64_MAX / 2,
+					  &t) == 0 ? t : 0, last, sizeof(last));
+		put_safe(stdout, proto_rec_get(m, i + 1, T_LOGIN));
+		printf(" (");
+		put_safe(stdout, proto_rec_get(m, i + 1, T_OKTA_ID));
+		printf(") in ");
+		put_safe(stdout, proto_rec_get(m, i + 1, T_GROUP));
+		printf(" [flow ");
+		put_safe(stdout, proto_rec_get(m, i + 1, T_FLOW));
+		printf(", drift = ");
+		put_safe(stdout, proto_rec_get(m, i + 1, T_ACTION));
+		printf("]: ");
+		put_safe(stdout, v);
+		printf(", first seen %s, last seen %s", first, last);
+		v = proto_rec_get(m, i + 1, T_ATTEMPTS);
+		if (v != NULL && strcmp(v, "0") != 0) {
+			printf(", %s failed removal%s: ", v, strcmp(v, "1") == 0 ? "" : "s");
+			put_safe(stdout, proto_rec_get(m, i + 1, T_DETAIL));
+		}
+		printf("\n");
+		shown++;
+	}
+	if (proto_get(m, T_MESSAGE) != NULL) {
+		put_safe(stdout, proto_get(m, T_MESSAGE));
+		printf("\n");
+	}
+	if (shown == 0)
+		printf("(no drift: every member of the flows' groups holds a grant or a standing place)\n");
+}
+
 /* `okta-jit keys USER`: sshd's AuthorizedKeysCommand (run as [nss]
  * keys_user). Prints USER's SSH keys from Okta, one a line, and nothing
  * (exit 0) when there are none: sshd reads every line we print as an
@@ -574,6 +632,8 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		type = PROTO_PING;
 	else if (strcmp(cmd, "flows") == 0)
 		type = PROTO_FLOWS;
+	else if (strcmp(cmd, "drift") == 0)
+		type = PROTO_DRIFT;
 	else if (strcmp(cmd, "keys") == 0)
 		return cmd_keys(socket_path, argc, argv);
 	else
@@ -712,8 +772,9 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		cJSON_AddBoolToObject(top, "ok", m.type == PROTO_OK);
 		if (type == PROTO_FLOWS && m.type == PROTO_OK)
 			cJSON_Delete(arr), cJSON_DeleteItemFromObject(top, "access_details"), flows_json(&m, top);
-		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_AUDIT)
-			cJSON_AddItemToObject(top, type == PROTO_AUDIT ? "events" : "grants", arr);
+		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_AUDIT || type == PROTO_DRIFT)
+			cJSON_AddItemToObject(top, type == PROTO_AUDIT ? "events" : type == PROTO_DRIFT ? "drift" : "grants",
+					      arr);
 		else if (cJSON_GetArraySize(arr) > 0)
 			cJSON_AddItemToObject(top, "grant", cJSON_DetachItemFromArray(arr, 0)), cJSON_Delete(arr);
 		else
@@ -747,6 +808,9 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		break;
 	case PROTO_FLOWS:
 		print_flows(&m);
+		break;
+	case PROTO_DRIFT:
+		print_drift(&m);
 		break;
 	case PROTO_PING:
 		put_safe(stdout, proto_get(&m, T_MESSAGE));

@@ -220,6 +220,36 @@ static void check_groups(struct doctor *d, struct okta_client *c, const struct o
 			step(d, STEP_PASS, "requesters", NULL, "[flow %s] requesters group '%s' is %s (%s)", f->name,
 			     g.name, g.id, g.type);
 		}
+		/* issue 20: who is standing, and what the sweep does with the
+		 * others (drift) */
+		if (f->standing_allow)
+			step(d, STEP_PASS, "drift", NULL,
+			     "[flow %s] standing = allow: every member of its groups passes and none is drift (declare the "
+			     "standing members with standing = group:NAME, user:LOGIN to have the others reported)", f->name);
+		else
+			step(d, STEP_PASS, "drift", NULL,
+			     "[flow %s] drift = %s: a member of its groups with neither a grant nor a standing place is %s",
+			     f->name, f->drift_remove ? "remove" : "report",
+			     f->drift_remove ? "reported and taken out of the Okta group" : "reported (audit, notify, okta-jit drift)");
+		for (j = 0; j < f->nstanding_groups; j++) {
+			/* any type, but exactly one group: a name that resolves to
+			 * none makes nobody standing (the sweep then removes
+			 * nothing, and its members need grants) */
+			if (okta_group_find(c, f->standing_groups[j], &g, &e) != 0) {
+				char msg[1024];
+
+				okta_error_format(&e, msg, sizeof(msg));
+				step(d, STEP_FAIL, "standing",
+				     e.kind == OKTA_ERR_AMBIGUOUS
+					     ? "rename the Okta groups so that exactly one bears the name, or name another group"
+					     : (e.hint[0] ? e.hint : "create the group in Okta or fix the name in the flow's standing"),
+				     "[flow %s] standing group '%s'%s: %s", f->name, f->standing_groups[j],
+				     e.kind == OKTA_ERR_AMBIGUOUS ? " is ambiguous (a configuration error)" : "", msg);
+				continue;
+			}
+			step(d, STEP_PASS, "standing", NULL, "[flow %s] standing group '%s' is %s (%s)", f->name, g.name, g.id,
+			     g.type);
+		}
 	}
 }
 

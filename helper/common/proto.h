@@ -38,7 +38,8 @@ enum proto_type {
 	PROTO_BREAKGLASS = 13, /* root only: a break-glass login passed (audit + notify) */
 	PROTO_KEYS = 14,       /* root and [nss] keys_user only: a user's SSH keys from Okta */
 	PROTO_FLOWS = 15,      /* the access flows the caller may request (issue 19) */
-	PROTO_TYPE_MAX_REQUEST = 15,
+	PROTO_DRIFT = 16,      /* root only: members of the flows' Okta groups without a grant (issue 20) */
+	PROTO_TYPE_MAX_REQUEST = 16,
 	/* replies */
 	PROTO_OK = 100,
 	PROTO_ERROR = 101,
@@ -83,7 +84,11 @@ enum proto_tag {
 	T_CURSOR = 44,    /* LIST paging: where the next page starts (a grant id; docs/protocol.md) */
 	T_LIMIT = 45,     /* LIST paging: records per page */
 	T_REQUESTERS = 46, /* FLOWS: a requesters group of a flow the caller may not request (who to ask) */
-	T_TAG_MAX = 46,
+	T_OKTA_ID = 47,   /* DRIFT: the member's Okta user id */
+	T_LOGIN = 48,     /* DRIFT: the member's Okta login */
+	T_ATTEMPTS = 49,  /* DRIFT: removals Okta refused so far */
+	T_ACTION = 50,    /* DRIFT: the flow's drift setting, report | remove */
+	T_TAG_MAX = 50,
 };
 
 struct proto_field {

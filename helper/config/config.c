@@ -615,6 +615,78 @@ static int handle_nss(struct parse_state *st, const char *key, const char *value
 	return 0;
 }
 
+/* An Okta login as [flow] standing names it: printable, no spaces or
+ * commas (the list's separator), within Okta's length. */
+static int standing_login_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (*p == '\0' || strlen(s) > 255)
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == ',')
+			return 0;
+	return 1;
+}
+
+/* standing = allow | deny | group:NAME, user:LOGIN, ... (issue 20). allow
+ * (every member of the flow's groups passes, as before) and deny (none,
+ * the default) stand alone; a list declares the standing members by Okta
+ * group or by Okta login. */
+static int set_standing(struct parse_state *st, struct flow_config *f, const char *section, const char *key,
+			const char *value)
+{
+	char **items = NULL;
+	size_t n = 0, i;
+	int ok = 0;
+
+	if (f->standing_line != 0) {
+		add_error(st, st->line, section, key, "given twice");
+		return 0;
+	}
+	f->standing_line = st->line;
+	if (strcmp(value, "allow") == 0 || strcmp(value, "deny") == 0) {
+		f->standing_allow = value[0] == 'a';
+		return 1;
+	}
+	if (!set_list(st, section, key, value, &items, &n))
+		goto out;
+	f->standing_groups = calloc(n > 0 ? n : 1, sizeof(char *));
+	f->standing_users = calloc(n > 0 ? n : 1, sizeof(char *));
+	if (f->standing_groups == NULL || f->standing_users == NULL) {
+		add_error(st, st->line, section, key, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const char *it = items[i];
+
+		if (strncmp(it, "group:", 6) == 0 && jitd_valid_groupname(it + 6)) {
+			f->standing_groups[f->nstanding_groups] = strdup(it + 6);
+			if (f->standing_groups[f->nstanding_groups] == NULL)
+				goto nomem;
+			f->nstanding_groups++;
+		} else if (strncmp(it, "user:", 5) == 0 && standing_login_ok(it + 5)) {
+			f->standing_users[f->nstanding_users] = strdup(it + 5);
+			if (f->standing_users[f->nstanding_users] == NULL)
+				goto nomem;
+			f->nstanding_users++;
+		} else {
+			add_error(st, st->line, section, key,
+				  "'%s' must be allow, deny, or a list of group:OKTA_GROUP and user:OKTA_LOGIN", it);
+			goto out;
+		}
+	}
+	ok = 1;
+	goto out;
+nomem:
+	add_error(st, st->line, section, key, "out of memory");
+out:
+	for (i = 0; i < n; i++)
+		free(items[i]);
+	free(items);
+	return ok;
+}
+
 static int handle_flow(struct parse_state *st, const char *section, const char *key,
 		       const char *value)
 {
@@ -654,13 +726,16 @@ static int handle_flow(struct parse_state *st, const char *section, const char *
 		}
 		return 1;
 	}
-	if (strcmp(key, "standing") == 0) {
-		if (strcmp(value, "allow") == 0)
-			f->standing_allow = 1;
-		else if (strcmp(value, "deny") == 0)
-			f->standing_allow = 0;
+	if (strcmp(key, "standing") == 0)
+		return set_standing(st, f, section, key, value);
+	if (strcmp(key, "drift") == 0) {
+		f->drift_line = st->line;
+		if (strcmp(value, "report") == 0)
+			f->drift_remove = 0;
+		else if (strcmp(value, "remove") == 0)
+			f->drift_remove = 1;
 		else {
-			add_error(st, st->line, section, key, "'%s' must be allow or deny", value);
+			add_error(st, st->line, section, key, "'%s' must be report or remove", value);
 			return 0;
 		}
 		return 1;
@@ -846,7 +921,7 @@ static int handle_notify(struct parse_state *st, const char *section, const char
 			if (bit == 0) {
 				add_error(st, st->line, section, key,
 					  "unknown event '%s' (requested, approved, denied, granted, expiring, expired, "
-					  "revoked, failed, breakglass)", tok);
+					  "revoked, failed, breakglass, drift)", tok);
 				return 0;
 			}
 			n->events |= bit;
@@ -1138,6 +1213,12 @@ static void check_required(struct parse_state *st)
 		if (f->default_duration > f->max_duration)
 			add_error(st, f->line, sect, "default_duration",
 				  "is longer than max_duration");
+		/* Under standing = allow every member is standing: there is no
+		 * drift to remove, and a removal asked for would never happen. */
+		if (f->drift_remove && f->standing_allow)
+			add_error(st, f->drift_line, sect, "drift",
+				  "'remove' has no effect with standing = allow (every member is standing); declare the "
+				  "standing members instead (standing = group:NAME, user:LOGIN)");
 		if (f->approval != APPROVAL_AUTO && c->owner == NULL && f->approval == APPROVAL_OWNER)
 			add_error(st, f->line, sect, "approval",
 				  "'owner' needs [integration] owner to be set");
@@ -1363,6 +1444,8 @@ void config_free(struct ojit_config *c)
 			free(c->flows[i].name);
 			free_list(c->flows[i].groups, c->flows[i].ngroups);
 			free_list(c->flows[i].requesters, c->flows[i].nrequesters);
+			free_list(c->flows[i].standing_groups, c->flows[i].nstanding_groups);
+			free_list(c->flows[i].standing_users, c->flows[i].nstanding_users);
 		}
 		free(c->flows);
 	}

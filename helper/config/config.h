@@ -54,6 +54,19 @@ struct flow_config {
 	enum approval_rule approval;
 	int reason_required;
 	int standing_allow; /* standing = allow: a non-JIT member passes */
+	/* standing = group:NAME, user:LOGIN, ... (issue 20): the declared
+	 * standing members. They pass checks without a grant and are never
+	 * drift. Okta group names; Okta logins. */
+	char **standing_groups;
+	size_t nstanding_groups;
+	char **standing_users;
+	size_t nstanding_users;
+	int standing_line;   /* 0: standing not given */
+	/* drift = report (0, the default) | remove (1): what the sweep does
+	 * with a member of the flow's groups that has neither a grant nor a
+	 * standing place (daemon/drift.c) */
+	int drift_remove;
+	int drift_line;
 	enum on_expiry on_expiry;
 	int64_t warn_before; /* seconds before the end to warn sessions */
 	enum flow_keys ssh_keys;
@@ -72,7 +85,8 @@ enum notify_event {
 	NOTIFY_REVOKED = 1 << 6,
 	NOTIFY_FAILED = 1 << 7,
 	NOTIFY_BREAKGLASS = 1 << 8,
-	NOTIFY_ALL = (1 << 9) - 1,
+	NOTIFY_DRIFT = 1 << 9, /* issue 20: a member Okta gained outside okta-jit */
+	NOTIFY_ALL = (1 << 10) - 1,
 };
 struct notify_config {
 	char *name;

@@ -110,7 +110,7 @@ static const struct {
 } notify_events[] = {
 	{ "requested", NOTIFY_REQUESTED }, { "approved", NOTIFY_APPROVED }, { "denied", NOTIFY_DENIED },
 	{ "granted", NOTIFY_GRANTED },     { "expiring", NOTIFY_EXPIRING }, { "expired", NOTIFY_EXPIRED },
-	{ "revoked", NOTIFY_REVOKED },     { "failed", NOTIFY_FAILED },     { "breakglass", NOTIFY_BREAKGLASS },
+	{ "revoked", NOTIFY_REVOKED },     { "failed", NOTIFY_FAILED },     { "breakglass", NOTIFY_BREAKGLASS }, { "drift", NOTIFY_DRIFT },
 };
 
 unsigned config_notify_event(const char *name)

@@ -141,6 +141,14 @@ void check_deadline(struct timespec *deadline);
 int check_user_info(struct jitd *d, const char *user, const char *login, int64_t max_age, struct user_entry *out,
 		    int *from_grace, const struct timespec *deadline, struct okta_error *err);
 int check_has_group(const struct user_entry *e, const char *gid);
+/* Declared standing members (issue 20: [flow] standing = group:NAME,
+ * user:LOGIN): 1 when Okta login login is one of f's user:LOGIN (Okta
+ * logins compare without case); check_standing_member also when the user
+ * info names (by id) is in one of f's standing groups. A group that
+ * cannot be resolved makes nobody standing. */
+int check_standing_user(const struct flow_config *f, const char *login);
+int check_standing_member(struct jitd *d, const struct flow_config *f, const struct user_entry *info,
+			  const struct timespec *deadline);
 int check_has_okta_group_named(const struct user_entry *e, const char *name);
 /* May user pass for group from its member list (roster)? */
 int check_roster_allows(struct jitd *d, const char *group, const char *gid, const char *user, const char *login,

@@ -169,6 +169,27 @@ static void unavailable(struct check_answer *ans, const char *code, const char *
 	va_end(ap);
 }
 
+/* A gate's word on a declared standing member of f: by login, or listed
+ * ACTIVE in the usable snapshot of one of f's standing groups (the
+ * granters keep one for each, issue 20). */
+static int gate_standing(struct jitd *d, const struct flow_config *f, const char *login, int64_t now)
+{
+	struct mirror_snap sn;
+	size_t i;
+
+	if (f == NULL)
+		return 0;
+	if (check_standing_user(f, login))
+		return 1;
+	for (i = 0; i < f->nstanding_groups; i++) {
+		mirror_snapshot(d->mirror, f->standing_groups[i], login, &sn);
+		if (sn.kind == MSNAP_OK && sn.listed && strcmp(sn.status, "ACTIVE") == 0 &&
+		    now - sn.taken_at < d->cfg->outage_grace && sn.taken_at - now < d->cfg->outage_grace)
+			return 1;
+	}
+	return 0;
+}
+
 /* A gate's decision (issue 17), from its memory of the shared ledger
  * alone (mirror.h): no database round trip, no Okta call. For each group:
  * a time-bound one needs an active grant ending after now; every one needs
@@ -204,6 +225,8 @@ static int gate_decide(struct jitd *d, const char *user, const char *login, cons
 		int grace = st == MIRROR_GRACE;
 
 		mirror_grant(d->mirror, user, groups[i], now, &mg[i]);
+		if (timebound && !mg[i].active && gate_standing(d, f, login, now))
+			timebound = 0; /* a declared standing member (issue 20) */
 		if (timebound && !mg[i].active) {
 			/* Not yet heard of, while the ledger is out of reach: a
 			 * grant made meanwhile cannot be ruled out. One that is
@@ -318,11 +341,14 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	struct okta_error err, gerr[CHECK_MAX_GROUPS];
 	int64_t now = ojit_now(), fresh_until = 0;
 	int need_okta = 0, have_info = 0, grace = 0, ledger_grace = 0, ledger_down = 0, gid_down = -1;
+	int need_grant_okta = 0; /* Okta is asked for more than a possible standing place */
 	int has_grant[CHECK_MAX_GROUPS];
+	int may_stand[CHECK_MAX_GROUPS]; /* no grant, but the flow declares standing members */
 	struct grant_end ge[CHECK_MAX_GROUPS];
 	size_t i;
 
 	memset(ans, 0, sizeof(*ans));
+	memset(may_stand, 0, sizeof(may_stand));
 	memset(&info, 0, sizeof(info));
 	memset(gids, 0, sizeof(gids));
 	memset(gerr, 0, sizeof(gerr));
@@ -351,13 +377,21 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			if (lr == LEDGER_OK) {
 				has_grant[i] = 1;
 				need_okta = 1;
+				need_grant_okta = 1;
 			} else {
 				memset(&ge[i], 0, sizeof(ge[i]));
 				if (lr == LEDGER_ERR)
 					ledger_down = 1;
+				/* a declared standing member passes without a
+				 * grant: Okta says who is one */
+				if (f->nstanding_users > 0 || f->nstanding_groups > 0) {
+					may_stand[i] = 1;
+					need_okta = 1;
+				}
 			}
 		} else {
 			need_okta = 1;
+			need_grant_okta = 1;
 		}
 	}
 	check_deadline(&deadline);
@@ -368,12 +402,12 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	for (i = 0; need_okta && i < ngroups; i++) {
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
 
-		if (f != NULL && !f->standing_allow && !has_grant[i])
+		if (f != NULL && !f->standing_allow && !has_grant[i] && !may_stand[i])
 			continue;
 		if (check_group_id(d, groups[i], 1, caller_root, &deadline, gids[i], sizeof(gids[i]), &gerr[i]) != 0) {
 			gids[i][0] = '\0';
 			if (gerr[i].kind != OKTA_ERR_NOT_FOUND && gerr[i].kind != OKTA_ERR_AMBIGUOUS &&
-			    gerr[i].kind != OKTA_ERR_REFUSED && gid_down < 0)
+			    gerr[i].kind != OKTA_ERR_REFUSED && gid_down < 0 && !may_stand[i])
 				gid_down = (int)i;
 		}
 	}
@@ -414,7 +448,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 				grace = grace2;
 			}
 		}
-		if (r != 0) {
+		if (r != 0 && need_grant_okta) {
 			char msg[512];
 
 			okta_error_format(&err, msg, sizeof(msg));
@@ -423,19 +457,31 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 			snprintf(ans->message, sizeof(ans->message), "okta-jit cannot reach Okta to check access: %s", msg);
 			return 0;
 		}
-		have_info = 1;
-		ans->from_grace = grace;
+		if (r == 0) {
+			have_info = 1;
+			ans->from_grace = grace;
+		} else {
+			/* Only a possible standing place was to be read, and
+			 * it cannot be: refused as without a grant (the PAM
+			 * module's failmode must never open the gate to a
+			 * user who holds no grant). */
+			memset(&info, 0, sizeof(info));
+		}
 	}
 	ans->from_grace |= ledger_grace;
 	for (i = 0; i < ngroups; i++) {
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[i]);
 		int timebound = f != NULL && !f->standing_allow;
 
-		/* a grant that ended while Okta was asked does not count */
-		if (timebound && (!has_grant[i] || ge[i].end_at <= ojit_now()))
-			continue;
 		if (!have_info || info.not_found || strcmp(info.status, "ACTIVE") != 0)
 			continue;
+		/* a grant that ended while Okta was asked does not count; a
+		 * declared standing member needs none */
+		if (timebound && (!has_grant[i] || ge[i].end_at <= ojit_now())) {
+			if (!may_stand[i] || !check_standing_member(d, f, &info, &deadline))
+				continue;
+			timebound = 0;
+		}
 		if (!check_has_group(&info, gids[i]))
 			continue;
 		allow(groups[i], timebound, ge[i].id, ge[i].end_at, now, ans);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 
 #include "pool.h"
@@ -26,7 +27,38 @@ static int config_names_group(const struct ojit_config *cfg, const char *name)
 		for (j = 0; j < cfg->flows[i].nrequesters; j++)
 			if (strcmp(cfg->flows[i].requesters[j], name) == 0)
 				return 1;
+		for (j = 0; j < cfg->flows[i].nstanding_groups; j++)
+			if (strcmp(cfg->flows[i].standing_groups[j], name) == 0)
+				return 1;
 	}
+	return 0;
+}
+
+int check_standing_user(const struct flow_config *f, const char *login)
+{
+	size_t i;
+
+	for (i = 0; f != NULL && login != NULL && i < f->nstanding_users; i++)
+		if (strcasecmp(f->standing_users[i], login) == 0)
+			return 1;
+	return 0;
+}
+
+int check_standing_member(struct jitd *d, const struct flow_config *f, const struct user_entry *info,
+			  const struct timespec *deadline)
+{
+	struct okta_error e;
+	char gid[OKTA_ID_MAX + 1];
+	size_t i;
+
+	if (f == NULL || info == NULL)
+		return 0;
+	if (check_standing_user(f, info->login))
+		return 1;
+	for (i = 0; i < f->nstanding_groups; i++)
+		if (check_group_id(d, f->standing_groups[i], 0, 1, deadline, gid, sizeof(gid), &e) == 0 &&
+		    check_has_group(info, gid))
+			return 1;
 	return 0;
 }
 

@@ -499,6 +499,71 @@ static void do_keys(struct jitd *d, const struct actor *a, const struct proto_ms
  * approve it (the check APPROVE makes). Anyone else, or a grant that is
  * not there, gets the same refusal (nothing tells the two apart) and the
  * refusal is audited. */
+/* DRIFT (issue 20): the drift table, and a record per flow that is not
+ * swept (standing = allow: every member standing). Root only: it names
+ * Okta users and groups beyond the asker's own. */
+struct drift_reply {
+	struct proto_out *o;
+	struct jitd *d;
+	size_t n;
+};
+
+static int drift_row_cb(const struct drift_row *r, void *p)
+{
+	struct drift_reply *c = p;
+	const struct flow_config *f = config_flow_for_group(c->d->cfg, r->grp);
+
+	proto_out_add(c->o, T_RECORD, "");
+	proto_out_add(c->o, T_GROUP, r->grp);
+	proto_out_add(c->o, T_FLOW, f != NULL ? f->name : "");
+	proto_out_add(c->o, T_ACTION, f != NULL && f->drift_remove ? "remove" : "report");
+	proto_out_add(c->o, T_OKTA_ID, r->okta_user_id);
+	proto_out_add(c->o, T_LOGIN, r->login);
+	proto_out_add(c->o, T_STATE, r->state);
+	proto_out_add_int(c->o, T_START, r->first_seen);
+	proto_out_add_int(c->o, T_AT, r->last_seen);
+	proto_out_add_int(c->o, T_ATTEMPTS, r->attempts);
+	if (r->last_error[0] != '\0')
+		proto_out_add(c->o, T_DETAIL, r->last_error);
+	return ++c->n >= 2000;
+}
+
+static void do_drift(struct jitd *d, const struct actor *a, struct proto_out *o)
+{
+	struct drift_reply c = { o, d, 0 };
+	size_t i, j;
+
+	if (!a->is_root) {
+		reply_error(o, "forbidden", "only root reads the drift of the Okta groups");
+		audit_refusal(d, a, "refused", 0, "", "", "reason=drift-not-allowed");
+		return;
+	}
+	/* a gate's database role reads grants and snapshots, nothing else
+	 * (docs/fleet.md) */
+	if (d->cfg->role_gate) {
+		reply_error(o, "role", "this host only answers checks (role = gate); the granters sweep for drift: "
+			    "run okta-jit drift on a granter of the fleet");
+		return;
+	}
+	if (ledger_drift_list(d->ledger, NULL, drift_row_cb, &c) != LEDGER_OK) {
+		reply_error(o, "ledger", ledger_last_error(d->ledger));
+		return;
+	}
+	for (i = 0; i < d->cfg->nflows; i++) {
+		const struct flow_config *f = &d->cfg->flows[i];
+
+		if (!f->standing_allow)
+			continue;
+		for (j = 0; j < f->ngroups; j++) {
+			proto_out_add(o, T_RECORD, "");
+			proto_out_add(o, T_GROUP, f->groups[j]);
+			proto_out_add(o, T_FLOW, f->name);
+			proto_out_add(o, T_STATE, "not-checked");
+			proto_out_add(o, T_DETAIL, "standing = allow: every member of the group is standing, none is drift");
+		}
+	}
+}
+
 static void do_audit_grant(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
 			   struct list_ctx *c)
 {
@@ -708,6 +773,9 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		return;
 	case PROTO_FLOWS:
 		do_flows(d, a, m, o);
+		return;
+	case PROTO_DRIFT:
+		do_drift(d, a, o);
 		return;
 	case PROTO_AUDIT: {
 		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };

@@ -741,3 +741,58 @@ void grants_recover(struct jitd *d)
 	 * checked against Okta and settled, owed removals retried now. */
 	ledger_grant_list(d->ledger, NULL, "pending,approved,active,expired,revoked,failed", 100000, due_one, &dc);
 }
+
+/* ---- drift (issue 20, drift.c) ----
+ * A drift removal takes a member out that no grant added: it follows the
+ * rules of a grant's own removal, under the same claims, so that it never
+ * meets a grant's add or removal of the same membership halfway. */
+
+int grants_member_take(struct jitd *d, const char *user, const char *grp)
+{
+	struct grant g;
+
+	memset(&g, 0, sizeof(g));
+	ojit_strlcpy(g.user, user, sizeof(g.user));
+	ojit_strlcpy(g.grp, grp, sizeof(g.grp));
+	return member_take(d, &g);
+}
+
+void grants_member_give(struct jitd *d, const char *user, const char *grp)
+{
+	struct grant g;
+
+	memset(&g, 0, sizeof(g));
+	ojit_strlcpy(g.user, user, sizeof(g.user));
+	ojit_strlcpy(g.grp, grp, sizeof(g.grp));
+	member_give(d, &g);
+}
+
+int grants_user_in_group(struct jitd *d, const char *uid, const char *gid, int *yes, struct okta_error *e)
+{
+	return user_in_group_id(d, uid, gid, yes, e);
+}
+
+int grants_okta_permanent(const struct okta_error *e)
+{
+	return okta_permanent(e);
+}
+
+int grants_owns_membership(const struct grant *g, int64_t now, int64_t recent)
+{
+	if (strcmp(g->kind, "grant") != 0)
+		return 0;
+	/* approved: its add may be under way; active: it holds the
+	 * membership, even just past its end (before the sweeper saw it) */
+	if (strcmp(g->state, GS_APPROVED) == 0 || strcmp(g->state, GS_ACTIVE) == 0)
+		return 1;
+	/* an add or a removal still owed (a removal retried, a late add's
+	 * recheck): the membership is that grant's to settle */
+	if (g->op[0] != '\0')
+		return 1;
+	/* ended a moment ago: a listing taken before its removal may still
+	 * show the member */
+	if ((strcmp(g->state, GS_EXPIRED) == 0 || strcmp(g->state, GS_REVOKED) == 0 ||
+	     strcmp(g->state, GS_FAILED) == 0) && g->updated_at >= now - recent)
+		return 1;
+	return 0;
+}

@@ -49,4 +49,18 @@ void grants_approvers_memo_free(struct approvers_memo *mm);
 void grants_approvers_text(struct jitd *d, const struct actor *a, const struct grant *g,
 			   struct approvers_memo *mm, char *out, size_t n);
 
+/* Drift (issue 20, drift.c): a removal of a member no grant added takes
+ * the same claims as a grant's add and removal (this daemon's lock and,
+ * on a shared ledger, the claim on user and group: 1 taken, 0 another
+ * granter holds it, -1 ledger error). */
+int grants_member_take(struct jitd *d, const char *user, const char *grp);
+void grants_member_give(struct jitd *d, const char *user, const char *grp);
+/* Is Okta user uid in group gid now (asked fresh)? 0 with *yes, or -1. */
+int grants_user_in_group(struct jitd *d, const char *uid, const char *gid, int *yes, struct okta_error *e);
+/* An Okta error that retrying will not fix. */
+int grants_okta_permanent(const struct okta_error *e);
+/* Does grant row g own its membership at now: approved or active, an
+ * add or removal still owed, or ended less than recent seconds ago? */
+int grants_owns_membership(const struct grant *g, int64_t now, int64_t recent);
+
 #endif

@@ -98,7 +98,8 @@ static struct snap_group *group_named(const char *name)
 }
 
 /* Every group a gate may be asked about: each flow's groups and the
- * standing ones of [daemon] snapshot_groups, once each; with [nss], also
+ * standing ones of [daemon] snapshot_groups and the flows' declared
+ * standing groups (issue 20), once each; with [nss], also
  * each flow's requesters groups (the directory of users, issue 18). A
  * single host (gated = 0) asks Okta itself at each check: only the
  * directory's groups. */
@@ -107,12 +108,12 @@ static int groups_collect(const struct ojit_config *cfg, int gated)
 	size_t i, j, n = cfg->nsnapshot_groups;
 
 	for (i = 0; i < cfg->nflows; i++)
-		n += cfg->flows[i].ngroups + cfg->flows[i].nrequesters;
+		n += cfg->flows[i].ngroups + cfg->flows[i].nrequesters + cfg->flows[i].nstanding_groups;
 	snap.groups = calloc(n > 0 ? n : 1, sizeof(*snap.groups));
 	if (snap.groups == NULL)
 		return -1;
 	snap.ngroups = 0;
-	for (i = 0; i <= 2 * cfg->nflows; i++) {
+	for (i = 0; i <= 3 * cfg->nflows; i++) {
 		char *const *names;
 		size_t nnames;
 
@@ -122,9 +123,14 @@ static int groups_collect(const struct ojit_config *cfg, int gated)
 		} else if (i == cfg->nflows) {
 			names = cfg->snapshot_groups;
 			nnames = gated ? cfg->nsnapshot_groups : 0;
-		} else {
+		} else if (i <= 2 * cfg->nflows) {
 			names = cfg->flows[i - cfg->nflows - 1].requesters;
 			nnames = cfg->nss_enabled ? cfg->flows[i - cfg->nflows - 1].nrequesters : 0;
+		} else {
+			/* a flow's declared standing groups (issue 20), of
+			 * any type: the gates let their members in */
+			names = cfg->flows[i - 2 * cfg->nflows - 1].standing_groups;
+			nnames = gated ? cfg->flows[i - 2 * cfg->nflows - 1].nstanding_groups : 0;
 		}
 		for (j = 0; j < nnames; j++) {
 			struct snap_group *g;

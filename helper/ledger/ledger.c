@@ -324,3 +324,18 @@ int ledger_session_mark_warned(struct ledger *l, int64_t id, int64_t now)
 {
 	return l->ops->session_mark_warned(l->b, id, now);
 }
+
+int ledger_drift_put(struct ledger *l, const struct drift_row *r)
+{
+	return l->ops->drift_put(l->b, r);
+}
+
+int ledger_drift_list(struct ledger *l, const char *grp, drift_cb cb, void *ctx)
+{
+	return l->ops->drift_list(l->b, grp, cb, ctx);
+}
+
+int ledger_drift_del(struct ledger *l, const char *group_id, const char *okta_user_id)
+{
+	return l->ops->drift_del(l->b, group_id, okta_user_id);
+}

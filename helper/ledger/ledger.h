@@ -119,6 +119,15 @@ int ledger_snapshot_get(struct ledger *l, const char *grp, struct snapshot_head 
 int ledger_claim_snapshot(struct ledger *l, const char *grp);
 void ledger_unclaim_snapshot(struct ledger *l, const char *grp);
 
+/* ---- drift (issue 20) ----
+ * put: insert or replace the row of (r->group_id, r->okta_user_id).
+ * list: every row (grp NULL) or those of one group, by group and login.
+ * del: forget one row (the member left the group: the episode is over);
+ * LEDGER_OK also when there was none. */
+int ledger_drift_put(struct ledger *l, const struct drift_row *r);
+int ledger_drift_list(struct ledger *l, const char *grp, drift_cb cb, void *ctx);
+int ledger_drift_del(struct ledger *l, const char *group_id, const char *okta_user_id);
+
 /* ---- change notices (issue 17; PostgreSQL only) ----
  * Every insert or update of a grant row or a snapshot is announced by the
  * database itself (a trigger: NOTIFY okta_jit, "g ID" or "s GROUP") to

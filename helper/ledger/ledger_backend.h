@@ -45,6 +45,9 @@ struct ledger_ops {
 	int (*snapshot_put)(void *b, struct snapshot_head *h, const char *members);
 	int (*snapshot_heads)(void *b, snapshot_cb cb, void *ctx);
 	int (*snapshot_get)(void *b, const char *grp, struct snapshot_head *h, char **members);
+	int (*drift_put)(void *b, const struct drift_row *r);
+	int (*drift_list)(void *b, const char *grp, drift_cb cb, void *ctx);
+	int (*drift_del)(void *b, const char *group_id, const char *okta_user_id);
 	int (*listen)(void *b);
 	int (*wait_changes)(void *b, int timeout_ms, change_cb cb, void *ctx);
 };

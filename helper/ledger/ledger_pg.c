@@ -683,6 +683,9 @@ const struct ledger_ops ledger_pg_ops = {
 	.snapshot_put = ledger_pg_snapshot_put,
 	.snapshot_heads = ledger_pg_snapshot_heads,
 	.snapshot_get = ledger_pg_snapshot_get,
+	.drift_put = ledger_pg_drift_put,
+	.drift_list = ledger_pg_drift_list,
+	.drift_del = ledger_pg_drift_del,
 	.listen = ledger_pg_listen,
 	.wait_changes = ledger_pg_wait_changes,
 };

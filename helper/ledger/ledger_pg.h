@@ -95,4 +95,9 @@ int ledger_pg_snapshot_get(void *b, const char *grp, struct snapshot_head *h, ch
 int ledger_pg_listen(void *b);
 int ledger_pg_wait_changes(void *b, int timeout_ms, change_cb cb, void *ctx);
 
+/* ledger_pg_drift.c: drift rows (issue 20) */
+int ledger_pg_drift_put(void *b, const struct drift_row *r);
+int ledger_pg_drift_list(void *b, const char *grp, drift_cb cb, void *ctx);
+int ledger_pg_drift_del(void *b, const char *group_id, const char *okta_user_id);
+
 #endif

@@ -94,6 +94,16 @@ static const char *const migrations[] = {
 	/* 10: a grant's own trail (its web page, AUDIT ID) read by the index,
 	 * not by a scan of the whole trail */
 	"CREATE INDEX IF NOT EXISTS audit_grant ON audit(grant_id);",
+	/* 11: drift (issue 20): members of a flow's Okta group with neither a
+	 * grant nor a standing place, one row per group and user while it
+	 * lasts, so that each is audited and told once per episode and a
+	 * removal Okta refused is retried, whichever granter sweeps */
+	"CREATE TABLE drift ("
+	" group_id TEXT NOT NULL, okta_user_id TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '',"
+	" login TEXT NOT NULL DEFAULT '', first_seen @INT@ NOT NULL DEFAULT 0,"
+	" last_seen @INT@ NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'reported',"
+	" attempts @INT@ NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+	" host TEXT NOT NULL DEFAULT '', PRIMARY KEY (group_id, okta_user_id));",
 };
 
 int ledger_schema_count(void)

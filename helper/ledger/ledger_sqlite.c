@@ -242,6 +242,9 @@ const struct ledger_ops ledger_sqlite_ops = {
 	.snapshot_put = ledger_sqlite_snapshot_put,
 	.snapshot_heads = ledger_sqlite_snapshot_heads,
 	.snapshot_get = ledger_sqlite_snapshot_get,
+	.drift_put = ledger_sqlite_drift_put,
+	.drift_list = ledger_sqlite_drift_list,
+	.drift_del = ledger_sqlite_drift_del,
 	.listen = ledger_sqlite_listen,
 	.wait_changes = ledger_sqlite_wait_changes,
 };

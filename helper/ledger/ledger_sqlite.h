@@ -91,4 +91,9 @@ int ledger_sqlite_snapshot_get(void *b, const char *grp, struct snapshot_head *h
 int ledger_sqlite_listen(void *b);
 int ledger_sqlite_wait_changes(void *b, int timeout_ms, change_cb cb, void *ctx);
 
+/* ledger_sqlite_drift.c: drift rows (issue 20) */
+int ledger_sqlite_drift_put(void *b, const struct drift_row *r);
+int ledger_sqlite_drift_list(void *b, const char *grp, drift_cb cb, void *ctx);
+int ledger_sqlite_drift_del(void *b, const char *group_id, const char *okta_user_id);
+
 #endif

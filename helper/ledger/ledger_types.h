@@ -155,6 +155,26 @@ struct snapshot_head {
 	char sig[LEDGER_SIG_MAX + 1]; /* the writer's signature (daemon/fleet_sig.c), "" unsigned */
 };
 
+/* A member of a flow's Okta group that holds neither a grant nor a
+ * declared standing place (issue 20, drift; daemon/drift.c): one row per
+ * group and Okta user while the episode lasts. state: "reported" (seen,
+ * audited and told once), "removing" (a removal is under way or owed),
+ * "removed" (taken out; the row ends the episode until the member comes
+ * back), "failed" (Okta refused the removal: retried next sweep). */
+#define DRIFT_STATE_MAX 15
+struct drift_row {
+	char group_id[65];
+	char okta_user_id[65];
+	char grp[LEDGER_GROUP_MAX + 1];
+	char login[LEDGER_LOGIN_MAX + 1];
+	int64_t first_seen, last_seen;
+	char state[DRIFT_STATE_MAX + 1];
+	int attempts;
+	char last_error[LEDGER_ERROR_MAX + 1];
+	char host[LEDGER_USER_MAX + 1]; /* the granter that wrote it last */
+};
+typedef int (*drift_cb)(const struct drift_row *r, void *ctx);
+
 /* A change another host (or this one) committed to the shared ledger, as
  * PostgreSQL's NOTIFY tells it: kind 'g' (grant row id) or 's' (the
  * snapshot of group grp). */

@@ -40,7 +40,7 @@ from pg_fixtures import pg_server  # noqa: E402,F401
 
 T = 1_700_000_000  # the tests' "now": fixed, so both backends see the same times
 OK, NOTFOUND, CONFLICT, ERR = 0, 1, 2, -1
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 PAYLOAD_MAX = 8192  # NOTIFY_PAYLOAD_MAX: a payload holds up to 8191 bytes
 
 
@@ -575,9 +575,11 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
     # back to what version 3 was: migration 4 only added the table and its
     # indexes, 5 an index (made only if missing), 6 a column, 7 a table,
     # 8 (PostgreSQL) a trigger function and its triggers, 9 a column on
-    # grants (and one on snapshots)
+    # grants (and one on snapshots), 10 an index (made only if missing), 11
+    # a table (drift, issue 20)
     if kind == "sqlite":
         db = sqlite3.connect(path)
+        db.execute("DROP TABLE drift")
         db.execute("ALTER TABLE grants DROP COLUMN sig")
         db.execute("DROP TABLE snapshots")
         db.execute("DROP TABLE notifications")
@@ -587,11 +589,11 @@ def test_a_version_3_ledger_gains_the_notification_queue(kind, pg, pwfile, tmp_p
         assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'notifications%'").fetchall() == []
         db.close()
     else:
-        pg.psql("DROP TABLE snapshots; DROP FUNCTION okta_jit_notify() CASCADE;"
+        pg.psql("DROP TABLE drift; DROP TABLE snapshots; DROP FUNCTION okta_jit_notify() CASCADE;"
                 " DROP TABLE notifications; ALTER TABLE grants DROP COLUMN add_unsure, DROP COLUMN sig;"
                 " UPDATE okta_jit_schema SET version = 3")
     d = drivers(*args)
-    assert d.hello["schema_version"] == SCHEMA_VERSION == 10, d.hello
+    assert d.hello["schema_version"] == SCHEMA_VERSION == 11, d.hello
     assert d("get", id=gid)["grant"]["user"] == "alice", "the migration lost a grant"
     assert d("notify_exists", target="slack", event="grant.active", grant_id=gid)["rc"] == NOTFOUND
     assert d("notify_add", notification=note(grant_id=gid))["id"] == 1
@@ -904,7 +906,7 @@ def test_daemons_starting_at_once_migrate_once(pg, pwfile, tmp_path):
     for h, err in hellos:
         assert h["open"] and h["schema_version"] == SCHEMA_VERSION, (h, err)
     assert pg.psql("SELECT version FROM okta_jit_schema") == [(str(SCHEMA_VERSION),)]
-    assert pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [("6",)]
+    assert pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [("7",)]
 
 
 # ---------------------------------------------------------------- outages
@@ -1024,3 +1026,27 @@ def test_old_sent_and_dropped_notifications_are_pruned(open_backend, kind):
     for gid, want in ((got[0], NOTFOUND), (got[1], NOTFOUND), (got[2], OK), (got[3], OK)):
         n = rows[got.index(gid)]
         assert d("notify_exists", target=n["target"], event=n["event"], grant_id=n["grant_id"])["rc"] == want, gid
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_drift_rows_put_list_and_delete_alike(open_backend, kind):
+    """The drift table (schema 11, issue 20): one row per group id and Okta
+    user id, replaced whole by a put, listed by group and login (all groups
+    without one), deleted by its key (a missing row is no error); the same
+    answers from both backends."""
+    d = open_backend(kind)
+    row = {"group_id": "00gweb", "okta_user_id": "00umal", "grp": "web-sudo", "login": "mal@example.com",
+           "first_seen": T, "last_seen": T, "state": "reported", "attempts": 0, "last_error": "", "host": "g1"}
+    assert d("drift_put", **row)["rc"] == OK
+    assert d("drift_put", **dict(row, okta_user_id="00uann", login="ann@example.com"))["rc"] == OK
+    assert d("drift_put", **dict(row, group_id="00gdb", grp="prod-db", login="zed@example.com"))["rc"] == OK
+    assert d("drift_put", **dict(row, last_seen=T + 9, state="failed", attempts=2,
+                                 last_error="403 E0000006", host="g2"))["rc"] == OK
+    rows = d("drift_list")["rows"]
+    assert [(r["grp"], r["login"]) for r in rows] == [("prod-db", "zed@example.com"), ("web-sudo", "ann@example.com"),
+                                                      ("web-sudo", "mal@example.com")], rows
+    assert rows[2] == dict(row, last_seen=T + 9, state="failed", attempts=2, last_error="403 E0000006", host="g2")
+    assert [r["login"] for r in d("drift_list", grp="web-sudo")["rows"]] == ["ann@example.com", "mal@example.com"]
+    assert d("drift_del", group_id="00gweb", okta_user_id="00umal")["rc"] == OK
+    assert d("drift_del", group_id="00gweb", okta_user_id="00umal")["rc"] == OK
+    assert [r["login"] for r in d("drift_list", grp="web-sudo")["rows"]] == ["ann@example.com"]

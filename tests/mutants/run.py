@@ -221,6 +221,10 @@ MUTANTS = [
       [DOCTOR_WEB], "broken", why="a client secret readable by others is a finding"),
     M("doctor-web-socket-any-group", "helper/cli/doctor.c", "!have_group || st.st_gid != gid)", "0)",
       [DOCTOR_WEB], "broken", why="the web socket must be okta-jit-web's, 0660"),
+    # (issue 20) drift: one granter sweeps a group at a time
+    M("drift-sweep-claim-ignored", "helper/daemon/drift.c", "if (c == 0) {", "if (0) {",
+      ["tests/integration/test_drift.py"], "claim",
+      why="in a fleet one granter sweeps (and removes from) a group at a time"),
 ]
 
 class MutantError(Exception):

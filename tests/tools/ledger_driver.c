@@ -275,6 +275,24 @@ static void change_row(void *ctx, char kind, int64_t id, const char *grp)
 	cJSON_AddItemToArray(((struct rows *)ctx)->arr, o);
 }
 
+static int drift_row(const struct drift_row *r, void *ctx)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "group_id", r->group_id);
+	cJSON_AddStringToObject(o, "okta_user_id", r->okta_user_id);
+	cJSON_AddStringToObject(o, "grp", r->grp);
+	cJSON_AddStringToObject(o, "login", r->login);
+	cJSON_AddNumberToObject(o, "first_seen", (double)r->first_seen);
+	cJSON_AddNumberToObject(o, "last_seen", (double)r->last_seen);
+	cJSON_AddStringToObject(o, "state", r->state);
+	cJSON_AddNumberToObject(o, "attempts", r->attempts);
+	cJSON_AddStringToObject(o, "last_error", r->last_error);
+	cJSON_AddStringToObject(o, "host", r->host);
+	cJSON_AddItemToArray(((struct rows *)ctx)->arr, o);
+	return 0;
+}
+
 static cJSON *run(const cJSON *req)
 {
 	const char *op = opt_str(req, "op");
@@ -406,6 +424,27 @@ static cJSON *run(const cJSON *req)
 			cJSON_AddStringToObject(out, "members", members);
 		}
 		free(members);
+	} else if (strcmp(op, "drift_put") == 0) {
+		struct drift_row r;
+
+		memset(&r, 0, sizeof(r));
+		get_str(req, "group_id", r.group_id, sizeof(r.group_id));
+		get_str(req, "okta_user_id", r.okta_user_id, sizeof(r.okta_user_id));
+		get_str(req, "grp", r.grp, sizeof(r.grp));
+		get_str(req, "login", r.login, sizeof(r.login));
+		r.first_seen = get_i64(req, "first_seen");
+		r.last_seen = get_i64(req, "last_seen");
+		get_str(req, "state", r.state, sizeof(r.state));
+		r.attempts = (int)get_i64(req, "attempts");
+		get_str(req, "last_error", r.last_error, sizeof(r.last_error));
+		get_str(req, "host", r.host, sizeof(r.host));
+		rc = ops->drift_put(be, &r);
+	} else if (strcmp(op, "drift_list") == 0) {
+		rows.arr = cJSON_AddArrayToObject(out, "rows");
+		rc = ops->drift_list(be, opt_str(req, "grp"), drift_row, &rows);
+	} else if (strcmp(op, "drift_del") == 0) {
+		rc = ops->drift_del(be, opt_str(req, "group_id") ? opt_str(req, "group_id") : "",
+				    opt_str(req, "okta_user_id") ? opt_str(req, "okta_user_id") : "");
 	} else if (strcmp(op, "listen") == 0) {
 		rc = ops->listen(be);
 	} else if (strcmp(op, "wait_changes") == 0) {

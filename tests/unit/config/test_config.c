@@ -332,6 +332,45 @@ static void test_enum_values(void **state)
 	unload(&l);
 }
 
+/* [flow] standing and drift (issue 20): a list of declared standing
+ * members by Okta group and login; drift = report (default) | remove. */
+static void test_standing_members_and_drift(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, BASE "[flow a]\ngroups = g1\nstanding = group:admins, user:root@example.com, group:dba\n"
+			     "drift = remove\n[flow b]\ngroups = g2\n[flow c]\ngroups = g3\nstanding = allow\n");
+	assert_int_equal(c->flows[0].standing_allow, 0);
+	assert_int_equal(c->flows[0].nstanding_groups, 2);
+	assert_string_equal(c->flows[0].standing_groups[0], "admins");
+	assert_string_equal(c->flows[0].standing_groups[1], "dba");
+	assert_int_equal(c->flows[0].nstanding_users, 1);
+	assert_string_equal(c->flows[0].standing_users[0], "root@example.com");
+	assert_int_equal(c->flows[0].drift_remove, 1);
+	assert_int_equal(c->flows[1].drift_remove, 0);
+	assert_int_equal(c->flows[1].nstanding_groups + c->flows[1].nstanding_users, 0);
+	assert_int_equal(c->flows[2].standing_allow, 1);
+	unload(&l);
+}
+
+static void test_standing_and_drift_refused(void **state)
+{
+	(void)state;
+	expect_error(BASE "[flow a]\ngroups = g1\nstanding = admins\n", 9, "[flow a] standing",
+		     "group:OKTA_GROUP and user:OKTA_LOGIN");
+	expect_error(BASE "[flow a]\ngroups = g1\nstanding = group:\n", 9, "[flow a] standing",
+		     "must be allow, deny");
+	expect_error(BASE "[flow a]\ngroups = g1\nstanding = user:\n", 9, "[flow a] standing", "must be allow");
+	expect_error(BASE "[flow a]\ngroups = g1\nstanding = allow, user:x@example.com\n", 9, "[flow a] standing",
+		     "must be allow");
+	expect_error(BASE "[flow a]\ngroups = g1\ndrift = delete\n", 9, "[flow a] drift",
+		     "must be report or remove");
+	expect_error(BASE "[flow a]\ngroups = g1\nstanding = allow\ndrift = remove\n", 10, "[flow a] drift",
+		     "no effect with standing = allow");
+}
+
 static void test_value_with_semicolon_kept_whole(void **state)
 {
 	struct loaded l;
@@ -1307,6 +1346,8 @@ int main(void)
 		cmocka_unit_test(test_full_config_every_key),
 		cmocka_unit_test(test_flow_defaults),
 		cmocka_unit_test(test_enum_values),
+		cmocka_unit_test(test_standing_members_and_drift),
+		cmocka_unit_test(test_standing_and_drift_refused),
 		cmocka_unit_test(test_value_with_semicolon_kept_whole),
 		cmocka_unit_test(test_comments_and_blank_lines),
 		cmocka_unit_test(test_access_details_medium_accepted),
