@@ -466,6 +466,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	{
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[0]);
 		int timebound = f != NULL && !f->standing_allow;
+		char gone_code[32], gone_why[256];
 
 		ojit_strlcpy(ans->group, groups[0], sizeof(ans->group));
 		deny_text(d, f, groups[0], ans);
@@ -475,6 +476,13 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		} else if (have_info && strcmp(info.status, "ACTIVE") != 0) {
 			ojit_strlcpy(ans->code, "user_inactive", sizeof(ans->code));
 			snprintf(ans->message, sizeof(ans->message), "okta-jit: Okta user %s is %s", login, info.status);
+		} else if (check_group_gone(d, groups[0], gone_code, sizeof(gone_code), gone_why, sizeof(gone_why))) {
+			/* issue 20 item 3: deleted in Okta, or no OKTA_GROUP now */
+			ojit_strlcpy(ans->code, gone_code, sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s; access through it is refused "
+				 "(see `okta-jit doctor`)", gone_why);
+			ans->hint[0] = '\0';
+			ans->web_url[0] = '\0';
 		} else if (timebound && !has_grant[0]) {
 			struct grant p;
 

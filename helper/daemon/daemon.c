@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "grants.h"
+#include "lifecycle.h"
 #include "notify.h"
 #include "refusals.h"
 #include "sessions.h"
@@ -611,6 +612,8 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd, int web_fd)
 		error_f("cannot start the notification sender; events stay queued in the ledger");
 	if (snapshots_start(d) != 0)
 		error_f("cannot start the snapshot refresher; the gates' snapshots age until another granter refreshes them");
+	if (lifecycle_start(d) != 0)
+		error_f("cannot start the lifecycle sweep; Okta's user and group changes reach the grants only at their end");
 	if (pool_start(&pool_pam, d, pam_fd) != 0 || pool_start(&pool_public, d, lfd) != 0 ||
 	    (web_fd >= 0 && pool_start(&pool_web, d, web_fd) != 0))
 		d->stopping = 1;
@@ -644,6 +647,7 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd, int web_fd)
 	/* (after the abort: a listing under way ends now, and nothing is
 	 * written from its cut-short answer) */
 	snapshots_stop(d);
+	lifecycle_stop(d);
 	for (int i = 0; i < 100 &&
 			atomic_load(&pool_public.threads) + atomic_load(&pool_pam.threads) + atomic_load(&pool_web.threads) > 0;
 	     i++)
