@@ -93,12 +93,14 @@ def test_revoke_on_is_configurable(jit_factory):
 
 
 def test_revoke_on_refuses_unknown_and_active_statuses(jit_factory):
-    for bad in ("ACTIVE", "SLEEPING", "SUSPENDED,,LOCKED_OUT"):
+    for bad, says in (("ACTIVE", "'ACTIVE' is not an Okta user status that can end grants"),
+                      ("SLEEPING", "'SLEEPING' is not an Okta user status"),
+                      ("SUSPENDED,,LOCKED_OUT", "empty entry in list")):
         jit = jit_factory(name="bad%d" % len(bad), daemon_extra={"revoke_on": bad}, start=False)
         p = subprocess.run([jit.cli_path, "--config", jit.conf, "doctor"], capture_output=True, text=True,
                            timeout=60, errors="replace")
         out = p.stdout + p.stderr
-        assert p.returncode != 0 and "[daemon] revoke_on" in out, out
+        assert p.returncode != 0 and "[daemon] revoke_on: " + says in out, out
 
 
 def test_login_change_keeps_the_grant(jit_factory):
