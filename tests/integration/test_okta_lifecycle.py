@@ -8,6 +8,7 @@ Okta's memberships and request log), never for a fixed time."""
 import subprocess
 
 from daemon_fixtures import *  # noqa: F401,F403
+from fleet_fixtures import *  # noqa: F401,F403
 
 FAST = {"cache_ttl": "1s"}
 
@@ -194,3 +195,36 @@ def test_doctor_warns_about_an_active_group_rule(jit_factory):
     assert "WARN  group-rules" in out and "'engineers'" in out and "'web-sudo'" in out, out
     assert "Deactivate the rule".lower() in out.lower(), out
     assert any(r["path"].startswith("/api/v1/groups/rules") for r in jit.okta_requests("GET"))
+
+
+# ---------------------------------------------------------------- a fleet
+
+def test_fleet_two_granters_end_a_suspended_users_grant_once(fleet):  # noqa: F811
+    """Two granters on one PostgreSQL ledger sweep one at a time: the
+    suspended user's grant is revoked once (one audit record, actor okta),
+    its membership removed once, and the gate refuses at once."""
+    a = fleet.host("granter-a", extra={"cache_ttl": "1s"})
+    b = fleet.host("granter-b", extra={"cache_ttl": "1s"})
+    g = fleet.host("gate", role="gate", extra={"cache_ttl": "1s"})
+    fleet.wait_gate_ready(g)
+    gid = a.request("web-sudo", dur="30m", as_user="ojt-alice").grant["id"]
+    wait_for(lambda: g.cli("check", "web-sudo", "--user", "ojt-alice").j["decision"] == "allow", 15,
+             what="the gate allows the grant")
+    fleet.okta.control("users", {"op": "update", "id": ALICE, "status": "SUSPENDED"})
+    wait_for(lambda: fleet.grant(gid)["state"] == "revoked", 15, what="revoked by a granter's sweep")
+    wait_for(lambda: fleet.grant(gid)["op"] == "", 15, what="the removal settled")
+    assert ALICE not in fleet.okta.members(G_WEB)
+    c = g.cli("check", "web-sudo", "--user", "ojt-alice")
+    assert c.j["decision"] == "deny", c
+    # both granters keep sweeping: still one revocation, one removal
+    def group_reads():
+        return len([r for r in fleet.okta.requests() if r["method"] == "GET"
+                    and r["path"].startswith("/api/v1/groups/" + G_WEB)])
+    n = group_reads()
+    wait_for(lambda: group_reads() >= n + 2, 20, what="more snapshot listings")
+    revoked = [x for x in fleet.audit(gid, "revoked")]
+    assert len(revoked) == 1 and revoked[0]["actor"] == "okta", revoked
+    deletes = [r for r in fleet.okta.requests() if r["method"] == "DELETE"
+               and r["path"] == "/api/v1/groups/%s/users/%s" % (G_WEB, ALICE)]
+    assert len(deletes) == 1, deletes
+    assert b.daemon.alive() and a.daemon.alive()
