@@ -228,3 +228,20 @@ def test_fleet_two_granters_end_a_suspended_users_grant_once(fleet):  # noqa: F8
                and r["path"] == "/api/v1/groups/%s/users/%s" % (G_WEB, ALICE)]
     assert len(deletes) == 1, deletes
     assert b.daemon.alive() and a.daemon.alive()
+
+
+def test_fleet_gate_refuses_a_deleted_group_by_name(fleet):  # noqa: F811
+    """The granter's snapshot of a group deleted in Okta says so: the gate
+    refuses with group_deleted, not with an unexplained no_grant."""
+    a = fleet.host("granter-a", extra={"cache_ttl": "1s"})
+    g = fleet.host("gate", role="gate", extra={"cache_ttl": "1s"})
+    fleet.wait_gate_ready(g)
+    gid = a.request("web-sudo", dur="30m", as_user="ojt-alice").grant["id"]
+    fleet.okta.control("groups", {"op": "delete", "id": G_WEB})
+    wait_for(lambda: fleet.grant(gid)["state"] == "revoked", 15, what="revoked by the sweep")
+    wait_for(lambda: g.cli("check", "web-sudo", "--user", "ojt-alice").j["code"] == "group_deleted", 15,
+             what="the gate refuses with group_deleted")
+    c = g.cli("check", "web-sudo", "--user", "ojt-alice")
+    assert c.j["decision"] == "deny" and "deleted in Okta" in c.j["message"], c
+    c = a.cli("check", "web-sudo", "--user", "ojt-alice")
+    assert c.j["decision"] == "deny" and c.j["code"] == "group_deleted", c
