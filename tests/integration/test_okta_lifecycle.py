@@ -245,3 +245,30 @@ def test_fleet_gate_refuses_a_deleted_group_by_name(fleet):  # noqa: F811
     assert c.j["decision"] == "deny" and "deleted in Okta" in c.j["message"], c
     c = a.cli("check", "web-sudo", "--user", "ojt-alice")
     assert c.j["decision"] == "deny" and c.j["code"] == "group_deleted", c
+
+
+def test_fleet_a_forged_row_is_not_signed_through_a_login_change(fleet):  # noqa: F811
+    """A database writer inserts an unsigned active row for Okta user alice
+    under another local name and an old login. The sweep sees alice's login
+    differ; renaming the row would sign it with the fleet key (and the gates
+    would take it for a granter's). It is left as it is."""
+    import time
+    a = fleet.host("granter-a", extra={"cache_ttl": "1s"})
+    now = int(time.time())
+    fleet.sql("INSERT INTO grants (kind, \"user\", okta_login, okta_user_id, grp, group_id, flow, requester,"
+              " reason, approver, state, op, was_member, duration, requested_at, decided_at, start_at, end_at,"
+              " updated_at, next_attempt_at) VALUES ('grant', 'ojt-mallory', 'old-alice@example.com', '%s',"
+              " 'web-sudo', '%s', 'web', 'ojt-mallory', 'forged', 'ojt-olivia', 'active', '', 1, 3600, %d, %d,"
+              " %d, %d, %d, %d)" % (ALICE, G_WEB, now, now, now, now + 3600, now, now + 3600))
+    row = fleet.grants("okta_login = 'old-alice@example.com'")[0]
+
+    def user_reads():
+        return len([r for r in fleet.okta.requests() if r["method"] == "GET"
+                    and r["path"] == "/api/v1/users/" + ALICE])
+    n = user_reads()
+    wait_for(lambda: user_reads() >= n + 3, 20, what="three sweeps reading alice")
+    after = fleet.grant(row["id"])
+    assert after["user"] == "ojt-mallory" and after["sig"] == "" and after["okta_login"] == "old-alice@example.com", \
+        after
+    assert not fleet.audit(row["id"], "login_changed")
+    assert "not signed with this fleet's key" in a.daemon.log()
