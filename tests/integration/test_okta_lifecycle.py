@@ -9,6 +9,7 @@ import subprocess
 
 from daemon_fixtures import *  # noqa: F401,F403
 from fleet_fixtures import *  # noqa: F401,F403
+from pam_fixtures import driver_path, stack  # noqa: F401
 
 FAST = {"cache_ttl": "1s"}
 
@@ -61,6 +62,35 @@ def test_suspended_user_loses_grants_and_pending_requests(jit_factory):
     assert "removed" in jit.events(g["id"])
     c = jit.cli("check", "web-sudo", "--user", "ojt-alice")
     assert c.j["decision"] == "deny", c
+
+
+TERMINATE_FLOWS = JIT_FLOWS.replace("[flow web]\n", "[flow web]\non_expiry = terminate\n", 1)
+
+
+def test_suspended_users_session_is_ended_per_the_flow(jit_factory, stack):  # noqa: F811
+    """on_expiry = terminate: the session opened under the grant (through
+    the real PAM module) is ended once the sweep revokes the grant."""
+    jit = jit_factory(daemon_extra=FAST, flows=TERMINATE_FLOWS)
+    gid = jit.request("web-sudo", dur="30m", as_user="ojt-alice").grant["id"]
+    stack.write("account required @MOD@ group=web-sudo socket=%s\n"
+                "session required @MOD@ group=web-sudo socket=%s\n" % (jit.sock, jit.sock))
+    real = subprocess.Popen([driver_path(), stack.confdir, stack.service, "ojt-alice", "acct", "open", "wait"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        out = ""
+        while "WAITING" not in out:
+            line = real.stdout.readline()
+            assert line, out
+            out += line
+        assert "STEP open = 0 PAM_SUCCESS" in out, out
+        jit.okta.control("users", {"op": "update", "id": ALICE, "status": "DEPROVISIONED"})
+        wait_for(lambda: real.poll() is not None, 20, what="the session ended after the revocation")
+        wait_for(lambda: jit.audit(gid, "session_ended"), 10, what="session_ended audited")
+        assert "reason=okta-user-DEPROVISIONED" in revoked_by_okta(jit, gid)["detail"]
+    finally:
+        if real.poll() is None:
+            real.kill()
+            real.wait()
 
 
 def test_deleted_user_loses_grants(jit_factory):
