@@ -105,6 +105,27 @@ def test_deleted_user_loses_grants(jit_factory):
     wait_for(lambda: jit.grant(g["id"])["op"] == "", 10, what="the removal settled")
 
 
+def test_okta_errors_never_end_a_grant(jit_factory):
+    """A user or group Okta fails to answer for (503, a malformed body, 403,
+    429) is no deleted one: the grant stays, and the next sweep decides."""
+    jit = jit_factory(daemon_extra=FAST)
+    g = jit.request("web-sudo", dur="30m", as_user="ojt-alice").grant
+    upath, gpath = "^/api/v1/users/%s$" % ALICE, "^/api/v1/groups/%s$" % G_WEB
+    jit.okta.faults({"method": "GET", "path": upath, "count": 2, "action": "status", "status": 503},
+                    {"method": "GET", "path": upath, "count": 1, "action": "malformed"},
+                    {"method": "GET", "path": upath, "count": 1, "action": "status", "status": 403},
+                    {"method": "GET", "path": upath, "count": 1, "action": "status", "status": 429,
+                     "headers": {"X-Rate-Limit-Reset": None}},
+                    {"method": "GET", "path": gpath, "count": 2, "action": "status", "status": 503},
+                    {"method": "GET", "path": gpath, "count": 1, "action": "wrong_type"})
+    wait_for(lambda: not jit.okta.control("faults"), 60, interval=0.3, what="every fault spent")
+    wait_sweeps(jit, "/api/v1/users/" + ALICE, 1)
+    row = jit.grant(g["id"])
+    assert row["state"] == "active" and row["op"] == "", row
+    assert revoked_by_okta(jit, g["id"]) is None
+    assert ALICE in jit.members(G_WEB)
+
+
 def test_revoke_on_is_configurable(jit_factory):
     """revoke_on = PASSWORD_EXPIRED: a LOCKED_OUT user keeps the grant (the
     check still refuses while Okta says LOCKED_OUT); PASSWORD_EXPIRED ends it."""
