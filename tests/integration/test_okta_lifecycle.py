@@ -118,7 +118,11 @@ def test_okta_errors_never_end_a_grant(jit_factory):
                      "headers": {"X-Rate-Limit-Reset": None}},
                     {"method": "GET", "path": gpath, "count": 2, "action": "status", "status": 503},
                     {"method": "GET", "path": gpath, "count": 1, "action": "wrong_type"})
-    wait_for(lambda: not jit.okta.control("faults"), 60, interval=0.3, what="every fault spent")
+    def spent():
+        row = jit.grant(g["id"])
+        assert row["state"] == "active", (row, jit.audit(g["id"]))
+        return not jit.okta.control("faults")
+    wait_for(spent, 60, interval=0.3, what="every fault spent")
     wait_sweeps(jit, "/api/v1/users/" + ALICE, 1)
     row = jit.grant(g["id"])
     assert row["state"] == "active" and row["op"] == "", row
