@@ -195,6 +195,8 @@ def test_deleted_group_ends_grants_and_refuses_checks(jit_factory):
     c = jit.cli("check", "web-sudo", "--user", "ojt-alice")
     assert c.j["decision"] == "deny" and c.j["code"] == "group_deleted", c
     assert "was deleted in Okta" in c.j["message"], c
+    r = jit.request("web-sudo", dur="10m", as_user="ojt-bob", expect=None)
+    assert r.rc != 0 and r.j["code"] == "group_deleted" and "deleted in Okta" in r.j["message"], r
     rc, out = doctor(jit)
     assert rc != 0 and "was deleted in Okta" in out and "create a new OKTA_GROUP" in out, out
 
