@@ -36,6 +36,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "answers.h"
 #include "check.h"
 #include "util.h"
 
@@ -226,6 +227,13 @@ static int follow_login(struct jitd *d, int64_t id, const char *uid, const char 
 		goto out;
 	}
 	ledger_unclaim(d->ledger, id);
+	/* The write voided the new name's answers on the PAM module's board
+	 * (and told the NSS writer); the old name's allow must go too. */
+	if (mapped && strcmp(old_user, g.user) != 0) {
+		if (d->answers != NULL)
+			answers_grant_written(d->answers, old_user, g.grp);
+		jitd_grant_written(d, old_user, g.grp);
+	}
 	audit_event(d, "login_changed", g.id, "okta", g.user, g.grp,
 		    "okta_user_id=%s old_login=%s login=%s old_user=%s mapped=%s", uid, old_login, login, old_user,
 		    mapped ? "yes" : "no");
