@@ -118,6 +118,7 @@ static void group_id_job(void *p)
 
 		memset(&e2, 0, sizeof(e2));
 		r2 = group_id_renamed(f, &og2, gone_code, sizeof(gone_code), gone_why, sizeof(gone_why), &e2);
+		ojit_strip_controls(gone_why); /* Okta's text (a type) reaches the PAM prompt */
 		if (r2 == 0) {
 			rc = 0;
 			og = og2;
