@@ -122,16 +122,162 @@ static int probe_login(const struct ojit_config *cfg, const char *given, char *o
 	return config_map_login(cfg, local, out, n);
 }
 
+/* Issue 20 item 3: the ledger, opened once and only when a gated name is
+ * missing in Okta (a local SQLite ledger only if its file exists: doctor
+ * must not create one). */
+struct doctor_ledger {
+	struct ledger *l;
+	int tried;
+};
+
+struct last_gid {
+	const char *name;
+	char gid[OKTA_ID_MAX + 1];
+};
+
+static int last_gid_cb(const struct grant *g, void *p)
+{
+	struct last_gid *lg = p;
+
+	if (strcmp(g->grp, lg->name) != 0 || !okta_valid_id(g->group_id))
+		return 0;
+	ojit_strlcpy(lg->gid, g->group_id, sizeof(lg->gid));
+	return 1;
+}
+
+/* The Okta id the newest grant for gated name was made with, or "". */
+static void ledger_last_gid(const struct ojit_config *cfg, struct doctor_ledger *dl, const char *name, char *gid,
+			    size_t n)
+{
+	struct last_gid lg = { name, "" };
+	char err[512];
+
+	gid[0] = '\0';
+	if (!dl->tried) {
+		const char *path = cfg->ledger;
+		struct stat st;
+
+		dl->tried = 1;
+		if (strncmp(path, "sqlite:", 7) == 0)
+			path += 7;
+		if (ledger_spec_kind(cfg->ledger) == LEDGER_DIALECT_PG || stat(path, &st) == 0)
+			dl->l = ledger_open(cfg->ledger, cfg->ledger_password_file, err, sizeof(err));
+	}
+	if (dl->l == NULL)
+		return;
+	ledger_grant_list(dl->l, NULL, "", 10000, last_gid_cb, &lg);
+	ojit_strlcpy(gid, lg.gid, n);
+}
+
+/* A gated name Okta does not know (as an OKTA_GROUP): was it renamed,
+ * deleted or turned into another type since grants were made with it?
+ * 1 when a step was written, 0 when the ledger knows nothing of it. */
+static int explain_missing_group(struct doctor *d, struct okta_client *c, const struct ojit_config *cfg,
+				 struct doctor_ledger *dl, const struct flow_config *f, const char *name)
+{
+	char gid[OKTA_ID_MAX + 1], fix[512];
+	struct okta_group g;
+	struct okta_error e;
+
+	ledger_last_gid(cfg, dl, name, gid, sizeof(gid));
+	if (gid[0] == '\0')
+		return 0;
+	if (okta_group_get(c, gid, &g, &e) != 0) {
+		if (e.kind != OKTA_ERR_NOT_FOUND)
+			return 0;
+		snprintf(fix, sizeof(fix), "create a new OKTA_GROUP in Okta and name it in [flow %s] instead of '%s' "
+			 "(or take '%s' out of the flow), then restart okta-jitd", f->name, name, name);
+		step(d, STEP_FAIL, "group", fix, "[flow %s] group '%s' (id %s) was deleted in Okta: okta-jitd ended "
+		     "its grants and refuses its checks (group_deleted)", f->name, name, gid);
+		return 1;
+	}
+	if (strcmp(g.type, "OKTA_GROUP") != 0) {
+		snprintf(fix, sizeof(fix), "gate an OKTA_GROUP: name one in [flow %s] instead of '%s', then restart "
+			 "okta-jitd", f->name, name);
+		step(d, STEP_FAIL, "group", fix, "[flow %s] group '%s' (id %s) is of type %s now: okta-jitd ended its "
+		     "grants and refuses its checks (group_wrong_type)", f->name, name, gid, g.type);
+		return 1;
+	}
+	snprintf(fix, sizeof(fix), "rename it back to '%s' in Okta, or name '%s' in [flow %s] once the grants made "
+		 "under the old name have ended", name, g.name, f->name);
+	step(d, STEP_WARN, "group", fix, "[flow %s] group '%s' (id %s) was renamed in Okta to '%s': okta-jitd keeps "
+	     "gating it by its id, but after a restart with a shared ledger it finds it only by the new name",
+	     f->name, name, gid, g.name);
+	return 1;
+}
+
+struct gated_ids {
+	char (*id)[OKTA_ID_MAX + 1];
+	const char **name;
+	size_t n;
+	int warned;
+	struct doctor *d;
+};
+
+static int rule_cb(const struct okta_group_rule *r, const char *gid, void *ctx)
+{
+	struct gated_ids *gi = ctx;
+	size_t i;
+
+	if (strcmp(r->status, "ACTIVE") != 0)
+		return 0;
+	for (i = 0; i < gi->n; i++)
+		if (strcmp(gi->id[i], gid) == 0) {
+			gi->warned = 1;
+			step(gi->d, STEP_WARN, "group-rules",
+			     "deactivate the rule or take the group out of its actions (Directory > Groups > Rules), or "
+			     "gate another group",
+			     "group rule '%s' (%s, ACTIVE) adds members to gated group '%s' (%s): Okta's API cannot "
+			     "remove a member a rule added, and the rule adds them back, so such members keep the "
+			     "group's access whatever okta-jit grants", r->name, r->id, gi->name[i], gid);
+		}
+	return 0;
+}
+
+/* Issue 20 item 3: an ACTIVE group rule that assigns to a gated group. */
+static void check_group_rules(struct doctor *d, struct okta_client *c, struct gated_ids *gi)
+{
+	struct okta_error e;
+
+	if (gi->n == 0)
+		return;
+	memset(&e, 0, sizeof(e));
+	gi->d = d;
+	if (okta_group_rules_each(c, rule_cb, gi, &e) != 0) {
+		char msg[1024];
+
+		okta_error_format(&e, msg, sizeof(msg));
+		step(d, STEP_WARN, "group-rules",
+		     e.kind == OKTA_ERR_SCOPE || e.kind == OKTA_ERR_FORBIDDEN
+			     ? "grant okta.groups.read (okta.groups.manage includes it) on the app's Okta API Scopes tab"
+			     : (e.hint[0] ? e.hint : NULL),
+		     "cannot read Okta's group rules (GET /api/v1/groups/rules): %s", msg);
+		return;
+	}
+	if (!gi->warned)
+		step(d, STEP_PASS, "group-rules", NULL, "no active Okta group rule adds members to a gated group");
+}
+
 static void check_groups(struct doctor *d, struct okta_client *c, const struct ojit_config *cfg)
 {
 	struct okta_error e;
 	struct okta_group g;
-	size_t i, j;
+	struct doctor_ledger dl = { NULL, 0 };
+	struct gated_ids gi = { NULL, NULL, 0, 0, NULL };
+	size_t i, j, total = 0;
 
 	if (cfg->nflows == 0) {
 		step(d, STEP_WARN, "groups", "add a [flow NAME] section with groups = OKTA_GROUP_NAME",
 		     "no access flows are configured, so nothing can be granted");
 		return;
+	}
+	for (i = 0; i < cfg->nflows; i++)
+		total += cfg->flows[i].ngroups;
+	gi.id = calloc(total ? total : 1, sizeof(*gi.id));
+	gi.name = calloc(total ? total : 1, sizeof(*gi.name));
+	if (gi.id == NULL || gi.name == NULL) {
+		step(d, STEP_FAIL, "groups", NULL, "out of memory");
+		goto out;
 	}
 	for (i = 0; i < cfg->nflows; i++) {
 		const struct flow_config *f = &cfg->flows[i];
@@ -153,6 +299,8 @@ static void check_groups(struct doctor *d, struct okta_client *c, const struct o
 					     "rename the Okta groups so that exactly one OKTA_GROUP bears the name, or name another group in the flow",
 					     "[flow %s] group '%s' is ambiguous (a configuration error): %s", f->name,
 					     f->groups[j], msg);
+				else if (e.kind == OKTA_ERR_NOT_FOUND && explain_missing_group(d, c, cfg, &dl, f, f->groups[j]))
+					;
 				else if (e.kind == OKTA_ERR_NOT_FOUND)
 					step(d, STEP_FAIL, name,
 					     "create the group in Okta (Directory > Groups > Add group) or fix the name in the flow",
@@ -171,6 +319,8 @@ static void check_groups(struct doctor *d, struct okta_client *c, const struct o
 			}
 			step(d, STEP_PASS, name, NULL, "[flow %s] group '%s' exists (%s, OKTA_GROUP)", f->name,
 			     g.name, g.id);
+			ojit_strlcpy(gi.id[gi.n], g.id, sizeof(gi.id[gi.n]));
+			gi.name[gi.n++] = f->groups[j];
 			{
 				struct okta_group any;
 				struct okta_error ae;
@@ -251,6 +401,12 @@ static void check_groups(struct doctor *d, struct okta_client *c, const struct o
 			     g.type);
 		}
 	}
+	check_group_rules(d, c, &gi);
+out:
+	free(gi.id);
+	free(gi.name);
+	if (dl.l != NULL)
+		ledger_close(dl.l);
 }
 
 static void check_owner(struct doctor *d, struct okta_client *c, const struct ojit_config *cfg)

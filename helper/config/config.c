@@ -340,6 +340,45 @@ static int handle_users(struct parse_state *st, const char *key, const char *val
 	return 0;
 }
 
+static void free_list(char **l, size_t n);
+
+/* [daemon] revoke_on (issue 20): Okta user statuses, or "none" alone (only
+ * a deleted user's grants end). ACTIVE is refused: it would end every
+ * grant at the next sweep. */
+static int set_revoke_on(struct parse_state *st, struct ojit_config *c, const char *key, const char *value)
+{
+	char **l = NULL;
+	size_t n = 0, i;
+	unsigned bits = 0, b;
+	int ok = 0;
+
+	if (c->revoke_on_set) {
+		add_error(st, st->line, "daemon", key, "given twice");
+		return 0;
+	}
+	if (!set_list(st, "daemon", key, value, &l, &n))
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (strcmp(l[i], "none") == 0 && n == 1)
+			break;
+		b = config_user_status_bit(l[i]);
+		if (b == 0 || b == config_user_status_bit("ACTIVE")) {
+			add_error(st, st->line, "daemon", key,
+				  "'%s' is not an Okta user status that can end grants (one or more of SUSPENDED, "
+				  "DEPROVISIONED, LOCKED_OUT, PASSWORD_EXPIRED, RECOVERY, PROVISIONED, STAGED; or none)",
+				  l[i]);
+			goto out;
+		}
+		bits |= b;
+	}
+	c->revoke_on = bits;
+	c->revoke_on_set = 1;
+	ok = 1;
+out:
+	free_list(l, n);
+	return ok;
+}
+
 static int handle_daemon(struct parse_state *st, const char *key, const char *value)
 {
 	struct ojit_config *c = st->cfg;
@@ -421,6 +460,8 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 		}
 		return 1;
 	}
+	if (strcmp(key, "revoke_on") == 0)
+		return set_revoke_on(st, c, key, value);
 	if (strcmp(key, "snapshot_groups") == 0) {
 		c->snapshot_groups_line = st->line;
 		if (!set_list(st, "daemon", key, value, &c->snapshot_groups, &c->nsnapshot_groups))
@@ -1295,6 +1336,9 @@ static void apply_defaults(struct ojit_config *c)
 		c->recheck_after = 120;
 	if (c->refresh_timeout == 0)
 		c->refresh_timeout = 5;
+	if (!c->revoke_on_set)
+		c->revoke_on = config_user_status_bit("SUSPENDED") | config_user_status_bit("DEPROVISIONED") |
+			       config_user_status_bit("LOCKED_OUT");
 	if (c->nss_uid_min == 0) {
 		c->nss_uid_min = OJIT_DEFAULT_NSS_UID_MIN;
 		c->nss_uid_max = OJIT_DEFAULT_NSS_UID_MAX;

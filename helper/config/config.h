@@ -129,6 +129,11 @@ struct ojit_config {
 	int64_t pending_ttl;
 	int64_t recheck_after;      /* a removal made again after an add of unknown outcome */
 	int64_t refresh_timeout;    /* how long a stale answer serves while its refresh runs (issue 20) */
+	/* revoke_on (issue 20): the Okta user statuses that end a user's
+	 * grants at once (bits of config_user_status_bit; a deleted user's
+	 * always end). Default SUSPENDED, DEPROVISIONED, LOCKED_OUT. */
+	unsigned revoke_on;
+	int revoke_on_set;
 	char **snapshot_groups;     /* standing groups the gates check that no flow names */
 	size_t nsnapshot_groups;
 	int snapshot_groups_line;
@@ -204,6 +209,12 @@ int config_unmap_login(const struct ojit_config *cfg, const char *login, char *o
 int config_nss_group_name(const struct ojit_config *cfg, const char *grp, char *out, size_t n);
 /* [nss] home for local name user, or -1 when it does not fit. */
 int config_nss_home(const struct ojit_config *cfg, const char *user, char *out, size_t n);
+
+/* The bit of an Okta user status (UserStatus: ACTIVE, DEPROVISIONED,
+ * LOCKED_OUT, PASSWORD_EXPIRED, PROVISIONED, RECOVERY, STAGED, SUSPENDED)
+ * for [daemon] revoke_on, or 0 for any other text. */
+unsigned config_user_status_bit(const char *status);
+#define CONFIG_REVOKE_ON_DEFAULT "SUSPENDED, DEPROVISIONED, LOCKED_OUT"
 
 /* The flow that covers an Okta group name, or NULL. */
 const struct flow_config *config_flow_for_group(const struct ojit_config *cfg, const char *group);

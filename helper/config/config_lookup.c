@@ -169,3 +169,16 @@ const char *config_approval_name(enum approval_rule a)
 		return "owners";
 	}
 }
+
+unsigned config_user_status_bit(const char *status)
+{
+	/* Okta's UserStatus values, in its reference's order. */
+	static const char *const names[] = { "ACTIVE", "DEPROVISIONED", "LOCKED_OUT", "PASSWORD_EXPIRED",
+					     "PROVISIONED", "RECOVERY", "STAGED", "SUSPENDED" };
+	size_t i;
+
+	for (i = 0; status != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(status, names[i]) == 0)
+			return 1u << i;
+	return 0;
+}

@@ -58,6 +58,14 @@ void check_cache_warm(struct jitd *d);
 int check_group_id(struct jitd *d, const char *name, int okta_group_only, int may_add,
 		   const struct timespec *deadline, char *gid, size_t n, struct okta_error *err);
 
+/* Issue 20 item 3: is the gated group name known to be gone (its id was
+ * deleted in Okta, or is no OKTA_GROUP now)? 1 with code (group_deleted,
+ * group_wrong_type) and why; 0 otherwise. No Okta call. */
+int check_group_gone(struct jitd *d, const char *name, char *code, size_t cn, char *why, size_t wn);
+/* The lifecycle sweep found gid (what name stands for) gone: checks refuse
+ * the name at once, not at its next resolution. */
+void check_group_note_gone(struct jitd *d, const char *name, const char *gid, const char *code, const char *why);
+
 /* What Okta says about a local user, through the check cache: at most one
  * fetch per user per cache_ttl, never older than cache_ttl. */
 struct check_user {

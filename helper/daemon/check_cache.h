@@ -95,6 +95,14 @@ struct group_id {
 	int64_t retry_at;
 	char gid[OKTA_ID_MAX + 1];
 	struct okta_error err;
+	/* Issue 20 item 3: the id the name last stood for (kept when the name
+	 * stops resolving), so a rename keeps working by id and a deleted
+	 * group or one turned into another type is told apart from a name
+	 * that never existed. */
+	char known_gid[OKTA_ID_MAX + 1];
+	char renamed_to[OKTA_NAME_MAX + 1]; /* known_gid's name in Okta now, when not name */
+	char gone_code[32];                 /* group_deleted | group_wrong_type | "" */
+	char gone_why[256];
 };
 
 /* A group's owners as Okta last listed them (approver resolution). */

@@ -301,12 +301,27 @@ static int gate_decide(struct jitd *d, const char *user, const char *login, cons
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[0]);
 		int timebound = f != NULL && !f->standing_allow;
 
+		struct mirror_snap gone;
+
 		ans->decision = CHECK_DENY;
 		ojit_strlcpy(ans->group, groups[0], sizeof(ans->group));
 		deny_text(d, f, groups[0], ans);
+		/* issue 20 item 3: a group the granters found deleted in Okta, or
+		 * no OKTA_GROUP now, is refused as such, grant or none */
+		memset(&gone, 0, sizeof(gone));
+		mirror_snapshot(d->mirror, groups[0], login, &gone);
+		if (gone.kind != MSNAP_REFUSE || (strcmp(gone.code, "group_deleted") != 0 &&
+						  strcmp(gone.code, "group_wrong_type") != 0))
+			gone.kind = MSNAP_NONE;
 		if (inactive[0] != '\0') {
 			ojit_strlcpy(ans->code, "user_inactive", sizeof(ans->code));
 			snprintf(ans->message, sizeof(ans->message), "okta-jit: Okta user %s is %s", login, inactive);
+		} else if (gone.kind == MSNAP_REFUSE) {
+			ojit_strlcpy(ans->code, gone.code, sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: Okta group '%s' cannot be checked: %s "
+				 "(see `okta-jit doctor`)", groups[0], gone.why);
+			ans->hint[0] = '\0';
+			ans->web_url[0] = '\0';
 		} else if (timebound && !mg[0].active) {
 			ojit_strlcpy(ans->code, "no_grant", sizeof(ans->code));
 			if (mg[0].pending_id > 0) {
@@ -513,6 +528,7 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 	{
 		const struct flow_config *f = config_flow_for_group(d->cfg, groups[0]);
 		int timebound = f != NULL && !f->standing_allow;
+		char gone_code[32], gone_why[256];
 
 		ojit_strlcpy(ans->group, groups[0], sizeof(ans->group));
 		deny_text(d, f, groups[0], ans);
@@ -522,6 +538,13 @@ int check_decide(struct jitd *d, const char *user, const char *const *groups, si
 		} else if (have_info && strcmp(info.status, "ACTIVE") != 0) {
 			ojit_strlcpy(ans->code, "user_inactive", sizeof(ans->code));
 			snprintf(ans->message, sizeof(ans->message), "okta-jit: Okta user %s is %s", login, info.status);
+		} else if (check_group_gone(d, groups[0], gone_code, sizeof(gone_code), gone_why, sizeof(gone_why))) {
+			/* issue 20 item 3: deleted in Okta, or no OKTA_GROUP now */
+			ojit_strlcpy(ans->code, gone_code, sizeof(ans->code));
+			snprintf(ans->message, sizeof(ans->message), "okta-jit: %s; access through it is refused "
+				 "(see `okta-jit doctor`)", gone_why);
+			ans->hint[0] = '\0';
+			ans->web_url[0] = '\0';
 		} else if (timebound && !has_grant[0]) {
 			struct grant p;
 

@@ -67,7 +67,68 @@ struct group_id_fetch {
 	struct group_id *g;
 	char name[LEDGER_GROUP_MAX + 1];
 	int okta_group_only;
+	char known_gid[OKTA_ID_MAX + 1]; /* what the name stood for before, or "" */
 };
+
+struct last_gid {
+	const char *name;
+	char gid[OKTA_ID_MAX + 1];
+};
+
+static int last_gid_cb(const struct grant *g, void *p)
+{
+	struct last_gid *l = p;
+
+	if (strcmp(g->grp, l->name) != 0 || !okta_valid_id(g->group_id))
+		return 0;
+	ojit_strlcpy(l->gid, g->group_id, sizeof(l->gid));
+	return 1;
+}
+
+/* Issue 20 item 3: a gated name Okta no longer knows, and the id it stood
+ * for (this daemon's own resolution; after a restart, the newest grant
+ * row's, from a local SQLite ledger only: a shared ledger's rows could be
+ * written by any host, and a forged id must never become a gated group).
+ * Asked by id: an OKTA_GROUP still, under another name: renamed, the id
+ * keeps serving (rc 0, og set); gone (404) or of another type: gone_code
+ * and gone_why say so. -1: Okta could not be asked (err). */
+static int group_id_renamed(struct group_id_fetch *f, struct okta_group *og, char *gone_code, size_t gcn,
+			    char *gone_why, size_t gwn, struct okta_error *err)
+{
+	struct okta_error e;
+	struct last_gid l = { f->name, "" };
+
+	gone_code[0] = gone_why[0] = '\0';
+	if (f->known_gid[0] == '\0' && !f->d->ledger_shared) {
+		/* newest first; a bounded look back */
+		ledger_grant_list(f->d->ledger, NULL, "", 10000, last_gid_cb, &l);
+		ojit_strlcpy(f->known_gid, l.gid, sizeof(f->known_gid));
+	}
+	if (f->known_gid[0] == '\0')
+		return 1; /* never known: no such group */
+	memset(&e, 0, sizeof(e));
+	if (okta_group_get(f->d->okta, f->known_gid, og, &e) != 0) {
+		if (e.kind != OKTA_ERR_NOT_FOUND) {
+			*err = e;
+			return -1;
+		}
+		ojit_strlcpy(gone_code, "group_deleted", gcn);
+		(void)ojit_snprintf(gone_why, gwn, "Okta group '%s' (id %s) was deleted in Okta", f->name, f->known_gid);
+		return 1;
+	}
+	if (strcmp(og->id, f->known_gid) != 0) {
+		ojit_strlcpy(gone_code, "group_deleted", gcn);
+		(void)ojit_snprintf(gone_why, gwn, "Okta answered for group id %s with another group", f->known_gid);
+		return 1;
+	}
+	if (strcmp(og->type, "OKTA_GROUP") != 0) {
+		ojit_strlcpy(gone_code, "group_wrong_type", gcn);
+		(void)ojit_snprintf(gone_why, gwn, "Okta group '%s' (id %s) is of type %s now: okta-jit gates and grants only "
+			 "OKTA_GROUPs", f->name, f->known_gid, og->type);
+		return 1;
+	}
+	return 0;
+}
 
 static void group_id_job(void *p)
 {
@@ -76,19 +137,51 @@ static void group_id_job(void *p)
 	struct group_id *g = f->g;
 	struct okta_group og;
 	struct okta_error err;
-	int rc;
+	char gone_code[32] = "", gone_why[256] = "";
+	int rc, renamed = 0;
 
 	memset(&err, 0, sizeof(err));
 	memset(&og, 0, sizeof(og));
 	rc = okta_group_find_type(f->d->okta, f->name, f->okta_group_only ? "OKTA_GROUP" : NULL, &og, &err);
+	if (rc != 0 && err.kind == OKTA_ERR_NOT_FOUND && f->okta_group_only) {
+		struct okta_error e2;
+		struct okta_group og2;
+		int r2;
+
+		memset(&e2, 0, sizeof(e2));
+		r2 = group_id_renamed(f, &og2, gone_code, sizeof(gone_code), gone_why, sizeof(gone_why), &e2);
+		ojit_strip_controls(gone_why); /* Okta's text (a type) reaches the PAM prompt */
+		if (r2 == 0) {
+			rc = 0;
+			og = og2;
+			renamed = 1;
+			memset(&err, 0, sizeof(err));
+		} else if (r2 < 0) {
+			err = e2; /* Okta away: the old answer stands */
+		} else if (gone_code[0] != '\0') {
+			ojit_strlcpy(err.code, gone_code, sizeof(err.code));
+			ojit_strlcpy(err.summary, gone_why, sizeof(err.summary));
+		}
+	}
 	pthread_mutex_lock(&c->lock);
 	if (rc == 0 || err.kind == OKTA_ERR_NOT_FOUND || err.kind == OKTA_ERR_AMBIGUOUS ||
 	    err.kind == OKTA_ERR_REFUSED) {
 		/* Okta's word: an id, or no such group, or several */
-		if (rc == 0)
+		if (rc == 0) {
 			ojit_strlcpy(g->gid, og.id, sizeof(g->gid));
-		else
+			ojit_strlcpy(g->known_gid, og.id, sizeof(g->known_gid));
+		} else {
 			g->gid[0] = '\0';
+		}
+		if (renamed && strcmp(g->renamed_to, og.name) != 0)
+			ojit_log(LOG_WARNING, "Okta group '%s' (id %s) was renamed in Okta to '%s'; okta-jitd keeps "
+				 "gating it by its id. Fix: name it '%s' in the flow (see `okta-jit doctor`)", g->name,
+				 og.id, og.name, og.name);
+		ojit_strlcpy(g->renamed_to, renamed ? og.name : "", sizeof(g->renamed_to));
+		if (gone_code[0] != '\0' && strcmp(g->gone_code, gone_code) != 0)
+			ojit_log(LOG_ERR, "%s; its checks are refused (see `okta-jit doctor`)", gone_why);
+		ojit_strlcpy(g->gone_code, gone_code, sizeof(g->gone_code));
+		ojit_strlcpy(g->gone_why, gone_why, sizeof(g->gone_why));
 		if (rc != 0 && err.kind == OKTA_ERR_AMBIGUOUS)
 			ojit_log(LOG_ERR, "configuration error: %s", err.summary);
 		g->err = err;
@@ -119,6 +212,7 @@ static int group_id_refresh_async(struct jitd *d, struct group_id *g)
 	f->g = g;
 	ojit_strlcpy(f->name, g->name, sizeof(f->name));
 	f->okta_group_only = g->okta_group_only;
+	ojit_strlcpy(f->known_gid, g->known_gid, sizeof(f->known_gid));
 	g->fetching = 1;
 	d->cache->refreshing++;
 	if (fetch_pool_run(d->cache->pool, group_id_job, f) != 0) {
@@ -230,6 +324,54 @@ int check_group_id(struct jitd *d, const char *name, int okta_group_only, int ma
 out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
+}
+
+int check_group_gone(struct jitd *d, const char *name, char *code, size_t cn, char *why, size_t wn)
+{
+	struct check_cache *c = d->cache;
+	struct group_id *g;
+	int r = 0;
+
+	if (c == NULL)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	for (g = c->gids; g != NULL; g = g->next)
+		if (g->okta_group_only && strcmp(g->name, name) == 0)
+			break;
+	if (g != NULL && g->gone_code[0] != '\0') {
+		ojit_strlcpy(code, g->gone_code, cn);
+		ojit_strlcpy(why, g->gone_why, wn);
+		r = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+void check_group_note_gone(struct jitd *d, const char *name, const char *gid, const char *code, const char *why)
+{
+	struct check_cache *c = d->cache;
+	struct group_id *g;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (g = c->gids; g != NULL; g = g->next)
+		if (g->okta_group_only && strcmp(g->name, name) == 0)
+			break;
+	/* only for the id the name stands for (or stood for) here */
+	if (g != NULL && (strcmp(g->gid, gid) == 0 || strcmp(g->known_gid, gid) == 0)) {
+		ojit_strlcpy(g->known_gid, gid, sizeof(g->known_gid));
+		g->gid[0] = '\0';
+		ojit_strlcpy(g->gone_code, code, sizeof(g->gone_code));
+		ojit_strlcpy(g->gone_why, why, sizeof(g->gone_why));
+		memset(&g->err, 0, sizeof(g->err));
+		g->err.kind = OKTA_ERR_NOT_FOUND;
+		ojit_strlcpy(g->err.code, code, sizeof(g->err.code));
+		ojit_strlcpy(g->err.summary, why, sizeof(g->err.summary));
+		g->have = 1;
+		g->fetched_at = ojit_now();
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 void check_cache_warm(struct jitd *d)

@@ -27,6 +27,7 @@
 
 #include "drift.h"
 #include "grants.h"
+#include "lifecycle.h"
 #include "notify.h"
 #include "refusals.h"
 #include "sessions.h"
@@ -614,6 +615,8 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd, int web_fd)
 		error_f("cannot start the snapshot refresher; the gates' snapshots age until another granter refreshes them");
 	if (drift_start(d) != 0)
 		error_f("cannot start the drift sweep; members Okta gained outside okta-jit are not found");
+	if (lifecycle_start(d) != 0)
+		error_f("cannot start the lifecycle sweep; Okta's user and group changes reach the grants only at their end");
 	if (pool_start(&pool_pam, d, pam_fd) != 0 || pool_start(&pool_public, d, lfd) != 0 ||
 	    (web_fd >= 0 && pool_start(&pool_web, d, web_fd) != 0))
 		d->stopping = 1;
@@ -648,6 +651,7 @@ int daemon_serve(struct jitd *d, int lfd, int pam_fd, int web_fd)
 	 * written from its cut-short answer) */
 	snapshots_stop(d);
 	drift_stop(d);
+	lifecycle_stop(d);
 	for (int i = 0; i < 100 &&
 			atomic_load(&pool_public.threads) + atomic_load(&pool_pam.threads) + atomic_load(&pool_web.threads) > 0;
 	     i++)

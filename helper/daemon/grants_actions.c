@@ -228,7 +228,12 @@ int grants_request(struct jitd *d, const struct actor *a, const char *requester,
 		}
 	}
 	if (check_group_id(d, group, 1, 1, NULL, gid, sizeof(gid), &e) != 0) {
-		grants_okta_result(res, "cannot find the OKTA_GROUP in Okta", &e);
+		/* issue 20 item 3: deleted in Okta, or no OKTA_GROUP now */
+		if (strcmp(e.code, "group_deleted") == 0 || strcmp(e.code, "group_wrong_type") == 0)
+			jit_result_set(res, e.code, "%s; nothing can be granted through it (see `okta-jit doctor`)",
+				       e.summary);
+		else
+			grants_okta_result(res, "cannot find the OKTA_GROUP in Okta", &e);
 		goto refused;
 	}
 	ojit_strlcpy(g.kind, "grant", sizeof(g.kind));

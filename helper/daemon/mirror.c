@@ -351,6 +351,11 @@ static int login_sane(const char *s)
  * this gate knows (then the snapshot is unusable, not a refusal). */
 static const char *state_code(const char *state)
 {
+	/* issue 20 item 3: deleted in Okta, or no OKTA_GROUP now */
+	if (strncmp(state, "unknown group: group_deleted:", 29) == 0)
+		return "group_deleted";
+	if (strncmp(state, "unknown group: group_wrong_type:", 32) == 0)
+		return "group_wrong_type";
 	if (strncmp(state, "unknown group", 13) == 0 || strncmp(state, "not found", 9) == 0)
 		return "unknown_group";
 	if (strncmp(state, "ambiguous", 9) == 0)

@@ -240,6 +240,13 @@ static int snapshot_take(struct jitd *d, struct snap_group *g, int64_t began, st
 	ojit_strlcpy(h->host, ledger_host(), sizeof(h->host));
 	h->taken_at = began;
 	if (check_group_id(d, g->name, !g->any_type, 1, NULL, gid, sizeof(gid), &err) != 0) {
+		if (err.kind == OKTA_ERR_NOT_FOUND && (strcmp(err.code, "group_deleted") == 0 ||
+						       strcmp(err.code, "group_wrong_type") == 0)) {
+			/* issue 20 item 3: kept behind "unknown group: " so that a
+			 * gate of an older version still refuses */
+			(void)ojit_snprintf(h->state, sizeof(h->state), "unknown group: %s: %s", err.code, err.summary);
+			return 0;
+		}
 		if (err.kind == OKTA_ERR_NOT_FOUND) {
 			snprintf(h->state, sizeof(h->state), "unknown group: Okta has no %s named '%s'",
 				 g->any_type ? "group" : "OKTA_GROUP", g->name);

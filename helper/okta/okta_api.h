@@ -180,6 +180,17 @@ int okta_parse_profile_json(const char *buf, size_t len, const struct okta_profi
 			    char *keybuf, size_t keybuflen);
 int okta_group_owners(struct okta_client *c, const char *gid, struct okta_owner_list *l,
 		      struct okta_error *err);
+/* Okta's group rules (issue 20 item 3): GET /api/v1/groups/rules, every
+ * page (200 a page, Okta's most); fn is called once for each group id a
+ * rule's actions.assignUserToGroups.groupIds names, with the rule (0 to go
+ * on, -1 to stop). Needs okta.groups.read (okta.groups.manage holds it). */
+struct okta_group_rule {
+	char id[OKTA_ID_MAX + 1];
+	char name[OKTA_NAME_MAX + 1];
+	char status[16]; /* ACTIVE, INACTIVE, INVALID */
+};
+typedef int (*okta_rule_fn)(const struct okta_group_rule *r, const char *gid, void *ctx);
+int okta_group_rules_each(struct okta_client *c, okta_rule_fn fn, void *ctx, struct okta_error *err);
 /* Refuse APP_GROUP and BUILT_IN before calling Okta. */
 int okta_group_add_member(struct okta_client *c, const struct okta_group *g, const char *uid,
 			  struct okta_error *err);

@@ -206,6 +206,61 @@ int okta_group_owners(struct okta_client *c, const char *gid, struct okta_owner_
 	return okta_paged_get(c, url, okta_push_owner, l, err);
 }
 
+struct each_rule {
+	okta_rule_fn fn;
+	void *ctx;
+};
+
+/* One GroupRule object: the id, name and status, and each id of
+ * actions.assignUserToGroups.groupIds (a rule without that action assigns
+ * to no group). Okta's text is checked before it reaches the caller. */
+static int each_rule(const cJSON *o, void *ctx, struct okta_error *err)
+{
+	struct each_rule *er = ctx;
+	struct okta_group_rule r;
+	const cJSON *actions, *assign, *ids, *it;
+
+	memset(&r, 0, sizeof(r));
+	if (!cJSON_IsObject(o) || okta_json_str(o, "id", r.id, sizeof(r.id)) != 0 || !okta_valid_id(r.id) ||
+	    okta_json_str(o, "status", r.status, sizeof(r.status)) != 0) {
+		okta_err_set(err, OKTA_ERR_BAD_RESPONSE, 200, "Okta sent a group rule without a valid id or status");
+		return -1;
+	}
+	if (okta_json_str(o, "name", r.name, sizeof(r.name)) != 0)
+		r.name[0] = '\0';
+	ojit_strip_controls(r.name);
+	actions = cJSON_GetObjectItemCaseSensitive(o, "actions");
+	assign = cJSON_IsObject(actions) ? cJSON_GetObjectItemCaseSensitive(actions, "assignUserToGroups") : NULL;
+	ids = cJSON_IsObject(assign) ? cJSON_GetObjectItemCaseSensitive(assign, "groupIds") : NULL;
+	if (ids == NULL)
+		return 0;
+	if (!cJSON_IsArray(ids)) {
+		okta_err_set(err, OKTA_ERR_BAD_RESPONSE, 200, "group rule %s: groupIds is not an array", r.id);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, ids) {
+		if (!cJSON_IsString(it) || !okta_valid_id(it->valuestring)) {
+			okta_err_set(err, OKTA_ERR_BAD_RESPONSE, 200, "group rule %s: a groupIds entry is not a group id", r.id);
+			return -1;
+		}
+		if (er->fn(&r, it->valuestring, er->ctx) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int okta_group_rules_each(struct okta_client *c, okta_rule_fn fn, void *ctx, struct okta_error *err)
+{
+	char url[HTTP_MAX_URL];
+	struct each_rule er = { fn, ctx };
+
+	if (ojit_snprintf(url, sizeof(url), "%s/api/v1/groups/rules?limit=200", c->cfg->org_url) < 0) {
+		okta_err_set(err, OKTA_ERR_INTERNAL, 0, "URL too long");
+		return -1;
+	}
+	return okta_paged_get(c, url, each_rule, &er, err);
+}
+
 static int membership_change(struct okta_client *c, const char *method, const struct okta_group *g,
 			     const char *uid, struct okta_error *err)
 {

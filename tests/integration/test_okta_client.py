@@ -672,3 +672,27 @@ def test_valgrind_driver_members_no_definite_leaks(cfg, okta):
             timeout=300)
     assert p.returncode != 99, p.stderr[-4000:]
     assert p.returncode == 0, p.stdout + p.stderr[-4000:]
+
+
+def test_group_rules_are_read_page_by_page(cfg, okta):
+    """Issue 20 item 3: GET /api/v1/groups/rules, 200 a page (Okta's most),
+    every page; each group id of actions.assignUserToGroups.groupIds is
+    reported with its rule; a rule with no group is no line."""
+    for i in range(230):
+        okta.control("group_rules", {"op": "add", "id": "0pr%016d" % i, "name": "rule %d" % i,
+                                     "status": "ACTIVE" if i % 2 else "INACTIVE",
+                                     "groupIds": ["00g%015d" % i] if i != 7 else []})
+    okta.control("group_rules", {"op": "update", "id": "0pr%016d" % 3, "groupIds": ["00gweb0000000002", "00gops00000000005"]})
+    okta.clear_requests()
+    r = driver(cfg, "rules")
+    assert_ok(r)
+    lines = r.out.splitlines()
+    assert len(lines) == 230, lines[:5]
+    assert "0pr%016d ACTIVE 00gweb0000000002 rule 3" % 3 in lines and \
+        "0pr%016d ACTIVE 00gops00000000005 rule 3" % 3 in lines, lines
+    assert not any(l.startswith("0pr%016d " % 7) for l in lines)
+    assert "0pr%016d INACTIVE 00g%015d rule 8" % (8, 8) in lines
+    reqs = [q for q in okta.requests() if q["path"].startswith("/api/v1/groups/rules")]
+    # (the seed's page_size makes the fake's pages small: many pages)
+    assert len(reqs) >= 2 and all("limit=200" in q["path"] for q in reqs), reqs
+    assert "after=" not in reqs[0]["path"] and all("after=" in q["path"] for q in reqs[1:]), reqs

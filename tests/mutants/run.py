@@ -54,6 +54,7 @@ NSS_E2E = "tests/integration/test_nss_e2e.py"
 WEB_ID = "tests/integration/test_web_identity.py"
 WEB_SERVICE = "tests/integration/test_web_service.py"
 DOCTOR_WEB = "tests/integration/test_doctor_web.py"
+OKTA_LIFECYCLE = "tests/integration/test_okta_lifecycle.py"
 
 
 def M(name, path, line, to, tests, k=None, after=None, why=""):
@@ -225,6 +226,21 @@ MUTANTS = [
     M("drift-sweep-claim-ignored", "helper/daemon/drift.c", "if (c == 0) {", "if (0) {",
       ["tests/integration/test_drift.py"], "claim",
       why="in a fleet one granter sweeps (and removes from) a group at a time"),
+    # issue 20 items 2 and 3: Okta's user and group lifecycle reaches the grants
+    M("lifecycle-okta-error-is-deletion", "helper/daemon/lifecycle.c",
+      "if (e.kind == OKTA_ERR_NOT_FOUND && e.status == 404)", "if (1)", [OKTA_LIFECYCLE], "okta_errors",
+      after="if (okta_user_get_by_id(d->okta, uid, &u, &e) != 0) {",
+      why="an Okta outage or refusal must never end grants as if the user were deleted"),
+    M("lifecycle-revoke-on-ignored", "helper/daemon/lifecycle.c",
+      "} else if ((config_user_status_bit(u.status) & d->cfg->revoke_on) != 0) {", "} else if (0) {",
+      [OKTA_LIFECYCLE], "suspended_user_loses", why="a suspended user keeps the Okta membership and every app"),
+    M("lifecycle-forged-row-renamed", "helper/daemon/lifecycle.c", "if (!d->ledger_shared || d->keys.sign == NULL)",
+      "if (1)", [OKTA_LIFECYCLE], "forged_row",
+      why="a login change must not sign a database writer's row with the fleet key"),
+    M("check-deleted-group-unexplained", "helper/daemon/check_decide.c",
+      "} else if (check_group_gone(d, groups[0], gone_code, sizeof(gone_code), gone_why, sizeof(gone_why))) {",
+      "} else if (0) {", [OKTA_LIFECYCLE], "deleted_group_ends",
+      why="a check of a group deleted in Okta says so (group_deleted), and doctor names the fix"),
 ]
 
 class MutantError(Exception):

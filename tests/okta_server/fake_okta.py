@@ -451,6 +451,49 @@ def render_group(g, base):
     }
 
 
+# Issue 20 item 3: group rules, in the shape of Okta's GroupRule object
+# (type group_rule, status ACTIVE|INACTIVE|INVALID, conditions.expression,
+# actions.assignUserToGroups.groupIds).
+GROUP_RULE_STATUSES = {"ACTIVE", "INACTIVE", "INVALID"}
+
+
+def load_group_rule(r, old=None):
+    if not isinstance(r, dict) or not isinstance(r.get("id"), str) or not r["id"]:
+        raise SeedError("each group rule needs a string id")
+    base = dict(old) if old else {}
+    for k in ("name", "status", "groupIds", "expression", "created", "lastUpdated"):
+        if k in r:
+            base[k] = r[k]
+    base["id"] = r["id"]
+    base.setdefault("name", r["id"])
+    base.setdefault("status", "ACTIVE")
+    base.setdefault("groupIds", [])
+    base.setdefault("expression", 'user.department=="Engineering"')
+    base.setdefault("created", DEFAULT_TS)
+    base.setdefault("lastUpdated", base["created"])
+    if base["status"] not in GROUP_RULE_STATUSES:
+        raise SeedError("group rule %s: unknown status %r" % (r["id"], base["status"]))
+    if not isinstance(base["groupIds"], list) or not all(isinstance(g, str) for g in base["groupIds"]):
+        raise SeedError("group rule %s: groupIds must be a list of strings" % r["id"])
+    return base
+
+
+def render_group_rule(r, base):
+    return {
+        "type": "group_rule",
+        "id": r["id"],
+        "status": r["status"],
+        "name": r["name"],
+        "created": r["created"],
+        "lastUpdated": r["lastUpdated"],
+        "conditions": {
+            "people": {"users": {"exclude": []}, "groups": {"exclude": []}},
+            "expression": {"value": r["expression"], "type": "urn:okta:expression:1.0"},
+        },
+        "actions": {"assignUserToGroups": {"groupIds": list(r["groupIds"])}},
+    }
+
+
 # --------------------------------------------------------------------------
 # 4. Search / filter expressions
 # --------------------------------------------------------------------------
@@ -692,6 +735,11 @@ class FakeOkta:
                 if gg["id"] in self.groups:
                     raise SeedError("duplicate group id %s" % gg["id"])
                 self.groups[gg["id"]] = gg
+            # Issue 20 item 3: group rules (GET /api/v1/groups/rules).
+            self.group_rules = {}
+            for r in seed.get("group_rules", []):
+                rr = load_group_rule(r)
+                self.group_rules[rr["id"]] = rr
             self.memberships = set()
             for m in seed.get("memberships", []):
                 if not (isinstance(m, list) and len(m) == 2):
@@ -991,6 +1039,7 @@ class FakeOkta:
                 "users": [dict(self.users[k]) for k in sorted(self.users)],
                 "groups": [dict(self.groups[k]) for k in sorted(self.groups)],
                 "memberships": sorted([list(m) for m in self.memberships]),
+                "group_rules": [dict(self.group_rules[k]) for k in sorted(self.group_rules)],
                 "tokens_issued": self.tokens_issued,
                 "tokens_active": sum(1 for t in self.tokens.values() if t["expires_at"] > self.now()),
                 "connections": self.connections,
@@ -1044,6 +1093,7 @@ LIST_DEFAULTS = {  # endpoint -> (default limit, max limit); from Okta's API ref
     "groups": (10000, 10000),
     "group_users": (1000, 10000),
     "group_owners": (1000, 10000),
+    "group_rules": (50, 200),  # issue 20 item 3
 }
 SCOPES_USERS_READ = {"okta.users.read", "okta.users.manage"}
 SCOPES_GROUPS_READ = {"okta.groups.read", "okta.groups.manage"}
@@ -1313,6 +1363,13 @@ class Handler(BaseHTTPRequestHandler):
             if n == 3 and rest[2] == "groups":
                 return self._api(ctx, ["GET"], SCOPES_USERS_READ, False, self._user_groups, rest[1])
         elif rest[0] == "groups":
+            # Issue 20 item 3: /api/v1/groups/rules before /groups/{id}
+            if n >= 2 and rest[1] == "rules":
+                if n == 2:
+                    return self._api(ctx, ["GET"], SCOPES_GROUPS_READ, False, self._list_group_rules)
+                if n == 3:
+                    return self._api(ctx, ["GET"], SCOPES_GROUPS_READ, False, self._get_group_rule, rest[2])
+                raise okta_error(404, "E0000008", "The requested path was not found")
             if n == 1:
                 return self._api(ctx, ["GET"], SCOPES_GROUPS_READ, False, self._list_groups)
             if n == 2:
@@ -1961,6 +2018,25 @@ class Handler(BaseHTTPRequestHandler):
             owners = [o for o in owners if s(o)]
         return self._paginate(ctx, "group_owners", owners, params, pairs, lambda o, base: o)
 
+    # Issue 20 item 3: group rules. Okta lists every rule of the org, 50 a
+    # page by default and at most 200 (limit), with an after cursor.
+    def _list_group_rules(self, ctx):
+        params, pairs = self._params(ctx)
+        with self.app.lock:
+            rules = [dict(r) for r in self.app.group_rules.values()]
+        search = params.get("search")
+        if search is not None:
+            rules = [r for r in rules if r["name"].startswith(search)]
+        return self._paginate(ctx, "group_rules", rules, params, pairs, render_group_rule)
+
+    def _get_group_rule(self, ctx, rid):
+        with self.app.lock:
+            r = self.app.group_rules.get(rid)
+            r = dict(r) if r else None
+        if r is None:
+            raise err_not_found(rid, "GroupRule")
+        raise Reply(200, render_group_rule(r, self._base()))
+
     def _membership(self, ctx, gid, uid, body):
         app = self.app
         if body:
@@ -2268,8 +2344,16 @@ class Handler(BaseHTTPRequestHandler):
                     u["lastUpdated"] = ts
                     if u["status"] != old["status"]:
                         u["statusChanged"] = ts
+                elif op == "delete":
+                    # Issue 20 item 2: a user deleted in Okta is gone: 404
+                    # by id and login, out of every group.
+                    if user.get("id") not in app.users:
+                        raise LookupError("unknown user %r" % (user.get("id"),))
+                    del app.users[user["id"]]
+                    app.memberships = {(g, u) for (g, u) in app.memberships if u != user["id"]}
+                    return {"ok": True}
                 else:
-                    raise ValueError("op must be add|update")
+                    raise ValueError("op must be add|update|delete")
                 app.users[u["id"]] = u
             return {"ok": True, "user": u}
         if m == "POST" and what == "groups":
@@ -2285,10 +2369,40 @@ class Handler(BaseHTTPRequestHandler):
                         raise LookupError("unknown group %r" % (grp.get("id"),))
                     g = load_group(grp, app.groups[grp["id"]])
                     g["lastUpdated"] = iso_now(app.now())
+                elif op == "delete":
+                    # Issue 20 item 3: a group deleted in Okta: 404 by id,
+                    # gone from searches, its memberships with it.
+                    if grp.get("id") not in app.groups:
+                        raise LookupError("unknown group %r" % (grp.get("id"),))
+                    del app.groups[grp["id"]]
+                    app.memberships = {(g, u) for (g, u) in app.memberships if g != grp["id"]}
+                    return {"ok": True}
                 else:
-                    raise ValueError("op must be add|update")
+                    raise ValueError("op must be add|update|delete")
                 app.groups[g["id"]] = g
             return {"ok": True, "group": g}
+        if m == "POST" and what == "group_rules":
+            # Issue 20 item 3: add, update or delete a group rule.
+            op = data.get("op")
+            rule = {k: v for k, v in data.items() if k != "op"}
+            with app.lock:
+                if op == "add":
+                    if rule.get("id") in app.group_rules:
+                        raise ValueError("group rule exists")
+                    r = load_group_rule(rule)
+                elif op == "update":
+                    if rule.get("id") not in app.group_rules:
+                        raise LookupError("unknown group rule %r" % (rule.get("id"),))
+                    r = load_group_rule(rule, app.group_rules[rule["id"]])
+                    r["lastUpdated"] = iso_now(app.now())
+                elif op == "delete":
+                    if app.group_rules.pop(rule.get("id"), None) is None:
+                        raise LookupError("unknown group rule %r" % (rule.get("id"),))
+                    return {"ok": True}
+                else:
+                    raise ValueError("op must be add|update|delete")
+                app.group_rules[r["id"]] = r
+            return {"ok": True, "rule": r}
         raise LookupError("no control endpoint %s /__control/%s" % (m, what))
 
 

@@ -5,6 +5,7 @@
  *   commands: token | user LOGIN | user-groups LOGIN | group NAME |
  *             group-id GID | groups [PREFIX] | members NAME | owners NAME |
  *             add NAME LOGIN | remove NAME LOGIN |
+ *             rules                (one line a group id a rule assigns to) |
  *             concurrent N LOGIN   (N threads look the user up at once) |
  *             wake SLOW LOGIN      (a thread looks SLOW up; after a line on
  *                                   stdin, LOGIN is looked up meanwhile)
@@ -46,6 +47,13 @@ static void *lookup_thread(void *p)
 
 	a->ok = okta_user_get(client, a->login, &u, &e) == 0;
 	return NULL;
+}
+
+static int print_rule(const struct okta_group_rule *r, const char *gid, void *ctx)
+{
+	(void)ctx;
+	printf("%s %s %s %s\n", r->id, r->status, gid, r->name);
+	return 0;
 }
 
 static int run(int argc, char **argv)
@@ -105,6 +113,12 @@ static int run(int argc, char **argv)
 		for (i = 0; i < l.n; i++)
 			printf("%s %s %s\n", l.v[i].id, l.v[i].type, l.v[i].name);
 		okta_group_list_free(&l);
+		return 0;
+	}
+	if (strcmp(cmd, "rules") == 0 && argc == 1) {
+		memset(&e, 0, sizeof(e));
+		if (okta_group_rules_each(client, print_rule, NULL, &e) != 0)
+			return fail(&e);
 		return 0;
 	}
 	if ((strcmp(cmd, "members") == 0 || strcmp(cmd, "owners") == 0) && argc == 2) {

@@ -549,6 +549,37 @@ static void test_check_name(void **state)
 	assert_int_equal(config_check_name("caf\xc3\xa9", &why), -1);
 }
 
+/* issue 20: [daemon] revoke_on, the Okta user statuses that end grants */
+static void test_revoke_on(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+	unsigned def = config_user_status_bit("SUSPENDED") | config_user_status_bit("DEPROVISIONED") |
+		       config_user_status_bit("LOCKED_OUT");
+
+	(void)state;
+	assert_int_equal(config_user_status_bit("ACTIVE") != 0, 1);
+	assert_int_equal(config_user_status_bit("suspended"), 0);
+	assert_int_equal(config_user_status_bit(""), 0);
+	assert_int_equal(config_user_status_bit(NULL), 0);
+	c = load_ok(&l, BASE);
+	assert_int_equal(c->revoke_on, def);
+	unload(&l);
+	c = load_ok(&l, BASE "[daemon]\nrevoke_on = SUSPENDED, RECOVERY ,PASSWORD_EXPIRED\n");
+	assert_int_equal(c->revoke_on, config_user_status_bit("SUSPENDED") | config_user_status_bit("RECOVERY") |
+					       config_user_status_bit("PASSWORD_EXPIRED"));
+	unload(&l);
+	c = load_ok(&l, BASE "[daemon]\nrevoke_on = none\n");
+	assert_int_equal(c->revoke_on, 0);
+	unload(&l);
+	expect_error(BASE "[daemon]\nrevoke_on = ACTIVE\n", 8, "[daemon] revoke_on:", "'ACTIVE' is not");
+	expect_error(BASE "[daemon]\nrevoke_on = suspended\n", 8, "[daemon] revoke_on:", "'suspended' is not");
+	expect_error(BASE "[daemon]\nrevoke_on = SUSPENDED, none\n", 8, "[daemon] revoke_on:", "'none' is not");
+	expect_error(BASE "[daemon]\nrevoke_on = SUSPENDED,\n", 8, "[daemon] revoke_on:", "trailing comma");
+	expect_error(BASE "[daemon]\nrevoke_on = SUSPENDED\nrevoke_on = LOCKED_OUT\n", 9, "[daemon] revoke_on:",
+		     "given twice");
+}
+
 static void test_bad_durations(void **state)
 {
 	(void)state;
@@ -1361,6 +1392,7 @@ int main(void)
 		cmocka_unit_test(test_name_invalid),
 		cmocka_unit_test(test_check_name),
 		cmocka_unit_test(test_bad_durations),
+		cmocka_unit_test(test_revoke_on),
 		cmocka_unit_test(test_bad_enums),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_unknown_section),
