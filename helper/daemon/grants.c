@@ -115,6 +115,42 @@ static int user_in_group_id(struct jitd *d, const char *uid, const char *gid, in
 	return 0;
 }
 
+int grants_row_signed_here(const struct jitd *d, const struct grant *g)
+{
+	struct fleet_keys k;
+	EVP_PKEY *v[1];
+
+	if (!d->ledger_shared || d->keys.sign == NULL)
+		return 1;
+	memset(&k, 0, sizeof(k));
+	v[0] = d->keys.sign;
+	k.verify = v;
+	k.nverify = 1;
+	return fleet_grant_ok(&k, g);
+}
+
+/* A gated group renamed in Okta while a new group took its old name: the
+ * name now resolves to the new group, but the row's membership is in the
+ * renamed one, by id, and the grant's end must still take it away. That
+ * removal follows only a row this fleet vouches for (a local ledger's, or
+ * one a granter signed: never an unsigned row on a shared ledger), and
+ * only while Okta still has the row's id as an Okta-mastered group, so a
+ * database writer cannot make a granter take members out of a group of
+ * its choosing. 1: remove from the row's group; 0: no; -1: Okta failed
+ * (the removal is tried again). */
+static int group_renamed_away(struct jitd *d, const struct grant *g, struct okta_error *e)
+{
+	struct okta_group og;
+
+	if (d->ledger_shared && d->keys.sign == NULL)
+		return 0;
+	if (!grants_row_signed_here(d, g))
+		return 0;
+	if (okta_group_get(d->okta, g->group_id, &og, e) != 0)
+		return okta_permanent(e) ? 0 : -1;
+	return strcmp(og.type, "OKTA_GROUP") == 0 && strcmp(og.id, g->group_id) == 0;
+}
+
 /* A granter acts in Okta only on rows it would have written itself. On a
  * shared ledger anyone who can write the database (a gate, a stolen
  * database password) could insert or change a row; the row's group id and
@@ -172,6 +208,12 @@ static int row_matches_config(struct jitd *d, const struct grant *g, enum row_ch
 		return -1;
 	}
 	if (strcmp(gid, g->group_id) != 0) {
+		if (what == ROW_FOR_REMOVE) {
+			int r = group_renamed_away(d, g, e);
+
+			if (r != 0)
+				return r;
+		}
 		snprintf(reason, n, "group-id-mismatch");
 		return 0;
 	}
@@ -458,8 +500,11 @@ static int do_remove(struct jitd *d, struct grant *g)
 		return -1;
 	}
 	/* A newer active grant of the same user and group holds the
-	 * membership now: it is that grant's to remove at its end. */
-	held = ledger_grant_active(d->ledger, g->user, g->grp, ojit_now(), &newer) == LEDGER_OK;
+	 * membership now: it is that grant's to remove at its end. (Not one
+	 * in another Okta group that took the name since: see
+	 * group_renamed_away.) */
+	held = ledger_grant_active(d->ledger, g->user, g->grp, ojit_now(), &newer) == LEDGER_OK &&
+	       (newer.group_id[0] == '\0' || g->group_id[0] == '\0' || strcmp(newer.group_id, g->group_id) == 0);
 	if (!held && g->group_id[0] != '\0' && g->okta_user_id[0] != '\0') {
 		/* A forged row must not take anyone out of a group no flow
 		 * gates (an administrators' group, say). */

@@ -63,4 +63,11 @@ int grants_okta_permanent(const struct okta_error *e);
  * add or removal still owed, or ended less than recent seconds ago? */
 int grants_owns_membership(const struct grant *g, int64_t now, int64_t recent);
 
+/* On a shared ledger anyone who can write the database could insert a
+ * row. 1 when grant row g is this fleet's: a local ledger's, or one that
+ * carries the signature of this granter's fleet key (verified with it);
+ * also 1 on a shared ledger without a signing key (such a granter signs
+ * nothing, so a caller that would re-sign the row launders nothing). */
+int grants_row_signed_here(const struct jitd *d, const struct grant *g);
+
 #endif

@@ -38,6 +38,7 @@
 
 #include "answers.h"
 #include "check.h"
+#include "grants.h"
 #include "util.h"
 
 /* the fleet's one sweeper: a membership claim no user and group can have
@@ -172,25 +173,6 @@ out:
 	return r;
 }
 
-/* On a shared ledger anyone who can write the database could insert a
- * row; rewriting it would sign it with the fleet key, and the gates would
- * then take it for a granter's. So a row is renamed only when it carries
- * this fleet's signature already (the signing key verifies too). A granter
- * without a signing key signs nothing: nothing to launder. */
-static int row_signed_here(const struct jitd *d, const struct grant *g)
-{
-	struct fleet_keys k;
-	EVP_PKEY *v[1];
-
-	if (!d->ledger_shared || d->keys.sign == NULL)
-		return 1;
-	memset(&k, 0, sizeof(k));
-	v[0] = d->keys.sign;
-	k.verify = v;
-	k.nverify = 1;
-	return fleet_grant_ok(&k, g);
-}
-
 /* The rows of user uid follow its new Okta login: local name by
  * login_format's reverse. A login that has no local name under the format
  * leaves the local name (nobody logs in as it now: it maps to a login Okta
@@ -211,7 +193,7 @@ static int follow_login(struct jitd *d, int64_t id, const char *uid, const char 
 	r = 0;
 	if (!live(&g) || strcmp(g.okta_user_id, uid) != 0 || strcmp(g.okta_login, login) == 0)
 		goto out;
-	if (!row_signed_here(d, &g)) {
+	if (!grants_row_signed_here(d, &g)) {
 		warn_f("grant %lld: not signed with this fleet's key; its local name is not changed (a database "
 		       "writer's row must not be signed through a login change)", (long long)g.id);
 		goto out;

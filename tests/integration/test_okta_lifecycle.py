@@ -6,6 +6,7 @@ pending request, and each group of such a grant, by Okta id. Tests run with
 cache_ttl = 1s and wait for events (ledger rows, audit records, the fake
 Okta's memberships and request log), never for a fixed time."""
 import subprocess
+import time
 
 from daemon_fixtures import *  # noqa: F401,F403
 from fleet_fixtures import *  # noqa: F401,F403
@@ -238,6 +239,26 @@ def test_renamed_group_keeps_working_by_id(jit_factory):
     wait_for(lambda: jit.cli("check", "web-sudo", "--user", "ojt-alice").j["decision"] == "allow", 15,
              what="allowed after a restart")
     assert jit.grant(g["id"])["state"] == "active"
+
+
+def test_renamed_group_whose_old_name_is_taken_still_loses_the_membership(jit_factory):
+    """A gated group renamed in Okta, and a new group made under its old
+    name: a grant's end still takes the member out of the group its grant
+    added them to (the renamed one, by id) - never an expired grant's
+    membership left behind because the name now resolves elsewhere."""
+    jit = jit_factory(daemon_extra=FAST)
+    g = jit.request("web-sudo", dur="30m", as_user="ojt-alice").grant
+    assert ALICE in jit.members(G_WEB)
+    jit.okta.control("groups", {"op": "update", "id": G_WEB, "name": "web-sudo-old"})
+    jit.okta.control("groups", {"op": "add", "id": "00gwebsudonew00001", "name": "web-sudo",
+                                "type": "OKTA_GROUP"})
+    # the check cache sees the new group under the name (cache_ttl 1 s)
+    time.sleep(2.5)
+    assert jit.cli("revoke", str(g["id"])).rc == EXIT_OK  # noqa: F405
+    wait_for(lambda: ALICE not in jit.members(G_WEB), 15, what="alice out of the renamed group")
+    dele = [r for r in jit.okta_requests("DELETE") if r["path"] == "/api/v1/groups/%s/users/%s" % (G_WEB, ALICE)]
+    assert len(dele) == 1, dele
+    assert not jit.audit(g["id"], "refused"), jit.audit(g["id"])
 
 
 def test_doctor_warns_about_an_active_group_rule(jit_factory):

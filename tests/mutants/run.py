@@ -222,6 +222,9 @@ MUTANTS = [
       [DOCTOR_WEB], "broken", why="a client secret readable by others is a finding"),
     M("doctor-web-socket-any-group", "helper/cli/doctor.c", "!have_group || st.st_gid != gid)", "0)",
       [DOCTOR_WEB], "broken", why="the web socket must be okta-jit-web's, 0660"),
+    M("renamed-group-removal-any-row", "helper/daemon/grants.c", "if (!grants_row_signed_here(d, g))", "if (0)",
+      ["tests/integration/test_fleet.py"], "forged_grant_rows",
+      why="a database writer's row must not take members out of a group of its choosing"),
     # (issue 20) drift: one granter sweeps a group at a time
     M("drift-sweep-claim-ignored", "helper/daemon/drift.c", "if (c == 0) {", "if (0) {",
       ["tests/integration/test_drift.py"], "claim",
