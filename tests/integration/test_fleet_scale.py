@@ -135,7 +135,7 @@ def test_a_gate_refuses_to_start_until_a_granter_has_migrated_the_schema(fleet):
     fleet.give_gate_rights()
     fleet.pg.psql("DROP TRIGGER grants_notify ON grants; DROP TRIGGER snapshots_notify ON snapshots;"
                   " DROP FUNCTION okta_jit_notify(); ALTER TABLE grants DROP COLUMN sig;"
-                  " ALTER TABLE snapshots DROP COLUMN sig; UPDATE okta_jit_schema SET version = 7", db=fleet.db)
+                  " ALTER TABLE snapshots DROP COLUMN sig; DROP TABLE drift; UPDATE okta_jit_schema SET version = 7", db=fleet.db)
     with pytest.raises(RuntimeError) as ei:
         g.daemon.start(timeout=15)
     assert "ledger" in str(ei.value), str(ei.value)[-2000:]

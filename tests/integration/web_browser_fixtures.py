@@ -158,11 +158,20 @@ def sign_in(b, stack, login, path="/"):
 
 def submit(b, button):
     """Click a form's button (or a link) and wait for the page that answers it."""
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
     old = b.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(b, 20).until(EC.staleness_of(old))
+
+    def old_page_gone(_):
+        # EC.staleness_of catches only StaleElementReferenceException;
+        # chromium may instead answer "Node with given id does not belong
+        # to the document" (a plain WebDriverException) for the same fact.
+        try:
+            old.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+    WebDriverWait(b, 20).until(old_page_gone)
     WebDriverWait(b, 20, ignored_exceptions=(WebDriverException,)).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
 
