@@ -11,6 +11,7 @@
 #include "keyfile.h"
 #include "okta_api.h"
 #include "okta_http.h"
+#include "okta_key.h"
 #include "util.h"
 
 
@@ -52,8 +53,8 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 	struct okta_group_list l = { 0 };
 	struct ojit_buf errs;
 	struct okta_error e;
-	EVP_PKEY *key = NULL;
-	char kerr[512], msg[1024];
+	struct okta_key *key = NULL;
+	char kerr[1024], msg[1024];
 	int opt, rc = EXIT_FAIL;
 	size_t i;
 
@@ -82,14 +83,13 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
+	if (okta_client_open_key(cfg, 0, &key, kerr, sizeof(kerr)) != 0) {
 		fprintf(stderr, "okta-jit: %s\n", kerr);
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	c = okta_client_new(cfg, key, NULL);
+	c = okta_client_new(cfg, key, NULL, NULL);
 	if (c == NULL) {
-		EVP_PKEY_free(key);
 		rc = EXIT_FAIL;
 		goto out;
 	}
