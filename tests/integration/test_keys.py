@@ -1,0 +1,197 @@
+"""Issue 21: the Okta connector key in a TPM (a real software TPM, swtpm,
+through OpenSSL's tpm2 provider), behind a PKCS#11 URI, in a systemd
+credential; doctor's key steps; rotation without downtime; a TPM that
+goes away mid-run. The fake Okta checks every client assertion's
+signature against the app's registered public keys."""
+import json
+import os
+import re
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import CLIENT_ID, default_seed, gen_key, make_config, public_pem, write_private_key
+from daemon_fixtures import *  # noqa: F401,F403
+from daemon_fixtures import ALICE, BOB, EXIT_OK, G_WEB, wait_for
+from helpers import binary, cli, run, set_config_line
+from tpm_fixtures import swtpm  # noqa: F401
+
+STEP_RE = re.compile(r"^(PASS|FAIL|SKIP|WARN)  (\S+)\s+(.*)$")
+
+
+def steps(out):
+    return [m.groups() for m in (STEP_RE.match(l) for l in out.splitlines()) if m]
+
+
+def step(out, name):
+    found = [(r, msg) for r, s, msg in steps(out) if s == name]
+    assert found, "no %s step in:\n%s" % (name, out)
+    return found[0]
+
+
+def use_key(cfg_path, spec, kid, tcti=None, extra=()):
+    """Point [okta] private_key / key_id of a config at spec."""
+    set_config_line(cfg_path, "private_key", spec)
+    set_config_line(cfg_path, "key_id", kid)
+    with open(cfg_path) as f:
+        text = f.read()
+    add = []
+    if tcti:
+        add.append("tpm2_tcti = %s" % tcti)
+    add += list(extra)
+    if add:
+        text = text.replace("[okta]\n", "[okta]\n" + "\n".join(add) + "\n", 1)
+    with open(cfg_path, "w") as f:
+        f.write(text)
+
+
+def seed_with(kid, pem):
+    seed = default_seed([("k1", gen_key("ec"))])
+    seed["clients"][0]["keys"] = [{"kid": kid, "public_key_pem": pem}]
+    return seed
+
+
+# --------------------------------------------------------------- TPM keys
+
+def test_doctor_with_a_tpm_handle_key(tmp_path, okta_factory, swtpm):
+    spec = swtpm.persistent_key()
+    okta = okta_factory(seed_with("tpm1", swtpm.public_pem(spec[len("tpm2:"):])))
+    cfg = make_config(tmp_path, okta, gen_key("ec"))
+    use_key(cfg, spec, "tpm1", tcti=swtpm.tcti)
+    r = cli(cfg, "doctor")
+    assert r.rc == 0, r
+    res, msg = step(r.out, "key")
+    assert res == "PASS" and "TPM at persistent handle 0x81000002" in msg, r.out
+    res, msg = step(r.out, "key-export")
+    assert res == "PASS" and "cannot be exported" in msg, r.out
+    assert step(r.out, "token")[0] == "PASS"
+    assert okta.state()["assertion_kids"].get("tpm1", 0) >= 1
+
+
+def tss2_key(swtpm, path):
+    """A TPM key made by the tpm2 provider, its TSS2 blob written to path
+    (useless without this TPM)."""
+    swtpm.tool("openssl", "genpkey", "-provider", "tpm2", "-provider", "default", "-propquery",
+               "?provider=tpm2", "-algorithm", "EC", "-pkeyopt", "group:P-256", "-out", path)
+    os.chmod(path, 0o600)
+    return path
+
+
+def tpm_jit(jit_factory, swtpm, spec, kid="tpm1", pub=None, dpop=False, start=True):
+    """okta-jitd whose Okta key is spec, in swtpm; the fake Okta's app
+    holds only that key's public half."""
+    env = jit_factory(start=False)
+    pem = pub or swtpm.public_pem(spec[len("tpm2:"):] if spec.startswith("tpm2:") else spec)
+    env.okta.control("client_keys", {"op": "add", "kid": kid, "public_key_pem": pem})
+    env.okta.control("client_keys", {"op": "remove", "kid": "k1"})
+    os.unlink(os.path.join(env.workdir, "okta.key"))
+    use_key(env.conf, spec, kid, tcti=swtpm.tcti, extra=["dpop = on"] if dpop else [])
+    if start:
+        env.daemon.start()
+    return env
+
+
+def test_grant_lifecycle_and_dpop_with_a_tss2_key_file(jit_factory, swtpm, tmp_path):
+    key = tss2_key(swtpm, str(tmp_path / "okta.tss2"))
+    env = tpm_jit(jit_factory, swtpm, key, dpop=True, start=False)
+    env.okta.configure(dpop_required=True)
+    r = run([env.cli_path, "--config", env.conf, "doctor"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "loaded from the key file %s" % key in r.stdout and "cannot be exported" in r.stdout, r.stdout
+    env.daemon.start()
+    assert "Okta key: a EC P-256 key in the TPM" in env.daemon.log()
+    g = env.request("web-sudo", dur="3s", as_user="ojt-alice").grant
+    assert g["state"] == "active", g
+    assert ALICE in env.members(G_WEB)
+    c = env.cli("check", "web-sudo", user="ojt-alice")
+    assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
+    wait_for(lambda: ALICE not in env.members(G_WEB), 15, what="membership removed at the end")
+    wait_for(lambda: env.grant(g["id"])["state"] == "expired", 5)
+    st = env.okta.state()
+    assert st["assertion_kids"].get("tpm1", 0) >= 1, st["assertion_kids"]
+    # every API call carried a DPoP proof: the token was DPoP-bound
+    api = [q for q in env.okta_requests() if q["path"].startswith("/api/v1/")]
+    assert api and all(q["auth_scheme"] == "DPoP" for q in api), api[:3]
+
+
+def test_grant_with_a_tpm_handle_key(jit_factory, swtpm):
+    spec = swtpm.persistent_key(handle="0x81000003")
+    env = tpm_jit(jit_factory, swtpm, spec)
+    g = env.request("web-sudo", dur="1m", as_user="ojt-bob").grant
+    assert g["state"] == "active", g
+    assert BOB in env.members(G_WEB)
+    log = env.daemon.log()
+    assert "TPM at persistent handle 0x81000003" in log, log[-2000:]
+    # the private half never came out: the provider cannot hand it over
+    assert "BEGIN PRIVATE KEY" not in log
+
+
+# --------------------------------------------------------------- bad input: at start and in doctor
+
+def start_fails(env):
+    with pytest.raises(RuntimeError) as e:
+        env.daemon.start(timeout=15)
+    return str(e.value)
+
+
+def test_pkcs11_uri_without_a_provider_fails_at_start_and_in_doctor(jit_factory):
+    env = jit_factory(start=False)
+    uri = "pkcs11:token=okta;object=okta-jit;type=private"
+    set_config_line(env.conf, "private_key", uri)
+    msg = start_fails(env)
+    assert "[okta] private_key" in msg and "no PKCS#11 provider installed" in msg, msg
+    assert env.conf in msg
+    r = run([env.cli_path, "--config", env.conf, "doctor"])
+    assert r.returncode != 0
+    res, text = step(r.stdout, "key")
+    assert res == "FAIL" and "no PKCS#11 provider installed" in text, r.stdout
+    assert "pkcs11-provider" in r.stdout
+
+
+def test_a_tpm_handle_that_names_nothing_fails_at_start_and_in_doctor(jit_factory, swtpm):
+    env = tpm_jit(jit_factory, swtpm, "tpm2:handle:0x81000009", pub=public_pem(gen_key("ec")), start=False)
+    msg = start_fails(env)
+    assert "[okta] private_key: tpm2:handle:0x81000009 names no key in the TPM" in msg, msg
+    assert "tpm2_getcap handles-persistent" in msg
+    r = run([env.cli_path, "--config", env.conf, "doctor"])
+    res, text = step(r.stdout, "key")
+    assert res == "FAIL" and "names no key in the TPM" in text, r.stdout
+
+
+def test_no_tpm_at_the_tcti_fails_at_start(jit_factory, swtpm):
+    spec = swtpm.persistent_key()
+    env = tpm_jit(jit_factory, swtpm, spec, start=False)
+    swtpm.stop()
+    msg = start_fails(env)
+    assert "[okta] private_key: tpm2:handle:0x81000002" in msg and "is the TPM there?" in msg, msg
+
+
+def test_a_tpm_key_okta_does_not_know_under_key_id_fails_in_doctor(jit_factory, swtpm):
+    spec = swtpm.persistent_key()
+    # the app holds another key under kid tpm1
+    env = tpm_jit(jit_factory, swtpm, spec, pub=public_pem(gen_key("ec")), start=False)
+    r = run([env.cli_path, "--config", env.conf, "doctor"])
+    assert r.returncode != 0
+    assert step(r.stdout, "key")[0] == "PASS"
+    res, text = step(r.stdout, "token")
+    assert res == "FAIL" and "signature is invalid" in text, r.stdout
+    assert "key_id" in r.stdout
+
+
+@pytest.mark.parametrize("spec, why", [
+    ("tpm2:handle:0x01000002", "names no TPM key"),
+    ("tpm2:0x81000002", "names no TPM key"),
+    ("pkcs11:", "not a PKCS#11 URI"),
+    ("credential:../etc/shadow", "a credential name is"),
+    ("file.pem", "absolute path"),
+])
+def test_malformed_key_specs_name_the_line_and_the_forms(tmp_path, okta, spec, why):
+    cfg = make_config(tmp_path, okta, gen_key("ec"))
+    set_config_line(cfg, "private_key", spec)
+    r = cli(cfg, "doctor")
+    assert r.rc != 0
+    assert re.search(r"%s:\d+: \[okta\] private_key: " % re.escape(cfg), r.out + r.err), r
+    assert why in r.out + r.err, r
