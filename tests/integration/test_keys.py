@@ -195,3 +195,42 @@ def test_malformed_key_specs_name_the_line_and_the_forms(tmp_path, okta, spec, w
     assert r.rc != 0
     assert re.search(r"%s:\d+: \[okta\] private_key: " % re.escape(cfg), r.out + r.err), r
     assert why in r.out + r.err, r
+
+
+# --------------------------------------------------------------- systemd credentials
+# The real LoadCredentialEncrypted= is tested under systemd (tests/systemd,
+# make systemd-check); here the daemon's side: the credential directory as
+# systemd lays it out, and its absence.
+
+def test_credential_key_fails_at_start_without_the_credential(jit_factory):
+    env = jit_factory(start=False)
+    set_config_line(env.conf, "private_key", "credential:okta-key")
+    env.daemon.env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
+    msg = start_fails(env)
+    assert "[okta] private_key: credential:okta-key" in msg and "CREDENTIALS_DIRECTORY" in msg, msg
+    assert "LoadCredentialEncrypted=okta-key:/etc/credstore.encrypted/okta-key" in msg, msg
+    # the unit passes other credentials, not this one
+    creds = os.path.join(env.workdir, "creds")
+    os.makedirs(creds, mode=0o700)
+    env.daemon.env["CREDENTIALS_DIRECTORY"] = creds
+    msg = start_fails(env)
+    assert "the unit passes no credential 'okta-key'" in msg, msg
+
+
+def test_credential_key_signs_and_grants(jit_factory, rsa_key):
+    env = jit_factory(start=False)
+    creds = os.path.join(env.workdir, "creds")
+    os.makedirs(creds, mode=0o700)
+    # what systemd writes: the decrypted credential, mode 0400, root's
+    write_private_key(os.path.join(creds, "okta-key"), rsa_key, mode=0o400)
+    os.unlink(os.path.join(env.workdir, "okta.key"))
+    set_config_line(env.conf, "private_key", "credential:okta-key")
+    env.daemon.env = dict(os.environ, CREDENTIALS_DIRECTORY=creds)
+    env.daemon.start()
+    assert "from the systemd credential okta-key" in env.daemon.log()
+    g = env.request("web-sudo", dur="1m", as_user="ojt-alice").grant
+    assert g["state"] == "active" and ALICE in env.members(G_WEB), g
+    r = run([env.cli_path, "--config", env.conf, "doctor"], env={"CREDENTIALS_DIRECTORY": creds})
+    res, text = step(r.stdout, "key")
+    assert res == "PASS" and "systemd credential okta-key" in text, r.stdout
+    assert "can be exported" in step(r.stdout, "key-export")[1]
