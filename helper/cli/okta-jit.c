@@ -8,6 +8,7 @@
 #include "client.h"
 #include "config.h"
 #include "doctor.h"
+#include "keycmd.h"
 #include "keyfile.h"
 #include "okta_api.h"
 #include "okta_http.h"
@@ -34,6 +35,9 @@ static void usage(FILE *f)
 		"  keys USER                    USER's SSH keys from Okta, one a line (sshd's AuthorizedKeysCommand)\n"
 		"  doctor [--user OKTA_LOGIN]   check the Okta setup step by step and say how to fix each\n"
 		"  groups [--search TEXT]       list the Okta groups the integration can manage\n"
+		"  key new [--tpm] [--out PATH] [--kid KID]   make the next Okta key (root), print its public JWK\n"
+		"  key show [--next]            the public JWK of the Okta key (or of the next one)\n"
+		"  key rotate                   switch okta-jitd to [okta] next_private_key, with no downtime (root)\n"
 		"  version                      print the version\n"
 		"\n"
 		"options:\n"
@@ -228,7 +232,7 @@ int main(int argc, char **argv)
 		printf("okta-jit %s\n", OJIT_VERSION);
 		return EXIT_OK;
 	}
-	if (strcmp(cmd, "doctor") != 0 && strcmp(cmd, "groups") != 0) {
+	if (strcmp(cmd, "doctor") != 0 && strcmp(cmd, "groups") != 0 && strcmp(cmd, "key") != 0) {
 		struct ojit_config *cfg = NULL;
 		struct ojit_buf errs;
 		char sock[256];
@@ -262,6 +266,8 @@ int main(int argc, char **argv)
 		rc = cmd_doctor(config_path, json, argc, argv);
 	else if (strcmp(cmd, "groups") == 0)
 		rc = cmd_groups(config_path, json, argc, argv);
+	else if (strcmp(cmd, "key") == 0)
+		rc = keycmd_run(config_path, socket_path, json, argc, argv);
 	else {
 		fprintf(stderr, "okta-jit: unknown command '%s'\n", cmd);
 		usage(stderr);

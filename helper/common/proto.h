@@ -38,7 +38,9 @@ enum proto_type {
 	PROTO_BREAKGLASS = 13, /* root only: a break-glass login passed (audit + notify) */
 	PROTO_KEYS = 14,       /* root and [nss] keys_user only: a user's SSH keys from Okta */
 	PROTO_FLOWS = 15,      /* the access flows the caller may request (issue 19) */
-	PROTO_TYPE_MAX_REQUEST = 15,
+	/* Issue 21 (numbers provisional: the lead renumbers at merge). */
+	PROTO_KEY_ROTATE = 17, /* root only: switch to [okta] next_private_key once Okta takes it */
+	PROTO_TYPE_MAX_REQUEST = 17,
 	/* replies */
 	PROTO_OK = 100,
 	PROTO_ERROR = 101,
@@ -83,7 +85,10 @@ enum proto_tag {
 	T_CURSOR = 44,    /* LIST paging: where the next page starts (a grant id; docs/protocol.md) */
 	T_LIMIT = 45,     /* LIST paging: records per page */
 	T_REQUESTERS = 46, /* FLOWS: a requesters group of a flow the caller may not request (who to ask) */
-	T_TAG_MAX = 46,
+	/* Issue 21 (numbers provisional: the lead renumbers at merge). */
+	T_KEY_ID = 51,     /* KEY_ROTATE reply: the kid now signing */
+	T_OLD_KEY_ID = 52, /* KEY_ROTATE reply: the kid no longer used */
+	T_TAG_MAX = 52,
 };
 
 struct proto_field {

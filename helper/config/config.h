@@ -184,6 +184,10 @@ int config_check_org_url(const char *url, const char **why);
  * path, tpm2:handle:0x81XXXXXX, tpm2:/path, pkcs11:URI or
  * credential:NAME? 0, or -1 with a message (naming spec) in why. */
 #define CONFIG_KEY_SPEC_MAX 1024
+/* okta-jit key rotate: rewrite cfg's file so that next_private_key and
+ * next_key_id become private_key and key_id (the next_* lines go, a
+ * comment records the old key), atomically, keeping mode and owner. */
+int config_rotate_keys(const struct ojit_config *cfg, char *err, size_t n);
 int config_check_key_spec(const char *spec, char *why, size_t n);
 int config_check_name(const char *name, const char **why);
 int config_check_login_format(const char *fmt, const char **why);

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import CLIENT_ID, default_seed, gen_key, make_config, public_pem, write_private_key
 from daemon_fixtures import *  # noqa: F401,F403
-from daemon_fixtures import ALICE, BOB, EXIT_OK, G_WEB, wait_for
+from daemon_fixtures import ALICE, BOB, EXIT_OK, G_WEB, RAW_SCRIPT, frame, wait_for
 from helpers import binary, cli, run, set_config_line
 from tpm_fixtures import swtpm  # noqa: F401
 
@@ -234,3 +234,149 @@ def test_credential_key_signs_and_grants(jit_factory, rsa_key):
     res, text = step(r.stdout, "key")
     assert res == "PASS" and "systemd credential okta-key" in text, r.stdout
     assert "can be exported" in step(r.stdout, "key-export")[1]
+
+
+# --------------------------------------------------------------- rotation
+
+def okta_jit(env, *args):
+    return run([env.cli_path, "--config", env.conf, "--socket", env.sock] + list(args))
+
+
+def add_okta_lines(conf, *lines):
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace("[okta]\n", "[okta]\n" + "".join(l + "\n" for l in lines), 1))
+
+
+def new_key(env, tmp_path, kind):
+    out = str(tmp_path / ("next.tss2" if kind == "tpm" else "next.pem"))
+    args = ["--json", "key", "new", "--out", out] + (["--tpm"] if kind == "tpm" else [])
+    r = okta_jit(env, *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    made = json.loads(r.stdout)
+    assert made["private_key"] == out and made["jwk"]["kid"] == made["kid"]
+    assert set(made["jwk"]) >= {"kty", "crv", "x", "y", "kid"} and "d" not in made["jwk"]
+    st = os.stat(out)
+    assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0
+    with open(out) as f:
+        head = f.readline()
+    assert head.startswith("-----BEGIN TSS2 PRIVATE KEY-----" if kind == "tpm" else "-----BEGIN PRIVATE KEY-----")
+    return made
+
+
+@pytest.mark.parametrize("kind", ["file", "tpm"])
+def test_rotation_under_load_loses_no_check_and_no_grant(jit_factory, tmp_path, swtpm, kind):
+    env = jit_factory(start=False)
+    add_okta_lines(env.conf, "tpm2_tcti = %s" % swtpm.tcti)
+    made = new_key(env, tmp_path, kind)
+    # the admin adds the new public key to the app, beside the old one
+    env.okta.control("client_keys", {"op": "add", "kid": made["kid"], "jwk": made["jwk"]})
+    add_okta_lines(env.conf, "next_private_key = %s" % made["private_key"], "next_key_id = %s" % made["kid"])
+    r = okta_jit(env, "doctor")
+    assert r.returncode == 0, r.stdout
+    assert step(r.stdout, "next-key")[0] == "PASS" and step(r.stdout, "next-key-okta")[0] == "PASS", r.stdout
+    # short-lived tokens: several token requests fall inside the load
+    env.okta.configure(token_lifetime=3)
+    env.daemon.start()
+
+    errors, done = [], {"grants": 0, "checks": 0}
+    stop = threading.Event()
+
+    def granter(user):
+        while not stop.is_set():
+            # as root, for the user: the per-user request rate is not the
+            # point here, Okta's token is
+            r = env.request("web-sudo", user=user, dur="1m", expect=None)
+            if r.rc != EXIT_OK or r.grant.get("state") != "active":
+                errors.append(("request", user, r))
+                return
+            v = env.cli("revoke", r.grant["id"])
+            if v.rc != EXIT_OK:
+                errors.append(("revoke", user, v))
+                return
+            done["grants"] += 1
+            time.sleep(0.2)
+
+    def checker():
+        while not stop.is_set():
+            c = env.cli("check", "web-sudo", user="ojt-olivia")
+            # a definite answer every time: olivia holds no grant
+            if c.rc != 6 or (c.j or {}).get("decision") != "deny":
+                errors.append(("check", c))
+                return
+            done["checks"] += 1
+            time.sleep(0.2)  # within okta-jitd's 10 requests a second per user
+
+    threads = [threading.Thread(target=granter, args=(u,)) for u in ("ojt-alice", "ojt-bob")]
+    threads.append(threading.Thread(target=checker))
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(2)
+        r = okta_jit(env, "key", "rotate")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "okta-jitd switched to it" in r.stdout and "can be removed from the Okta app now" in r.stdout, r.stdout
+        # the old key leaves the app, and every token now comes from the new one
+        env.okta.control("client_keys", {"op": "remove", "kid": "k1"})
+        env.okta.configure(revoke_all_tokens=True)
+        time.sleep(5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert not errors, errors[:3]
+    assert done["grants"] >= 4 and done["checks"] >= 4, done
+    kids = env.okta.state()["assertion_kids"]
+    assert kids.get("k1", 0) >= 1 and kids.get(made["kid"], 0) >= 2, kids
+    assert "rotated the Okta key: assertions are now signed with kid %s" % made["kid"] in env.daemon.log()
+    assert "key-rotated" in [a["event"] for a in env.audit()]
+    # the file says what okta-jitd does: a restart keeps the new key
+    with open(env.conf) as f:
+        text = f.read()
+    assert "private_key = %s\n" % made["private_key"] in text and "key_id = %s\n" % made["kid"] in text
+    assert "next_private_key" not in text and "next_key_id" not in text
+    assert "# okta-jit key rotate, " in text
+    env.daemon.stop()
+    env.daemon.start()
+    g = env.request("web-sudo", dur="1m", as_user="ojt-alice").grant
+    assert g["state"] == "active", g
+
+
+def test_rotate_refuses_a_next_key_okta_does_not_take(jit_factory, tmp_path, swtpm):
+    env = jit_factory(start=False)
+    made = new_key(env, tmp_path, "file")
+    add_okta_lines(env.conf, "next_private_key = %s" % made["private_key"], "next_key_id = %s" % made["kid"])
+    env.daemon.start()
+    with open(env.conf) as f:
+        before = f.read()
+    r = okta_jit(env, "key", "rotate")
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "Okta refuses the next key (kid %s)" % made["kid"] in r.stderr and "nothing was changed" in r.stderr
+    with open(env.conf) as f:
+        assert f.read() == before
+    # doctor says the same, and how to fix it
+    d = okta_jit(env, "doctor")
+    res, text = step(d.stdout, "next-key-okta")
+    assert res == "FAIL" and "okta-jit key show --next" in d.stdout, d.stdout
+    # and okta-jitd still signs with the old key
+    g = env.request("web-sudo", dur="1m", as_user="ojt-alice").grant
+    assert g["state"] == "active"
+    assert made["kid"] not in env.okta.state()["assertion_kids"]
+
+
+def test_key_rotate_is_root_only_on_the_socket(jit_factory, tmp_path):
+    env = jit_factory(start=False)
+    made = new_key(env, tmp_path, "file")
+    env.okta.control("client_keys", {"op": "add", "kid": made["kid"], "jwk": made["jwk"]})
+    add_okta_lines(env.conf, "next_private_key = %s" % made["private_key"], "next_key_id = %s" % made["kid"])
+    env.daemon.start()
+    # type 17 (KEY_ROTATE) from an ordinary user: refused, key unchanged
+    req = json.dumps({"socket": env.sock, "frames": [{"hex": frame(17).hex()}]})
+    p = subprocess.run(["setpriv", "--reuid=ojt-mallory", "--regid=ojt-mallory", "--init-groups",
+                        "/usr/bin/python3", "-c", RAW_SCRIPT], input=req, capture_output=True, text=True,
+                       timeout=30)
+    out = json.loads(p.stdout)
+    assert out[0]["type"] == 101, out
+    assert ["21", "forbidden"] in [[str(t), v] for t, v in out[0]["fields"]], out
+    assert made["kid"] not in env.okta.state()["assertion_kids"]
