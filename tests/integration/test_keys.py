@@ -80,10 +80,10 @@ def tss2_key(swtpm, path):
     return path
 
 
-def tpm_jit(jit_factory, swtpm, spec, kid="tpm1", pub=None, dpop=False, start=True):
+def tpm_jit(jit_factory, swtpm, spec, kid="tpm1", pub=None, dpop=False, start=True, daemon_extra=None):
     """okta-jitd whose Okta key is spec, in swtpm; the fake Okta's app
     holds only that key's public half."""
-    env = jit_factory(start=False)
+    env = jit_factory(start=False, daemon_extra=daemon_extra)
     pem = pub or swtpm.public_pem(spec[len("tpm2:"):] if spec.startswith("tpm2:") else spec)
     env.okta.control("client_keys", {"op": "add", "kid": kid, "public_key_pem": pem})
     env.okta.control("client_keys", {"op": "remove", "kid": "k1"})
@@ -380,3 +380,53 @@ def test_key_rotate_is_root_only_on_the_socket(jit_factory, tmp_path):
     assert out[0]["type"] == 101, out
     assert ["21", "forbidden"] in [[str(t), v] for t, v in out[0]["fields"]], out
     assert made["kid"] not in env.okta.state()["assertion_kids"]
+
+
+# --------------------------------------------------------------- the TPM goes away mid-run
+
+def test_a_tpm_that_goes_away_mid_run(jit_factory, swtpm):
+    spec = swtpm.persistent_key()
+    env = tpm_jit(jit_factory, swtpm, spec, daemon_extra={"cache_ttl": "2s"}, start=False)
+    env.okta.configure(token_lifetime=3)
+    env.daemon.start()
+    g = env.request("web-sudo", dur="5m", as_user="ojt-alice").grant
+    short = env.request("web-sudo", dur="5s", as_user="ojt-bob").grant
+    assert g["state"] == "active" and short["state"] == "active"
+    assert ALICE in env.members(G_WEB) and BOB in env.members(G_WEB)
+    assert env.cli("check", "web-sudo", user="ojt-alice").j["decision"] == "allow"
+    # a standing group: answered from Okta's membership, then the cache
+    before = env.cli("check", "staging-ssh", user="ojt-alice")
+    assert before.rc == 6 and before.j["decision"] == "deny", before
+
+    swtpm.stop()
+    time.sleep(3.5)  # the token is gone: the next Okta call needs a signature
+    # a new request cannot be filed without Okta: it says why, at once
+    r = env.request("prod-db-ssh", dur="10m", reason="INC-9", as_user="ojt-alice", expect=None)
+    assert r.rc == 4 and "cannot sign the client assertion with %s" % spec in r.j["message"], r
+    assert "is the TPM there?" in r.j["message"], r
+    wait_for(lambda: "cannot sign a client assertion" in env.daemon.log(), 10, what="the log line")
+    log = env.daemon.log()
+    assert "the Okta key %s cannot sign a client assertion" % spec in log, log[-3000:]
+    assert "checks answer from the cache" in log and "grants wait and are retried" in log
+    assert log.count("cannot sign a client assertion") == 1  # said once, not at every try
+    # checks answer from the cache (outage_grace), never an error
+    for _ in range(3):
+        c = env.cli("check", "web-sudo", user="ojt-alice")
+        assert c.rc == EXIT_OK and c.j["decision"] == "allow", c
+        c = env.cli("check", "staging-ssh", user="ojt-alice")
+        assert c.rc == 6 and c.j["decision"] == "deny" and c.j["code"] == before.j["code"], c
+        time.sleep(1)
+    # bob's grant ended and alice's is revoked: both end here at once, and
+    # their removals from the Okta group wait for the key
+    wait_for(lambda: env.grant(short["id"])["state"] == "expired", 10, what="bob's grant ends")
+    v = env.cli("revoke", g["id"])
+    assert v.rc == EXIT_OK, v
+    assert env.cli("check", "web-sudo", user="ojt-alice").rc == 6
+    assert env.cli("check", "web-sudo", user="ojt-bob").rc == 6
+    assert ALICE in env.members(G_WEB) and BOB in env.members(G_WEB)  # Okta not told yet: no token
+
+    swtpm.start()  # the same TPM (its state kept the persistent key)
+    wait_for(lambda: ALICE not in env.members(G_WEB) and BOB not in env.members(G_WEB), 60,
+             what="the removals once the TPM is back")
+    wait_for(lambda: env.grant(g["id"])["op"] == "" and env.grant(short["id"])["op"] == "", 10)
+    assert "signs again; token requests resume" in env.daemon.log()
