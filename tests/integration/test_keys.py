@@ -3,6 +3,7 @@ through OpenSSL's tpm2 provider), behind a PKCS#11 URI, in a systemd
 credential; doctor's key steps; rotation without downtime; a TPM that
 goes away mid-run. The fake Okta checks every client assertion's
 signature against the app's registered public keys."""
+import base64
 import json
 import os
 import re
@@ -56,8 +57,9 @@ def seed_with(kid, pem):
 
 # --------------------------------------------------------------- TPM keys
 
-def test_doctor_with_a_tpm_handle_key(tmp_path, okta_factory, swtpm):
-    spec = swtpm.persistent_key()
+@pytest.mark.parametrize("alg", ["ecc256:ecdsa-sha256", "rsa2048:rsassa-sha256"])
+def test_doctor_with_a_tpm_handle_key(tmp_path, okta_factory, swtpm, alg):
+    spec = swtpm.persistent_key(alg=alg)
     okta = okta_factory(seed_with("tpm1", swtpm.public_pem(spec[len("tpm2:"):])))
     cfg = make_config(tmp_path, okta, gen_key("ec"))
     use_key(cfg, spec, "tpm1", tcti=swtpm.tcti)
@@ -65,6 +67,9 @@ def test_doctor_with_a_tpm_handle_key(tmp_path, okta_factory, swtpm):
     assert r.rc == 0, r
     res, msg = step(r.out, "key")
     assert res == "PASS" and "TPM at persistent handle 0x81000002" in msg, r.out
+    assert ("a RSA key" if alg.startswith("rsa") else "a EC P-256 key") in msg
+    assert step(r.out, "key-age") == ("PASS", "%s: the key's age is unknown (a TPM handle, a PKCS#11 object or a "
+                                      "credential has no date here); rotate it by your policy" % spec)
     res, msg = step(r.out, "key-export")
     assert res == "PASS" and "cannot be exported" in msg, r.out
     assert step(r.out, "token")[0] == "PASS"
@@ -127,6 +132,51 @@ def test_grant_with_a_tpm_handle_key(jit_factory, swtpm):
     assert "TPM at persistent handle 0x81000003" in log, log[-2000:]
     # the private half never came out: the provider cannot hand it over
     assert "BEGIN PRIVATE KEY" not in log
+
+
+def test_doctor_warns_about_an_old_key_and_a_folder_others_may_write(tmp_path, okta, rsa_key):
+    cfg = make_config(tmp_path, okta, rsa_key)
+    key = str(tmp_path / "okta.key")
+    r = cli(cfg, "doctor")
+    assert r.rc == 0 and step(r.out, "key-age")[0] == "PASS" and step(r.out, "key-file")[0] == "PASS", r.out
+    res, msg = step(r.out, "key-export")
+    assert res == "PASS" and "can be exported" in msg and "okta-jit key new --tpm" in msg
+    old = time.time() - 400 * 86400
+    os.utime(key, (old, old))
+    os.chmod(str(tmp_path), 0o777)
+    try:
+        r = cli(cfg, "doctor")
+    finally:
+        os.chmod(str(tmp_path), 0o755)
+    res, msg = step(r.out, "key-age")
+    assert res == "WARN" and "is 400 days old, more than [okta] key_max_age (365 days)" in msg, r.out
+    res, msg = step(r.out, "key-file")
+    assert res == "WARN" and "writable by others than root" in msg and "they can replace the key" in msg, r.out
+    assert r.rc == 0  # warnings, not failures
+    with open(cfg) as f:
+        text = f.read()
+    with open(cfg, "w") as f:
+        f.write(text.replace("[okta]\n", "[okta]\nkey_max_age = 30d\n", 1))
+    young = time.time() - 20 * 86400
+    os.utime(key, (young, young))
+    assert step(cli(cfg, "doctor").out, "key-age")[0] == "PASS"
+    young = time.time() - 40 * 86400
+    os.utime(key, (young, young))
+    assert "is 40 days old, more than [okta] key_max_age (30 days)" in step(cli(cfg, "doctor").out, "key-age")[1]
+
+
+def test_key_show_prints_the_public_jwk_okta_holds(tmp_path, okta, rsa_key):
+    cfg = make_config(tmp_path, okta, rsa_key)
+    r = run([binary("okta-jit"), "--config", cfg, "--json", "key", "show"])
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert j["kid"] == "k1" and j["jwk"]["kty"] == "RSA" and "d" not in j["jwk"] and "p" not in j["jwk"]
+    # the same public key the app holds: Okta's JWKS form of rsa_key
+    n = rsa_key.public_key().public_numbers().n
+    got = int.from_bytes(base64.urlsafe_b64decode(j["jwk"]["n"] + "=" * (-len(j["jwk"]["n"]) % 4)), "big")
+    assert got == n
+    r = run([binary("okta-jit"), "--config", cfg, "key", "show", "--next"])
+    assert r.returncode == 3 and "next_private_key is not set" in r.stderr, r.stderr
 
 
 # --------------------------------------------------------------- bad input: at start and in doctor
