@@ -151,6 +151,11 @@ static int prov_open(struct okta_key *k, struct prov_session *s, char *err, size
 		if (cur == NULL || strcmp(cur, k->tcti) != 0)
 			setenv("TPM2OPENSSL_TCTI", k->tcti, 1);
 	}
+	/* libtss2 writes lines of its own to stderr (the journal) at every
+	 * failed try while a TPM is away; okta-jitd says it once, in words.
+	 * An admin who wants them sets TSS2_LOG. */
+	if (k->kind == OKTA_KEY_TPM2 && getenv("TSS2_LOG") == NULL)
+		setenv("TSS2_LOG", "all+none", 0);
 	s->ctx = OSSL_LIB_CTX_new();
 	if (s->ctx == NULL) {
 		snprintf(err, errlen, "%s: out of memory", k->spec);
