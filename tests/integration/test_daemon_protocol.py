@@ -28,6 +28,8 @@ BAD_FRAMES = {
     "nul_in_user": frame(REQUEST, tlv(T_GROUP, "web-sudo") + tlv(T_USER, "ojt-alice\0root")
                          + tlv(T_DURATION, "60")),
     "type_99": frame(99),
+    "type_16": frame(16),  # unassigned: issue 21's KEY_ROTATE is 17 (provisional)
+    "tag_50": frame(CHECK, tlv(50, "web-sudo")),  # the gap before issue 21's tags (51, 52)
     "type_0": frame(0),
     "type_100_reply": frame(P_OK),
 }
