@@ -163,7 +163,7 @@ static int key_new(const char *config_path, int json, int argc, char **argv)
 		}
 		kid = thumb;
 	}
-	rc = print_jwk(pub, kid, tpm ? out : out, json, 1);
+	rc = print_jwk(pub, kid, out, json, 1);
 out:
 	EVP_PKEY_free(pub);
 	config_free(cfg);
