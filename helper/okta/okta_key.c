@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -379,6 +380,56 @@ int okta_key_open(const char *spec, const char *tcti, struct okta_key **out, cha
 	k = NULL;
 	r = 0;
 out:
+	okta_key_free(k);
+	return r;
+}
+
+/* Encrypted keys would need a passphrase at every start: refused. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+int okta_key_from_pem(const char *spec, const unsigned char *pem, size_t len, struct okta_key **out, char *err,
+		      size_t errlen)
+{
+	struct okta_key *k = NULL;
+	BIO *bio = NULL;
+	int r = -1;
+
+	*out = NULL;
+	if (strncmp(spec, "credential:", 11) != 0 || len > INT_MAX) {
+		snprintf(err, errlen, "%s: not a credential", spec);
+		return -1;
+	}
+	k = calloc(1, sizeof(*k));
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (k == NULL || bio == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	k->kind = OKTA_KEY_CREDENTIAL;
+	k->file_mode = -1;
+	k->file_uid = -1;
+	ojit_strlcpy(k->spec, spec, sizeof(k->spec));
+	k->priv = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	if (k->priv == NULL) {
+		snprintf(err, errlen, "%s: the credential holds no unencrypted PEM private key", spec);
+		goto out;
+	}
+	if (set_public(k, k->priv, err, errlen) != 0)
+		goto out;
+	k->exportable = 1;
+	*out = k;
+	k = NULL;
+	r = 0;
+out:
+	ERR_clear_error();
+	BIO_free(bio);
 	okta_key_free(k);
 	return r;
 }

@@ -35,6 +35,11 @@ int okta_key_spec_check(const char *spec, char *err, size_t errlen);
  * failure err says what is wrong and how to fix it. */
 int okta_key_open(const char *spec, const char *tcti, struct okta_key **out, char *err, size_t errlen);
 void okta_key_free(struct okta_key *k);
+/* A credential key from a PEM private key in memory (doctor, which runs
+ * outside the unit, decrypts the sealed credential itself); spec is the
+ * configured credential:NAME. The caller wipes pem. */
+int okta_key_from_pem(const char *spec, const unsigned char *pem, size_t len, struct okta_key **out, char *err,
+		      size_t errlen);
 
 enum okta_key_kind okta_key_kind(const struct okta_key *k);
 const char *okta_key_spec(const struct okta_key *k);

@@ -267,6 +267,49 @@ def test_credential_key_fails_at_start_without_the_credential(jit_factory):
     assert "the unit passes no credential 'okta-key'" in msg, msg
 
 
+@pytest.mark.skipif(not os.access("/usr/bin/systemd-creds", os.X_OK), reason="needs systemd-creds (systemd 250+)")
+def test_doctor_decrypts_the_sealed_credential_and_says_when_it_cannot(tmp_path, okta, rsa_key):
+    """Doctor runs outside the unit: it decrypts /etc/credstore.encrypted/NAME
+    itself with systemd-creds, as LoadCredentialEncrypted= does at start."""
+    name = "ojit-test-%s" % os.urandom(4).hex()
+    store = "/etc/credstore.encrypted"
+    made_store = not os.path.isdir(store)
+    sealed = os.path.join(store, name)
+    cfg = make_config(tmp_path, okta, rsa_key)
+    plain = str(tmp_path / "okta.key")
+    set_config_line(cfg, "private_key", "credential:" + name)
+    env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
+    try:
+        os.makedirs(store, mode=0o700, exist_ok=True)
+        r = subprocess.run(["systemd-creds", "encrypt", "--with-key=host", "--name=" + name, plain, sealed],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        os.unlink(plain)
+        d = subprocess.run([binary("okta-jit"), "--config", cfg, "doctor"], capture_output=True, text=True,
+                           timeout=60, env=env)
+        assert d.returncode == 0, d.stdout
+        assert step(d.stdout, "key-sealed")[0] == "PASS"
+        res, msg = step(d.stdout, "key")
+        assert res == "PASS" and "systemd credential %s" % name in msg, d.stdout
+        assert step(d.stdout, "token")[0] == "PASS"
+        # sealed for another host (or damaged): doctor says it cannot be
+        # decrypted, as the unit would not start
+        with open(sealed, "w") as f:
+            f.write(base64.b64encode(os.urandom(400)).decode() + "\n")
+        d = subprocess.run([binary("okta-jit"), "--config", cfg, "doctor"], capture_output=True, text=True,
+                           timeout=60, env=env)
+        assert d.returncode != 0
+        res, msg = step(d.stdout, "key")
+        assert res == "FAIL" and "%s cannot be decrypted on this host" % sealed in msg, d.stdout
+        assert "seal the key again on this host" in d.stdout
+        assert step(d.stdout, "token")[0] == "SKIP"
+    finally:
+        if os.path.exists(sealed):
+            os.unlink(sealed)
+        if made_store:
+            os.rmdir(store)
+
+
 def test_credential_key_signs_and_grants(jit_factory, rsa_key):
     env = jit_factory(start=False)
     creds = os.path.join(env.workdir, "creds")
