@@ -122,6 +122,26 @@ def test_grant_lifecycle_and_dpop_with_a_tss2_key_file(jit_factory, swtpm, tmp_p
     assert api and all(q["auth_scheme"] == "DPoP" for q in api), api[:3]
 
 
+def test_a_handle_that_comes_to_hold_another_key_is_not_signed_with(jit_factory, swtpm):
+    spec = swtpm.persistent_key()
+    env = tpm_jit(jit_factory, swtpm, spec, start=False)
+    env.okta.configure(token_lifetime=3)
+    env.daemon.start()
+    assert env.request("web-sudo", dur="1m", as_user="ojt-alice").grant["state"] == "active"
+    # someone makes another key at the same handle while okta-jitd runs
+    swtpm.tool("tpm2_evictcontrol", "-Q", "-C", "o", "-c", "0x81000002")
+    swtpm.persistent_key(name_alg="sha384")
+    time.sleep(3.5)
+    r = env.request("web-sudo", dur="1m", as_user="ojt-bob", expect=None)
+    assert r.rc == 4 and "now holds another key than at start" in r.j["message"], r
+    before = env.okta.state()["assertion_kids"].get("tpm1", 0)
+    assert "now holds another key than at start: restart okta-jitd after changing it" in env.daemon.log()
+    # nothing was signed with the new key and sent to Okta
+    reqs = [q for q in env.okta_requests() if q["path"].startswith("/oauth2/v1/token")]
+    assert all(q["status"] == 200 for q in reqs), reqs
+    assert env.okta.state()["assertion_kids"].get("tpm1", 0) == before
+
+
 def test_grant_with_a_tpm_handle_key(jit_factory, swtpm):
     spec = swtpm.persistent_key(handle="0x81000003")
     env = tpm_jit(jit_factory, swtpm, spec)

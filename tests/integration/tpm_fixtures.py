@@ -92,14 +92,16 @@ class SwTpm:
             assert r.returncode == 0, (args, r.stdout, r.stderr)
         return r
 
-    def persistent_key(self, handle="0x81000002", alg="ecc256:ecdsa-sha256"):
+    def persistent_key(self, handle="0x81000002", alg="ecc256:ecdsa-sha256", name_alg="sha256"):
         """A signing key made in the TPM and kept at a persistent handle
-        (no file anywhere holds it)."""
+        (no file anywhere holds it). A primary key follows from the TPM's
+        seed and its template: the same arguments make the same key, another
+        name_alg another key."""
         # swtpm has three object slots and no resource manager: flush
         # what a previous tool left loaded.
         self.tool("tpm2_flushcontext", "-t")
         ctx = os.path.join(self.state, "k-%s.ctx" % handle)
-        self.tool("tpm2_createprimary", "-Q", "-C", "o", "-G", alg,
+        self.tool("tpm2_createprimary", "-Q", "-C", "o", "-g", name_alg, "-G", alg,
                   "-a", "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign", "-c", ctx)
         self.tool("tpm2_evictcontrol", "-Q", "-C", "o", "-c", ctx, handle)
         self.tool("tpm2_flushcontext", "-t")
