@@ -33,8 +33,18 @@ class SwTpm:
         self.logpath = os.path.join(workdir, "swtpm.log")
         self.proc = None
         self.port = None
-        for _ in range(20):
-            port = random.randrange(20000, 60000, 2)
+        # Below the kernel's ephemeral ports: the TPM goes away and comes
+        # back on the same port, which an outgoing connection must not have
+        # taken meanwhile.
+        low = 20000
+        try:
+            with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+                eph_low = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            eph_low = 32768
+        high = max(low + 200, eph_low - 2)
+        for _ in range(50):
+            port = random.randrange(low, high, 2)
             if self._free(port) and self._free(port + 1):
                 self.port = port
                 break
@@ -65,6 +75,13 @@ class SwTpm:
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                # its port still held a moment after a stop: try again
+                if time.time() < deadline - 1:
+                    time.sleep(0.2)
+                    log = open(self.logpath, "a")
+                    self.proc = subprocess.Popen(self.proc.args, stdout=log, stderr=subprocess.STDOUT)
+                    log.close()
+                    continue
                 raise RuntimeError("swtpm exited: " + open(self.logpath).read()[-2000:])
             try:
                 socket.create_connection(("127.0.0.1", self.port + 1), 0.5).close()
