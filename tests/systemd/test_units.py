@@ -563,3 +563,56 @@ def test_the_key_from_an_encrypted_credential(box, units):
     assert st["ActiveState"] != "active" and st["Result"] == "exit-code", (st, unit_log(box, "okta-jitd"))
     assert "Failed to set up credentials" in unit_log(box, "okta-jitd")
     box.run("systemctl stop okta-jitd; systemctl reset-failed okta-jitd", check=False)
+
+
+# Issue 21: the Okta key in a TPM, used by okta-jitd under its unit
+# (the sandbox: MemoryDenyWriteExecute=, SystemCallFilter=, ProtectSystem=
+# ...) through OpenSSL's tpm2 provider. The TPM is swtpm on the host's
+# loopback (the container shares the host's network); the drop-in is the
+# one docs/packaging.md gives for a TPM key.
+TPM_DROPIN = """[Unit]
+ConditionDirectoryNotEmpty=
+[Service]
+PrivateDevices=no
+DevicePolicy=closed
+DeviceAllow=/dev/tpmrm0 rw
+DeviceAllow=char-pts rw
+"""
+
+
+def test_the_key_in_a_tpm_under_the_unit(box, units, tmp_path):
+    sys.path.insert(0, os.path.join(TESTS, "integration"))
+    from tpm_fixtures import SwTpm, tpm_missing  # noqa: E402
+    missing = tpm_missing()
+    assert not missing, "packaging/install-deps.sh installs %s" % ", ".join(missing)
+    tpm = SwTpm(str(tmp_path / "swtpm"))
+    try:
+        spec = tpm.persistent_key()
+        box.okta.control("client_keys", {"op": "add", "kid": "tpm1",
+                                         "public_key_pem": tpm.public_pem(spec[len("tpm2:"):])})
+        box.run("systemctl stop okta-jitd; systemctl reset-failed okta-jitd; "
+                "rm -f /etc/systemd/system/okta-jitd.service.d/key.conf", check=False, timeout=90)
+        box.run("sed -i -e 's|^private_key = .*|private_key = %s\\ntpm2_tcti = %s|' -e 's|^key_id = .*|key_id = tpm1|' "
+                "/etc/okta-jit/okta-jit.conf && install -d /etc/systemd/system/okta-jitd.service.d && "
+                "printf '%%s' '%s' > /etc/systemd/system/okta-jitd.service.d/tpm.conf && systemctl daemon-reload"
+                % (spec, tpm.tcti, TPM_DROPIN))
+        conf = box.run("cat /etc/okta-jit/okta-jit.conf").stdout
+        assert "private_key = %s\ntpm2_tcti = %s\n" % (spec, tpm.tcti) in conf, conf
+        before = box.okta.state()["assertion_kids"].get("tpm1", 0)
+        r = box.run("systemctl start okta-jitd", check=False, timeout=90)
+        assert r.returncode == 0, (r.stderr, unit_log(box, "okta-jitd"))
+        deadline = time.monotonic() + 20
+        while "TPM at persistent handle 0x81000002" not in box.run("journalctl --no-pager -u okta-jitd -n 20",
+                                                                   check=False).stdout:
+            assert time.monotonic() < deadline, unit_log(box, "okta-jitd")
+            time.sleep(0.2)
+        assert unit_state(box, "okta-jitd")["ActiveState"] == "active", unit_log(box, "okta-jitd")
+        box.run("okta-jit --json check prod-db-ssh", check=False, timeout=60)
+        deadline = time.monotonic() + 20
+        while box.okta.state()["assertion_kids"].get("tpm1", 0) <= before:
+            assert time.monotonic() < deadline, unit_log(box, "okta-jitd")
+            time.sleep(0.2)
+        note("okta-jitd signed with the TPM key from inside its sandbox")
+    finally:
+        box.run("systemctl stop okta-jitd; systemctl reset-failed okta-jitd", check=False, timeout=90)
+        tpm.stop()
