@@ -478,6 +478,22 @@ def test_rotate_refuses_a_next_key_okta_does_not_take(jit_factory, tmp_path, swt
     assert made["kid"] not in env.okta.state()["assertion_kids"]
 
 
+def test_rotate_with_okta_jitd_stopped_rewrites_the_config_for_its_next_start(jit_factory, tmp_path):
+    env = jit_factory(start=False)
+    made = new_key(env, tmp_path, "file")
+    env.okta.control("client_keys", {"op": "add", "kid": made["kid"], "jwk": made["jwk"]})
+    add_okta_lines(env.conf, "next_private_key = %s" % made["private_key"], "next_key_id = %s" % made["kid"])
+    os.chmod(env.conf, 0o640)
+    r = okta_jit(env, "key", "rotate")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "okta-jitd is not running: it will use kid %s when it starts" % made["kid"] in r.stdout, r.stdout
+    assert stat.S_IMODE(os.stat(env.conf).st_mode) == 0o640  # mode kept
+    env.okta.control("client_keys", {"op": "remove", "kid": "k1"})
+    env.daemon.start()
+    assert env.request("web-sudo", dur="1m", as_user="ojt-alice").grant["state"] == "active"
+    assert env.okta.state()["assertion_kids"].get(made["kid"], 0) >= 2  # rotate's test + the daemon's
+
+
 def test_key_rotate_is_root_only_on_the_socket(jit_factory, tmp_path):
     env = jit_factory(start=False)
     made = new_key(env, tmp_path, "file")
