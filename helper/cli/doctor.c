@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_key.h"
 #include "config.h"
 #include "jwt.h"
 #include "keyfile.h"
@@ -312,147 +313,6 @@ static void check_fleet_keys(struct doctor *d, const struct ojit_config *cfg)
 	     "this granter signs what it writes", cfg->fleet_signing_key);
 }
 
-#define DOCTOR_CREDSTORE "/etc/credstore.encrypted"
-#define DOCTOR_SYSTEMD_CREDS "/usr/bin/systemd-creds"
-#define DOCTOR_CRED_MAX (64 * 1024)
-
-/* Read fd to its end into buf (at most max bytes kept). */
-static size_t read_to_end(int fd, char *buf, size_t max)
-{
-	size_t used = 0;
-
-	for (;;) {
-		char sink[4096];
-		ssize_t n = used < max ? read(fd, buf + used, max - used) : read(fd, sink, sizeof(sink));
-
-		if (n > 0 && used < max)
-			used += (size_t)n;
-		if (n == 0 || (n < 0 && errno != EINTR))
-			break;
-	}
-	return used;
-}
-
-/* Doctor runs outside the unit, where no $CREDENTIALS_DIRECTORY is: it
- * decrypts the sealed credential itself, from where docs/packaging.md
- * puts it, with systemd-creds, as LoadCredentialEncrypted= would. 0: the
- * PEM is in *pem (wipe and free it); 1: no sealed file there; -1: it
- * cannot be decrypted (why says what systemd-creds said). */
-static int decrypt_credential(const char *name, const char *path, char **pem, size_t *len, char *why,
-			      size_t whylen)
-{
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	char arg[300], msg[1024];
-	static char path_env[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	char *const env[] = { path_env, NULL }; /* nothing of the caller's environment */
-	size_t mlen;
-	int status = 0, r = -1;
-	pid_t pid;
-
-	*pem = NULL;
-	*len = 0;
-	if (access(path, F_OK) != 0)
-		return 1;
-	if (access(DOCTOR_SYSTEMD_CREDS, X_OK) != 0) {
-		snprintf(why, whylen, DOCTOR_SYSTEMD_CREDS " is not installed");
-		return -1;
-	}
-	if (snprintf(arg, sizeof(arg), "--name=%s", name) >= (int)sizeof(arg) || pipe2(out, O_CLOEXEC) != 0 ||
-	    pipe2(err, O_CLOEXEC) != 0) {
-		snprintf(why, whylen, "cannot run " DOCTOR_SYSTEMD_CREDS ": %s", strerror(errno));
-		goto out;
-	}
-	*pem = malloc(DOCTOR_CRED_MAX + 1);
-	if (*pem == NULL) {
-		snprintf(why, whylen, "out of memory");
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(why, whylen, "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
-			_exit(126);
-		execle(DOCTOR_SYSTEMD_CREDS, DOCTOR_SYSTEMD_CREDS, "decrypt", arg, path, "-", (char *)NULL, env);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	out[1] = err[1] = -1;
-	/* the key is at most a few KiB: it fits the pipe, so stderr after */
-	*len = read_to_end(out[0], *pem, DOCTOR_CRED_MAX);
-	mlen = read_to_end(err[0], msg, sizeof(msg) - 1);
-	msg[mlen] = '\0';
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		/* the last line: systemd-creds says why there */
-		char *p = msg + strlen(msg);
-
-		while (p > msg && (p[-1] == '\n' || p[-1] == '\r'))
-			*--p = '\0';
-		p = strrchr(msg, '\n');
-		ojit_strip_controls(msg);
-		snprintf(why, whylen, "%s", p != NULL ? p + 1 : (msg[0] ? msg : "systemd-creds failed"));
-		goto out;
-	}
-	(*pem)[*len] = '\0';
-	r = 0;
-out:
-	if (r != 0 && *pem != NULL) {
-		ojit_wipe(*pem, DOCTOR_CRED_MAX + 1);
-		free(*pem);
-		*pem = NULL;
-		*len = 0;
-	}
-	if (out[0] >= 0)
-		close(out[0]);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (err[0] >= 0)
-		close(err[0]);
-	if (err[1] >= 0)
-		close(err[1]);
-	return r;
-}
-
-/* credential:NAME seen from outside the unit: the sealed file, decrypted
- * here. NULL after a FAIL step (or when there is no sealed file: then
- * *absent is set and no step was written). */
-static struct okta_key *sealed_credential_key(struct doctor *d, const char *name, const char *spec, int *absent)
-{
-	char path[512], why[1024], err[1024];
-	struct okta_key *k = NULL;
-	char *pem = NULL;
-	size_t len = 0;
-	int r;
-
-	*absent = 0;
-	snprintf(path, sizeof(path), DOCTOR_CREDSTORE "/%s", spec + 11);
-	r = decrypt_credential(spec + 11, path, &pem, &len, why, sizeof(why));
-	if (r == 1) {
-		*absent = 1;
-		return NULL;
-	}
-	if (r != 0) {
-		step(d, STEP_FAIL, name,
-		     "seal the key again on this host (systemd-creds encrypt --with-key=tpm2 or host, docs/packaging.md); "
-		     "okta-jitd's unit cannot start with this credential",
-		     "%s: %s cannot be decrypted on this host: %s", spec, path, why);
-		return NULL;
-	}
-	if (okta_key_from_pem(spec, (unsigned char *)pem, len, &k, err, sizeof(err)) != 0)
-		step(d, STEP_FAIL, name, "encrypt an unencrypted PEM private key (RSA 2048+ or EC P-256)",
-		     "%s: %s decrypts, but: %s", spec, path, err);
-	ojit_wipe(pem, DOCTOR_CRED_MAX + 1);
-	free(pem);
-	return k;
-}
-
 /* Item 4 of issue 21: where the key lives, whether it can be copied off
  * this host, a key file others could replace, and the key's age. The
  * open itself fails as okta-jitd's start would: a loose file, a provider
@@ -466,34 +326,30 @@ static struct okta_key *check_key(struct doctor *d, const struct ojit_config *cf
 	struct okta_key *k = NULL;
 	char err[1024], where[512], thumb[64] = "";
 	int64_t born, now = ojit_now();
-	int mode;
+	int mode, sealed = 0;
 	long uid;
 
-	if (strncmp(spec, "credential:", 11) == 0 && getenv("CREDENTIALS_DIRECTORY") == NULL) {
-		int absent;
-
-		k = sealed_credential_key(d, name, spec, &absent);
-		if (k == NULL && !absent)
-			return NULL;
-		if (k != NULL)
-			step(d, STEP_PASS, "key-sealed", NULL,
-			     "%s: decrypted " DOCTOR_CREDSTORE "/%s with systemd-creds, as the unit's "
-			     "LoadCredentialEncrypted= does at each start", spec, spec + 11);
-	}
-	if (k == NULL && okta_client_open_key(cfg, next, &k, err, sizeof(err)) != 0) {
-		const char *fix =
+	if (cli_key_open(cfg, next, &k, &sealed, err, sizeof(err)) != 0) {
+		const char *fix = sealed
+		    ? "seal the key again on this host (systemd-creds encrypt --with-key=tpm2 or host, docs/packaging.md); "
+		      "okta-jitd's unit cannot start with this credential"
+		    :
 		    strncmp(spec, "pkcs11:", 7) == 0 ? "install a PKCS#11 provider for OpenSSL 3 (pkcs11-provider) and "
 						       "check the URI, or keep the key in a TPM (tpm2:) or a file"
 		    : strncmp(spec, "tpm2:", 5) == 0 ? "check the TPM (tpm2_getcap handles-persistent) and [okta] "
 						       "tpm2_tcti; make a TPM key with okta-jit key new --tpm"
 		    : strncmp(spec, "credential:", 11) == 0
-			? "seal the key to " DOCTOR_CREDSTORE "/NAME (doctor decrypts it from there, as the unit does) "
-			  "and pass it with LoadCredentialEncrypted=NAME:" DOCTOR_CREDSTORE "/NAME (docs/packaging.md)"
+			? "seal the key to " CLI_CREDSTORE "/NAME (doctor decrypts it from there, as the unit does) "
+			  "and pass it with LoadCredentialEncrypted=NAME:" CLI_CREDSTORE "/NAME (docs/packaging.md)"
 			: "keep the key as a PEM file owned by root with mode 0600 (RSA 2048+ or EC P-256), or in a TPM";
 
 		step(d, STEP_FAIL, name, fix, "%s", err);
 		return NULL;
 	}
+	if (sealed)
+		step(d, STEP_PASS, "key-sealed", NULL,
+		     "%s: decrypted " CLI_CREDSTORE "/%s with systemd-creds, as the unit's LoadCredentialEncrypted= "
+		     "does at each start", spec, spec + 11);
 	okta_key_describe(k, where, sizeof(where));
 	jwt_jwk_thumbprint(okta_key_public(k), thumb, sizeof(thumb));
 	step(d, STEP_PASS, name, NULL, "%s; kid %s, JWK thumbprint %s", where, kid != NULL ? kid : "(none)", thumb);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_key.h"
 #include "client.h"
 #include "config.h"
 #include "jwt.h"
@@ -179,7 +180,7 @@ static int key_show(const char *config_path, int json, int argc, char **argv)
 	struct okta_key *k = NULL;
 	char err[1024], thumb[64] = "";
 	const char *kid;
-	int next = 0, opt, rc;
+	int next = 0, opt, rc, sealed;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
@@ -192,7 +193,7 @@ static int key_show(const char *config_path, int json, int argc, char **argv)
 		return key_usage();
 	if ((rc = load_config(config_path, &cfg)) != EXIT_OK)
 		return rc;
-	if (okta_client_open_key(cfg, next, &k, err, sizeof(err)) != 0) {
+	if (cli_key_open(cfg, next, &k, &sealed, err, sizeof(err)) != 0) {
 		fprintf(stderr, "okta-jit key show: %s\n", err);
 		rc = EXIT_CONFIG;
 		goto out;
@@ -258,7 +259,7 @@ static int key_rotate(const char *config_path, const char *socket_path, int json
 	struct okta_client *c = NULL;
 	struct okta_error e;
 	char err[1024], msg[1024], old_kid[OKTA_KID_MAX + 1] = "", new_kid[OKTA_KID_MAX + 1] = "";
-	int rc, running;
+	int rc, running, sealed;
 
 	if (argc != 1)
 		return key_usage();
@@ -274,8 +275,8 @@ static int key_rotate(const char *config_path, const char *socket_path, int json
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	if (okta_client_open_key(cfg, 0, &cur, err, sizeof(err)) != 0 ||
-	    okta_client_open_key(cfg, 1, &next, err, sizeof(err)) != 0) {
+	if (cli_key_open(cfg, 0, &cur, &sealed, err, sizeof(err)) != 0 ||
+	    cli_key_open(cfg, 1, &next, &sealed, err, sizeof(err)) != 0) {
 		fprintf(stderr, "okta-jit key rotate: %s\n", err);
 		rc = EXIT_CONFIG;
 		goto out;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_key.h"
 #include "client.h"
 #include "config.h"
 #include "doctor.h"
@@ -59,7 +60,7 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 	struct okta_error e;
 	struct okta_key *key = NULL;
 	char kerr[1024], msg[1024];
-	int opt, rc = EXIT_FAIL;
+	int opt, rc = EXIT_FAIL, sealed;
 	size_t i;
 
 	optind = 0; /* 0: glibc re-initialises, so permuting works after main's "+" scan */
@@ -87,7 +88,7 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	if (okta_client_open_key(cfg, 0, &key, kerr, sizeof(kerr)) != 0) {
+	if (cli_key_open(cfg, 0, &key, &sealed, kerr, sizeof(kerr)) != 0) {
 		fprintf(stderr, "okta-jit: %s\n", kerr);
 		rc = EXIT_CONFIG;
 		goto out;

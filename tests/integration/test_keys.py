@@ -494,6 +494,55 @@ def test_rotate_with_okta_jitd_stopped_rewrites_the_config_for_its_next_start(ji
     assert env.okta.state()["assertion_kids"].get(made["kid"], 0) >= 2  # rotate's test + the daemon's
 
 
+@pytest.mark.skipif(not os.access("/usr/bin/systemd-creds", os.X_OK), reason="needs systemd-creds (systemd 250+)")
+def test_rotate_to_a_sealed_credential_key(jit_factory, tmp_path):
+    """The next key is a systemd credential: okta-jitd gets it from its unit
+    ($CREDENTIALS_DIRECTORY, laid out here as systemd does), the root shell
+    that runs doctor and key rotate from the sealed file."""
+    env = jit_factory(start=False)
+    made = new_key(env, tmp_path, "file")
+    name = "ojit-test-%s" % os.urandom(4).hex()
+    store = "/etc/credstore.encrypted"
+    made_store = not os.path.isdir(store)
+    sealed = os.path.join(store, name)
+    creds = os.path.join(env.workdir, "creds")
+    try:
+        os.makedirs(store, mode=0o700, exist_ok=True)
+        r = subprocess.run(["systemd-creds", "encrypt", "--with-key=host", "--name=" + name, made["private_key"],
+                            sealed], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        os.unlink(made["private_key"])
+        os.makedirs(creds, mode=0o700)
+        r = subprocess.run(["systemd-creds", "decrypt", "--name=" + name, sealed, os.path.join(creds, name)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        os.chmod(os.path.join(creds, name), 0o400)
+        env.okta.control("client_keys", {"op": "add", "kid": made["kid"], "jwk": made["jwk"]})
+        add_okta_lines(env.conf, "next_private_key = credential:%s" % name, "next_key_id = %s" % made["kid"])
+        env.daemon.env = dict(os.environ, CREDENTIALS_DIRECTORY=creds)
+        env.daemon.start()
+        shell = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
+        d = subprocess.run([env.cli_path, "--config", env.conf, "doctor"], capture_output=True, text=True,
+                           timeout=60, env=shell)
+        assert d.returncode == 0, d.stdout
+        assert step(d.stdout, "next-key")[0] == "PASS" and step(d.stdout, "next-key-okta")[0] == "PASS", d.stdout
+        r = subprocess.run([env.cli_path, "--config", env.conf, "--socket", env.sock, "key", "rotate"],
+                           capture_output=True, text=True, timeout=60, env=shell)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "okta-jitd switched to it" in r.stdout, r.stdout
+        env.okta.control("client_keys", {"op": "remove", "kid": "k1"})
+        env.okta.configure(revoke_all_tokens=True)
+        assert env.request("web-sudo", dur="1m", as_user="ojt-alice").grant["state"] == "active"
+        assert env.okta.state()["assertion_kids"].get(made["kid"], 0) >= 3  # doctor, rotate x2, the grant
+        with open(env.conf) as f:
+            assert "private_key = credential:%s\n" % name in f.read()
+    finally:
+        if os.path.exists(sealed):
+            os.unlink(sealed)
+        if made_store and os.path.isdir(store):
+            os.rmdir(store)
+
+
 def test_key_rotate_is_root_only_on_the_socket(jit_factory, tmp_path):
     env = jit_factory(start=False)
     made = new_key(env, tmp_path, "file")
