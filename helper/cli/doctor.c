@@ -17,12 +17,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_key.h"
 #include "config.h"
+#include "jwt.h"
 #include "keyfile.h"
 #include "ledger.h"
 #include "oidc_verify.h"
 #include "okta_api.h"
 #include "okta_http.h"
+#include "okta_key.h"
 #include "util.h"
 
 enum step_result { STEP_PASS, STEP_FAIL, STEP_SKIP, STEP_WARN };
@@ -494,6 +497,94 @@ static void check_fleet_keys(struct doctor *d, const struct ojit_config *cfg)
 	EVP_PKEY_free(k);
 	step(d, STEP_PASS, "fleet key", NULL, "%s is an Ed25519 private key readable by its owner alone: "
 	     "this granter signs what it writes", cfg->fleet_signing_key);
+}
+
+/* Item 4 of issue 21: where the key lives, whether it can be copied off
+ * this host, a key file others could replace, and the key's age. The
+ * open itself fails as okta-jitd's start would: a loose file, a provider
+ * that is not installed, a handle or URI that names nothing, a missing
+ * credential. Returns the key, or NULL after a FAIL step. */
+static struct okta_key *check_key(struct doctor *d, const struct ojit_config *cfg, int next)
+{
+	const char *name = next ? "next-key" : "key";
+	const char *spec = next ? cfg->next_private_key : cfg->private_key;
+	const char *kid = next ? cfg->next_key_id : cfg->key_id;
+	struct okta_key *k = NULL;
+	char err[1024], where[512], thumb[64] = "";
+	int64_t born, now = ojit_now();
+	int mode, sealed = 0;
+	long uid;
+
+	if (cli_key_open(cfg, next, &k, &sealed, err, sizeof(err)) != 0) {
+		const char *fix = sealed
+		    ? "seal the key again on this host (systemd-creds encrypt --with-key=tpm2 or host, docs/packaging.md); "
+		      "okta-jitd's unit cannot start with this credential"
+		    :
+		    strncmp(spec, "pkcs11:", 7) == 0 ? "install a PKCS#11 provider for OpenSSL 3 (pkcs11-provider) and "
+						       "check the URI, or keep the key in a TPM (tpm2:) or a file"
+		    : strncmp(spec, "tpm2:", 5) == 0 ? "check the TPM (tpm2_getcap handles-persistent) and [okta] "
+						       "tpm2_tcti; make a TPM key with okta-jit key new --tpm"
+		    : strncmp(spec, "credential:", 11) == 0
+			? "seal the key to " CLI_CREDSTORE "/NAME (doctor decrypts it from there, as the unit does) "
+			  "and pass it with LoadCredentialEncrypted=NAME:" CLI_CREDSTORE "/NAME (docs/packaging.md)"
+			: "keep the key as a PEM file owned by root with mode 0600 (RSA 2048+ or EC P-256), or in a TPM";
+
+		step(d, STEP_FAIL, name, fix, "%s", err);
+		return NULL;
+	}
+	if (sealed)
+		step(d, STEP_PASS, "key-sealed", NULL,
+		     "%s: decrypted " CLI_CREDSTORE "/%s with systemd-creds, as the unit's LoadCredentialEncrypted= "
+		     "does at each start", spec, spec + 11);
+	okta_key_describe(k, where, sizeof(where));
+	jwt_jwk_thumbprint(okta_key_public(k), thumb, sizeof(thumb));
+	step(d, STEP_PASS, name, NULL, "%s; kid %s, JWK thumbprint %s", where, kid != NULL ? kid : "(none)", thumb);
+	if (okta_key_kind(k) == OKTA_KEY_FILE || okta_key_kind(k) == OKTA_KEY_CREDENTIAL)
+		step(d, STEP_PASS, "key-export", NULL,
+		     "%s can be exported: whoever is root here can copy it (a TPM key cannot be: okta-jit key new "
+		     "--tpm)", spec);
+	else if (okta_key_exportable(k))
+		step(d, STEP_WARN, "key-export", "keep the key in a token that does not release private keys",
+		     "%s: the provider hands out the private half", spec);
+	else
+		step(d, STEP_PASS, "key-export", NULL, "%s cannot be exported: okta-jitd signs through the %s "
+		     "provider and never holds the private key", spec,
+		     okta_key_kind(k) == OKTA_KEY_TPM2 ? "tpm2" : "pkcs11");
+	okta_key_file_mode(k, &mode, &uid);
+	if (spec[0] == '/' || strncmp(spec, "tpm2:/", 6) == 0) {
+		const char *path = spec[0] == '/' ? spec : spec + 5;
+		char dir[4096];
+		char *slash;
+		struct stat st;
+
+		/* The file is root's alone (the open checked); a folder that
+		 * others may write lets them swap the key for theirs. */
+		ojit_strlcpy(dir, path, sizeof(dir));
+		slash = strrchr(dir, '/');
+		if (slash != NULL)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		if (stat(dir, &st) == 0 && ((st.st_mode & 022) != 0 || st.st_uid != 0) && !(st.st_mode & S_ISVTX))
+			step(d, STEP_WARN, "key-file", "chown root:root and chmod 755 (or 700) the folder",
+			     "%s: the folder %s is writable by others than root (mode %04o, uid %u): they can replace "
+			     "the key", path, dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		else if (mode >= 0)
+			step(d, STEP_PASS, "key-file", NULL, "%s is readable by root alone (mode %04o, uid %ld)", path,
+			     (unsigned)mode, uid);
+	}
+	born = okta_key_created(k);
+	if (born <= 0)
+		step(d, STEP_PASS, "key-age", NULL, "%s: the key's age is unknown (a TPM handle, a PKCS#11 object or a "
+		     "credential has no date here); rotate it by your policy", spec);
+	else if (now - born > cfg->key_max_age)
+		step(d, STEP_WARN, "key-age",
+		     "rotate it: okta-jit key new, add the JWK to the app, set next_private_key and next_key_id, "
+		     "then okta-jit key rotate",
+		     "%s is %lld days old, more than [okta] key_max_age (%lld days)", spec,
+		     (long long)((now - born) / 86400), (long long)(cfg->key_max_age / 86400));
+	else
+		step(d, STEP_PASS, "key-age", NULL, "%s is %lld days old ([okta] key_max_age %lld days)", spec,
+		     (long long)((now - born) / 86400), (long long)(cfg->key_max_age / 86400));
+	return k;
 }
 
 static void check_gate(struct doctor *d, const struct ojit_config *cfg)
@@ -1060,8 +1151,7 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	struct ojit_buf errs;
 	struct okta_client *c = NULL;
 	struct okta_error e;
-	EVP_PKEY *key = NULL;
-	char kerr[512];
+	struct okta_key *key = NULL, *next_key = NULL;
 	char token[8200], type[16], scope[256];
 	char login[OKTA_LOGIN_MAX + 1];
 	struct okta_user u;
@@ -1092,17 +1182,15 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	     "okta.groups.manage and okta.users.read",
 	     ledger_spec_kind(cfg->ledger) == LEDGER_DIALECT_PG ? "PostgreSQL, shared" : "SQLite, this host");
 	check_fleet_keys(&d, cfg);
-	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
-		step(&d, STEP_FAIL, "key",
-		     "keep the key as a PEM file owned by root with mode 0600 (RSA 2048+ or EC P-256)", "%s", kerr);
+	key = check_key(&d, cfg, 0);
+	if (key == NULL) {
 		step(&d, STEP_SKIP, "token", NULL, "needs a usable private key");
 		goto out;
 	}
-	step(&d, STEP_PASS, "key", NULL, "%s is a %s key readable by its owner alone", cfg->private_key,
-	     EVP_PKEY_is_a(key, "RSA") ? "RSA" : "EC P-256");
-	c = okta_client_new(cfg, key, NULL);
+	if (cfg->next_private_key != NULL)
+		next_key = check_key(&d, cfg, 1);
+	c = okta_client_new(cfg, key, next_key, NULL);
 	if (c == NULL) {
-		EVP_PKEY_free(key);
 		step(&d, STEP_FAIL, "token", NULL, "cannot set up the HTTPS client");
 		goto out;
 	}
@@ -1110,6 +1198,20 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 		okta_step_fail(&d, "token", "no access token from " OKTA_SCOPES, &e);
 		step(&d, STEP_SKIP, "scopes", NULL, "needs an access token");
 		goto out;
+	}
+	if (next_key != NULL) {
+		/* Okta must take the next key before key rotate may switch. */
+		if (okta_client_try_key(c, 1, &e) != 0) {
+			char msg[1024];
+
+			okta_error_format(&e, msg, sizeof(msg));
+			step(&d, STEP_FAIL, "next-key-okta",
+			     "add the next key's public JWK (okta-jit key show --next) to the app's PUBLIC KEYS with the "
+			     "kid of [okta] next_key_id",
+			     "Okta refuses the next key under kid %s: %s", cfg->next_key_id, msg);
+		} else
+			step(&d, STEP_PASS, "next-key-okta", NULL,
+			     "Okta takes the next key under kid %s: okta-jit key rotate can switch to it", cfg->next_key_id);
 	}
 	ojit_wipe(token, sizeof(token));
 	step(&d, STEP_PASS, "token", NULL, "obtained a %s access token from %s/oauth2/v1/token", type, cfg->org_url);

@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_key.h"
 #include "client.h"
 #include "config.h"
 #include "doctor.h"
+#include "keycmd.h"
 #include "keyfile.h"
 #include "okta_api.h"
 #include "okta_http.h"
+#include "okta_key.h"
 #include "util.h"
 
 
@@ -34,6 +37,9 @@ static void usage(FILE *f)
 		"  keys USER                    USER's SSH keys from Okta, one a line (sshd's AuthorizedKeysCommand)\n"
 		"  doctor [--user OKTA_LOGIN]   check the Okta setup step by step and say how to fix each\n"
 		"  groups [--search TEXT]       list the Okta groups the integration can manage\n"
+		"  key new [--tpm] [--out PATH] [--kid KID]   make the next Okta key (root), print its public JWK\n"
+		"  key show [--next]            the public JWK of the Okta key (or of the next one)\n"
+		"  key rotate                   switch okta-jitd to [okta] next_private_key, with no downtime (root)\n"
 		"  version                      print the version\n"
 		"\n"
 		"options:\n"
@@ -53,9 +59,9 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 	struct okta_group_list l = { 0 };
 	struct ojit_buf errs;
 	struct okta_error e;
-	EVP_PKEY *key = NULL;
-	char kerr[512], msg[1024];
-	int opt, rc = EXIT_FAIL;
+	struct okta_key *key = NULL;
+	char kerr[1024], msg[1024];
+	int opt, rc = EXIT_FAIL, sealed;
 	size_t i;
 
 	optind = 0; /* 0: glibc re-initialises, so permuting works after main's "+" scan */
@@ -83,14 +89,13 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
+	if (cli_key_open(cfg, 0, &key, &sealed, kerr, sizeof(kerr)) != 0) {
 		fprintf(stderr, "okta-jit: %s\n", kerr);
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	c = okta_client_new(cfg, key, NULL);
+	c = okta_client_new(cfg, key, NULL, NULL);
 	if (c == NULL) {
-		EVP_PKEY_free(key);
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -229,7 +234,7 @@ int main(int argc, char **argv)
 		printf("okta-jit %s\n", OJIT_VERSION);
 		return EXIT_OK;
 	}
-	if (strcmp(cmd, "doctor") != 0 && strcmp(cmd, "groups") != 0) {
+	if (strcmp(cmd, "doctor") != 0 && strcmp(cmd, "groups") != 0 && strcmp(cmd, "key") != 0) {
 		struct ojit_config *cfg = NULL;
 		struct ojit_buf errs;
 		char sock[256];
@@ -263,6 +268,8 @@ int main(int argc, char **argv)
 		rc = cmd_doctor(config_path, json, argc, argv);
 	else if (strcmp(cmd, "groups") == 0)
 		rc = cmd_groups(config_path, json, argc, argv);
+	else if (strcmp(cmd, "key") == 0)
+		rc = keycmd_run(config_path, socket_path, json, argc, argv);
 	else {
 		fprintf(stderr, "okta-jit: unknown command '%s'\n", cmd);
 		usage(stderr);

@@ -39,7 +39,8 @@ enum proto_type {
 	PROTO_KEYS = 14,       /* root and [nss] keys_user only: a user's SSH keys from Okta */
 	PROTO_FLOWS = 15,      /* the access flows the caller may request (issue 19) */
 	PROTO_DRIFT = 16,      /* root only: members of the flows' Okta groups without a grant (issue 20) */
-	PROTO_TYPE_MAX_REQUEST = 16,
+	PROTO_KEY_ROTATE = 17, /* root only: switch to [okta] next_private_key once Okta takes it (issue 21) */
+	PROTO_TYPE_MAX_REQUEST = 17,
 	/* replies */
 	PROTO_OK = 100,
 	PROTO_ERROR = 101,
@@ -88,7 +89,9 @@ enum proto_tag {
 	T_LOGIN = 48,     /* DRIFT: the member's Okta login */
 	T_ATTEMPTS = 49,  /* DRIFT: removals Okta refused so far */
 	T_ACTION = 50,    /* DRIFT: the flow's drift setting, report | remove */
-	T_TAG_MAX = 50,
+	T_KEY_ID = 51,     /* KEY_ROTATE reply: the kid now signing */
+	T_OLD_KEY_ID = 52, /* KEY_ROTATE reply: the kid no longer used */
+	T_TAG_MAX = 52,
 };
 
 struct proto_field {

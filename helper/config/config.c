@@ -226,20 +226,51 @@ static int handle_okta(struct parse_state *st, const char *key, const char *valu
 			}
 		return 1;
 	}
-	if (strcmp(key, "private_key") == 0) {
-		if (!set_string(st, "okta", key, value, &c->private_key))
+	if (strcmp(key, "private_key") == 0 || strcmp(key, "next_private_key") == 0) {
+		char kwhy[512];
+		int next = key[0] == 'n';
+
+		if (!set_string(st, "okta", key, value, next ? &c->next_private_key : &c->private_key))
 			return 0;
-		if (value[0] != '/') {
-			add_error(st, st->line, "okta", key, "must be an absolute path");
+		if (next)
+			c->next_private_key_line = st->line;
+		if (config_check_key_spec(value, kwhy, sizeof(kwhy)) != 0) {
+			add_error(st, st->line, "okta", key, "%s", kwhy);
 			return 0;
 		}
 		return 1;
 	}
-	if (strcmp(key, "key_id") == 0) {
+	if (strcmp(key, "tpm2_tcti") == 0) {
 		const char *p;
 
-		if (!set_string(st, "okta", key, value, &c->key_id))
+		if (!set_string(st, "okta", key, value, &c->tpm2_tcti))
 			return 0;
+		for (p = value; *p; p++)
+			if ((unsigned char)*p < 0x21 || *p == 0x7f) {
+				add_error(st, st->line, "okta", key,
+					  "may not contain spaces or control characters (e.g. device:/dev/tpmrm0)");
+				return 0;
+			}
+		if (strlen(value) > 255) {
+			add_error(st, st->line, "okta", key, "at most 255 characters");
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "key_max_age") == 0)
+		return set_duration(st, "okta", key, value, &c->key_max_age, 86400);
+	if (strcmp(key, "key_id") == 0 || strcmp(key, "next_key_id") == 0) {
+		const char *p;
+		int next = key[0] == 'n';
+
+		if (!set_string(st, "okta", key, value, next ? &c->next_key_id : &c->key_id))
+			return 0;
+		if (next)
+			c->next_key_id_line = st->line;
+		if (strlen(value) > 255) {
+			add_error(st, st->line, "okta", key, "at most 255 characters");
+			return 0;
+		}
 		for (p = value; *p; p++)
 			if ((unsigned char)*p < 0x21 || *p == '"' || *p == '\\' || *p == 0x7f) {
 				add_error(st, st->line, "okta", key,
@@ -1182,6 +1213,24 @@ static void check_required(struct parse_state *st)
 		add_error(st, 0, "okta", "client_id", "required key missing (the API Services app's client id)");
 	if (c->private_key == NULL && !c->role_gate)
 		add_error(st, 0, "okta", "private_key", "required key missing (path to the app's private key, PEM)");
+	/* A rotation needs both halves: the key and the kid Okta knows it by
+	 * (with two keys on the app Okta requires the kid). */
+	if (c->next_private_key != NULL && c->next_key_id == NULL)
+		add_error(st, c->next_private_key_line, "okta", "next_key_id",
+			  "required with next_private_key (the kid of the next key on the Okta app; okta-jit key new "
+			  "prints it)");
+	if (c->next_key_id != NULL && c->next_private_key == NULL)
+		add_error(st, c->next_key_id_line, "okta", "next_private_key",
+			  "required with next_key_id (the next key; make it with okta-jit key new)");
+	if (c->next_private_key != NULL && c->key_id == NULL)
+		add_error(st, c->next_private_key_line, "okta", "key_id",
+			  "required with next_private_key (with two keys on the app, Okta needs the kid of each)");
+	if (c->next_key_id != NULL && c->key_id != NULL && strcmp(c->next_key_id, c->key_id) == 0)
+		add_error(st, c->next_key_id_line, "okta", "next_key_id",
+			  "'%s' is key_id too: the next key needs a kid of its own", c->next_key_id);
+	if (c->next_private_key != NULL && c->private_key != NULL && strcmp(c->next_private_key, c->private_key) == 0)
+		add_error(st, c->next_private_key_line, "okta", "next_private_key",
+			  "names the same key as private_key: make a new one with okta-jit key new");
 	if (c->name == NULL)
 		add_error(st, 0, "integration", "name", "required key missing");
 	for (i = 0; i < c->nnotify; i++) {
@@ -1320,6 +1369,8 @@ static void apply_defaults(struct ojit_config *c)
 {
 	if (c->timeout == 0)
 		c->timeout = 10;
+	if (c->key_max_age == 0)
+		c->key_max_age = 365 * 86400;
 	if (c->login_format == NULL)
 		c->login_format = strdup("%u");
 	if (c->socket == NULL)
@@ -1447,6 +1498,9 @@ void config_free(struct ojit_config *c)
 	free(c->client_id);
 	free(c->private_key);
 	free(c->key_id);
+	free(c->next_private_key);
+	free(c->next_key_id);
+	free(c->tpm2_tcti);
 	free(c->ca_file);
 	free(c->name);
 	free(c->access_details);

@@ -107,8 +107,13 @@ struct ojit_config {
 	/* [okta] */
 	char *org_url; /* normalised: no trailing slash */
 	char *client_id;
-	char *private_key;
+	char *private_key;      /* a key spec (issue 21): /path, tpm2:..., pkcs11:..., credential:NAME */
 	char *key_id;
+	char *next_private_key; /* the key being rotated in (okta-jit key rotate) */
+	char *next_key_id;
+	int next_private_key_line, next_key_id_line;
+	char *tpm2_tcti;        /* the TPM for tpm2: keys (TPM2OPENSSL_TCTI); NULL: the provider's default */
+	int64_t key_max_age;    /* doctor warns about an older key (seconds) */
 	char *ca_file;
 	int64_t timeout; /* seconds, total per HTTP request */
 	enum dpop_mode dpop;
@@ -194,6 +199,15 @@ void config_free(struct ojit_config *cfg);
 
 /* Validators shared with the tests. Each returns 0 or -1 with *why set. */
 int config_check_org_url(const char *url, const char **why);
+/* Is spec a key spec ([okta] private_key, next_private_key): an absolute
+ * path, tpm2:handle:0x81XXXXXX, tpm2:/path, pkcs11:URI or
+ * credential:NAME? 0, or -1 with a message (naming spec) in why. */
+#define CONFIG_KEY_SPEC_MAX 1024
+/* okta-jit key rotate: rewrite cfg's file so that next_private_key and
+ * next_key_id become private_key and key_id (the next_* lines go, a
+ * comment records the old key), atomically, keeping mode and owner. */
+int config_rotate_keys(const struct ojit_config *cfg, char *err, size_t n);
+int config_check_key_spec(const char *spec, char *why, size_t n);
 int config_check_name(const char *name, const char **why);
 int config_check_login_format(const char *fmt, const char **why);
 

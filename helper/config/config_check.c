@@ -229,3 +229,65 @@ out:
 	PQconninfoFree(opts);
 	return r;
 }
+
+/* Key specs (issue 21). */
+static int valid_credential_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/* A persistent handle is 0x81 followed by six hex digits (TPM 2.0 part 1,
+ * 29.3: the persistent range). */
+static int valid_handle(const char *s)
+{
+	size_t i;
+
+	if (strncmp(s, "0x81", 4) != 0 || strlen(s) != 10)
+		return 0;
+	for (i = 4; i < 10; i++)
+		if (strchr("0123456789abcdefABCDEF", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+int config_check_key_spec(const char *spec, char *err, size_t errlen)
+{
+	static const char forms[] =
+	    "use an absolute path to a PEM key file, tpm2:handle:0x81XXXXXX (a persistent TPM key), "
+	    "tpm2:/path/key.tss2 (a TPM key file), pkcs11:URI or credential:NAME (a systemd credential)";
+
+	if (strlen(spec) >= CONFIG_KEY_SPEC_MAX) {
+		snprintf(err, errlen, "longer than %d characters", CONFIG_KEY_SPEC_MAX - 1);
+		return -1;
+	}
+	if (spec[0] == '/')
+		return 0;
+	if (strncmp(spec, "tpm2:", 5) == 0) {
+		const char *r = spec + 5;
+
+		if (r[0] == '/' || (strncmp(r, "handle:", 7) == 0 && valid_handle(r + 7)))
+			return 0;
+		snprintf(err, errlen, "'%s' names no TPM key: use tpm2:handle:0x81XXXXXX or tpm2:/path/key.tss2", spec);
+		return -1;
+	}
+	if (strncmp(spec, "pkcs11:", 7) == 0) {
+		if (spec[7] == '\0' || strpbrk(spec, " \t\"\\") != NULL) {
+			snprintf(err, errlen, "'%s' is not a PKCS#11 URI (RFC 7512: pkcs11:token=...;object=...)", spec);
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(spec, "credential:", 11) == 0) {
+		if (!valid_credential_name(spec + 11)) {
+			snprintf(err, errlen, "'%s': a credential name is 1-255 of A-Z a-z 0-9 _ . -", spec);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "'%s' is not a key: %s", spec, forms);
+	return -1;
+}

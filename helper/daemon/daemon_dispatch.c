@@ -662,6 +662,36 @@ static void do_flows(struct jitd *d, const struct actor *a, const struct proto_m
 	}
 }
 
+/* okta-jit key rotate (issue 21): switch to the next key once a token
+ * request signed with it succeeds. Logins and grants go on meanwhile: a
+ * token already held stays in use, and the next one is signed with the
+ * new key. */
+static void do_key_rotate(struct jitd *d, const struct actor *a, struct proto_out *o)
+{
+	char old_kid[OKTA_KID_MAX + 1] = "", new_kid[OKTA_KID_MAX + 1] = "", msg[1024];
+	struct okta_error e;
+
+	if (!a->is_root) {
+		reply_error(o, "forbidden", "only root rotates the Okta key");
+		audit_refusal(d, a, "refused", 0, "", "", "reason=key-rotate-not-allowed");
+		return;
+	}
+	if (okta_client_rotate(d->okta, old_kid, new_kid, &e) != 0) {
+		char text[2048];
+
+		okta_error_format(&e, msg, sizeof(msg));
+		snprintf(text, sizeof(text), "okta-jitd keeps its key: %s%s%s", msg, e.hint[0] ? "; fix: " : "", e.hint);
+		reply_error(o, "okta", text);
+		return;
+	}
+	audit_event(d, "key-rotated", 0, a->user[0] ? a->user : "root", "", "", "old_kid=%s new_kid=%s", old_kid,
+		    new_kid);
+	proto_out_add(o, T_KEY_ID, new_kid);
+	proto_out_add(o, T_OLD_KEY_ID, old_kid);
+	proto_out_add(o, T_CODE, "ok");
+	proto_out_add(o, T_MESSAGE, "okta-jitd signs with the next key now");
+}
+
 void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
 		     struct after_reply *after)
 {
@@ -688,7 +718,8 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		return;
 	}
 	if (d->cfg->role_gate && (m->type == PROTO_REQUEST || m->type == PROTO_APPROVE || m->type == PROTO_DENY ||
-				  m->type == PROTO_REVOKE || m->type == PROTO_EXTEND || m->type == PROTO_FLOWS)) {
+				  m->type == PROTO_REVOKE || m->type == PROTO_EXTEND || m->type == PROTO_FLOWS ||
+				  m->type == PROTO_KEY_ROTATE)) {
 		reply_error(o, "role",
 			    "this host only answers checks (role = gate) and holds no key that can change Okta groups; "
 			    "run this on a granter host of the fleet");
@@ -776,6 +807,9 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		return;
 	case PROTO_DRIFT:
 		do_drift(d, a, o);
+		return;
+	case PROTO_KEY_ROTATE:
+		do_key_rotate(d, a, o);
 		return;
 	case PROTO_AUDIT: {
 		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };

@@ -28,6 +28,7 @@
 #include "oidc_verify.h"
 #include "okta_api.h"
 #include "okta_http.h"
+#include "okta_key.h"
 #include "snapshots.h"
 #include "util.h"
 
@@ -124,8 +125,8 @@ int main(int argc, char **argv)
 	const char *config_path = OJIT_DEFAULT_CONFIG;
 	struct ojit_buf errs;
 	struct sigaction sa;
-	EVP_PKEY *key = NULL;
-	char err[512];
+	struct okta_key *key = NULL, *next_key = NULL;
+	char err[1024];
 	int busy;
 	int foreground = 0, debug = 0, opt, lfd = -1, pfd = -1, wfd = -1, rc = 1, busy_sock = 0;
 
@@ -184,14 +185,30 @@ int main(int argc, char **argv)
 			ojit_log(LOG_WARNING, "role = gate: the [okta] credential in %s is ignored (a gate holds none; "
 				 "remove the [okta] section and the key file)", config_path);
 	} else {
-		if (keyfile_load(jitd.cfg->private_key, &key, err, sizeof(err)) != 0) {
+		/* Both keys are opened now, so a provider that is not there, a
+		 * handle or URI that names nothing or a missing credential stop
+		 * the start, never a login (issue 21). */
+		if (okta_client_open_key(jitd.cfg, 0, &key, err, sizeof(err)) != 0 ||
+		    (jitd.cfg->next_private_key != NULL &&
+		     okta_client_open_key(jitd.cfg, 1, &next_key, err, sizeof(err)) != 0)) {
+			okta_key_free(key);
 			ojit_log(LOG_ERR, "%s", err);
 			fprintf(stderr, "okta-jitd: %s\n", err);
 			goto out;
 		}
-		jitd.okta = okta_client_new(jitd.cfg, key, NULL);
+		{
+			char where[512];
+
+			okta_key_describe(key, where, sizeof(where));
+			ojit_log(LOG_INFO, "Okta key: %s, kid %s", where, jitd.cfg->key_id ? jitd.cfg->key_id : "(none)");
+			if (next_key != NULL) {
+				okta_key_describe(next_key, where, sizeof(where));
+				ojit_log(LOG_INFO, "next Okta key (okta-jit key rotate): %s, kid %s", where,
+					 jitd.cfg->next_key_id);
+			}
+		}
+		jitd.okta = okta_client_new(jitd.cfg, key, next_key, NULL);
 		if (jitd.okta == NULL) {
-			EVP_PKEY_free(key);
 			ojit_log(LOG_ERR, "cannot set up the Okta client");
 			goto out;
 		}

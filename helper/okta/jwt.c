@@ -110,12 +110,39 @@ static int ecdsa_der_to_jose(const unsigned char *der, size_t derlen, unsigned c
 	return ok;
 }
 
-int jwt_sign(EVP_PKEY *key, cJSON *header, const cJSON *claims, char **out)
+/* The in-memory signer: EVP_DigestSign with a key this process holds. */
+static int sign_with_pkey(void *arg, const unsigned char *data, size_t len, unsigned char **sig,
+			  size_t *siglen)
 {
-	const char *alg = jwt_alg_for_key(key);
+	EVP_PKEY *key = arg;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int r = -1;
+
+	*sig = NULL;
+	*siglen = 0;
+	if (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, NULL, siglen, data, len) != 1)
+		goto out;
+	*sig = malloc(*siglen);
+	if (*sig == NULL || EVP_DigestSign(md, *sig, siglen, data, len) != 1)
+		goto out;
+	r = 0;
+out:
+	if (r != 0) {
+		error_f("cannot sign JWT: %s", ERR_reason_error_string(ERR_get_error()));
+		free(*sig);
+		*sig = NULL;
+	}
+	ERR_clear_error();
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
+int jwt_sign_with(const char *alg, jwt_signer_fn signer, void *arg, cJSON *header, const cJSON *claims,
+		  char **out)
+{
 	struct ojit_buf b;
 	char *hjson = NULL, *cjson = NULL;
-	EVP_MD_CTX *md = NULL;
 	unsigned char *sig = NULL;
 	unsigned char jose[64];
 	size_t siglen = 0;
@@ -136,12 +163,7 @@ int jwt_sign(EVP_PKEY *key, cJSON *header, const cJSON *claims, char **out)
 	    ojit_buf_append(&b, ".", 1) != 0 ||
 	    b64url_encode((unsigned char *)cjson, strlen(cjson), &b) != 0)
 		goto out;
-	md = EVP_MD_CTX_new();
-	if (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(md, NULL, &siglen, (unsigned char *)b.data, b.len) != 1)
-		goto out;
-	sig = malloc(siglen);
-	if (sig == NULL || EVP_DigestSign(md, sig, &siglen, (unsigned char *)b.data, b.len) != 1)
+	if (signer(arg, (unsigned char *)b.data, b.len, &sig, &siglen) != 0)
 		goto out;
 	if (ojit_buf_append(&b, ".", 1) != 0)
 		goto out;
@@ -155,15 +177,16 @@ int jwt_sign(EVP_PKEY *key, cJSON *header, const cJSON *claims, char **out)
 	b.data = NULL;
 	r = 0;
 out:
-	if (r != 0)
-		error_f("cannot sign JWT: %s", ERR_reason_error_string(ERR_get_error()));
-	ERR_clear_error();
-	EVP_MD_CTX_free(md);
 	free(sig);
 	free(hjson);
 	free(cjson);
 	ojit_buf_free(&b);
 	return r;
+}
+
+int jwt_sign(EVP_PKEY *key, cJSON *header, const cJSON *claims, char **out)
+{
+	return jwt_sign_with(jwt_alg_for_key(key), sign_with_pkey, key, header, claims, out);
 }
 
 int jwt_random_id(char *out, size_t n)
@@ -186,6 +209,13 @@ out:
 int jwt_client_assertion(EVP_PKEY *key, const char *kid, const char *client_id,
 			 const char *token_url, int64_t now, char **out)
 {
+	return jwt_client_assertion_with(jwt_alg_for_key(key), sign_with_pkey, key, kid, client_id, token_url,
+					 now, out);
+}
+
+int jwt_client_assertion_with(const char *alg, jwt_signer_fn signer, void *arg, const char *kid,
+			      const char *client_id, const char *token_url, int64_t now, char **out)
+{
 	cJSON *header = cJSON_CreateObject();
 	cJSON *claims = cJSON_CreateObject();
 	char jti[64];
@@ -205,7 +235,7 @@ int jwt_client_assertion(EVP_PKEY *key, const char *kid, const char *client_id,
 	    cJSON_AddNumberToObject(claims, "exp", (double)(now + JWT_ASSERTION_LIFETIME)) == NULL ||
 	    cJSON_AddStringToObject(claims, "jti", jti) == NULL)
 		goto out;
-	r = jwt_sign(key, header, claims, out);
+	r = jwt_sign_with(alg, signer, arg, header, claims, out);
 out:
 	cJSON_Delete(header);
 	cJSON_Delete(claims);

@@ -24,12 +24,24 @@ const char *jwt_alg_for_key(EVP_PKEY *key);
  * signature is the JOSE form r||s (64 bytes), not DER. *out is malloc'd. */
 int jwt_sign(EVP_PKEY *key, cJSON *header, const cJSON *claims, char **out);
 
+/* A signer: the raw signature over data (DER for ECDSA) in *sig
+ * (malloc'd), 0 or -1. Lets a key that never leaves its provider (a TPM,
+ * an HSM: okta_key.h) sign without this file knowing where it lives. */
+typedef int (*jwt_signer_fn)(void *arg, const unsigned char *data, size_t len, unsigned char **sig,
+			     size_t *siglen);
+
+/* jwt_sign with a signer for alg ("RS256" or "ES256"). */
+int jwt_sign_with(const char *alg, jwt_signer_fn signer, void *arg, cJSON *header, const cJSON *claims,
+		  char **out);
+
 /* A fresh random jti: 32 bytes from the CSPRNG, base64url. */
 int jwt_random_id(char *out, size_t n);
 
 /* The private_key_jwt client assertion for Okta's token endpoint. */
 int jwt_client_assertion(EVP_PKEY *key, const char *kid, const char *client_id,
 			 const char *token_url, int64_t now, char **out);
+int jwt_client_assertion_with(const char *alg, jwt_signer_fn signer, void *arg, const char *kid,
+			      const char *client_id, const char *token_url, int64_t now, char **out);
 
 /* An RFC 9449 DPoP proof: header typ "dpop+jwt", alg, jwk (public key
  * only); claims htm, htu, iat, a fresh jti, and nonce / ath when given. */

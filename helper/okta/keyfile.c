@@ -57,7 +57,7 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-static int check_key_type(EVP_PKEY *pkey, const char *path, char *err, size_t errlen)
+int keyfile_check_type(EVP_PKEY *pkey, const char *path, char *err, size_t errlen)
 {
 	char curve[64] = "";
 	size_t clen = 0;
@@ -248,6 +248,6 @@ out:
 
 int keyfile_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 {
-	return load_private(path, "-----BEGIN PRIVATE KEY----- or a traditional RSA/EC key", check_key_type, out, err,
+	return load_private(path, "-----BEGIN PRIVATE KEY----- or a traditional RSA/EC key", keyfile_check_type, out, err,
 			    errlen);
 }

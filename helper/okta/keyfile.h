@@ -14,6 +14,10 @@
  * in err that says what to fix. */
 int keyfile_load(const char *path, EVP_PKEY **out, char *err, size_t errlen);
 
+/* Is pkey a key Okta takes for private_key_jwt (RSA 2048+ or EC P-256)?
+ * what names it in the message. */
+int keyfile_check_type(EVP_PKEY *pkey, const char *what, char *err, size_t errlen);
+
 /* Check ownership and mode of an open fd as keyfile_load does. */
 int keyfile_check_mode(int fd, const char *path, char *err, size_t errlen);
 

@@ -98,9 +98,29 @@ struct okta_client_options {
 
 struct okta_client;
 
-/* The client borrows cfg; it takes ownership of key. */
-struct okta_client *okta_client_new(const struct ojit_config *cfg, EVP_PKEY *key,
-				    const struct okta_client_options *opt);
+struct okta_key;
+
+#define OKTA_KID_MAX 255
+
+/* The client borrows cfg; it takes ownership of key and of next_key (the
+ * key being rotated in, [okta] next_private_key; may be NULL). The kids
+ * are cfg's key_id and next_key_id. */
+struct okta_client *okta_client_new(const struct ojit_config *cfg, struct okta_key *key,
+				    struct okta_key *next_key, const struct okta_client_options *opt);
+/* Open [okta] private_key (next: next_private_key) as okta_key_open does,
+ * with [okta] tpm2_tcti; err names the config key. */
+int okta_client_open_key(const struct ojit_config *cfg, int next, struct okta_key **out, char *err,
+			 size_t errlen);
+/* One token request signed with the current key (next: the next key and
+ * next_key_id), its token thrown away: does Okta take this key under
+ * this kid? 0, or -1 with err. */
+int okta_client_try_key(struct okta_client *c, int next, struct okta_error *err);
+/* Rotation: a token request with the next key; when Okta takes it, the
+ * next key becomes the current one (every later assertion is signed
+ * with it). old_kid and new_kid (OKTA_KID_MAX + 1) say which. */
+int okta_client_rotate(struct okta_client *c, char *old_kid, char *new_kid, struct okta_error *err);
+/* The kid in use now. */
+void okta_client_kid(struct okta_client *c, char *out, size_t n);
 void okta_client_free(struct okta_client *c);
 /* Shutdown: calls under way end at once with a transport error, waits
  * are cut short, and later calls fail at once. */

@@ -5,6 +5,7 @@
 #include "okta_client.h"
 
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,16 +34,42 @@ void okta_note_answer(struct okta_client *c, long status)
 		atomic_fetch_add(&c->answers, 1);
 }
 
-struct okta_client *okta_client_new(const struct ojit_config *cfg, EVP_PKEY *key,
-				    const struct okta_client_options *opt)
+int okta_client_open_key(const struct ojit_config *cfg, int next, struct okta_key **out, char *err,
+			 size_t errlen)
+{
+	const char *spec = next ? cfg->next_private_key : cfg->private_key;
+	char why[1024];
+
+	*out = NULL;
+	if (spec == NULL) {
+		snprintf(err, errlen, "%s: [okta] %s is not set", cfg->path, next ? "next_private_key" : "private_key");
+		return -1;
+	}
+	if (okta_key_open(spec, cfg->tpm2_tcti, out, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: [okta] %s: %s", cfg->path, next ? "next_private_key" : "private_key", why);
+		return -1;
+	}
+	return 0;
+}
+
+struct okta_client *okta_client_new(const struct ojit_config *cfg, struct okta_key *key,
+				    struct okta_key *next_key, const struct okta_client_options *opt)
 {
 	struct okta_client *c = calloc(1, sizeof(*c));
 	struct okta_http_options ho;
 
-	if (c == NULL)
+	if (c == NULL) {
+		okta_key_free(key);
+		okta_key_free(next_key);
 		return NULL;
+	}
 	c->cfg = cfg;
 	c->key = key;
+	c->next_key = next_key;
+	if (cfg->key_id != NULL)
+		ojit_strlcpy(c->kid, cfg->key_id, sizeof(c->kid));
+	if (cfg->next_key_id != NULL)
+		ojit_strlcpy(c->next_kid, cfg->next_key_id, sizeof(c->next_kid));
 	if (opt != NULL)
 		c->opt = *opt;
 	if (c->opt.max_attempts <= 0)
@@ -88,7 +115,8 @@ void okta_client_free(struct okta_client *c)
 		return;
 	okta_http_free(c->http);
 	ojit_free_secret(c->token);
-	EVP_PKEY_free(c->key);
+	okta_key_free(c->key);
+	okta_key_free(c->next_key);
 	EVP_PKEY_free(c->dpop_key);
 	EVP_PKEY_free(c->token_key);
 	pthread_mutex_destroy(&c->tok_lock);

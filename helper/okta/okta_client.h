@@ -12,6 +12,7 @@
 
 #include "okta_api.h"
 #include "okta_http.h"
+#include "okta_key.h"
 
 #define TOKEN_MAX 8192
 #define DPOP_KEY_LIFETIME (24 * 3600)
@@ -30,7 +31,14 @@ struct rate_bucket {
 
 struct okta_client {
 	const struct ojit_config *cfg;
-	EVP_PKEY *key;
+	/* The connector key and its kid, and the one being rotated in
+	 * (issue 21), under tok_lock. A rotation swaps them and frees
+	 * neither: a token fetch may still be signing with the old one. */
+	struct okta_key *key;
+	struct okta_key *next_key;
+	char kid[OKTA_KID_MAX + 1];
+	char next_kid[OKTA_KID_MAX + 1];
+	int key_failing; /* the last signature failed (a TPM away): logged once */
 	struct okta_http *http;
 	struct okta_client_options opt;
 	char token_url[HTTP_MAX_URL];

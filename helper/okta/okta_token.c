@@ -72,8 +72,44 @@ int okta_dpop_htu(const char *url, char *out, size_t n)
 	return 0;
 }
 
-/* One token request. Caller holds no lock. */
-static int token_fetch(struct okta_client *c, struct okta_error *err)
+/* The key to sign the next assertion with, and its kid: the current one,
+ * or (next) the one being rotated in. Keys are never freed before the
+ * client, so the pointer stays good after a rotation. */
+static struct okta_key *signing_key(struct okta_client *c, int next, char *kid, size_t n)
+{
+	struct okta_key *k;
+
+	pthread_mutex_lock(&c->tok_lock);
+	k = next ? c->next_key : c->key;
+	ojit_strlcpy(kid, next ? c->next_kid : c->kid, n);
+	pthread_mutex_unlock(&c->tok_lock);
+	return k;
+}
+
+/* A signature failed, or worked again after failing: say so once, in
+ * words an operator acts on (a TPM or an HSM that went away). */
+static void note_key_state(struct okta_client *c, struct okta_key *k, int ok)
+{
+	char why[512];
+	int was;
+
+	pthread_mutex_lock(&c->tok_lock);
+	was = c->key_failing;
+	c->key_failing = !ok;
+	pthread_mutex_unlock(&c->tok_lock);
+	if (ok && was) {
+		info_f("the Okta key %s signs again; token requests resume", okta_key_spec(k));
+	} else if (!ok && !was) {
+		okta_key_last_error(k, why, sizeof(why));
+		error_f("the Okta key %s cannot sign a client assertion: %s; until it can, checks answer from the "
+			"cache (within [daemon] outage_grace) and grants wait and are retried", okta_key_spec(k), why);
+	}
+}
+
+/* One token request, signed with the current key (next: the next one).
+ * store: keep the token for the calls (else it is only a test that Okta
+ * takes the key). Caller holds no lock. */
+static int token_fetch(struct okta_client *c, int next, int store, struct okta_error *err)
 {
 	const struct ojit_config *cfg = c->cfg;
 	struct ojit_buf form, enc;
@@ -88,8 +124,15 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 	EVP_PKEY *dkey = NULL;
 	int nonce_retries = 0, dpop_used = 0, skew_retried = 0;
 	int64_t signed_offset = 0, learned_offset = 0;
+	char kid[OKTA_KID_MAX + 1];
+	struct okta_key *key = signing_key(c, next, kid, sizeof(kid));
 
 	ojit_buf_init(&form, 0);
+	if (key == NULL) {
+		okta_err_set(err, OKTA_ERR_INTERNAL, 0, "no %s key to sign the client assertion with",
+			     next ? "next" : "Okta");
+		return -1;
+	}
 	ojit_buf_init(&enc, 0);
 	http_response_init(&resp);
 	for (attempt = 0; attempt < c->opt.max_attempts; attempt++) {
@@ -109,11 +152,20 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 		signed_offset = c->clock_offset;
 		pthread_mutex_unlock(&c->tok_lock);
 		/* Okta checks iat and exp against its own clock: sign in its time. */
-		if (jwt_client_assertion(c->key, cfg->key_id, cfg->client_id, c->token_url,
-					 ojit_now() + signed_offset, &assertion) != 0) {
-			okta_err_set(err, OKTA_ERR_INTERNAL, 0, "cannot sign the client assertion");
+		if (jwt_client_assertion_with(okta_key_alg(key), okta_key_sign, key, kid[0] ? kid : NULL,
+					      cfg->client_id, c->token_url, ojit_now() + signed_offset,
+					      &assertion) != 0) {
+			char why[512];
+
+			okta_key_last_error(key, why, sizeof(why));
+			okta_err_set(err, OKTA_ERR_INTERNAL, 0, "cannot sign the client assertion with %s: %s",
+				     okta_key_spec(key), why);
+			if (!next)
+				note_key_state(c, key, 0);
 			goto out;
 		}
+		if (!next)
+			note_key_state(c, key, 1);
 		if (http_url_encode(cfg->role_gate ? OKTA_SCOPES_GATE : OKTA_SCOPES, &enc) != 0 ||
 		    ojit_buf_printf(&form,
 				    "grant_type=client_credentials&scope=%s&client_assertion_type="
@@ -268,6 +320,10 @@ static int token_fetch(struct okta_client *c, struct okta_error *err)
 		/* Renew well before the end (as the official SDKs do) so a
 		 * token never expires between check and use. */
 		margin = lifetime >= 600000 ? 300000 : lifetime / 5;
+		if (!store) {
+			r = 0;
+			goto out;
+		}
 		pthread_mutex_lock(&c->tok_lock);
 		ojit_free_secret(c->token);
 		c->token = strdup(tok->valuestring);
@@ -339,7 +395,7 @@ int okta_token_get_bound(struct okta_client *c, char *token, size_t n, char *typ
 	if (c->token == NULL || ojit_mono_ms() >= c->token_refresh_at) {
 		c->tok_fetching = 1;
 		pthread_mutex_unlock(&c->tok_lock);
-		r = token_fetch(c, err);
+		r = token_fetch(c, 0, 1, err);
 		pthread_mutex_lock(&c->tok_lock);
 		c->tok_fetching = 0;
 		c->tok_gen++;
@@ -383,5 +439,48 @@ void okta_token_invalidate(struct okta_client *c, const char *token)
 		ojit_free_secret(c->token);
 		c->token = NULL;
 	}
+	pthread_mutex_unlock(&c->tok_lock);
+}
+
+int okta_client_try_key(struct okta_client *c, int next, struct okta_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	return token_fetch(c, next, 0, err);
+}
+
+int okta_client_rotate(struct okta_client *c, char *old_kid, char *new_kid, struct okta_error *err)
+{
+	struct okta_key *k;
+
+	memset(err, 0, sizeof(*err));
+	pthread_mutex_lock(&c->tok_lock);
+	k = c->next_key;
+	pthread_mutex_unlock(&c->tok_lock);
+	if (k == NULL) {
+		okta_err_set(err, OKTA_ERR_INTERNAL, 0,
+			     "no key to rotate to: set [okta] next_private_key and next_key_id, then restart okta-jitd");
+		return -1;
+	}
+	/* Switch only to a key Okta has been seen to take: a rotation must
+	 * never leave okta-jitd with a key that gets no tokens. */
+	if (token_fetch(c, 1, 0, err) != 0)
+		return -1;
+	pthread_mutex_lock(&c->tok_lock);
+	ojit_strlcpy(old_kid, c->kid, OKTA_KID_MAX + 1);
+	ojit_strlcpy(new_kid, c->next_kid, OKTA_KID_MAX + 1);
+	c->next_key = c->key;
+	c->key = k;
+	ojit_strlcpy(c->next_kid, old_kid, sizeof(c->next_kid));
+	ojit_strlcpy(c->kid, new_kid, sizeof(c->kid));
+	pthread_mutex_unlock(&c->tok_lock);
+	info_f("rotated the Okta key: assertions are now signed with kid %s (%s); kid %s is no longer used",
+	       new_kid, okta_key_spec(k), old_kid);
+	return 0;
+}
+
+void okta_client_kid(struct okta_client *c, char *out, size_t n)
+{
+	pthread_mutex_lock(&c->tok_lock);
+	ojit_strlcpy(out, c->kid, n);
 	pthread_mutex_unlock(&c->tok_lock);
 }

@@ -21,7 +21,7 @@ BAD_FRAMES = {
     "length_just_over_max": frame(REQUEST, b"", length=MAX_REQUEST + 1),
     "tag_0": frame(CHECK, tlv(0, "web-sudo")),
     "tag_250": frame(CHECK, tlv(250, "web-sudo")),
-    "tag_51": frame(CHECK, tlv(51, "web-sudo")),  # the first unknown tag (43 is WEB_URL; 44, 45: LIST's CURSOR, LIMIT; 46: FLOWS' REQUESTERS; 47-50: DRIFT's, issue 20)
+    "tag_53": frame(CHECK, tlv(53, "web-sudo")),  # the first unknown tag (43 is WEB_URL; 44, 45: LIST's CURSOR, LIMIT; 46: FLOWS' REQUESTERS; 47-50: DRIFT's, issue 20; 51, 52: KEY_ROTATE's, issue 21)
     "field_len_past_end": frame(CHECK, struct.pack(">BH", T_GROUP, 200) + b"web-sudo"),
     "field_header_cut": frame(CHECK, tlv(T_GROUP, "web-sudo") + b"\x02\x00"),
     "nul_in_value": frame(CHECK, tlv(T_GROUP, "web\0sudo")),

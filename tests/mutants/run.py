@@ -55,6 +55,7 @@ WEB_ID = "tests/integration/test_web_identity.py"
 WEB_SERVICE = "tests/integration/test_web_service.py"
 DOCTOR_WEB = "tests/integration/test_doctor_web.py"
 OKTA_LIFECYCLE = "tests/integration/test_okta_lifecycle.py"
+KEYS = "tests/integration/test_keys.py"
 
 
 def M(name, path, line, to, tests, k=None, after=None, why=""):
@@ -159,7 +160,7 @@ MUTANTS = [
       why="one granter lists a group at a time: Okta's cost does not grow with the granters"),
     # (9) a grant's end takes the membership out of Okta (fleet)
     M("fleet-removal-skipped", "helper/daemon/grants.c",
-      "gone = !member || okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0;",
+      "gone = okta_group_remove_member(d->okta, &grp, g->okta_user_id, &e) == 0;",
       "gone = 1;",
       [FLEET], "expiry_with_two_granters",
       why="an ended grant's membership is removed from Okta"),
@@ -190,6 +191,18 @@ MUTANTS = [
     M("nss-local-name-offered", "helper/daemon/nss_writer.c", "if (local_has_name(n, x->name)) {", "if (0) {",
       [NSS_DAEMON], "local_account_made_later",
       why="a local account's name is never offered by the cache"),
+    # issue 21: the Okta key in a TPM; its rotation
+    M("tpm-sign-without-provider", "helper/okta/okta_key.c",
+      'snprintf(k->propq, sizeof(k->propq), "?provider=%s", k->provider);',
+      'snprintf(k->propq, sizeof(k->propq), "%s", "");', [KEYS], "doctor_with",
+      why="a TPM key signs through its provider (the private half never comes out)"),
+    M("tpm-key-swapped-signed", "helper/okta/okta_key.c",
+      "if (dlen != k->pub_der_len || memcmp(der, k->pub_der, (size_t)dlen) != 0) {",
+      "if (0 && (dlen != k->pub_der_len || memcmp(der, k->pub_der, (size_t)dlen) != 0)) {", [KEYS], "another_key",
+      why="a handle that comes to hold another key is not signed with"),
+    M("key-rotate-anyone", "helper/daemon/daemon_dispatch.c", "if (!a->is_root) {", "if (0) {", [KEYS], "root_only",
+      after="static void do_key_rotate(struct jitd *d, const struct actor *a, struct proto_out *o)",
+      why="only root switches okta-jitd's Okta key"),
     M("keys-user-any-request", "helper/daemon/daemon_dispatch.c",
       "if (!a->is_root && !a->web && d->keys_uid_set && a->uid == d->keys_uid && m->type != PROTO_KEYS) {", "if (0) {",
       [NSS_DAEMON], "keys_request_authorisation",

@@ -764,6 +764,8 @@ class FakeOkta:
             }
             self.tokens = {}
             self.tokens_issued = 0
+            # client assertions accepted, per kid (key rotation tests)
+            self.assertion_kids = {}
             # OIDC sign-in (issue 19): the Okta Web apps, and the codes
             # handed out by /oauth2/v1/authorize and not yet redeemed.
             self.web_apps = {}
@@ -1041,6 +1043,7 @@ class FakeOkta:
                 "memberships": sorted([list(m) for m in self.memberships]),
                 "group_rules": [dict(self.group_rules[k]) for k in sorted(self.group_rules)],
                 "tokens_issued": self.tokens_issued,
+                "assertion_kids": dict(self.assertion_kids),
                 "tokens_active": sum(1 for t in self.tokens.values() if t["expires_at"] > self.now()),
                 "connections": self.connections,
                 "tls_handshakes": self.tls_handshakes,
@@ -1613,6 +1616,8 @@ class Handler(BaseHTTPRequestHandler):
         key = match[0]
         if jws_verify(alg, key["key"], signing_input, sig) is not None:
             raise inv("The client_assertion signature is invalid.")
+        with app.lock:
+            app.assertion_kids[key["kid"] or ""] = app.assertion_kids.get(key["kid"] or "", 0) + 1
         now = app.now()
         skew = app.cfg["clock_skew"]
         jti = claims.get("jti")
@@ -2312,6 +2317,29 @@ class Handler(BaseHTTPRequestHandler):
             if data.get("op") != "rotate":
                 raise ValueError("op must be rotate")
             return {"ok": True, "kid": app.rotate_id_key(bool(data.get("retire_old", False)))}
+        if m == "POST" and what == "client_keys":
+            # The app's PUBLIC KEYS, as an admin edits them while rotating:
+            # add a key (kid + public_key_pem or jwk), remove one by kid.
+            op, kid = data.get("op"), data.get("kid")
+            if op not in ("add", "remove") or not isinstance(kid, str) or not kid:
+                raise ValueError("body must be {op: add|remove, kid, public_key_pem|jwk}")
+            with app.lock:
+                client = app.pick_client(data.get("client_id"))
+                if op == "add":
+                    if any(k["kid"] == kid for k in client["keys"]):
+                        raise ValueError("kid %r exists" % kid)
+                    new = load_client({"client_id": client["client_id"],
+                                       "keys": [{"kid": kid, "public_key_pem": data.get("public_key_pem"),
+                                                 "jwk": data.get("jwk")}]})["keys"][0]
+                    client["keys"] = client["keys"] + [new]
+                else:
+                    left = [k for k in client["keys"] if k["kid"] != kid]
+                    if len(left) == len(client["keys"]):
+                        raise LookupError("no key %r" % kid)
+                    if not left:
+                        raise ValueError("an app keeps at least one key")
+                    client["keys"] = left
+                return {"ok": True, "kids": [k["kid"] for k in client["keys"]]}
         if m == "POST" and what == "membership":
             op, gid, uid = data.get("op"), data.get("group"), data.get("user")
             if op not in ("add", "remove"):

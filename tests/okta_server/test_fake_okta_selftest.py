@@ -365,6 +365,38 @@ def test_token_kid_rules(fake):
     assert r.status == 401
 
 
+def test_client_keys_rotation_control(fake):
+    """Issue 21: the app's keys change at run time as an admin rotates,
+    and accepted assertions are counted by kid."""
+    new = ec.generate_private_key(ec.SECP256R1())
+    r, body = fake.token_request(fake.assertion(key=new, alg="ES256", kid="r2"))
+    assert r.status == 401  # not on the app yet
+    out = fake.ctl("POST", "client_keys", {"op": "add", "client_id": "0oaRSA", "kid": "r2",
+                                           "jwk": dict(public_jwk(new), kid="r2", alg="ES256", use="sig")})
+    assert out["kids"] == ["r1", "r2"]
+    # two keys: each signs under its own kid, none without one
+    assert fake.token(key=new, alg="ES256", kid="r2")
+    assert fake.token(kid="r1")
+    r, body = fake.token_request(fake.assertion(kid=None))
+    assert r.status == 401 and body["error_description"] == "The client_assertion JWT kid is invalid."
+    kids = fake.ctl("GET", "state")["assertion_kids"]
+    assert kids.get("r1", 0) >= 1 and kids.get("r2", 0) >= 1
+    assert fake.ctl("POST", "client_keys", {"op": "remove", "client_id": "0oaRSA", "kid": "r1"})["kids"] == ["r2"]
+    r, body = fake.token_request(fake.assertion(kid="r1"))
+    assert r.status == 401
+    # the last key stays; a kid is unique
+    r, data = fake.request("POST", "/__control/client_keys", {"op": "remove", "client_id": "0oaRSA", "kid": "r2"})
+    assert r.status == 400
+    r, data = fake.request("POST", "/__control/client_keys",
+                           {"op": "add", "client_id": "0oaRSA", "kid": "r2", "public_key_pem": pub_pem(RSA_KEY)})
+    assert r.status == 400
+    # private members are refused, as at Okta
+    jwk = dict(public_jwk(new), kid="r3", d="AAAA")
+    r, data = fake.request("POST", "/__control/client_keys", {"op": "add", "client_id": "0oaRSA", "kid": "r3",
+                                                              "jwk": jwk})
+    assert r.status == 400
+
+
 def test_token_scope_and_form_errors(fake):
     r, body = fake.token_request(fake.assertion(), "okta.users.read okta.users.manage")
     assert r.status == 400 and body["error"] == "invalid_scope"

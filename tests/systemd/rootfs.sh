@@ -15,8 +15,11 @@ CACHE=${1:-/var/tmp/okta-jit-systemd}
 SUITE=bookworm
 MIRROR=${OJIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # systemd as PID 1 and D-Bus (systemctl, systemd-analyze); then what
-# `ldd build/okta-jitd build/okta-jit-web build/okta-jit` names.
+# `ldd build/okta-jitd build/okta-jit-web build/okta-jit` names; then
+# OpenSSL's tpm2 provider and the TPM transports it loads (issue 21: the
+# Okta key in a TPM under the unit; the tests' TPM is swtpm on loopback).
 PKGS="systemd systemd-sysv dbus ca-certificates libcurl4 libcjson1 libinih1 libmicrohttpd12 libpq5 libsqlite3-0 libssl3"
+PKGS="$PKGS tpm2-openssl libtss2-tcti-swtpm0 libtss2-tcti-device0"
 
 for tool in debootstrap systemd-nspawn flock; do
 	command -v "$tool" >/dev/null 2>&1 || {

@@ -509,3 +509,110 @@ def test_units_stop_cleanly_and_the_web_unit_waits_for_its_secret(box, units):
     cond = box.run("systemctl show -p ConditionResult okta-jit-web").stdout.strip()
     assert st["ActiveState"] == "inactive" and cond == "ConditionResult=no", (st, cond)
     box.run("mv /etc/okta-jit/web-client-secret.off /etc/okta-jit/web-client-secret")
+
+
+# Issue 21: the Okta key as an encrypted systemd credential, as
+# docs/packaging.md shows it: sealed with systemd-creds to the host's key
+# (a TPM-bound seal is the same command with --with-key=tpm2 on a host
+# with a TPM), passed by LoadCredentialEncrypted=, named credential:NAME.
+CREDENTIAL_DROPIN = """[Unit]
+ConditionDirectoryNotEmpty=
+[Service]
+LoadCredentialEncrypted=okta-key:/etc/credstore.encrypted/okta-key
+"""
+
+
+def test_the_key_from_an_encrypted_credential(box, units):
+    okta = box.okta
+    box.run("systemctl stop okta-jit-web okta-jitd", timeout=90)
+    box.run("install -d -m 0700 /etc/credstore.encrypted && "
+            "systemd-creds encrypt --with-key=host --name=okta-key /etc/okta-jit/keys/okta.key "
+            "/etc/credstore.encrypted/okta-key && "
+            "mv /etc/okta-jit/keys/okta.key /root/okta.key.plain && "
+            "sed -i 's|^private_key = .*|private_key = credential:okta-key|' /etc/okta-jit/okta-jit.conf && "
+            "install -d /etc/systemd/system/okta-jitd.service.d && "
+            "printf '%s' '" + CREDENTIAL_DROPIN + "' > /etc/systemd/system/okta-jitd.service.d/key.conf && "
+            "systemctl daemon-reload")
+    assert box.run("test -e /etc/okta-jit/keys/okta.key", check=False).returncode != 0
+    before = okta.state()["assertion_kids"].get("k1", 0)
+    r = box.run("systemctl start okta-jitd", check=False, timeout=90)
+    st = unit_state(box, "okta-jitd")
+    assert r.returncode == 0 and st["ActiveState"] == "active", (r.stderr, st, unit_log(box, "okta-jitd"))
+    deadline = time.monotonic() + 20
+    while "from the systemd credential okta-key" not in box.run("journalctl --no-pager -u okta-jitd -n 20",
+                                                               check=False).stdout:
+        assert time.monotonic() < deadline, unit_log(box, "okta-jitd")
+        time.sleep(0.2)
+    # a check needs Okta, so a token: signed with the key from the credential
+    box.run("okta-jit --json check prod-db-ssh", check=False, timeout=60)
+    deadline = time.monotonic() + 20
+    while okta.state()["assertion_kids"].get("k1", 0) <= before:
+        assert time.monotonic() < deadline, unit_log(box, "okta-jitd")
+        time.sleep(0.2)
+    note("okta-jitd signed with the key from LoadCredentialEncrypted=")
+
+    # A credential that cannot be decrypted: the unit does not start (never
+    # a failure at the first login), and the journal says why.
+    box.run("systemctl stop okta-jitd && head -c 600 /dev/urandom | base64 > /etc/credstore.encrypted/okta-key")
+    box.run("systemctl start okta-jitd", check=False, timeout=90)
+    deadline = time.monotonic() + 20
+    while "status=243/CREDENTIALS" not in box.run("journalctl --no-pager -u okta-jitd -n 20", check=False).stdout:
+        assert time.monotonic() < deadline, unit_log(box, "okta-jitd")
+        time.sleep(0.2)
+    st = unit_state(box, "okta-jitd")
+    assert st["ActiveState"] != "active" and st["Result"] == "exit-code", (st, unit_log(box, "okta-jitd"))
+    assert "Failed to set up credentials" in unit_log(box, "okta-jitd")
+    box.run("systemctl stop okta-jitd; systemctl reset-failed okta-jitd", check=False)
+
+
+# Issue 21: the Okta key in a TPM, used by okta-jitd under its unit
+# (the sandbox: MemoryDenyWriteExecute=, SystemCallFilter=, ProtectSystem=
+# ...) through OpenSSL's tpm2 provider. The TPM is swtpm on the host's
+# loopback (the container shares the host's network); the drop-in is the
+# one docs/packaging.md gives for a TPM key.
+TPM_DROPIN = """[Unit]
+ConditionDirectoryNotEmpty=
+[Service]
+PrivateDevices=no
+DevicePolicy=closed
+DeviceAllow=/dev/tpmrm0 rw
+DeviceAllow=char-pts rw
+"""
+
+
+def test_the_key_in_a_tpm_under_the_unit(box, units, tmp_path):
+    sys.path.insert(0, os.path.join(TESTS, "integration"))
+    from tpm_fixtures import SwTpm, tpm_missing  # noqa: E402
+    missing = tpm_missing()
+    assert not missing, "packaging/install-deps.sh installs %s" % ", ".join(missing)
+    tpm = SwTpm(str(tmp_path / "swtpm"))
+    try:
+        spec = tpm.persistent_key()
+        box.okta.control("client_keys", {"op": "add", "kid": "tpm1",
+                                         "public_key_pem": tpm.public_pem(spec[len("tpm2:"):])})
+        box.run("systemctl stop okta-jitd; systemctl reset-failed okta-jitd; "
+                "rm -f /etc/systemd/system/okta-jitd.service.d/key.conf", check=False, timeout=90)
+        box.run("sed -i -e 's|^private_key = .*|private_key = %s\\ntpm2_tcti = %s|' -e 's|^key_id = .*|key_id = tpm1|' "
+                "/etc/okta-jit/okta-jit.conf && install -d /etc/systemd/system/okta-jitd.service.d && "
+                "printf '%%s' '%s' > /etc/systemd/system/okta-jitd.service.d/tpm.conf && systemctl daemon-reload"
+                % (spec, tpm.tcti, TPM_DROPIN))
+        conf = box.run("cat /etc/okta-jit/okta-jit.conf").stdout
+        assert "private_key = %s\ntpm2_tcti = %s\n" % (spec, tpm.tcti) in conf, conf
+        before = box.okta.state()["assertion_kids"].get("tpm1", 0)
+        r = box.run("systemctl start okta-jitd", check=False, timeout=90)
+        assert r.returncode == 0, (r.stderr, unit_log(box, "okta-jitd"))
+        deadline = time.monotonic() + 20
+        while "TPM at persistent handle 0x81000002" not in box.run("journalctl --no-pager -u okta-jitd -n 20",
+                                                                   check=False).stdout:
+            assert time.monotonic() < deadline, unit_log(box, "okta-jitd")
+            time.sleep(0.2)
+        assert unit_state(box, "okta-jitd")["ActiveState"] == "active", unit_log(box, "okta-jitd")
+        box.run("okta-jit --json check prod-db-ssh", check=False, timeout=60)
+        deadline = time.monotonic() + 20
+        while box.okta.state()["assertion_kids"].get("tpm1", 0) <= before:
+            assert time.monotonic() < deadline, unit_log(box, "okta-jitd")
+            time.sleep(0.2)
+        note("okta-jitd signed with the TPM key from inside its sandbox")
+    finally:
+        box.run("systemctl stop okta-jitd; systemctl reset-failed okta-jitd", check=False, timeout=90)
+        tpm.stop()

@@ -206,8 +206,8 @@ int main(int argc, char **argv)
 	struct ojit_config *cfg = NULL;
 	struct ojit_buf errs;
 	struct okta_stats st;
-	EVP_PKEY *key = NULL;
-	char kerr[512];
+	struct okta_key *key = NULL;
+	char kerr[1024];
 	int rc;
 
 	if (argc < 3) {
@@ -223,12 +223,12 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	ojit_buf_free(&errs);
-	if (keyfile_load(cfg->private_key, &key, kerr, sizeof(kerr)) != 0) {
+	if (okta_client_open_key(cfg, 0, &key, kerr, sizeof(kerr)) != 0) {
 		fprintf(stderr, "%s\n", kerr);
 		config_free(cfg);
 		return 3;
 	}
-	client = okta_client_new(cfg, key, NULL);
+	client = okta_client_new(cfg, key, NULL, NULL);
 	rc = run(argc - 2, argv + 2);
 	okta_client_stats(client, &st);
 	fprintf(stderr, "stats api_calls=%llu token_requests=%llu retries=%llu rate_limited=%llu\n",

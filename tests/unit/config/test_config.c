@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1073,6 +1074,122 @@ static void test_snapshot_groups(void **state)
  * verify keys (a list, for rotation); a PostgreSQL gate without a verify
  * key is refused (it would trust the database again), a gate with the
  * signing key too, and either key on a single host. */
+/* Issue 21: the forms of [okta] private_key, the rotation keys and the
+ * rewrite key rotate makes. */
+#define OKTA_HEAD "[okta]\norg_url = https://example.okta.com\nclient_id = 0oa1abcdEFGH\n"
+#define INTEG "[integration]\nname = okta-jit-test\n"
+
+static void test_key_specs(void **state)
+{
+	static const char *const good[] = { "/etc/okta-jit/keys/okta.pem", "tpm2:handle:0x81000002",
+					    "tpm2:/etc/okta-jit/keys/okta.tss2",
+					    "pkcs11:token=okta;object=okta-jit;type=private", "credential:okta-key",
+					    NULL };
+	char why[512], text[1024];
+	struct loaded l;
+	size_t i;
+
+	(void)state;
+	for (i = 0; good[i] != NULL; i++) {
+		assert_int_equal(config_check_key_spec(good[i], why, sizeof(why)), 0);
+		snprintf(text, sizeof(text), OKTA_HEAD "private_key = %s\n" INTEG, good[i]);
+		assert_string_equal(load_ok(&l, text)->private_key, good[i]);
+		unload(&l);
+	}
+	expect_error(OKTA_HEAD "private_key = tpm2:handle:0x01000002\n" INTEG, 4, "[okta] private_key:",
+		     "tpm2:handle:0x81XXXXXX");
+	expect_error(OKTA_HEAD "private_key = tpm2:handle:0x8100000\n" INTEG, 4, "[okta] private_key:",
+		     "names no TPM key");
+	expect_error(OKTA_HEAD "private_key = pkcs11:\n" INTEG, 4, "[okta] private_key:", "not a PKCS#11 URI");
+	expect_error(OKTA_HEAD "private_key = credential:a/b\n" INTEG, 4, "[okta] private_key:",
+		     "a credential name is");
+	expect_error(OKTA_HEAD "private_key = credential:..\n" INTEG, 4, "[okta] private_key:",
+		     "a credential name is");
+	expect_error(OKTA_HEAD "private_key = okta.pem\n" INTEG, 4, "[okta] private_key:", "absolute path");
+	expect_error(OKTA_HEAD "private_key = /k\ntpm2_tcti = swtpm:host=a b\n" INTEG, 5, "[okta] tpm2_tcti:",
+		     "spaces");
+	expect_error(OKTA_HEAD "private_key = /k\nkey_max_age = 1h\n" INTEG, 5, "[okta] key_max_age:",
+		     "at least 86400s");
+}
+
+static void test_next_key(void **state)
+{
+	struct loaded l;
+	struct ojit_config *c;
+
+	(void)state;
+	c = load_ok(&l, OKTA_HEAD "private_key = /k\nkey_id = old\nnext_private_key = tpm2:handle:0x81000002\n"
+			"next_key_id = new\ntpm2_tcti = device:/dev/tpmrm0\nkey_max_age = 90d\n" INTEG);
+	assert_string_equal(c->next_private_key, "tpm2:handle:0x81000002");
+	assert_string_equal(c->next_key_id, "new");
+	assert_string_equal(c->tpm2_tcti, "device:/dev/tpmrm0");
+	assert_int_equal(c->key_max_age, 90 * 86400);
+	unload(&l);
+	c = load_ok(&l, OKTA_HEAD "private_key = /k\n" INTEG);
+	assert_int_equal(c->key_max_age, 365 * 86400);
+	assert_null(c->next_private_key);
+	unload(&l);
+	expect_error(OKTA_HEAD "private_key = /k\nkey_id = a\nnext_private_key = /n\n" INTEG, 6,
+		     "[okta] next_key_id:", "required with next_private_key");
+	expect_error(OKTA_HEAD "private_key = /k\nkey_id = a\nnext_key_id = b\n" INTEG, 6,
+		     "[okta] next_private_key:", "required with next_key_id");
+	expect_error(OKTA_HEAD "private_key = /k\nnext_private_key = /n\nnext_key_id = b\n" INTEG, 5,
+		     "[okta] key_id:", "with two keys on the app");
+	expect_error(OKTA_HEAD "private_key = /k\nkey_id = a\nnext_private_key = /n\nnext_key_id = a\n" INTEG, 7,
+		     "[okta] next_key_id:", "a kid of its own");
+	expect_error(OKTA_HEAD "private_key = /k\nkey_id = a\nnext_private_key = /k\nnext_key_id = b\n" INTEG, 6,
+		     "[okta] next_private_key:", "the same key");
+}
+
+static void test_rotate_keys_rewrites_the_file(void **state)
+{
+	const char *text = "# the Okta app\n" OKTA_HEAD "private_key = /etc/okta-jit/keys/old.pem\n"
+			   "key_id = old\n  next_private_key =  tpm2:handle:0x81000002\nnext_key_id = new\n"
+			   "timeout = 5s\n" INTEG "[flow f]\ngroups = g\n";
+	struct loaded l, again;
+	char err[512], buf[4096];
+	struct ojit_config *c;
+	FILE *fp;
+	size_t n;
+
+	(void)state;
+	c = load_ok(&l, text);
+	assert_int_equal(chmod(l.path, 0640), 0);
+	assert_int_equal(config_rotate_keys(c, err, sizeof(err)), 0);
+	fp = fopen(l.path, "r");
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\nprivate_key = tpm2:handle:0x81000002\nkey_id = new\n"));
+	assert_non_null(strstr(buf, "# okta-jit key rotate, "));
+	assert_non_null(strstr(buf, "was private_key = /etc/okta-jit/keys/old.pem, key_id = old"));
+	assert_null(strstr(buf, "next_"));
+	assert_non_null(strstr(buf, "# the Okta app\n"));
+	assert_non_null(strstr(buf, "timeout = 5s\n[integration]\nname = okta-jit-test\n[flow f]\ngroups = g\n"));
+	{
+		struct stat st;
+
+		assert_int_equal(stat(l.path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0640);
+	}
+	/* the result loads, with the next key as the key */
+	memset(&again, 0, sizeof(again));
+	ojit_buf_init(&again.errors, 0);
+	assert_int_equal(config_load(l.path, &again.cfg, &again.errors), 0);
+	assert_string_equal(again.cfg->private_key, "tpm2:handle:0x81000002");
+	assert_string_equal(again.cfg->key_id, "new");
+	assert_null(again.cfg->next_private_key);
+	/* nothing to rotate to any more */
+	assert_int_equal(config_rotate_keys(again.cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no [okta] next_private_key"));
+	config_free(again.cfg);
+	ojit_buf_free(&again.errors);
+	unload(&l);
+}
+#undef INTEG
+#undef OKTA_HEAD
+
 static void test_fleet_keys(void **state)
 {
 #define PG "ledger = postgresql://okta_jit@127.0.0.1/okta_jit?sslmode=disable\n"
@@ -1434,6 +1551,9 @@ int main(void)
 		cmocka_unit_test(test_pg_ledger_sslmode),
 		cmocka_unit_test(test_snapshot_groups),
 		cmocka_unit_test(test_fleet_keys),
+		cmocka_unit_test(test_key_specs),
+		cmocka_unit_test(test_next_key),
+		cmocka_unit_test(test_rotate_keys_rewrites_the_file),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
