@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -356,4 +358,27 @@ int ojit_b64_digit(unsigned char c, int url)
 	if (c == (url ? '_' : '/'))
 		return 63;
 	return -1;
+}
+
+/* The leak checker of an ASan build (make asan-check) stops the process
+ * through ptrace, which a non-dumpable process refuses. */
+#if defined(__SANITIZE_ADDRESS__)
+#define OJIT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OJIT_SANITIZED 1
+#endif
+#endif
+
+int ojit_no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		return -1;
+#ifndef OJIT_SANITIZED
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -1;
+#endif
+	return 0;
 }

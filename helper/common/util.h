@@ -85,4 +85,12 @@ int64_t ojit_mono_ms(void);
 /* Sleep for ms milliseconds (restarts on EINTR). */
 void ojit_sleep_ms(int64_t ms);
 
+/* For a process that holds a secret (okta-jitd's Okta key, okta-jit-web's
+ * client secret and sessions): no core dump is ever written (RLIMIT_CORE
+ * 0, hard limit too, so a child cannot raise it), and the process is not
+ * dumpable (no ptrace or /proc/PID/mem from another process of its uid)
+ * except in a sanitizer build, whose leak checker must ptrace it. 0, or -1
+ * with errno. */
+int ojit_no_core_dumps(void);
+
 #endif

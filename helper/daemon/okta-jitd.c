@@ -163,6 +163,11 @@ int main(int argc, char **argv)
 	umask(077);
 	sanitize_fds();
 	ojit_log_init("okta-jitd", foreground ? OJIT_LOG_STDERR : OJIT_LOG_SYSLOG, debug);
+	/* before the key is read: a crash must never write it to a core file */
+	if (ojit_no_core_dumps() != 0) {
+		ojit_log(LOG_ERR, "cannot turn core dumps off: %s", strerror(errno));
+		return 1;
+	}
 	openlog("okta-jitd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	if (okta_http_global_init() != 0) {
 		ojit_log(LOG_ERR, "cannot initialise libcurl");

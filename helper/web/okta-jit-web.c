@@ -559,6 +559,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ojit_log_init("okta-jit-web", OJIT_LOG_STDERR, debug);
+	/* before the client secret is read: never in a core file */
+	if (ojit_no_core_dumps() != 0) {
+		ojit_log(LOG_ERR, "cannot turn core dumps off: %s", strerror(errno));
+		return 1;
+	}
 	if (web_config_load(config, &W.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "okta-jit-web: %s", err);
 		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')

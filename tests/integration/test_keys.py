@@ -608,3 +608,21 @@ def test_a_tpm_that_goes_away_mid_run(jit_factory, swtpm):
              what="the removals once the TPM is back")
     wait_for(lambda: env.grant(g["id"])["op"] == "" and env.grant(short["id"])["op"] == "", 10)
     assert "signs again; token requests resume" in env.daemon.log()
+
+
+def test_okta_jitd_never_writes_its_key_to_a_core_file(jit_factory):
+    """The connector key is in okta-jitd's memory (a file key): a crash
+    must never write it to a core file. Started with core dumps allowed,
+    okta-jitd turns them off, soft and hard limit (so no child raises it
+    again), before it reads the key."""
+    import resource
+    old = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (old[1], old[1]))
+    try:
+        jit = jit_factory()
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, old)
+    assert old[1] != 0, "the test needs a hard core limit above 0"
+    with open("/proc/%d/limits" % jit.daemon.proc.pid) as f:
+        lim = [l.split() for l in f if l.startswith("Max core file size")][0]
+    assert lim[4:6] == ["0", "0"], lim

@@ -408,6 +408,15 @@ def test_units_start_and_run_sandboxed(box, units):
          % (uid, " ".join(st["Groups"]), gid))
     jst = proc_status(box, jitd["MainPID"])
     assert jst["Uid"][0] == "0" and jst["CapEff"] != ["0000000000000000"], jst
+    # no core file ever holds the Okta key or the client secret (LimitCORE=0
+    # and the processes' own limit), and okta-jit-web is not dumpable: a
+    # process of its own uid cannot read its memory or environment
+    for pid in (jitd["MainPID"], web["MainPID"]):
+        lim = box.run("grep '^Max core file size' /proc/%s/limits" % pid).stdout.split()
+        assert lim[4:6] == ["0", "0"], lim
+    r = box.run("setpriv --reuid=%s --regid=%s --clear-groups cat /proc/%s/environ" % (uid, gid, web["MainPID"]),
+                check=False)
+    assert r.returncode != 0 and "Permission denied" in r.stderr, (r.returncode, r.stdout[:200], r.stderr)
 
 
 def test_sign_in_request_and_approve_through_the_sandboxed_units(box, units):
