@@ -46,7 +46,7 @@ LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c 
 	helper/okta/okta_users.c helper/okta/okta_groups.c helper/okta/oidc_verify.c \
 	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check_cache.c helper/daemon/check_groups.c helper/daemon/check_decide.c helper/daemon/grants.c helper/daemon/grants_actions.c helper/daemon/grants_approvers.c helper/daemon/refusals.c \
 	helper/daemon/sessions.c helper/daemon/lifecycle.c helper/daemon/snapshots.c helper/daemon/drift.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss_writer.c helper/daemon/web_identity.c \
-	helper/cli/client.c helper/cli/doctor.c
+	helper/cli/client.c helper/cli/complete.c helper/cli/doctor.c helper/cli/table.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 

@@ -246,6 +246,9 @@ static int audit_row_cb(const struct audit_event *e, void *p)
 	proto_out_add(c->o, T_USER, e->user);
 	proto_out_add(c->o, T_GROUP, e->grp);
 	proto_out_add(c->o, T_DETAIL, e->detail);
+	/* the row's own id: `okta-jit audit --follow` tells rows it has
+	 * printed from new ones by it (issue 22) */
+	proto_out_add_int(c->o, T_CURSOR, e->id);
 	return 0;
 }
 
@@ -796,7 +799,11 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 			return;
 		}
 		audits_settle();
-		refusals_flush(d, 1);
+		/* A follower's poll (CURSOR: `okta-jit audit --follow`, every
+		 * second) writes only the refusal counts whose minute is over:
+		 * forcing them out each poll would turn the bounded rate of one
+		 * row a minute per key into one a second. */
+		refusals_flush(d, proto_get(m, T_CURSOR) == NULL);
 		ledger_audit_list(d->ledger, since, proto_get(m, T_USER), proto_get(m, T_GROUP), 10000, audit_row_cb, &c);
 		return;
 	}
