@@ -3,6 +3,8 @@ PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+# bash-completion loads completions/NAME when NAME is first completed
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSCONFDIR ?= /etc
 PKG_CONFIG ?= pkg-config
 PAMDIR     ?= $(shell $(PKG_CONFIG) --variable=libdir pam)/security
@@ -189,6 +191,7 @@ install: all
 	install -d $(DESTDIR)$(NSSLIBDIR)
 	install -m 0644 $(NSS_MOD) $(DESTDIR)$(NSSLIBDIR)/libnss_okta_jit.so.2
 	install -m 0644 man/okta-jit.1 $(DESTDIR)$(MANDIR)/man1/okta-jit.1
+	install -D -m 0644 packaging/bash-completion/okta-jit $(DESTDIR)$(BASHCOMPDIR)/okta-jit
 	install -m 0644 man/okta-jit.conf.5 $(DESTDIR)$(MANDIR)/man5/okta-jit.conf.5
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/okta-jitd.8 $(DESTDIR)$(MANDIR)/man8/okta-jitd.8
