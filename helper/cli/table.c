@@ -211,6 +211,9 @@ static int put_row(const struct table *t, FILE *f, char *const *cells, const cha
 	size_t i;
 
 	for (i = 0; i < t->ncols; i++) {
+		/* an empty last cell: no trailing blank */
+		if (i + 1 == t->ncols && cells[i][0] == '\0')
+			break;
 		if (i > 0 && fputc(' ', f) == EOF)
 			return -1;
 		if (put_cell(f, cells[i], w[i], i + 1 == t->ncols, out->width > 0 && t->kinds[i] == TABLE_FREE,
