@@ -312,7 +312,7 @@ def test_man_page_documents_each_commands_json():
     assert re.search(r"schema", section) and '"schema": 1' in section.replace("\\(dq", '"').replace("\\", "")
     for cmd in ("request", "approve", "deny", "revoke", "extend", "status", "list", "flows", "check",
                 "audit", "drift", "groups", "doctor", "version"):
-        assert re.search(r"^\.TP\n\.B %s\b" % cmd, section, re.M), "JSON OUTPUT says nothing of %s" % cmd
+        assert re.search(r"^\.T[PQ]\n\.B %s\b" % cmd, section, re.M), "JSON OUTPUT says nothing of %s" % cmd
     doc = open(os.path.join(ROOT, "docs", "cli-json.md")).read()
     assert '"schema": 1' in doc and "audit --follow" in doc
 
