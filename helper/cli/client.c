@@ -697,19 +697,6 @@ static void print_flows(const struct proto_msg *m)
 		printf("\n");
 }
 
-/* An event's CURSOR is its audit row's id: "audit_id" in JSON. */
-static void audit_ids_json(cJSON *events)
-{
-	cJSON *e;
-
-	cJSON_ArrayForEach(e, events) {
-		cJSON *c = cJSON_DetachItemFromObjectCaseSensitive(e, "cursor");
-
-		if (c != NULL)
-			cJSON_AddItemToObject(e, "audit_id", c);
-	}
-}
-
 /* `audit --follow`: AUDIT again every second, printing the rows not yet
  * printed, until SIGINT/SIGTERM or a reader that went away (SIGPIPE).
  * Rows are told apart by their id, not taken "after the last id": on a
@@ -1111,8 +1098,6 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		cJSON *top = NULL, *arr = reply_json(&m, &top);
 
 		cJSON_AddBoolToObject(top, "ok", m.type == PROTO_OK);
-		if (type == PROTO_AUDIT)
-			audit_ids_json(arr);
 		if (type == PROTO_FLOWS && m.type == PROTO_OK)
 			cJSON_Delete(arr), cJSON_DeleteItemFromObject(top, "access_details"), flows_json(&m, top);
 		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_AUDIT || type == PROTO_DRIFT)

@@ -95,6 +95,7 @@ struct list_ctx {
 	size_t seen;     /* rows looked at */
 	int64_t last_id; /* the last row looked at */
 	int more;        /* a row past the page exists */
+	int row_ids;     /* AUDIT: each record carries its row's id (a follower's poll) */
 };
 
 static int list_cb(const struct grant *g, void *p)
@@ -167,7 +168,7 @@ static void list_one(struct list_ctx *c, int64_t id, const char *who, int approv
 
 static void do_list(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
 {
-	struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };
+	struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0, 0 };
 	const char *all = proto_get(m, T_ALL);
 	const char *states = proto_get(m, T_STATE);
 	const char *cur = proto_get(m, T_CURSOR), *lim = proto_get(m, T_LIMIT);
@@ -247,8 +248,12 @@ static int audit_row_cb(const struct audit_event *e, void *p)
 	proto_out_add(c->o, T_GROUP, e->grp);
 	proto_out_add(c->o, T_DETAIL, e->detail);
 	/* the row's own id: `okta-jit audit --follow` tells rows it has
-	 * printed from new ones by it (issue 22) */
-	proto_out_add_int(c->o, T_CURSOR, e->id);
+	 * printed from new ones by it (issue 22). Only to a follower: a
+	 * reply holds at most PROTO_MAX_FIELDS fields, and one more a
+	 * record would make a plain AUDIT (or a grant's trail on the web
+	 * socket) fail at fewer records than it does today. */
+	if (c->row_ids)
+		proto_out_add_int(c->o, T_CURSOR, e->id);
 	return 0;
 }
 
@@ -766,7 +771,7 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		r = grants_extend(d, a, id, dur, proto_get(m, T_REASON), &g, &res);
 		break;
 	case PROTO_STATUS: {
-		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };
+		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0, 0 };
 
 		ledger_grant_list(d->ledger, a->user, "active,pending,approved", 100, list_cb, &c);
 		return;
@@ -781,7 +786,7 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		do_drift(d, a, o);
 		return;
 	case PROTO_AUDIT: {
-		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };
+		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0, 0 };
 		int64_t since = 0;
 		const char *s = proto_get(m, T_SINCE);
 
@@ -803,7 +808,8 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		 * second) writes only the refusal counts whose minute is over:
 		 * forcing them out each poll would turn the bounded rate of one
 		 * row a minute per key into one a second. */
-		refusals_flush(d, proto_get(m, T_CURSOR) == NULL);
+		c.row_ids = proto_get(m, T_CURSOR) != NULL;
+		refusals_flush(d, !c.row_ids);
 		ledger_audit_list(d->ledger, since, proto_get(m, T_USER), proto_get(m, T_GROUP), 10000, audit_row_cb, &c);
 		return;
 	}
