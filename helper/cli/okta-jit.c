@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		"  revoke ID                    end a grant (or cancel a request) now\n"
 		"  extend ID --for D [--reason TEXT]   ask for more time on an active grant\n"
 		"  check GROUP...               would you pass the login gate now?\n"
-		"  audit [--since T] [--user U] [--group G]   the audit trail (root)\n"
+		"  audit [--since T] [--user U] [--group G] [--follow]   the audit trail (root); --follow: as it is written\n"
 		"  drift                        members of the flows' Okta groups without a grant or a standing place (root)\n"
 		"  keys USER                    USER's SSH keys from Okta, one a line (sshd's AuthorizedKeysCommand)\n"
 		"  doctor [--user OKTA_LOGIN]   check the Okta setup step by step and say how to fix each\n"
@@ -42,7 +42,10 @@ static void usage(FILE *f)
 		"options:\n"
 		"  --config PATH   configuration file (default " OJIT_DEFAULT_CONFIG ")\n"
 		"  --socket PATH   okta-jitd's socket (default: from the config, else " OJIT_DEFAULT_SOCKET ")\n"
-		"  --json          machine-readable output\n");
+		"  --json          machine-readable output (schema 1: okta-jit(1), JSON OUTPUT)\n"
+		"\n"
+		"Tables never cut a name; on a terminal they fit its width (COLUMNS) and are\n"
+		"coloured unless NO_COLOR is set. Exit codes: okta-jit(1), EXIT STATUS.\n");
 }
 
 static int print_version(int json)

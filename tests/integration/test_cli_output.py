@@ -343,7 +343,11 @@ exit 0
 
 
 def test_completion_commands_and_flags():
-    assert "audit" in complete(["okta-jit", ""]) and "request" in complete(["okta-jit", ""])
+    # every command `okta-jit --help` names is offered
+    usage = subprocess.run([binary("okta-jit"), "--help"], capture_output=True, text=True, timeout=30).stdout
+    commands = set(re.findall(r"^  ([a-z]+)\b", usage.split("options:")[0], re.M))
+    assert {"request", "audit", "doctor", "groups", "version"} <= commands, usage
+    assert commands <= set(complete(["okta-jit", ""])), (commands, complete(["okta-jit", ""]))
     assert complete(["okta-jit", "re"]) == ["request", "revoke"]
     assert complete(["okta-jit", "--j"]) == ["--json"]
     assert complete(["okta-jit", "audit", "--f"]) == ["--follow"]
