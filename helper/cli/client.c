@@ -720,7 +720,7 @@ static void follow_signal(int sig)
 }
 
 static int follow_poll(const char *socket_path, int64_t since, const char *user, const char *grp, int64_t newest,
-		       struct proto_msg *m)
+		       int quiet, struct proto_msg *m)
 {
 	struct proto_out o;
 	char err[256];
@@ -741,7 +741,7 @@ static int follow_poll(const char *socket_path, int64_t since, const char *user,
 	}
 	fd = proto_connect(socket_path, 0, 5000, err, sizeof(err));
 	if (fd < 0) {
-		if (!follow_stop)
+		if (!follow_stop && !quiet)
 			fprintf(stderr, "okta-jit: %s (%s)\n", err, socket_path);
 		proto_out_free(&o);
 		return EXIT_DAEMON;
@@ -750,7 +750,7 @@ static int follow_poll(const char *socket_path, int64_t since, const char *user,
 	proto_out_free(&o);
 	close(fd);
 	if (r != 0) {
-		if (!follow_stop)
+		if (!follow_stop && !quiet)
 			fprintf(stderr, "okta-jit: no answer from okta-jitd: %s\n", proto_strerror(r));
 		return EXIT_DAEMON;
 	}
@@ -846,7 +846,7 @@ static int audit_follow(const char *socket_path, int json, int64_t since, const 
 	struct follow_seen *seen = NULL;
 	size_t nseen = 0, capseen = 0, widths[7] = { 0 };
 	int64_t newest_at = 0, newest = 0;
-	int header = 1, polls = 0, rc = EXIT_OK;
+	int header = 1, polls = 0, down = 0, rc = EXIT_OK;
 
 	if (!json && t == NULL)
 		return EXIT_FAIL;
@@ -866,15 +866,22 @@ static int audit_follow(const char *socket_path, int json, int64_t since, const 
 
 		if (newest_at - FOLLOW_SLACK > from)
 			from = newest_at - FOLLOW_SLACK;
-		rc = follow_poll(socket_path, from, user, grp, newest, &m);
+		/* once okta-jitd is down, said once, not every second */
+		rc = follow_poll(socket_path, from, user, grp, newest, down, &m);
 		if (rc == EXIT_USAGE)
 			break;
 		if (rc != EXIT_OK) {
 			/* okta-jitd restarting: keep following once it answered */
 			if (polls == 0)
 				break;
+			if (!down && !follow_stop)
+				fprintf(stderr, "okta-jit audit: following again when okta-jitd answers\n");
+			down = 1;
 			rc = EXIT_OK;
 		} else {
+			if (down)
+				fprintf(stderr, "okta-jit audit: okta-jitd answers again\n");
+			down = 0;
 			polls++;
 			if (m.type == PROTO_ERROR) {
 				fprintf(stderr, "okta-jit audit: ");

@@ -252,6 +252,34 @@ def test_audit_follow_text_stops_quietly_when_the_reader_goes(jit):
     assert p.returncode == EXIT_OK and err == "", (p.returncode, err)
 
 
+def test_audit_follow_keeps_following_across_a_daemon_restart(jit):
+    p = jit.cli_popen("audit", "--follow")
+    ga = jit.request("web-sudo", dur="10m", as_user="ojt-alice").grant["id"]
+    _read_json_lines_until(p, lambda g: any(d["event"] == "granted" and d["id"] == ga for d in g))
+    jit.daemon.stop()
+    # said once on stderr, then quiet while okta-jitd is away
+    assert p.stderr.readline().startswith("okta-jit: "), "no word that okta-jitd went away"
+    assert p.stderr.readline() == "okta-jit audit: following again when okta-jitd answers\n"
+    jit.daemon.start()
+    gb = jit.request("web-sudo", dur="10m", as_user="ojt-bob").grant["id"]
+    got = _read_json_lines_until(p, lambda g: any(d["event"] == "granted" and d["id"] == gb for d in g))
+    assert ga not in [d["id"] for d in got], "a row printed again after the restart: %r" % got
+    assert p.stderr.readline() == "okta-jit audit: okta-jitd answers again\n"
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=60)
+    assert p.returncode == EXIT_OK
+
+
+def test_doctor_colours_its_results_only_on_a_colour_terminal(jit):
+    argv = jit.cli_argv(["--config", jit.conf, "doctor"], json_out=False)
+    rc, lines = run_pty(argv, 120, env=term_env())
+    text = "\n".join(lines)
+    assert "\x1b[32mPASS\x1b[0m  " in text, text
+    rc, lines = run_pty(argv, 120, env=term_env(NO_COLOR="1"))
+    text = "\n".join(lines)
+    assert "\x1b" not in text and "\nPASS  " in "\n" + text, text
+
+
 def test_audit_follow_is_root_only_and_refused_at_once(jit):
     p = subprocess.run(jit.cli_argv(["audit", "--follow"], user="ojt-alice"), capture_output=True, text=True,
                        cwd="/", timeout=60)
