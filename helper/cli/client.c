@@ -854,10 +854,16 @@ static int audit_follow(const char *socket_path, int json, int64_t since, const 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = follow_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+		table_free(t);
+		return EXIT_FAIL;
+	}
 	/* a reader that went away (`| head`) is seen as EPIPE on a write */
-	signal(SIGPIPE, SIG_IGN);
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0) {
+		table_free(t);
+		return EXIT_FAIL;
+	}
 	while (!follow_stop) {
 		struct proto_msg m;
 		struct timespec pause = { 1, 0 };
@@ -893,9 +899,9 @@ static int audit_follow(const char *socket_path, int json, int64_t since, const 
 			}
 			if (follow_print(&m, json, t, widths, &header, &seen, &nseen, &capseen, &newest_at, &newest) !=
 			    0) {
-				proto_msg_free(&m);
 				/* the reader is gone: nothing to say to it */
 				rc = errno == EPIPE ? EXIT_OK : EXIT_FAIL;
+				proto_msg_free(&m);
 				break;
 			}
 			proto_msg_free(&m);
