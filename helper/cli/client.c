@@ -249,23 +249,6 @@ static int audit_row(struct table *t, const struct proto_msg *m, size_t start)
 	return 0;
 }
 
-static int print_audit(const struct proto_msg *m)
-{
-	struct table *t = audit_table();
-	size_t i;
-	int rc = EXIT_FAIL;
-
-	if (t == NULL)
-		return EXIT_FAIL;
-	for (i = 0; i < m->nfields; i++)
-		if (m->fields[i].tag == T_RECORD && audit_row(t, m, i + 1) != 0)
-			goto out;
-	rc = print_table(t);
-out:
-	table_free(t);
-	return rc;
-}
-
 static void print_one_grant(const struct proto_msg *m)
 {
 	int64_t now = ojit_now();
@@ -697,18 +680,215 @@ static void print_flows(const struct proto_msg *m)
 		printf("\n");
 }
 
+/* `audit`: AUDIT's pages (docs/protocol.md "AUDIT pages"), each above
+ * the row id the last one ended at (its CURSOR), oldest first. */
+#define AUDIT_PAGE 500
+#define AUDIT_PAGES_MAX 100000 /* 50,000,000 records: a daemon whose cursor never ends is cut off */
+
+/* One page's request: the filters, LIMIT, and CURSOR when not NULL. */
+static int audit_request(struct proto_out *o, int has_since, int64_t since, const char *user, const char *grp,
+			 const char *cursor)
+{
+	proto_out_init(o, PROTO_AUDIT);
+	if (has_since)
+		proto_out_add_int(o, T_SINCE, since);
+	if (user != NULL)
+		proto_out_add(o, T_USER, user);
+	if (grp != NULL)
+		proto_out_add(o, T_GROUP, grp);
+	proto_out_add_int(o, T_LIMIT, AUDIT_PAGE);
+	if (cursor != NULL)
+		proto_out_add(o, T_CURSOR, cursor);
+	if (proto_out_finish(o, PROTO_MAX_REQUEST) != 0) {
+		fprintf(stderr, "okta-jit audit: arguments too long\n");
+		proto_out_free(o);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* One page, on a connection of its own (proto_call half-closes). A page
+ * okta-jitd refuses as busy is asked again after a pause, as list's are.
+ * quiet: nothing on stderr when okta-jitd cannot be reached. */
+static int audit_call(const char *socket_path, const struct proto_out *o, int quiet, struct proto_msg *m)
+{
+	char err[256];
+	int fd, r, tries;
+
+	for (tries = 0; tries < 10; tries++) {
+		fd = proto_connect(socket_path, 0, 5000, err, sizeof(err));
+		if (fd < 0) {
+			if (!quiet)
+				fprintf(stderr, "okta-jit: %s (%s)\n", err, socket_path);
+			return EXIT_DAEMON;
+		}
+		r = proto_call(fd, o, m, PROTO_MAX_PAYLOAD, CLIENT_TIMEOUT_MS);
+		close(fd);
+		if (r != 0) {
+			if (!quiet)
+				fprintf(stderr, "okta-jit: no answer from okta-jitd: %s\n", proto_strerror(r));
+			return EXIT_DAEMON;
+		}
+		if (m->type != PROTO_ERROR || proto_get(m, T_CODE) == NULL || strcmp(proto_get(m, T_CODE), "busy") != 0)
+			return EXIT_OK;
+		proto_msg_free(m);
+		usleep(1000 * 1000);
+	}
+	if (!quiet)
+		fprintf(stderr, "okta-jit audit: okta-jitd stayed busy\n");
+	return EXIT_DAEMON;
+}
+
+/* The page's CURSOR (before its first record; each record's own CURSOR
+ * is its row id) into cursor, when it moves up from the one asked with.
+ * 1: a next page, 0: the last page, -1: a cursor that does not move on. */
+static int audit_next(const struct proto_msg *m, char *cursor, size_t n)
+{
+	const char *next = proto_rec_get(m, 0, T_CURSOR);
+	int64_t v, was = 0;
+
+	if (next == NULL)
+		return 0;
+	if (ojit_parse_int64(next, 1, INT64_MAX / 2, &v) != 0 || strlen(next) >= n ||
+	    (cursor[0] != '\0' && (ojit_parse_int64(cursor, 0, INT64_MAX / 2, &was) != 0 || v <= was)))
+		return -1;
+	ojit_strlcpy(cursor, next, n);
+	return 1;
+}
+
+/* An event record's fields (from start) into obj, as `audit --json`'s
+ * events[] and `audit --follow --json`'s lines have them: the row id
+ * (the record's CURSOR) as audit_id. */
+static void audit_json_fields(cJSON *obj, const struct proto_msg *m, size_t start)
+{
+	size_t j;
+
+	for (j = start; j < m->nfields && m->fields[j].tag != T_RECORD; j++) {
+		const struct field_name *fn = field_info(m->fields[j].tag);
+		const char *key = fn == NULL ? NULL : m->fields[j].tag == T_CURSOR ? "audit_id" : fn->name;
+		int64_t v;
+
+		if (key == NULL || cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+			continue;
+		if (fn->numeric && ojit_parse_int64(m->fields[j].val, INT64_MIN / 2, INT64_MAX / 2, &v) == 0)
+			cJSON_AddNumberToObject(obj, key, (double)v);
+		else
+			cJSON_AddStringToObject(obj, key, m->fields[j].val);
+	}
+}
+
+/* `audit` without --follow: every page, as one table (widths from every
+ * page) or one JSON document. */
+static int cmd_audit(const char *socket_path, int json, int has_since, int64_t since, const char *user,
+		     const char *grp)
+{
+	cJSON *events = json ? cJSON_CreateArray() : NULL, *errtop = NULL;
+	struct table *t = json ? NULL : audit_table();
+	char cursor[32] = "";
+	size_t pages = 0, i;
+	int rc = EXIT_OK;
+
+	if (json ? events == NULL : t == NULL) {
+		cJSON_Delete(events);
+		return EXIT_FAIL;
+	}
+	for (;;) {
+		struct proto_out o;
+		struct proto_msg m;
+		int more;
+
+		rc = audit_request(&o, has_since, since, user, grp, cursor[0] ? cursor : NULL);
+		if (rc != EXIT_OK)
+			break;
+		rc = audit_call(socket_path, &o, 0, &m);
+		proto_out_free(&o);
+		if (rc != EXIT_OK)
+			break;
+		if (m.type == PROTO_ERROR) {
+			if (json) {
+				cJSON *arr = reply_json(&m, &errtop);
+
+				cJSON_Delete(arr);
+			} else {
+				fprintf(stderr, "okta-jit audit: ");
+				put_safe(stderr, proto_get(&m, T_MESSAGE));
+				fprintf(stderr, "\n");
+			}
+			rc = exit_for_code(proto_get(&m, T_CODE));
+			proto_msg_free(&m);
+			break;
+		}
+		for (i = 0; i < m.nfields && rc == EXIT_OK; i++) {
+			cJSON *ev;
+
+			if (m.fields[i].tag != T_RECORD)
+				continue;
+			if (!json) {
+				if (audit_row(t, &m, i + 1) != 0)
+					rc = EXIT_FAIL;
+				continue;
+			}
+			ev = cJSON_CreateObject();
+			if (ev == NULL || !cJSON_AddItemToArray(events, ev)) {
+				cJSON_Delete(ev);
+				rc = EXIT_FAIL;
+				continue;
+			}
+			audit_json_fields(ev, &m, i + 1);
+		}
+		more = audit_next(&m, cursor, sizeof(cursor));
+		proto_msg_free(&m);
+		if (rc != EXIT_OK || more == 0)
+			break;
+		if (more < 0 || ++pages >= AUDIT_PAGES_MAX) {
+			fprintf(stderr, "okta-jit audit: okta-jitd's page cursor does not move on; trail cut\n");
+			rc = EXIT_DAEMON;
+			break;
+		}
+	}
+	if (json) {
+		/* an ERROR's code and message, as for any other command */
+		cJSON *top = errtop != NULL ? errtop : json_top();
+
+		cJSON_AddBoolToObject(top, "ok", rc == EXIT_OK);
+		cJSON_AddItemToObject(top, "events", events);
+		if (json_print(top) != 0 && rc == EXIT_OK)
+			rc = EXIT_FAIL;
+	} else if (rc == EXIT_OK) {
+		rc = print_table(t);
+	}
+	table_free(t);
+	return rc;
+}
+
 /* `audit --follow`: AUDIT again every second, printing the rows not yet
  * printed, until SIGINT/SIGTERM or a reader that went away (SIGPIPE).
  * Rows are told apart by their id, not taken "after the last id": on a
  * PostgreSQL ledger shared by granters, ids become visible in the order
  * their transactions commit, not the order they were drawn. So each poll
- * asks from a little before the newest row seen (FOLLOW_SLACK) and skips
- * the ids it printed. */
+ * asks from a little before the newest row seen (FOLLOW_SLACK), every
+ * page of it (up the row ids, each printed as it comes), and skips the
+ * ids it printed. */
 #define FOLLOW_SLACK 30
 #define FOLLOW_SEEN_MAX 200000
 
 struct follow_seen {
 	int64_t id, at;
+	unsigned long poll; /* the poll that printed it */
+};
+
+struct follow {
+	const char *socket_path, *user, *grp;
+	int json;
+	struct table *t;
+	size_t widths[7];
+	int header;
+	struct follow_seen *seen;
+	size_t nseen, capseen;
+	int64_t newest_at;
+	unsigned long poll;   /* the poll under way */
+	unsigned long pages;  /* pages answered since the start */
+	int down;             /* okta-jitd did not answer the last poll */
 };
 
 static volatile sig_atomic_t follow_stop;
@@ -719,58 +899,36 @@ static void follow_signal(int sig)
 	follow_stop = 1;
 }
 
-static int follow_poll(const char *socket_path, int64_t since, const char *user, const char *grp, int64_t newest,
-		       int quiet, struct proto_msg *m)
-{
-	struct proto_out o;
-	char err[256];
-	int fd, r;
-
-	proto_out_init(&o, PROTO_AUDIT);
-	proto_out_add_int(&o, T_SINCE, since);
-	if (user != NULL)
-		proto_out_add(&o, T_USER, user);
-	if (grp != NULL)
-		proto_out_add(&o, T_GROUP, grp);
-	/* marks a follower's poll (docs/protocol.md) */
-	proto_out_add_int(&o, T_CURSOR, newest);
-	if (proto_out_finish(&o, PROTO_MAX_REQUEST) != 0) {
-		fprintf(stderr, "okta-jit audit: arguments too long\n");
-		proto_out_free(&o);
-		return EXIT_USAGE;
-	}
-	fd = proto_connect(socket_path, 0, 5000, err, sizeof(err));
-	if (fd < 0) {
-		if (!follow_stop && !quiet)
-			fprintf(stderr, "okta-jit: %s (%s)\n", err, socket_path);
-		proto_out_free(&o);
-		return EXIT_DAEMON;
-	}
-	r = proto_call(fd, &o, m, PROTO_MAX_PAYLOAD, CLIENT_TIMEOUT_MS);
-	proto_out_free(&o);
-	close(fd);
-	if (r != 0) {
-		if (!follow_stop && !quiet)
-			fprintf(stderr, "okta-jit: no answer from okta-jitd: %s\n", proto_strerror(r));
-		return EXIT_DAEMON;
-	}
-	return EXIT_OK;
-}
-
-static int seen_has(const struct follow_seen *v, size_t n, int64_t id)
+static int seen_has(const struct follow *f, int64_t id)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (v[i].id == id)
+	for (i = 0; i < f->nseen; i++)
+		if (f->seen[i].id == id)
 			return 1;
 	return 0;
 }
 
-/* One poll's new rows: printed (a table's rows, or JSON lines) and
+/* Forget the ids no later page can bring again: those of an earlier poll
+ * older than this poll's SINCE (from), and any older than the window the
+ * next poll asks for. A poll's own pages never repeat an id (each is
+ * above the last), so a long --since stays a short list. */
+static void seen_prune(struct follow *f, int64_t from)
+{
+	size_t i, kept;
+
+	for (i = 0, kept = 0; i < f->nseen; i++) {
+		const struct follow_seen *e = &f->seen[i];
+
+		if (e->at >= f->newest_at - FOLLOW_SLACK || (e->poll != f->poll && e->at >= from))
+			f->seen[kept++] = *e;
+	}
+	f->nseen = kept;
+}
+
+/* One page's new rows: printed (a table's rows, or JSON lines) and
  * remembered. -1: stdout is gone or no memory. */
-static int follow_print(const struct proto_msg *m, int json, struct table *t, size_t *widths, int *header,
-			struct follow_seen **seen, size_t *nseen, size_t *capseen, int64_t *newest_at, int64_t *newest)
+static int follow_print(struct follow *f, const struct proto_msg *m)
 {
 	size_t i;
 
@@ -781,141 +939,163 @@ static int follow_print(const struct proto_msg *m, int json, struct table *t, si
 			continue;
 		id = proto_rec_int(m, i + 1, T_CURSOR);
 		at = proto_rec_int(m, i + 1, T_AT);
-		if (id <= 0 || seen_has(*seen, *nseen, id))
+		if (id <= 0 || seen_has(f, id))
 			continue;
-		if (*nseen == *capseen) {
-			size_t cap = *capseen ? *capseen * 2 : 256;
+		if (f->nseen == f->capseen) {
+			size_t cap = f->capseen ? f->capseen * 2 : 256;
 			struct follow_seen *n;
 
 			if (cap > FOLLOW_SEEN_MAX)
 				return -1;
-			n = realloc(*seen, cap * sizeof(*n));
+			n = realloc(f->seen, cap * sizeof(*n));
 			if (n == NULL)
 				return -1;
-			*seen = n;
-			*capseen = cap;
+			f->seen = n;
+			f->capseen = cap;
 		}
-		(*seen)[(*nseen)++] = (struct follow_seen){ id, at };
-		if (at > *newest_at)
-			*newest_at = at;
-		if (id > *newest)
-			*newest = id;
-		if (json) {
-			cJSON *doc = json_top(), *f;
+		f->seen[f->nseen++] = (struct follow_seen){ id, at, f->poll };
+		if (at > f->newest_at)
+			f->newest_at = at;
+		if (f->json) {
+			/* one event a line, the fields of `audit --json`'s events[] */
+			cJSON *doc = json_top();
 			char *line;
-			size_t j;
 			int ok;
 
-			/* one event a line, the fields of `audit --json`'s events[] */
-			for (j = i + 1; j < m->nfields && m->fields[j].tag != T_RECORD; j++) {
-				const struct field_name *fn = field_info(m->fields[j].tag);
-				const char *key = fn == NULL ? NULL : m->fields[j].tag == T_CURSOR ? "audit_id" : fn->name;
-				int64_t v;
-
-				if (key == NULL || cJSON_GetObjectItemCaseSensitive(doc, key) != NULL)
-					continue;
-				if (fn->numeric && ojit_parse_int64(m->fields[j].val, INT64_MIN / 2, INT64_MAX / 2, &v) == 0)
-					f = cJSON_CreateNumber((double)v);
-				else
-					f = cJSON_CreateString(m->fields[j].val);
-				cJSON_AddItemToObject(doc, key, f);
-			}
+			if (doc == NULL)
+				return -1;
+			audit_json_fields(doc, m, i + 1);
 			line = cJSON_PrintUnformatted(doc);
 			cJSON_Delete(doc);
 			ok = line != NULL && printf("%s\n", line) >= 0;
 			free(line);
 			if (!ok)
 				return -1;
-		} else if (audit_row(t, m, i + 1) != 0) {
+		} else if (audit_row(f->t, m, i + 1) != 0) {
 			return -1;
 		}
 	}
-	if (!json && (table_rows(t) > 0 || *header)) {
-		if (table_print_rows(t, stdout, &out_mode, widths, *header) != 0)
+	if (!f->json && (table_rows(f->t) > 0 || f->header)) {
+		if (table_print_rows(f->t, stdout, &out_mode, f->widths, f->header) != 0)
 			return -1;
-		*header = 0;
-		table_clear(t);
+		f->header = 0;
+		table_clear(f->t);
 	}
 	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* One poll: every page of the trail from `from`, the first with CURSOR 0
+ * (a follower's poll, docs/protocol.md), each printed as it comes.
+ * EXIT_OK; EXIT_DAEMON when okta-jitd did not answer a page (*fatal 0:
+ * keep following); else *fatal = 1 and the code to exit with. */
+static int follow_poll(struct follow *f, int64_t from, int *fatal)
+{
+	char cursor[32] = "0";
+	size_t pages = 0;
+
+	*fatal = 0;
+	while (!follow_stop) {
+		struct proto_out o;
+		struct proto_msg m;
+		int rc, more;
+
+		rc = audit_request(&o, 1, from, f->user, f->grp, cursor);
+		if (rc != EXIT_OK) {
+			*fatal = 1;
+			return rc;
+		}
+		/* once okta-jitd is down, said once, not every second */
+		rc = audit_call(f->socket_path, &o, f->down || follow_stop, &m);
+		proto_out_free(&o);
+		if (rc != EXIT_OK)
+			return rc;
+		if (f->down)
+			fprintf(stderr, "okta-jit audit: okta-jitd answers again\n");
+		f->down = 0;
+		f->pages++;
+		if (m.type == PROTO_ERROR) {
+			fprintf(stderr, "okta-jit audit: ");
+			put_safe(stderr, proto_get(&m, T_MESSAGE));
+			fprintf(stderr, "\n");
+			rc = exit_for_code(proto_get(&m, T_CODE));
+			proto_msg_free(&m);
+			*fatal = 1;
+			return rc;
+		}
+		if (follow_print(f, &m) != 0) {
+			/* the reader is gone: nothing to say to it */
+			rc = errno == EPIPE ? EXIT_OK : EXIT_FAIL;
+			proto_msg_free(&m);
+			*fatal = 1;
+			return rc;
+		}
+		more = audit_next(&m, cursor, sizeof(cursor));
+		proto_msg_free(&m);
+		seen_prune(f, from);
+		if (more == 0)
+			break;
+		if (more < 0 || ++pages >= AUDIT_PAGES_MAX) {
+			fprintf(stderr, "okta-jit audit: okta-jitd's page cursor does not move on\n");
+			*fatal = 1;
+			return EXIT_DAEMON;
+		}
+	}
+	return EXIT_OK;
 }
 
 static int audit_follow(const char *socket_path, int json, int64_t since, const char *user, const char *grp)
 {
 	struct sigaction sa;
-	struct table *t = json ? NULL : audit_table();
-	struct follow_seen *seen = NULL;
-	size_t nseen = 0, capseen = 0, widths[7] = { 0 };
-	int64_t newest_at = 0, newest = 0;
-	int header = 1, polls = 0, down = 0, rc = EXIT_OK;
+	struct follow f;
+	int fatal = 0, rc = EXIT_OK;
 
-	if (!json && t == NULL)
+	memset(&f, 0, sizeof(f));
+	f.socket_path = socket_path;
+	f.user = user;
+	f.grp = grp;
+	f.json = json;
+	f.header = 1;
+	f.t = json ? NULL : audit_table();
+	if (!json && f.t == NULL)
 		return EXIT_FAIL;
 	/* no SA_RESTART: the pause and a poll in flight end at once */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = follow_signal;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
-		table_free(t);
+		table_free(f.t);
 		return EXIT_FAIL;
 	}
 	/* a reader that went away (`| head`) is seen as EPIPE on a write */
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) != 0) {
-		table_free(t);
+		table_free(f.t);
 		return EXIT_FAIL;
 	}
 	while (!follow_stop) {
-		struct proto_msg m;
 		struct timespec pause = { 1, 0 };
 		int64_t from = since;
-		size_t i, kept;
 
-		if (newest_at - FOLLOW_SLACK > from)
-			from = newest_at - FOLLOW_SLACK;
-		/* once okta-jitd is down, said once, not every second */
-		rc = follow_poll(socket_path, from, user, grp, newest, down, &m);
-		if (rc == EXIT_USAGE)
+		if (f.newest_at - FOLLOW_SLACK > from)
+			from = f.newest_at - FOLLOW_SLACK;
+		f.poll++;
+		rc = follow_poll(&f, from, &fatal);
+		if (fatal)
 			break;
 		if (rc != EXIT_OK) {
 			/* okta-jitd restarting: keep following once it answered */
-			if (polls == 0)
+			if (f.pages == 0)
 				break;
-			if (!down && !follow_stop)
+			if (!f.down && !follow_stop)
 				fprintf(stderr, "okta-jit audit: following again when okta-jitd answers\n");
-			down = 1;
+			f.down = 1;
 			rc = EXIT_OK;
-		} else {
-			if (down)
-				fprintf(stderr, "okta-jit audit: okta-jitd answers again\n");
-			down = 0;
-			polls++;
-			if (m.type == PROTO_ERROR) {
-				fprintf(stderr, "okta-jit audit: ");
-				put_safe(stderr, proto_get(&m, T_MESSAGE));
-				fprintf(stderr, "\n");
-				rc = exit_for_code(proto_get(&m, T_CODE));
-				proto_msg_free(&m);
-				break;
-			}
-			if (follow_print(&m, json, t, widths, &header, &seen, &nseen, &capseen, &newest_at, &newest) !=
-			    0) {
-				/* the reader is gone: nothing to say to it */
-				rc = errno == EPIPE ? EXIT_OK : EXIT_FAIL;
-				proto_msg_free(&m);
-				break;
-			}
-			proto_msg_free(&m);
-			/* forget the ids no later poll can return again */
-			for (i = 0, kept = 0; i < nseen; i++)
-				if (seen[i].at >= newest_at - FOLLOW_SLACK)
-					seen[kept++] = seen[i];
-			nseen = kept;
 		}
 		while (!follow_stop && nanosleep(&pause, &pause) != 0 && errno == EINTR)
 			;
 	}
-	free(seen);
-	table_free(t);
+	free(f.seen);
+	table_free(f.t);
 	return follow_stop ? EXIT_OK : rc;
 }
 
@@ -1057,17 +1237,10 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 			proto_out_free(&o);
 			return cmd_usage(cmd);
 		}
-		if (follow) {
-			proto_out_free(&o);
+		proto_out_free(&o);
+		if (follow)
 			return audit_follow(socket_path, json, since != NULL ? since_t : ojit_now(), user, group);
-		}
-		if (since != NULL)
-			proto_out_add_int(&o, T_SINCE, since_t);
-		if (user != NULL)
-			proto_out_add(&o, T_USER, user);
-		if (group != NULL)
-			proto_out_add(&o, T_GROUP, group);
-		break;
+		return cmd_audit(socket_path, json, since != NULL, since_t, user, group);
 	case PROTO_CHECK:
 		if (argc < 1)
 			return cmd_usage(cmd);
@@ -1113,9 +1286,8 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		cJSON_AddBoolToObject(top, "ok", m.type == PROTO_OK);
 		if (type == PROTO_FLOWS && m.type == PROTO_OK)
 			cJSON_Delete(arr), cJSON_DeleteItemFromObject(top, "access_details"), flows_json(&m, top);
-		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_AUDIT || type == PROTO_DRIFT)
-			cJSON_AddItemToObject(top, type == PROTO_AUDIT ? "events" : type == PROTO_DRIFT ? "drift" : "grants",
-					      arr);
+		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_DRIFT)
+			cJSON_AddItemToObject(top, type == PROTO_DRIFT ? "drift" : "grants", arr);
 		else if (cJSON_GetArraySize(arr) > 0)
 			cJSON_AddItemToObject(top, "grant", cJSON_DetachItemFromArray(arr, 0)), cJSON_Delete(arr);
 		else
@@ -1141,10 +1313,6 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 	case PROTO_LIST:
 	case PROTO_STATUS:
 		rc = print_grants(&m);
-		proto_msg_free(&m);
-		return rc;
-	case PROTO_AUDIT:
-		rc = print_audit(&m);
 		proto_msg_free(&m);
 		return rc;
 	case PROTO_FLOWS:
