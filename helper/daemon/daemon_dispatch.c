@@ -312,7 +312,7 @@ static void audit_page_reply(struct proto_out *o, const struct audit_page *pg, s
 /* Read one page (ledger_audit_list's or, grant_id > 0, one grant's) and
  * answer it. */
 static void audit_answer_page(struct jitd *d, struct proto_out *o, int64_t since, const char *user, const char *grp,
-		       int64_t grant_id, int64_t cursor, int64_t limit)
+			      int64_t grant_id, int64_t cursor, int64_t limit)
 {
 	struct audit_page pg = { NULL, 0, (size_t)limit + 1 };
 	int r;

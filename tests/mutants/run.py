@@ -248,6 +248,9 @@ MUTANTS = [
       "refusals_flush(d, 1);", ["tests/integration/test_cli_output.py"], "refusal_counts",
       why="issue 22: `audit --follow` polling every second does not turn the one-row-a-minute bound of "
           "non-root refusals into one a second"),
+    M("audit-page-without-cursor", "helper/daemon/daemon_dispatch.c", "if (n < pg->n)", "if (0)",
+      ["tests/integration/test_audit_pages.py"], "text_and_json and sqlite",
+      why="issue 22: an AUDIT page that does not say more follow would end `okta-jit audit` at its first page"),
 ]
 
 class MutantError(Exception):
