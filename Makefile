@@ -3,6 +3,8 @@ PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+# bash-completion loads completions/NAME when NAME is first completed
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSCONFDIR ?= /etc
 PKG_CONFIG ?= pkg-config
 PAMDIR     ?= $(shell $(PKG_CONFIG) --variable=libdir pam)/security
@@ -46,7 +48,7 @@ LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c 
 	helper/okta/okta_users.c helper/okta/okta_groups.c helper/okta/oidc_verify.c \
 	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check_cache.c helper/daemon/check_groups.c helper/daemon/check_decide.c helper/daemon/grants.c helper/daemon/grants_actions.c helper/daemon/grants_approvers.c helper/daemon/refusals.c \
 	helper/daemon/sessions.c helper/daemon/lifecycle.c helper/daemon/snapshots.c helper/daemon/drift.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss_writer.c helper/daemon/web_identity.c \
-	helper/cli/client.c helper/cli/cli_key.c helper/cli/doctor.c helper/cli/keycmd.c
+	helper/cli/client.c helper/cli/cli_key.c helper/cli/complete.c helper/cli/doctor.c helper/cli/keycmd.c helper/cli/table.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 
@@ -189,6 +191,7 @@ install: all
 	install -d $(DESTDIR)$(NSSLIBDIR)
 	install -m 0644 $(NSS_MOD) $(DESTDIR)$(NSSLIBDIR)/libnss_okta_jit.so.2
 	install -m 0644 man/okta-jit.1 $(DESTDIR)$(MANDIR)/man1/okta-jit.1
+	install -D -m 0644 packaging/bash-completion/okta-jit $(DESTDIR)$(BASHCOMPDIR)/okta-jit
 	install -m 0644 man/okta-jit.conf.5 $(DESTDIR)$(MANDIR)/man5/okta-jit.conf.5
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/okta-jitd.8 $(DESTDIR)$(MANDIR)/man8/okta-jitd.8

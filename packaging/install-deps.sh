@@ -20,7 +20,7 @@ if command -v apt-get >/dev/null 2>&1; then
 		clang libclang-rt-14-dev cppcheck \
 		debhelper lintian rpm rpmlint file \
 		chromium chromium-driver python3-selenium \
-		debootstrap systemd-container \
+		debootstrap systemd-container bash-completion shellcheck \
 		swtpm swtpm-tools tpm2-openssl tpm2-tools softhsm2
 elif command -v dnf >/dev/null 2>&1; then
 	$SUDO dnf install -y \
@@ -30,7 +30,7 @@ elif command -v dnf >/dev/null 2>&1; then
 		python3 python3-pytest python3-cryptography \
 		valgrind pamtester openssh-server openssh-clients sudo \
 		clang compiler-rt cppcheck \
-		rpm-build rpmlint systemd-rpm-macros \
+		rpm-build rpmlint systemd-rpm-macros bash-completion ShellCheck \
 		swtpm swtpm-tools tpm2-openssl tpm2-tools softhsm
 else
 	echo "install-deps.sh: neither apt-get nor dnf found; install the packages listed in README.md by hand" >&2

@@ -3,7 +3,9 @@
 #include "client.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +16,13 @@
 #include "names.h"
 #include "proto.h"
 #include "proto_records.h"
+#include "table.h"
 #include "util.h"
 
 #define CLIENT_TIMEOUT_MS 120000
+
+/* stdout's width and colours, decided once per run (client_command) */
+static struct table_out out_mode;
 
 struct field_name {
 	uint8_t tag;
@@ -50,11 +56,34 @@ static const struct field_name *field_info(uint8_t tag)
 	return NULL;
 }
 
+/* Every --json document starts with its schema's version (okta-jit(1)
+ * JSON OUTPUT, docs/cli-json.md): a reader can tell a change that is not
+ * additive from the number alone. */
+static cJSON *json_top(void)
+{
+	cJSON *top = cJSON_CreateObject();
+
+	if (top != NULL)
+		cJSON_AddNumberToObject(top, "schema", CLI_JSON_SCHEMA);
+	return top;
+}
+
+/* Print a document (and free it). 0, or -1 when stdout failed. */
+static int json_print(cJSON *doc)
+{
+	char *s = cJSON_Print(doc);
+	int rc = s != NULL && printf("%s\n", s) >= 0 && fflush(stdout) == 0 ? 0 : -1;
+
+	free(s);
+	cJSON_Delete(doc);
+	return rc;
+}
+
 /* Records (T_RECORD-separated) and top-level fields as JSON. */
 static cJSON *reply_json(const struct proto_msg *m, cJSON **top_out)
 {
 	cJSON *arr = cJSON_CreateArray();
-	cJSON *top = cJSON_CreateObject();
+	cJSON *top = json_top();
 	cJSON *cur = top;
 	size_t i;
 
@@ -102,14 +131,45 @@ static void put_safe(FILE *f, const char *s)
 	fputs(ojit_strip_controls(buf), f);
 }
 
-/* The rows of one reply (or page); the header is the caller's. */
-static size_t print_grant_rows(const struct proto_msg *m)
+/* What a state or an event looks like on a colour terminal: what
+ * lets in green, what waits yellow, what refused or failed red. */
+static const char *state_color(const char *state)
+{
+	static const char *const green[] = { "active", "granted", "approved", "extended", "allow", NULL };
+	static const char *const yellow[] = { "pending", "requested", "check_grace", NULL };
+	static const char *const red[] = { "denied", "failed", "refused", "check_refused", "deny", NULL };
+	size_t i;
+
+	if (state == NULL)
+		return TABLE_PLAIN;
+	for (i = 0; green[i] != NULL; i++)
+		if (strcmp(state, green[i]) == 0)
+			return TABLE_GREEN;
+	for (i = 0; yellow[i] != NULL; i++)
+		if (strcmp(state, yellow[i]) == 0)
+			return TABLE_YELLOW;
+	for (i = 0; red[i] != NULL; i++)
+		if (strcmp(state, red[i]) == 0)
+			return TABLE_RED;
+	return TABLE_PLAIN;
+}
+
+static struct table *grants_table(void)
+{
+	static const char *const h[] = { "ID", "USER", "GROUP", "STATE", "ENDS", "LEFT" };
+
+	return table_new(6, h, NULL);
+}
+
+/* The rows of one reply (or page) into t. -1: no memory. */
+static int grant_rows(struct table *t, const struct proto_msg *m)
 {
 	int64_t now = ojit_now();
-	size_t i, shown = 0;
+	size_t i;
 
 	for (i = 0; i < m->nfields; i++) {
-		char ends[64], left[32] = "-";
+		char ends[64], left[32] = "-", id[24];
+		const char *cells[6];
 		int64_t end;
 		const char *state;
 
@@ -120,43 +180,73 @@ static size_t print_grant_rows(const struct proto_msg *m)
 		fmt_time(end, ends, sizeof(ends));
 		if (state != NULL && strcmp(state, "active") == 0 && end > now)
 			duration_format(end - now, left, sizeof(left));
-		printf("%-6lld ", (long long)proto_rec_int(m, i + 1, T_ID));
-		printf("%-12.12s ", proto_rec_get(m, i + 1, T_USER) ? ojit_strip_controls((char *)(uintptr_t)proto_rec_get(m, i + 1, T_USER)) : "");
-		printf("%-24.24s ", proto_rec_get(m, i + 1, T_GROUP) ? ojit_strip_controls((char *)(uintptr_t)proto_rec_get(m, i + 1, T_GROUP)) : "");
-		printf("%-18s %-25s %s\n", state ? state : "", ends, left);
-		shown++;
+		snprintf(id, sizeof(id), "%lld", (long long)proto_rec_int(m, i + 1, T_ID));
+		cells[0] = id;
+		cells[1] = proto_rec_get(m, i + 1, T_USER);
+		cells[2] = proto_rec_get(m, i + 1, T_GROUP);
+		cells[3] = state;
+		cells[4] = ends;
+		cells[5] = left;
+		if (table_add(t, cells) != 0)
+			return -1;
+		table_color(t, 3, state_color(state));
 	}
-	return shown;
+	return 0;
 }
 
-static void print_grants(const struct proto_msg *m)
+/* A table, and "(none)" under its header when it has no rows. */
+static int print_table(const struct table *t)
 {
-	printf("%-6s %-12s %-24s %-18s %-25s %s\n", "ID", "USER", "GROUP", "STATE", "ENDS", "LEFT");
-	if (print_grant_rows(m) == 0)
+	if (table_print(t, stdout, &out_mode) != 0)
+		return EXIT_FAIL;
+	if (table_rows(t) == 0)
 		printf("(none)\n");
+	return EXIT_OK;
 }
 
-static void print_audit(const struct proto_msg *m)
+static int print_grants(const struct proto_msg *m)
 {
-	size_t i;
+	struct table *t = grants_table();
+	int rc = EXIT_FAIL;
 
-	for (i = 0; i < m->nfields; i++) {
-		char at[64];
+	if (t != NULL && grant_rows(t, m) == 0)
+		rc = print_table(t);
+	table_free(t);
+	return rc;
+}
 
-		if (m->fields[i].tag != T_RECORD)
-			continue;
-		fmt_time(proto_rec_int(m, i + 1, T_AT), at, sizeof(at));
-		printf("%s  %-14s id=%-5lld actor=", at, proto_rec_get(m, i + 1, T_EVENT) ? proto_rec_get(m, i + 1, T_EVENT) : "",
-		       (long long)proto_rec_int(m, i + 1, T_ID));
-		put_safe(stdout, proto_rec_get(m, i + 1, T_ACTOR));
-		printf(" user=");
-		put_safe(stdout, proto_rec_get(m, i + 1, T_USER));
-		printf(" group=");
-		put_safe(stdout, proto_rec_get(m, i + 1, T_GROUP));
-		printf(" ");
-		put_safe(stdout, proto_rec_get(m, i + 1, T_DETAIL));
-		printf("\n");
-	}
+static struct table *audit_table(void)
+{
+	static const char *const h[] = { "AT", "EVENT", "GRANT", "ACTOR", "USER", "GROUP", "DETAIL" };
+	static const enum table_col k[] = { TABLE_NAME, TABLE_NAME, TABLE_NAME, TABLE_NAME,
+					    TABLE_NAME, TABLE_NAME, TABLE_FREE };
+
+	return table_new(7, h, k);
+}
+
+/* One event record (its fields from start) as a table row. */
+static int audit_row(struct table *t, const struct proto_msg *m, size_t start)
+{
+	const char *cells[7];
+	char at[64], id[24];
+	int64_t gid = proto_rec_int(m, start, T_ID);
+
+	fmt_time(proto_rec_int(m, start, T_AT), at, sizeof(at));
+	if (gid > 0)
+		snprintf(id, sizeof(id), "%lld", (long long)gid);
+	else
+		ojit_strlcpy(id, "-", sizeof(id));
+	cells[0] = at;
+	cells[1] = proto_rec_get(m, start, T_EVENT);
+	cells[2] = id;
+	cells[3] = proto_rec_get(m, start, T_ACTOR);
+	cells[4] = proto_rec_get(m, start, T_USER);
+	cells[5] = proto_rec_get(m, start, T_GROUP);
+	cells[6] = proto_rec_get(m, start, T_DETAIL);
+	if (table_add(t, cells) != 0)
+		return -1;
+	table_color(t, 1, state_color(cells[1]));
+	return 0;
 }
 
 static void print_one_grant(const struct proto_msg *m)
@@ -283,14 +373,13 @@ static int cmd_list(const char *socket_path, int json, int all, int pending, con
 {
 	struct proto_msg m;
 	cJSON *grants = json ? cJSON_CreateArray() : NULL, *errtop = NULL;
+	struct table *t = json ? NULL : grants_table();
 	char cursor[32] = "";
-	size_t pages = 0, shown = 0;
+	size_t pages = 0;
 	int fd = -1, rc = EXIT_OK;
 
-	if (json && grants == NULL)
+	if (json ? grants == NULL : t == NULL)
 		return EXIT_FAIL;
-	if (!json)
-		printf("%-6s %-12s %-24s %-18s %-25s %s\n", "ID", "USER", "GROUP", "STATE", "ENDS", "LEFT");
 	for (;;) {
 		const char *next;
 
@@ -318,8 +407,10 @@ static int cmd_list(const char *socket_path, int json, int all, int pending, con
 				cJSON_AddItemToArray(grants, it);
 			cJSON_Delete(arr);
 			cJSON_Delete(top);
-		} else {
-			shown += print_grant_rows(&m);
+		} else if (grant_rows(t, &m) != 0) {
+			rc = EXIT_FAIL;
+			proto_msg_free(&m);
+			break;
 		}
 		next = proto_get(&m, T_CURSOR);
 		/* each cursor must move down the ids, or the listing would not end */
@@ -339,18 +430,17 @@ static int cmd_list(const char *socket_path, int json, int all, int pending, con
 		close(fd);
 	if (json) {
 		/* an ERROR's code and message, as for any other command */
-		cJSON *top = errtop != NULL ? errtop : cJSON_CreateObject();
-		char *out;
+		cJSON *top = errtop != NULL ? errtop : json_top();
 
 		cJSON_AddBoolToObject(top, "ok", rc == EXIT_OK);
 		cJSON_AddItemToObject(top, "grants", grants);
-		out = cJSON_Print(top);
-		printf("%s\n", out ? out : "{}");
-		free(out);
-		cJSON_Delete(top);
-	} else if (rc == EXIT_OK && shown == 0) {
-		printf("(none)\n");
+		if (json_print(top) != 0 && rc == EXIT_OK)
+			rc = EXIT_FAIL;
+	} else if (rc == EXIT_OK) {
+		/* the whole listing as one table: widths from every page */
+		rc = print_table(t);
 	}
+	table_free(t);
 	return rc;
 }
 
@@ -368,7 +458,7 @@ static int cmd_usage(const char *cmd)
 	else if (strcmp(cmd, "list") == 0)
 		fprintf(stderr, " [--all] [--pending] [--user USER (root)]\n");
 	else if (strcmp(cmd, "audit") == 0)
-		fprintf(stderr, " [--since T] [--user U] [--group G]\n");
+		fprintf(stderr, " [--since T] [--user U] [--group G] [--follow]\n");
 	else if (strcmp(cmd, "check") == 0)
 		fprintf(stderr, " GROUP... [--user USER (root)]\n");
 	else if (strcmp(cmd, "flows") == 0)
@@ -590,6 +680,425 @@ static void print_flows(const struct proto_msg *m)
 		printf("\n");
 }
 
+/* `audit`: AUDIT's pages (docs/protocol.md "AUDIT pages"), each above
+ * the row id the last one ended at (its CURSOR), oldest first. */
+#define AUDIT_PAGE 500
+#define AUDIT_PAGES_MAX 100000 /* 50,000,000 records: a daemon whose cursor never ends is cut off */
+
+/* One page's request: the filters, LIMIT, and CURSOR when not NULL. */
+static int audit_request(struct proto_out *o, int has_since, int64_t since, const char *user, const char *grp,
+			 const char *cursor)
+{
+	proto_out_init(o, PROTO_AUDIT);
+	if (has_since)
+		proto_out_add_int(o, T_SINCE, since);
+	if (user != NULL)
+		proto_out_add(o, T_USER, user);
+	if (grp != NULL)
+		proto_out_add(o, T_GROUP, grp);
+	proto_out_add_int(o, T_LIMIT, AUDIT_PAGE);
+	if (cursor != NULL)
+		proto_out_add(o, T_CURSOR, cursor);
+	if (proto_out_finish(o, PROTO_MAX_REQUEST) != 0) {
+		fprintf(stderr, "okta-jit audit: arguments too long\n");
+		proto_out_free(o);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* One page, on a connection of its own (proto_call half-closes). A page
+ * okta-jitd refuses as busy is asked again after a pause, as list's are.
+ * quiet: nothing on stderr when okta-jitd cannot be reached. */
+static int audit_call(const char *socket_path, const struct proto_out *o, int quiet, struct proto_msg *m)
+{
+	char err[256];
+	int fd, r, tries;
+
+	for (tries = 0; tries < 10; tries++) {
+		fd = proto_connect(socket_path, 0, 5000, err, sizeof(err));
+		if (fd < 0) {
+			if (!quiet)
+				fprintf(stderr, "okta-jit: %s (%s)\n", err, socket_path);
+			return EXIT_DAEMON;
+		}
+		r = proto_call(fd, o, m, PROTO_MAX_PAYLOAD, CLIENT_TIMEOUT_MS);
+		close(fd);
+		if (r != 0) {
+			if (!quiet)
+				fprintf(stderr, "okta-jit: no answer from okta-jitd: %s\n", proto_strerror(r));
+			return EXIT_DAEMON;
+		}
+		if (m->type != PROTO_ERROR || proto_get(m, T_CODE) == NULL || strcmp(proto_get(m, T_CODE), "busy") != 0)
+			return EXIT_OK;
+		proto_msg_free(m);
+		usleep(1000 * 1000);
+	}
+	if (!quiet)
+		fprintf(stderr, "okta-jit audit: okta-jitd stayed busy\n");
+	return EXIT_DAEMON;
+}
+
+/* The page's CURSOR (before its first record; each record's own CURSOR
+ * is its row id) into cursor, when it moves up from the one asked with.
+ * 1: a next page, 0: the last page, -1: a cursor that does not move on. */
+static int audit_next(const struct proto_msg *m, char *cursor, size_t n)
+{
+	const char *next = proto_rec_get(m, 0, T_CURSOR);
+	int64_t v, was = 0;
+
+	if (next == NULL)
+		return 0;
+	if (ojit_parse_int64(next, 1, INT64_MAX / 2, &v) != 0 || strlen(next) >= n ||
+	    (cursor[0] != '\0' && (ojit_parse_int64(cursor, 0, INT64_MAX / 2, &was) != 0 || v <= was)))
+		return -1;
+	ojit_strlcpy(cursor, next, n);
+	return 1;
+}
+
+/* An event record's fields (from start) into obj, as `audit --json`'s
+ * events[] and `audit --follow --json`'s lines have them: the row id
+ * (the record's CURSOR) as audit_id. */
+static void audit_json_fields(cJSON *obj, const struct proto_msg *m, size_t start)
+{
+	size_t j;
+
+	for (j = start; j < m->nfields && m->fields[j].tag != T_RECORD; j++) {
+		const struct field_name *fn = field_info(m->fields[j].tag);
+		const char *key = fn == NULL ? NULL : m->fields[j].tag == T_CURSOR ? "audit_id" : fn->name;
+		int64_t v;
+
+		if (key == NULL || cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+			continue;
+		if (fn->numeric && ojit_parse_int64(m->fields[j].val, INT64_MIN / 2, INT64_MAX / 2, &v) == 0)
+			cJSON_AddNumberToObject(obj, key, (double)v);
+		else
+			cJSON_AddStringToObject(obj, key, m->fields[j].val);
+	}
+}
+
+/* `audit` without --follow: every page, as one table (widths from every
+ * page) or one JSON document. */
+static int cmd_audit(const char *socket_path, int json, int has_since, int64_t since, const char *user,
+		     const char *grp)
+{
+	cJSON *events = json ? cJSON_CreateArray() : NULL, *errtop = NULL;
+	struct table *t = json ? NULL : audit_table();
+	char cursor[32] = "";
+	size_t pages = 0, i;
+	int rc = EXIT_OK;
+
+	if (json ? events == NULL : t == NULL) {
+		cJSON_Delete(events);
+		return EXIT_FAIL;
+	}
+	for (;;) {
+		struct proto_out o;
+		struct proto_msg m;
+		int more;
+
+		rc = audit_request(&o, has_since, since, user, grp, cursor[0] ? cursor : NULL);
+		if (rc != EXIT_OK)
+			break;
+		rc = audit_call(socket_path, &o, 0, &m);
+		proto_out_free(&o);
+		if (rc != EXIT_OK)
+			break;
+		if (m.type == PROTO_ERROR) {
+			if (json) {
+				cJSON *arr = reply_json(&m, &errtop);
+
+				cJSON_Delete(arr);
+			} else {
+				fprintf(stderr, "okta-jit audit: ");
+				put_safe(stderr, proto_get(&m, T_MESSAGE));
+				fprintf(stderr, "\n");
+			}
+			rc = exit_for_code(proto_get(&m, T_CODE));
+			proto_msg_free(&m);
+			break;
+		}
+		for (i = 0; i < m.nfields && rc == EXIT_OK; i++) {
+			cJSON *ev;
+
+			if (m.fields[i].tag != T_RECORD)
+				continue;
+			if (!json) {
+				if (audit_row(t, &m, i + 1) != 0)
+					rc = EXIT_FAIL;
+				continue;
+			}
+			ev = cJSON_CreateObject();
+			if (ev == NULL || !cJSON_AddItemToArray(events, ev)) {
+				cJSON_Delete(ev);
+				rc = EXIT_FAIL;
+				continue;
+			}
+			audit_json_fields(ev, &m, i + 1);
+		}
+		more = audit_next(&m, cursor, sizeof(cursor));
+		proto_msg_free(&m);
+		if (rc != EXIT_OK || more == 0)
+			break;
+		if (more < 0 || ++pages >= AUDIT_PAGES_MAX) {
+			fprintf(stderr, "okta-jit audit: okta-jitd's page cursor does not move on; trail cut\n");
+			rc = EXIT_DAEMON;
+			break;
+		}
+	}
+	if (json) {
+		/* an ERROR's code and message, as for any other command */
+		cJSON *top = errtop != NULL ? errtop : json_top();
+
+		cJSON_AddBoolToObject(top, "ok", rc == EXIT_OK);
+		cJSON_AddItemToObject(top, "events", events);
+		if (json_print(top) != 0 && rc == EXIT_OK)
+			rc = EXIT_FAIL;
+	} else if (rc == EXIT_OK) {
+		rc = print_table(t);
+	}
+	table_free(t);
+	return rc;
+}
+
+/* `audit --follow`: AUDIT again every second, printing the rows not yet
+ * printed, until SIGINT/SIGTERM or a reader that went away (SIGPIPE).
+ * Rows are told apart by their id, not taken "after the last id": on a
+ * PostgreSQL ledger shared by granters, ids become visible in the order
+ * their transactions commit, not the order they were drawn. So each poll
+ * asks from a little before the newest row seen (FOLLOW_SLACK), every
+ * page of it (up the row ids, each printed as it comes), and skips the
+ * ids it printed. */
+#define FOLLOW_SLACK 30
+#define FOLLOW_SEEN_MAX 200000
+
+struct follow_seen {
+	int64_t id, at;
+	unsigned long poll; /* the poll that printed it */
+};
+
+struct follow {
+	const char *socket_path, *user, *grp;
+	int json;
+	struct table *t;
+	size_t widths[7];
+	int header;
+	struct follow_seen *seen;
+	size_t nseen, capseen;
+	int64_t newest_at;
+	unsigned long poll;   /* the poll under way */
+	unsigned long pages;  /* pages answered since the start */
+	int down;             /* okta-jitd did not answer the last poll */
+};
+
+static volatile sig_atomic_t follow_stop;
+
+static void follow_signal(int sig)
+{
+	(void)sig;
+	follow_stop = 1;
+}
+
+static int seen_has(const struct follow *f, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < f->nseen; i++)
+		if (f->seen[i].id == id)
+			return 1;
+	return 0;
+}
+
+/* Forget the ids no later page can bring again: those of an earlier poll
+ * older than this poll's SINCE (from), and any older than the window the
+ * next poll asks for. A poll's own pages never repeat an id (each is
+ * above the last), so a long --since stays a short list. */
+static void seen_prune(struct follow *f, int64_t from)
+{
+	size_t i, kept;
+
+	for (i = 0, kept = 0; i < f->nseen; i++) {
+		const struct follow_seen *e = &f->seen[i];
+
+		if (e->at >= f->newest_at - FOLLOW_SLACK || (e->poll != f->poll && e->at >= from))
+			f->seen[kept++] = *e;
+	}
+	f->nseen = kept;
+}
+
+/* One page's new rows: printed (a table's rows, or JSON lines) and
+ * remembered. -1: stdout is gone or no memory. */
+static int follow_print(struct follow *f, const struct proto_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfields; i++) {
+		int64_t id, at;
+
+		if (m->fields[i].tag != T_RECORD)
+			continue;
+		id = proto_rec_int(m, i + 1, T_CURSOR);
+		at = proto_rec_int(m, i + 1, T_AT);
+		if (id <= 0 || seen_has(f, id))
+			continue;
+		if (f->nseen == f->capseen) {
+			size_t cap = f->capseen ? f->capseen * 2 : 256;
+			struct follow_seen *n;
+
+			if (cap > FOLLOW_SEEN_MAX)
+				return -1;
+			n = realloc(f->seen, cap * sizeof(*n));
+			if (n == NULL)
+				return -1;
+			f->seen = n;
+			f->capseen = cap;
+		}
+		f->seen[f->nseen++] = (struct follow_seen){ id, at, f->poll };
+		if (at > f->newest_at)
+			f->newest_at = at;
+		if (f->json) {
+			/* one event a line, the fields of `audit --json`'s events[] */
+			cJSON *doc = json_top();
+			char *line;
+			int ok;
+
+			if (doc == NULL)
+				return -1;
+			audit_json_fields(doc, m, i + 1);
+			line = cJSON_PrintUnformatted(doc);
+			cJSON_Delete(doc);
+			ok = line != NULL && printf("%s\n", line) >= 0;
+			free(line);
+			if (!ok)
+				return -1;
+		} else if (audit_row(f->t, m, i + 1) != 0) {
+			return -1;
+		}
+	}
+	if (!f->json && (table_rows(f->t) > 0 || f->header)) {
+		if (table_print_rows(f->t, stdout, &out_mode, f->widths, f->header) != 0)
+			return -1;
+		f->header = 0;
+		table_clear(f->t);
+	}
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* One poll: every page of the trail from `from`, the first with CURSOR 0
+ * (a follower's poll, docs/protocol.md), each printed as it comes.
+ * EXIT_OK; EXIT_DAEMON when okta-jitd did not answer a page (*fatal 0:
+ * keep following); else *fatal = 1 and the code to exit with. */
+static int follow_poll(struct follow *f, int64_t from, int *fatal)
+{
+	char cursor[32] = "0";
+	size_t pages = 0;
+
+	*fatal = 0;
+	while (!follow_stop) {
+		struct proto_out o;
+		struct proto_msg m;
+		int rc, more;
+
+		rc = audit_request(&o, 1, from, f->user, f->grp, cursor);
+		if (rc != EXIT_OK) {
+			*fatal = 1;
+			return rc;
+		}
+		/* once okta-jitd is down, said once, not every second */
+		rc = audit_call(f->socket_path, &o, f->down || follow_stop, &m);
+		proto_out_free(&o);
+		if (rc != EXIT_OK)
+			return rc;
+		if (f->down)
+			fprintf(stderr, "okta-jit audit: okta-jitd answers again\n");
+		f->down = 0;
+		f->pages++;
+		if (m.type == PROTO_ERROR) {
+			fprintf(stderr, "okta-jit audit: ");
+			put_safe(stderr, proto_get(&m, T_MESSAGE));
+			fprintf(stderr, "\n");
+			rc = exit_for_code(proto_get(&m, T_CODE));
+			proto_msg_free(&m);
+			*fatal = 1;
+			return rc;
+		}
+		if (follow_print(f, &m) != 0) {
+			/* the reader is gone: nothing to say to it */
+			rc = errno == EPIPE ? EXIT_OK : EXIT_FAIL;
+			proto_msg_free(&m);
+			*fatal = 1;
+			return rc;
+		}
+		more = audit_next(&m, cursor, sizeof(cursor));
+		proto_msg_free(&m);
+		seen_prune(f, from);
+		if (more == 0)
+			break;
+		if (more < 0 || ++pages >= AUDIT_PAGES_MAX) {
+			fprintf(stderr, "okta-jit audit: okta-jitd's page cursor does not move on\n");
+			*fatal = 1;
+			return EXIT_DAEMON;
+		}
+	}
+	return EXIT_OK;
+}
+
+static int audit_follow(const char *socket_path, int json, int64_t since, const char *user, const char *grp)
+{
+	struct sigaction sa;
+	struct follow f;
+	int fatal = 0, rc = EXIT_OK;
+
+	memset(&f, 0, sizeof(f));
+	f.socket_path = socket_path;
+	f.user = user;
+	f.grp = grp;
+	f.json = json;
+	f.header = 1;
+	f.t = json ? NULL : audit_table();
+	if (!json && f.t == NULL)
+		return EXIT_FAIL;
+	/* no SA_RESTART: the pause and a poll in flight end at once */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = follow_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+		table_free(f.t);
+		return EXIT_FAIL;
+	}
+	/* a reader that went away (`| head`) is seen as EPIPE on a write */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0) {
+		table_free(f.t);
+		return EXIT_FAIL;
+	}
+	while (!follow_stop) {
+		struct timespec pause = { 1, 0 };
+		int64_t from = since;
+
+		if (f.newest_at - FOLLOW_SLACK > from)
+			from = f.newest_at - FOLLOW_SLACK;
+		f.poll++;
+		rc = follow_poll(&f, from, &fatal);
+		if (fatal)
+			break;
+		if (rc != EXIT_OK) {
+			/* okta-jitd restarting: keep following once it answered */
+			if (f.pages == 0)
+				break;
+			if (!f.down && !follow_stop)
+				fprintf(stderr, "okta-jit audit: following again when okta-jitd answers\n");
+			f.down = 1;
+			rc = EXIT_OK;
+		}
+		while (!follow_stop && nanosleep(&pause, &pause) != 0 && errno == EINTR)
+			;
+	}
+	free(f.seen);
+	table_free(f.t);
+	return follow_stop ? EXIT_OK : rc;
+}
+
 int client_command(const char *socket_path, int json, const char *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = { { "for", required_argument, NULL, 'f' },
@@ -599,11 +1108,12 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 					      { "since", required_argument, NULL, 's' },
 					      { "all", no_argument, NULL, 'a' },
 					      { "pending", no_argument, NULL, 'p' },
+					      { "follow", no_argument, NULL, 'F' },
 					      { "help", no_argument, NULL, 'h' },
 					      { NULL, 0, NULL, 0 } };
 	const char *reason = NULL, *user = NULL, *group = NULL, *since = NULL;
 	int64_t dur = 0, id = 0, since_t = 0;
-	int all = 0, pending = 0, opt, fd = -1, rc = EXIT_FAIL, r;
+	int all = 0, pending = 0, follow = 0, opt, fd = -1, rc = EXIT_FAIL, r;
 	uint8_t type;
 	struct proto_out o;
 	struct proto_msg m;
@@ -638,9 +1148,10 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		return cmd_keys(socket_path, argc, argv);
 	else
 		return -1;
+	table_out_detect(STDOUT_FILENO, &out_mode);
 
 	optind = 0; /* 0: glibc re-initialises, so permuting works after main's "+" scan */
-	while ((opt = getopt_long(argc, argv, "f:r:u:g:s:aph", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:r:u:g:s:apFh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			if (duration_parse(optarg, &dur, &why) != 0) {
@@ -670,6 +1181,11 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 			break;
 		case 'p':
 			pending = 1;
+			break;
+		case 'F':
+			if (type != PROTO_AUDIT)
+				return cmd_usage(cmd);
+			follow = 1;
 			break;
 		case 'h':
 			cmd_usage(cmd);
@@ -717,15 +1233,14 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 			return cmd_usage(cmd);
 		return cmd_list(socket_path, json, all, pending, user);
 	case PROTO_AUDIT:
-		if (argc != 0)
+		if (argc != 0) {
+			proto_out_free(&o);
 			return cmd_usage(cmd);
-		if (since != NULL)
-			proto_out_add_int(&o, T_SINCE, since_t);
-		if (user != NULL)
-			proto_out_add(&o, T_USER, user);
-		if (group != NULL)
-			proto_out_add(&o, T_GROUP, group);
-		break;
+		}
+		proto_out_free(&o);
+		if (follow)
+			return audit_follow(socket_path, json, since != NULL ? since_t : ojit_now(), user, group);
+		return cmd_audit(socket_path, json, since != NULL, since_t, user, group);
 	case PROTO_CHECK:
 		if (argc < 1)
 			return cmd_usage(cmd);
@@ -767,23 +1282,19 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 	}
 	if (json) {
 		cJSON *top = NULL, *arr = reply_json(&m, &top);
-		char *s;
 
 		cJSON_AddBoolToObject(top, "ok", m.type == PROTO_OK);
 		if (type == PROTO_FLOWS && m.type == PROTO_OK)
 			cJSON_Delete(arr), cJSON_DeleteItemFromObject(top, "access_details"), flows_json(&m, top);
-		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_AUDIT || type == PROTO_DRIFT)
-			cJSON_AddItemToObject(top, type == PROTO_AUDIT ? "events" : type == PROTO_DRIFT ? "drift" : "grants",
-					      arr);
+		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_DRIFT)
+			cJSON_AddItemToObject(top, type == PROTO_DRIFT ? "drift" : "grants", arr);
 		else if (cJSON_GetArraySize(arr) > 0)
 			cJSON_AddItemToObject(top, "grant", cJSON_DetachItemFromArray(arr, 0)), cJSON_Delete(arr);
 		else
 			cJSON_Delete(arr);
-		s = cJSON_Print(top);
-		printf("%s\n", s ? s : "{}");
-		free(s);
-		cJSON_Delete(top);
 		rc = m.type == PROTO_OK ? EXIT_OK : exit_for_code(proto_get(&m, T_CODE));
+		if (json_print(top) != 0 && rc == EXIT_OK)
+			rc = EXIT_FAIL;
 		if (type == PROTO_CHECK && m.type == PROTO_OK && proto_get(&m, T_DECISION) != NULL &&
 		    strcmp(proto_get(&m, T_DECISION), "allow") != 0)
 			rc = EXIT_DENIED;
@@ -801,11 +1312,9 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 	switch (type) {
 	case PROTO_LIST:
 	case PROTO_STATUS:
-		print_grants(&m);
-		break;
-	case PROTO_AUDIT:
-		print_audit(&m);
-		break;
+		rc = print_grants(&m);
+		proto_msg_free(&m);
+		return rc;
 	case PROTO_FLOWS:
 		print_flows(&m);
 		break;

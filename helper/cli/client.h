@@ -2,7 +2,8 @@
 #ifndef OJIT_CLIENT_H
 #define OJIT_CLIENT_H
 
-/* Exit codes, documented in okta-jit(1). */
+/* Exit codes, each listed in okta-jit(1)'s EXIT STATUS (a test reads
+ * this enum and the man page). */
 enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,   /* refused, or the operation failed */
@@ -12,6 +13,11 @@ enum {
 	EXIT_DAEMON = 5, /* okta-jitd unreachable or misbehaving */
 	EXIT_DENIED = 6, /* not allowed (authorisation) */
 };
+
+/* The "schema" of every --json document (okta-jit(1) JSON OUTPUT,
+ * docs/cli-json.md): raised when a field changes meaning or goes away,
+ * not when one is added. */
+#define CLI_JSON_SCHEMA 1
 
 /* Run a daemon command (request, approve, deny, revoke, extend, list,
  * status, audit, check, ping). Returns the exit code, or -1 if cmd is not

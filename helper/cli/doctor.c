@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli_key.h"
+#include "client.h"
 #include "config.h"
 #include "jwt.h"
 #include "keyfile.h"
@@ -26,6 +27,7 @@
 #include "okta_api.h"
 #include "okta_http.h"
 #include "okta_key.h"
+#include "table.h"
 #include "util.h"
 
 enum step_result { STEP_PASS, STEP_FAIL, STEP_SKIP, STEP_WARN };
@@ -34,6 +36,7 @@ struct doctor {
 	int json;
 	int failed;
 	cJSON *steps;
+	int color; /* stdout is a colour terminal (table_out_detect) */
 };
 
 static void step(struct doctor *d, enum step_result res, const char *name, const char *fix,
@@ -43,6 +46,7 @@ static void step(struct doctor *d, enum step_result res, const char *name, const
 		 const char *fmt, ...)
 {
 	static const char *const label[] = { "PASS", "FAIL", "SKIP", "WARN" };
+	static const char *const sgr[] = { TABLE_GREEN, TABLE_RED, "2", TABLE_YELLOW };
 	char msg[4096];
 	char fixbuf[1024] = "";
 	va_list ap;
@@ -74,7 +78,11 @@ static void step(struct doctor *d, enum step_result res, const char *name, const
 		return;
 	}
 	line = strtok_r(msg, "\n", &save);
-	printf("%s  %-14s %s\n", label[res], name, line ? line : "");
+	if (d->color)
+		printf("\033[%sm%s\033[0m", sgr[res], label[res]);
+	else
+		printf("%s", label[res]);
+	printf("  %-14s %s\n", name, line ? line : "");
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL)
 		printf("      %s\n", line);
 	if (fixbuf[0] != '\0')
@@ -1146,7 +1154,8 @@ static void check_web(struct doctor *d, struct okta_client *c, const struct ojit
 
 int doctor_run(const char *config_path, const char *user_login, int json)
 {
-	struct doctor d = { json, 0, NULL };
+	struct doctor d = { json, 0, NULL, 0 };
+	struct table_out mode;
 	struct ojit_config *cfg = NULL;
 	struct ojit_buf errs;
 	struct okta_client *c = NULL;
@@ -1158,6 +1167,8 @@ int doctor_run(const char *config_path, const char *user_login, int json)
 	int web_checked = 0;
 
 	ojit_buf_init(&errs, 64 * 1024);
+	table_out_detect(STDOUT_FILENO, &mode);
+	d.color = mode.color;
 	if (json)
 		d.steps = cJSON_CreateArray();
 	if (config_load(config_path, &cfg, &errs) != 0) {
@@ -1266,6 +1277,7 @@ out:
 		cJSON *root = cJSON_CreateObject();
 		char *s;
 
+		cJSON_AddNumberToObject(root, "schema", CLI_JSON_SCHEMA);
 		cJSON_AddBoolToObject(root, "ok", !d.failed);
 		cJSON_AddItemToObject(root, "steps", d.steps);
 		s = cJSON_Print(root);

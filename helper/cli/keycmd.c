@@ -56,6 +56,8 @@ static int print_jwk(EVP_PKEY *pub, const char *kid, const char *spec, int json,
 	if (json) {
 		cJSON *top = cJSON_CreateObject();
 
+		cJSON_AddNumberToObject(top, "schema", CLI_JSON_SCHEMA);
+		cJSON_AddBoolToObject(top, "ok", 1);
 		cJSON_AddStringToObject(top, "kid", kid);
 		cJSON_AddStringToObject(top, "private_key", spec);
 		cJSON_AddItemToObject(top, "jwk", jwk);
@@ -316,6 +318,8 @@ static int key_rotate(const char *config_path, const char *socket_path, int json
 		cJSON *top = cJSON_CreateObject();
 		char *s;
 
+		cJSON_AddNumberToObject(top, "schema", CLI_JSON_SCHEMA);
+		cJSON_AddBoolToObject(top, "ok", 1);
 		cJSON_AddStringToObject(top, "key_id", cfg->next_key_id);
 		cJSON_AddStringToObject(top, "old_key_id", cfg->key_id != NULL ? cfg->key_id : "");
 		cJSON_AddStringToObject(top, "private_key", cfg->next_private_key);

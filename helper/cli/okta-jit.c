@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_key.h"
 #include "client.h"
+#include "complete.h"
 #include "config.h"
 #include "doctor.h"
 #include "keycmd.h"
@@ -14,6 +16,7 @@
 #include "okta_api.h"
 #include "okta_http.h"
 #include "okta_key.h"
+#include "table.h"
 #include "util.h"
 
 
@@ -32,7 +35,7 @@ static void usage(FILE *f)
 		"  revoke ID                    end a grant (or cancel a request) now\n"
 		"  extend ID --for D [--reason TEXT]   ask for more time on an active grant\n"
 		"  check GROUP...               would you pass the login gate now?\n"
-		"  audit [--since T] [--user U] [--group G]   the audit trail (root)\n"
+		"  audit [--since T] [--user U] [--group G] [--follow]   the audit trail (root); --follow: as it is written\n"
 		"  drift                        members of the flows' Okta groups without a grant or a standing place (root)\n"
 		"  keys USER                    USER's SSH keys from Okta, one a line (sshd's AuthorizedKeysCommand)\n"
 		"  doctor [--user OKTA_LOGIN]   check the Okta setup step by step and say how to fix each\n"
@@ -45,7 +48,20 @@ static void usage(FILE *f)
 		"options:\n"
 		"  --config PATH   configuration file (default " OJIT_DEFAULT_CONFIG ")\n"
 		"  --socket PATH   okta-jitd's socket (default: from the config, else " OJIT_DEFAULT_SOCKET ")\n"
-		"  --json          machine-readable output\n");
+		"  --json          machine-readable output (schema 1: okta-jit(1), JSON OUTPUT)\n"
+		"\n"
+		"Tables never cut a name; on a terminal they fit its width (COLUMNS) and are\n"
+		"coloured unless NO_COLOR is set. Exit codes: okta-jit(1), EXIT STATUS.\n");
+}
+
+static int print_version(int json)
+{
+	if (json)
+		printf("{\n\t\"schema\":\t%d,\n\t\"ok\":\ttrue,\n\t\"version\":\t\"%s\"\n}\n", CLI_JSON_SCHEMA,
+		       OJIT_VERSION);
+	else
+		printf("okta-jit %s\n", OJIT_VERSION);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 static int cmd_groups(const char *config_path, int json, int argc, char **argv)
@@ -108,6 +124,7 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
+		cJSON *doc = cJSON_CreateObject();
 		cJSON *arr = cJSON_CreateArray();
 		char *s;
 
@@ -128,29 +145,41 @@ static int cmd_groups(const char *config_path, int json, int argc, char **argv)
 				cJSON_AddNullToObject(o, "flow");
 			cJSON_AddItemToArray(arr, o);
 		}
-		s = cJSON_Print(arr);
-		printf("%s\n", s ? s : "[]");
+		/* an object like every other command's (schema 1; before it,
+		 * this one printed the bare array) */
+		cJSON_AddNumberToObject(doc, "schema", CLI_JSON_SCHEMA);
+		cJSON_AddBoolToObject(doc, "ok", 1);
+		cJSON_AddItemToObject(doc, "groups", arr);
+		s = cJSON_Print(doc);
+		rc = s != NULL && printf("%s\n", s) >= 0 ? EXIT_OK : EXIT_FAIL;
 		free(s);
-		cJSON_Delete(arr);
+		cJSON_Delete(doc);
 	} else {
-		size_t shown = 0;
+		static const char *const h[] = { "ID", "NAME", "FLOW" };
+		struct table *t = table_new(3, h, NULL);
+		struct table_out mode;
 
-		printf("%-22s %-40s %s\n", "ID", "NAME", "FLOW");
-		for (i = 0; i < l.n; i++) {
+		table_out_detect(STDOUT_FILENO, &mode);
+		rc = t != NULL ? EXIT_OK : EXIT_FAIL;
+		for (i = 0; rc == EXIT_OK && i < l.n; i++) {
 			const struct flow_config *f;
-			char name[OKTA_NAME_MAX + 1];
+			const char *cells[3];
 
 			if (strcmp(l.v[i].type, "OKTA_GROUP") != 0)
 				continue;
 			f = config_flow_for_group(cfg, l.v[i].name);
-			ojit_strlcpy(name, l.v[i].name, sizeof(name));
-			ojit_strip_controls(name);
-			printf("%-22s %-40s %s\n", l.v[i].id, name, f ? f->name : "-");
-			shown++;
+			cells[0] = l.v[i].id;
+			cells[1] = l.v[i].name;
+			cells[2] = f ? f->name : "-";
+			if (table_add(t, cells) != 0)
+				rc = EXIT_FAIL;
 		}
-		printf("%zu group(s) okta-jit can manage\n", shown);
+		if (rc == EXIT_OK && table_print(t, stdout, &mode) != 0)
+			rc = EXIT_FAIL;
+		if (rc == EXIT_OK)
+			printf("%zu group(s) okta-jit can manage\n", table_rows(t));
+		table_free(t);
 	}
-	rc = EXIT_OK;
 out:
 	okta_group_list_free(&l);
 	okta_client_free(c);
@@ -216,8 +245,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		case 'V':
-			printf("okta-jit %s\n", OJIT_VERSION);
-			return EXIT_OK;
+			return print_version(json);
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -230,10 +258,10 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	if (strcmp(cmd, "version") == 0) {
-		printf("okta-jit %s\n", OJIT_VERSION);
-		return EXIT_OK;
-	}
+	if (strcmp(cmd, "version") == 0)
+		return print_version(json);
+	if (strcmp(cmd, "__complete") == 0)
+		return complete_run(config_path, socket_path, argc, argv);
 	if (strcmp(cmd, "doctor") != 0 && strcmp(cmd, "groups") != 0 && strcmp(cmd, "key") != 0) {
 		struct ojit_config *cfg = NULL;
 		struct ojit_buf errs;

@@ -95,6 +95,7 @@ void proto_out_add(struct proto_out *o, uint8_t tag, const char *val)
 	put_u16(o->data + o->len + 1, (uint16_t)len);
 	memcpy(o->data + o->len + 3, val, len);
 	o->len += 3 + len;
+	o->nfields++;
 }
 
 void proto_out_add_int(struct proto_out *o, uint8_t tag, long long v)
@@ -116,7 +117,10 @@ void proto_out_add_int(struct proto_out *o, uint8_t tag, long long v)
 
 int proto_out_finish(struct proto_out *o, size_t max_payload)
 {
-	if (o->failed || o->data == NULL || o->len - PROTO_HEADER_LEN > max_payload)
+	/* more fields than proto_parse_payload takes would reach the peer
+	 * as a malformed message: refused here, where the writer can still
+	 * answer something else (okta-jitd: ERROR too_big) */
+	if (o->failed || o->data == NULL || o->len - PROTO_HEADER_LEN > max_payload || o->nfields > PROTO_MAX_FIELDS)
 		return -1;
 	put_u32(o->data + 8, (uint32_t)(o->len - PROTO_HEADER_LEN));
 	return 0;

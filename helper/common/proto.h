@@ -112,13 +112,15 @@ struct proto_msg {
 struct proto_out {
 	unsigned char *data;
 	size_t len, cap;
+	size_t nfields; /* fields added: a reader takes at most PROTO_MAX_FIELDS */
 	int failed;
 };
 
 void proto_out_init(struct proto_out *o, uint8_t type);
 void proto_out_add(struct proto_out *o, uint8_t tag, const char *val);
 void proto_out_add_int(struct proto_out *o, uint8_t tag, long long v);
-/* Finish the header; returns 0, or -1 if anything failed or is too big. */
+/* Finish the header; returns 0, or -1 if anything failed, or the payload
+ * is over max_payload or over PROTO_MAX_FIELDS fields (what a reader takes). */
 int proto_out_finish(struct proto_out *o, size_t max_payload);
 void proto_out_free(struct proto_out *o);
 

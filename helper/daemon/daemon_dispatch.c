@@ -234,18 +234,118 @@ static void do_list(struct jitd *d, const struct actor *a, const struct proto_ms
 	free(c.rows);
 }
 
-static int audit_row_cb(const struct audit_event *e, void *p)
-{
-	struct list_ctx *c = p;
+/* AUDIT pages (issue 22), as LIST's: at most LIMIT records (1-500,
+ * default 200), oldest first, those above CURSOR (an audit row id; none
+ * or 0: from the first row). Before, one reply held the newest 10,000
+ * rows, far more than the 8,192 fields (PROTO_MAX_FIELDS) a reader takes:
+ * past about a thousand records `okta-jit audit` failed as "malformed".
+ * A record is at most 9 fields and about 1.7 KB (struct audit_event
+ * bounds each value), so 500 fit; and a page ends early rather than go
+ * over either bound of a reply, should a record grow fields. */
+#define AUDIT_PAGE_DEFAULT 200
+#define AUDIT_PAGE_MAX 500
+#define AUDIT_PAGE_BYTES (PROTO_MAX_PAYLOAD - 256) /* room for the page's CURSOR */
+#define AUDIT_PAGE_FIELDS (PROTO_MAX_FIELDS - 8)
 
-	proto_out_add(c->o, T_RECORD, "");
-	proto_out_add_int(c->o, T_AT, e->at);
-	proto_out_add(c->o, T_EVENT, e->event);
-	proto_out_add_int(c->o, T_ID, e->grant_id);
-	proto_out_add(c->o, T_ACTOR, e->actor);
-	proto_out_add(c->o, T_USER, e->user);
-	proto_out_add(c->o, T_GROUP, e->grp);
-	proto_out_add(c->o, T_DETAIL, e->detail);
+struct audit_page {
+	struct audit_event *rows; /* oldest first, as the ledger gives them */
+	size_t n, cap;            /* cap: LIMIT + 1, the one more tells a next page */
+};
+
+static int audit_keep_cb(const struct audit_event *e, void *p)
+{
+	struct audit_page *pg = p;
+
+	if (pg->n >= pg->cap)
+		return 1;
+	pg->rows[pg->n++] = *e;
+	return 0;
+}
+
+static void audit_record(struct proto_out *o, const struct audit_event *e)
+{
+	proto_out_add(o, T_RECORD, "");
+	proto_out_add_int(o, T_AT, e->at);
+	proto_out_add(o, T_EVENT, e->event);
+	proto_out_add_int(o, T_ID, e->grant_id);
+	proto_out_add(o, T_ACTOR, e->actor);
+	proto_out_add(o, T_USER, e->user);
+	proto_out_add(o, T_GROUP, e->grp);
+	proto_out_add(o, T_DETAIL, e->detail);
+	/* the row's own id: where the next page starts, and how `okta-jit
+	 * audit --follow` tells the rows it printed from new ones */
+	proto_out_add_int(o, T_CURSOR, e->id);
+}
+
+/* The page: as many of the rows read (up to limit) as a reply holds,
+ * after a CURSOR (the last one's row id) when more rows follow. */
+static void audit_page_reply(struct proto_out *o, const struct audit_page *pg, size_t limit)
+{
+	size_t n, i, bytes = 0, fields = 0;
+
+	for (n = 0; n < pg->n && n < limit; n++) {
+		struct proto_out one;
+		size_t b;
+
+		proto_out_init(&one, PROTO_OK);
+		audit_record(&one, &pg->rows[n]);
+		b = one.len - PROTO_HEADER_LEN;
+		if (one.failed || bytes + b > AUDIT_PAGE_BYTES || fields + one.nfields > AUDIT_PAGE_FIELDS) {
+			proto_out_free(&one);
+			break;
+		}
+		bytes += b;
+		fields += one.nfields;
+		proto_out_free(&one);
+	}
+	/* the first record always fits (each value is bounded): a page moves on */
+	if (n == 0 && pg->n > 0)
+		n = 1;
+	/* the cursor first, before any record (a record's fields run to the
+	 * next RECORD) */
+	if (n < pg->n)
+		proto_out_add_int(o, T_CURSOR, pg->rows[n - 1].id);
+	for (i = 0; i < n; i++)
+		audit_record(o, &pg->rows[i]);
+}
+
+/* Read one page (ledger_audit_list's or, grant_id > 0, one grant's) and
+ * answer it. */
+static void audit_answer_page(struct jitd *d, struct proto_out *o, int64_t since, const char *user, const char *grp,
+			      int64_t grant_id, int64_t cursor, int64_t limit)
+{
+	struct audit_page pg = { NULL, 0, (size_t)limit + 1 };
+	int r;
+
+	pg.rows = calloc(pg.cap, sizeof(*pg.rows));
+	if (pg.rows == NULL) {
+		reply_error(o, "error", "out of memory");
+		return;
+	}
+	if (grant_id > 0)
+		r = ledger_audit_list_grant(d->ledger, grant_id, cursor, pg.cap, audit_keep_cb, &pg);
+	else
+		r = ledger_audit_list(d->ledger, since, user, grp, cursor, pg.cap, audit_keep_cb, &pg);
+	/* an unread page is an error, never an empty last page: a reader
+	 * would take the trail for complete */
+	if (r != LEDGER_OK)
+		reply_error(o, "ledger", ledger_last_error(d->ledger));
+	else
+		audit_page_reply(o, &pg, (size_t)limit);
+	free(pg.rows);
+}
+
+/* AUDIT's CURSOR (0 allowed: a follower's first page) and LIMIT. */
+static int audit_page_args(const struct proto_msg *m, int64_t *cursor, int64_t *limit)
+{
+	const char *cur = proto_get(m, T_CURSOR), *lim = proto_get(m, T_LIMIT);
+
+	*cursor = 0;
+	*limit = AUDIT_PAGE_DEFAULT;
+	if (cur != NULL && ojit_parse_int64(cur, 0, INT64_MAX / 2, cursor) != 0)
+		return -1;
+	if (lim != NULL && ojit_parse_int64(lim, 1, AUDIT_PAGE_MAX, limit) != 0)
+		return -1;
 	return 0;
 }
 
@@ -564,19 +664,22 @@ static void do_drift(struct jitd *d, const struct actor *a, struct proto_out *o)
 	}
 }
 
-static void do_audit_grant(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o,
-			   struct list_ctx *c)
+static void do_audit_grant(struct jitd *d, const struct actor *a, const struct proto_msg *m, struct proto_out *o)
 {
 	struct jit_result res;
 	struct grant g;
 	char login[OKTA_LOGIN_MAX + 1];
-	int64_t id = 0;
+	int64_t id = 0, cursor, limit;
 	int may = 0;
 
 	memset(&res, 0, sizeof(res));
 	if (parse_id(m, &id) != 0 || proto_get(m, T_USER) != NULL || proto_get(m, T_GROUP) != NULL ||
 	    proto_get(m, T_SINCE) != NULL) {
 		reply_error(o, "invalid", "on the web, AUDIT reads one grant's trail: name its ID and nothing else");
+		return;
+	}
+	if (audit_page_args(m, &cursor, &limit) != 0) {
+		reply_error(o, "invalid", "bad cursor or limit (1-500)");
 		return;
 	}
 	memset(&g, 0, sizeof(g));
@@ -594,7 +697,7 @@ static void do_audit_grant(struct jitd *d, const struct actor *a, const struct p
 		return;
 	}
 	audits_settle();
-	ledger_audit_list_grant(d->ledger, id, 1000, audit_row_cb, c);
+	audit_answer_page(d, o, 0, NULL, NULL, id, cursor, limit);
 }
 
 /* FLOWS (issue 19): the flows the caller may request, what the request
@@ -812,12 +915,11 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		do_key_rotate(d, a, o);
 		return;
 	case PROTO_AUDIT: {
-		struct list_ctx c = { o, d, a, 0, 0, NULL, 0, 0, 0, 0 };
-		int64_t since = 0;
+		int64_t since = 0, cursor, limit;
 		const char *s = proto_get(m, T_SINCE);
 
 		if (a->web) {
-			do_audit_grant(d, a, m, o, &c);
+			do_audit_grant(d, a, m, o);
 			return;
 		}
 		if (!a->is_root) {
@@ -829,9 +931,20 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 			reply_error(o, "invalid", "bad --since");
 			return;
 		}
+		if (audit_page_args(m, &cursor, &limit) != 0) {
+			reply_error(o, "invalid", "bad cursor or limit (1-500)");
+			return;
+		}
 		audits_settle();
-		refusals_flush(d, 1);
-		ledger_audit_list(d->ledger, since, proto_get(m, T_USER), proto_get(m, T_GROUP), 10000, audit_row_cb, &c);
+		/* Only a listing's first page (no CURSOR) writes every refusal
+		 * count owed, so a refusal is in the trail by the time root
+		 * reads it. A later page, and a follower's poll (CURSOR: `okta-jit
+		 * audit --follow`, every second, sends CURSOR 0 on its first
+		 * page), writes only those whose minute is over: forcing them out
+		 * each poll would turn the bounded rate of one row a minute per
+		 * key into one a second. */
+		refusals_flush(d, proto_get(m, T_CURSOR) == NULL);
+		audit_answer_page(d, o, since, proto_get(m, T_USER), proto_get(m, T_GROUP), 0, cursor, limit);
 		return;
 	}
 	default:

@@ -266,17 +266,18 @@ int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, cons
 	return l->ops->audit_add(l->b, event, grant_id, actor, user, grp, detail);
 }
 
-int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp, size_t limit,
-		      audit_cb cb, void *ctx)
+int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp, int64_t after_id,
+		      size_t limit, audit_cb cb, void *ctx)
 {
-	return l->ops->audit_list(l->b, since, user, grp, 0, limit, cb, ctx);
+	return l->ops->audit_list(l->b, since, user, grp, 0, after_id, limit, cb, ctx);
 }
 
-int ledger_audit_list_grant(struct ledger *l, int64_t grant_id, size_t limit, audit_cb cb, void *ctx)
+int ledger_audit_list_grant(struct ledger *l, int64_t grant_id, int64_t after_id, size_t limit, audit_cb cb,
+			    void *ctx)
 {
 	if (grant_id <= 0)
 		return LEDGER_ERR;
-	return l->ops->audit_list(l->b, 0, NULL, NULL, grant_id, limit, cb, ctx);
+	return l->ops->audit_list(l->b, 0, NULL, NULL, grant_id, after_id, limit, cb, ctx);
 }
 
 int ledger_notify_add(struct ledger *l, struct notification *n)

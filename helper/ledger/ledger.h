@@ -74,10 +74,15 @@ void ledger_unclaim_member(struct ledger *l, const char *user, const char *grp);
 
 int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor,
 		     const char *user, const char *grp, const char *detail);
-int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp,
+/* One page of the trail: the oldest limit rows with an id above after_id
+ * (0: from the first) at or after since, of user and grp when not NULL,
+ * oldest first (by id). The next page goes on above the last id given
+ * (AUDIT's CURSOR, docs/protocol.md). */
+int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp, int64_t after_id,
 		      size_t limit, audit_cb cb, void *ctx);
-/* One grant's trail (grant_id > 0), oldest first, the newest limit. */
-int ledger_audit_list_grant(struct ledger *l, int64_t grant_id, size_t limit, audit_cb cb, void *ctx);
+/* The same for one grant's trail (grant_id > 0). */
+int ledger_audit_list_grant(struct ledger *l, int64_t grant_id, int64_t after_id, size_t limit, audit_cb cb,
+			    void *ctx);
 
 /* The notification queue. add sets n->id. due: waiting rows (sent_at = 0,
  * dropped_at = 0, next_attempt_at <= now) of target (NULL: every target)

@@ -30,8 +30,8 @@ struct ledger_ops {
 	void (*unclaim)(void *b, int64_t grant_id);
 	int (*audit_add)(void *b, const char *event, int64_t grant_id, const char *actor, const char *user,
 			 const char *grp, const char *detail);
-	int (*audit_list)(void *b, int64_t since, const char *user, const char *grp, int64_t grant_id, size_t limit,
-			  audit_cb cb, void *ctx);
+	int (*audit_list)(void *b, int64_t since, const char *user, const char *grp, int64_t grant_id,
+			  int64_t after_id, size_t limit, audit_cb cb, void *ctx);
 	int (*notify_add)(void *b, struct notification *n);
 	int (*notify_due)(void *b, const char *target, int64_t after_id, int64_t now, size_t limit, notify_cb cb,
 			  void *ctx);

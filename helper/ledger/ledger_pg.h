@@ -76,7 +76,7 @@ void ledger_pg_unclaim(void *b, int64_t grant_id);
 int ledger_pg_audit_add(void *b, const char *event, int64_t grant_id, const char *actor, const char *user,
 			const char *grp, const char *detail);
 int ledger_pg_audit_list(void *b, int64_t since, const char *user, const char *grp, int64_t grant_id,
-			size_t limit, audit_cb cb, void *ctx);
+			 int64_t after_id, size_t limit, audit_cb cb, void *ctx);
 int ledger_pg_notify_add(void *b, struct notification *n);
 int ledger_pg_notify_due(void *b, const char *target, int64_t after_id, int64_t now, size_t limit, notify_cb cb,
 			 void *ctx);

@@ -38,8 +38,8 @@ int ledger_pg_audit_add(void *b, const char *event, int64_t grant_id, const char
 	return r;
 }
 
-int ledger_pg_audit_list(void *b, int64_t since, const char *user, const char *grp, int64_t grant_id, size_t limit,
-			 audit_cb cb, void *ctx)
+int ledger_pg_audit_list(void *b, int64_t since, const char *user, const char *grp, int64_t grant_id,
+			 int64_t after_id, size_t limit, audit_cb cb, void *ctx)
 {
 	struct pg_ledger *p = b;
 	struct params pa = { 0 };
@@ -52,18 +52,18 @@ int ledger_pg_audit_list(void *b, int64_t since, const char *user, const char *g
 	ledger_pg_text(&pa, grp);
 	ledger_pg_limit(&pa, limit);
 	ledger_pg_int(&pa, grant_id);
+	ledger_pg_int(&pa, after_id);
 	pthread_mutex_lock(&p->lock);
 	res = ledger_pg_run(p, "audit list",
 			    "SELECT id, at, event, grant_id, actor, \"user\", grp, detail FROM audit"
 			    " WHERE at >= $1::bigint AND ($2::text IS NULL OR \"user\" = $2::text)"
 			    " AND ($3::text IS NULL OR grp = $3::text) AND ($5::bigint = 0 OR grant_id = $5::bigint)"
-			    " ORDER BY id DESC LIMIT $4::bigint",
+			    " AND id > $6::bigint ORDER BY id LIMIT $4::bigint",
 			    &pa, PGRES_TUPLES_OK, 1);
 	pthread_mutex_unlock(&p->lock);
 	if (res == NULL)
 		return LEDGER_ERR;
-	/* oldest first reads naturally as a trail */
-	for (i = PQntuples(res) - 1; i >= 0; i--) {
+	for (i = 0; i < PQntuples(res); i++) {
 		memset(&e, 0, sizeof(e));
 		e.id = ledger_pg_val_i64(res, i, 0);
 		e.at = ledger_pg_val_i64(res, i, 1);

@@ -44,7 +44,7 @@ out:
 }
 
 int ledger_sqlite_audit_list(void *b, int64_t since, const char *user, const char *grp, int64_t grant_id,
-			     size_t limit, audit_cb cb, void *ctx)
+			     int64_t after_id, size_t limit, audit_cb cb, void *ctx)
 {
 	struct sq *l = b;
 	sqlite3_stmt *st = NULL;
@@ -56,7 +56,7 @@ int ledger_sqlite_audit_list(void *b, int64_t since, const char *user, const cha
 	if (sqlite3_prepare_v2(l->db,
 			       "SELECT id, at, event, grant_id, actor, \"user\", grp, detail FROM audit"
 			       " WHERE at >= ?1 AND (?2 IS NULL OR \"user\" = ?2) AND (?3 IS NULL OR grp = ?3)"
-			       " AND (?5 = 0 OR grant_id = ?5) ORDER BY id DESC LIMIT ?4",
+			       " AND (?5 = 0 OR grant_id = ?5) AND id > ?6 ORDER BY id LIMIT ?4",
 			       -1, &st, NULL) != SQLITE_OK) {
 		ledger_sqlite_set_err(l, "audit list");
 		pthread_mutex_unlock(&l->lock);
@@ -69,6 +69,7 @@ int ledger_sqlite_audit_list(void *b, int64_t since, const char *user, const cha
 		sqlite3_bind_text(st, 3, grp, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
 	sqlite3_bind_int64(st, 5, grant_id);
+	sqlite3_bind_int64(st, 6, after_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct audit_event *e;
 
@@ -98,9 +99,9 @@ int ledger_sqlite_audit_list(void *b, int64_t since, const char *user, const cha
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&l->lock);
-	/* oldest first reads naturally as a trail */
-	for (i = count; r == LEDGER_OK && i > 0; i--)
-		if (cb(&rows[i - 1], ctx) != 0)
+	/* the callback runs unlocked: it may read the ledger again */
+	for (i = 0; r == LEDGER_OK && i < count; i++)
+		if (cb(&rows[i], ctx) != 0)
 			break;
 	free(rows);
 	return r;

@@ -475,49 +475,85 @@ static size_t find_record(const struct proto_msg *m, int64_t id)
 }
 
 /* The grant's trail: okta-jitd serves AUDIT ID on the web socket to the
- * grant's own person and to those who may approve it. */
+ * grant's own person and to those who may approve it, in pages (CURSOR,
+ * LIMIT; docs/protocol.md "AUDIT pages"), oldest first: read up to what a
+ * web page holds. */
+#define WEB_AUDIT_PAGE 500
+#define WEB_AUDIT_PAGES_MAX 4
+
 static void put_audit(const struct web_ctx *c, struct ojit_buf *b, int64_t id)
 {
-	struct proto_out o;
-	struct proto_msg m;
-	char err[256];
-	size_t i, n = 0;
+	char cursor[32] = "", err[256];
+	size_t i, n = 0, pages;
+	int cut = 0;
 
-	proto_out_init(&o, PROTO_AUDIT);
-	proto_out_add_int(&o, T_ID, id);
 	web_html_lit(b, "<h2>Audit trail</h2>");
-	if (web_jitd_call(c->cfg->socket, c->sess->id_token, &o, &m, err, sizeof(err)) != 0) {
-		web_html_lit(b, "<p class=\"muted\">okta-jitd did not answer.</p>");
-		goto out;
-	}
-	if (m.type != PROTO_OK) {
-		web_html_lit(b, "<p class=\"muted\">Not shown: ");
-		web_html_esc(b, proto_get(&m, T_MESSAGE));
-		web_html_lit(b, "</p>");
-		goto out_msg;
-	}
-	web_html_lit(b, "<table><tr><th>When</th><th>Event</th><th>By</th><th>Detail</th></tr>");
-	for (i = 0; i < m.nfields; i++) {
-		if (m.fields[i].tag != T_RECORD || proto_rec_int(&m, i + 1, T_ID) != id)
-			continue;
-		web_html_lit(b, "<tr><td>");
-		put_time(b, proto_rec_int(&m, i + 1, T_AT));
-		web_html_lit(b, "</td><td>");
-		web_html_esc(b, proto_rec_get(&m, i + 1, T_EVENT));
-		web_html_lit(b, "</td><td>");
-		web_html_esc(b, proto_rec_get(&m, i + 1, T_ACTOR));
-		web_html_lit(b, "</td><td>");
-		web_html_esc(b, proto_rec_get(&m, i + 1, T_DETAIL));
-		web_html_lit(b, "</td></tr>");
-		n++;
+	for (pages = 0;; pages++) {
+		struct proto_out o;
+		struct proto_msg m;
+		const char *next;
+		int64_t was = 0, v = 0;
+
+		if (pages >= WEB_AUDIT_PAGES_MAX || b->len > WEB_PAGE_MAX / 2) {
+			cut = 1;
+			break;
+		}
+		proto_out_init(&o, PROTO_AUDIT);
+		proto_out_add_int(&o, T_ID, id);
+		proto_out_add_int(&o, T_LIMIT, WEB_AUDIT_PAGE);
+		if (cursor[0] != '\0')
+			proto_out_add(&o, T_CURSOR, cursor);
+		if (web_jitd_call(c->cfg->socket, c->sess->id_token, &o, &m, err, sizeof(err)) != 0) {
+			proto_out_free(&o);
+			if (pages > 0)
+				web_html_lit(b, "</table>");
+			web_html_lit(b, "<p class=\"muted\">okta-jitd did not answer.</p>");
+			return;
+		}
+		proto_out_free(&o);
+		if (m.type != PROTO_OK) {
+			if (pages > 0)
+				web_html_lit(b, "</table>");
+			web_html_lit(b, "<p class=\"muted\">Not shown: ");
+			web_html_esc(b, proto_get(&m, T_MESSAGE));
+			web_html_lit(b, "</p>");
+			proto_msg_free(&m);
+			return;
+		}
+		if (pages == 0)
+			web_html_lit(b, "<table><tr><th>When</th><th>Event</th><th>By</th><th>Detail</th></tr>");
+		for (i = 0; i < m.nfields; i++) {
+			if (m.fields[i].tag != T_RECORD || proto_rec_int(&m, i + 1, T_ID) != id)
+				continue;
+			web_html_lit(b, "<tr><td>");
+			put_time(b, proto_rec_int(&m, i + 1, T_AT));
+			web_html_lit(b, "</td><td>");
+			web_html_esc(b, proto_rec_get(&m, i + 1, T_EVENT));
+			web_html_lit(b, "</td><td>");
+			web_html_esc(b, proto_rec_get(&m, i + 1, T_ACTOR));
+			web_html_lit(b, "</td><td>");
+			web_html_esc(b, proto_rec_get(&m, i + 1, T_DETAIL));
+			web_html_lit(b, "</td></tr>");
+			n++;
+		}
+		/* the page's CURSOR comes before its first record (each record
+		 * carries its row id as CURSOR too); it must move up the ids, or
+		 * the trail would not end */
+		next = proto_rec_get(&m, 0, T_CURSOR);
+		if (next == NULL || strlen(next) >= sizeof(cursor) || ojit_parse_int64(next, 1, INT64_MAX / 2, &v) != 0 ||
+		    (cursor[0] != '\0' && (ojit_parse_int64(cursor, 1, INT64_MAX / 2, &was) != 0 || v <= was))) {
+			proto_msg_free(&m);
+			break;
+		}
+		ojit_strlcpy(cursor, next, sizeof(cursor));
+		proto_msg_free(&m);
 	}
 	web_html_lit(b, "</table>");
-	if (n == 0)
+	if (n == 0 && !cut)
 		web_html_lit(b, "<p class=\"muted\">No events.</p>");
-out_msg:
-	proto_msg_free(&m);
-out:
-	proto_out_free(&o);
+	else if (cut)
+		ojit_buf_printf(b, "<p class=\"muted\" id=\"trail-cut\">The first %zu events; the trail goes on "
+				"(root reads it all with okta-jit audit).</p>", n);
 }
 
 void web_page_grant(const struct web_ctx *c, struct web_resp *r, int64_t id)

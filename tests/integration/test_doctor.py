@@ -197,7 +197,7 @@ def test_doctor_json_good_setup(cfg, okta):
     r = cli(cfg, "--json", "doctor")
     assert r.rc == 0, r
     doc = json.loads(r.out)
-    assert doc["ok"] is True
+    assert doc["ok"] is True and doc["schema"] == 1  # issue 22: the --json schema's version
     assert doc["steps"] and all(s["result"] == "PASS" for s in doc["steps"])
     assert {"config", "key", "token", "user", "group"} <= {s["step"] for s in doc["steps"]}
 
@@ -264,7 +264,11 @@ def test_groups_lists_only_okta_groups_across_pages(cfg, okta):
 def test_groups_json(cfg, okta):
     r = cli(cfg, "--json", "groups")
     assert r.rc == 0, r
-    doc = json.loads(r.out)
+    # issue 22: an object with the schema's version, like every --json
+    # document (it was the bare array)
+    top = json.loads(r.out)
+    assert top["schema"] == 1 and top["ok"] is True, top
+    doc = top["groups"]
     assert {g["id"]: (g["name"], g["flow"] or "-") for g in doc} == OKTA_GROUPS
     assert all(g["type"] == "OKTA_GROUP" for g in doc)
 
@@ -272,7 +276,7 @@ def test_groups_json(cfg, okta):
 def test_groups_search_narrows(cfg, okta):
     r = cli(cfg, "--json", "groups", "--search", "prod")
     assert r.rc == 0, r
-    doc = json.loads(r.out)
+    doc = json.loads(r.out)["groups"]
     assert [(g["name"], g["flow"]) for g in doc] == [("prod-db-ssh", "prod-db")]
 
 

@@ -247,6 +247,12 @@ def script(d):
         call("audit_list", limit=100, **kw)
     call("audit_list", limit=2)
     call("audit_list", limit=100, stop_after=2)
+    # a page above a row id (AUDIT's CURSOR, issue 22): the oldest rows first
+    for kw in ({"limit": 2, "after_id": 2}, {"limit": 100, "after_id": 4}, {"limit": 100, "after_id": 5},
+               {"limit": 100, "after_id": 1, "user": "bob"}, {"limit": 100, "after_id": 2, "user": "bob"}):
+        call("audit_list", **kw)
+    call("audit_list", limit=100, grant_id=3, after_id=2)
+    call("audit_list", limit=100, grant_id=3, after_id=1)
     for gid in (3, 5, 999):  # one grant's trail (AUDIT ID, issue 19)
         call("audit_list", limit=100, grant_id=gid)
     # sessions
@@ -348,7 +354,17 @@ def test_same_answers_on_sqlite_and_postgresql(open_backend):
     assert [r["rc"] for op, kw, r in b if op == "session_close"] == [OK, NOTFOUND, NOTFOUND]
     audit = ans("audit_list", limit=100)["rows"]
     assert [e["event"] for e in audit] == ["request", "approve", "expired", "note", "odd"]
-    assert [e["event"] for e in ans("audit_list", limit=2)["rows"]] == ["note", "odd"]
+    assert [e["event"] for e in ans("audit_list", limit=2)["rows"]] == ["request", "approve"]
+    assert [e["id"] for e in audit] == sorted(e["id"] for e in audit)
+    ids = [e["id"] for e in audit]
+    assert ids == list(range(ids[0], ids[0] + 5)), ids  # a fresh ledger: 1..5 on both
+    assert [e["event"] for e in ans("audit_list", limit=2, after_id=2)["rows"]] == ["expired", "note"]
+    assert [e["event"] for e in ans("audit_list", limit=100, after_id=4)["rows"]] == ["odd"]
+    assert ans("audit_list", limit=100, after_id=5)["rows"] == []
+    assert [e["event"] for e in ans("audit_list", limit=100, after_id=1, user="bob")["rows"]] == ["approve", "expired"]
+    assert [e["event"] for e in ans("audit_list", limit=100, after_id=2, user="bob")["rows"]] == ["expired"]
+    assert [e["event"] for e in ans("audit_list", limit=100, grant_id=3, after_id=1)["rows"]] == ["approve"]
+    assert ans("audit_list", limit=100, grant_id=3, after_id=2)["rows"] == []
     assert [e["event"] for e in ans("audit_list", limit=100, user="bob")["rows"]] == ["approve", "expired"]
     assert [e["event"] for e in ans("audit_list", limit=100, user="")["rows"]] == ["note"]
     assert [e["event"] for e in ans("audit_list", limit=100, grant_id=3)["rows"]] == ["approve"]

@@ -9,8 +9,13 @@
 * LIST pages (CURSOR, LIMIT): more than 1,000 pending requests are listed
   completely by `okta-jit list --pending` and by okta-jit-web's approvals
   page, signed in through the fake Okta.
+* AUDIT pages (issue 22): a grant's trail of more than 1,000 events is
+  read page by page on the web socket and shown whole on the grant's
+  page (up to 2,000 events, then it says it is cut).
 """
 import re
+import sqlite3
+import time
 
 import pytest
 
@@ -149,3 +154,43 @@ def test_over_a_thousand_pending_requests_are_listed_whole(stack):
     shown = set(int(x) for x in re.findall(r'<a href="/grants/(\d+)">', body))
     assert shown == ids and '<p class="muted" id="count">1100 waiting.</p>' in body, (len(shown), body[-500:])
     assert "ticket &lt;b&gt;7&lt;/b&gt;" in body and "<b>7</b>" not in body
+
+
+def seed_trail(env, gid, first, n):
+    """n events of grant gid straight into the SQLite ledger's audit table
+    (the columns okta-jitd's INSERT writes), marked n=first..."""
+    now = int(time.time())
+    db = sqlite3.connect(env.ledger_path, timeout=30)
+    try:
+        db.executemany("INSERT INTO audit (at, event, grant_id, actor, \"user\", grp, detail) VALUES (?,?,?,?,?,?,?)",
+                       [(now, "check_grace", gid, "pam", "ojt-alice", "prod-db-ssh", "why=seed n=%d" % i)
+                        for i in range(first, first + n)])
+        db.commit()
+    finally:
+        db.close()
+
+
+def test_a_grants_trail_of_over_a_thousand_events_in_pages(stack):
+    gid = pending_request(stack)
+    seed_trail(stack.env, gid, 0, 1100)
+    alice = mint(stack, ALICE)
+    # the web socket pages as the root socket does: LIMIT records, the
+    # page's CURSOR first, the next page above it
+    t, f = call(stack.web_sock, AUDIT, tlv(T_ID, str(gid)) + tlv(T_LIMIT, "500"), alice)
+    assert t == P_OK and f[0][0] == T_CURSOR and len(records(f)) == 500, f[:3]
+    t, g = call(stack.web_sock, AUDIT, tlv(T_ID, str(gid)) + tlv(T_LIMIT, "500") + tlv(T_CURSOR, f[0][1]), alice)
+    assert t == P_OK and len(records(g)) == 500 and int(records(g)[0][T_CURSOR]) > int(f[0][1]), g[:3]
+    t, f = call(stack.web_sock, AUDIT, tlv(T_ID, str(gid)) + tlv(T_LIMIT, "501"), alice)
+    assert t == P_ERROR and first(f, T_CODE) == "invalid", f
+    # the grant's page shows every event, oldest first (it showed the
+    # newest 1,000 of one reply before)
+    b = stack.browser().sign_in("ojt-alice@example.com")
+    st, _, body = b.get("/grants/%d" % gid)
+    assert st == 200, body[:500]
+    assert [int(x) for x in re.findall(r"why=seed n=(\d+)<", body)] == list(range(1100))
+    assert "<td>requested</td>" in body and 'id="trail-cut"' not in body
+    # past four pages it stops and says so
+    seed_trail(stack.env, gid, 1100, 1000)
+    st, _, body = b.get("/grants/%d" % gid)
+    assert st == 200 and [int(x) for x in re.findall(r"why=seed n=(\d+)<", body)] == list(range(1999))
+    assert '<p class="muted" id="trail-cut">The first 2000 events;' in body, body[-600:]

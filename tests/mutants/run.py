@@ -257,6 +257,13 @@ MUTANTS = [
       "} else if (check_group_gone(d, groups[0], gone_code, sizeof(gone_code), gone_why, sizeof(gone_why))) {",
       "} else if (0) {", [OKTA_LIFECYCLE], "deleted_group_ends",
       why="a check of a group deleted in Okta says so (group_deleted), and doctor names the fix"),
+    M("follow-forces-refusal-counts", "helper/daemon/daemon_dispatch.c", "refusals_flush(d, proto_get(m, T_CURSOR) == NULL);",
+      "refusals_flush(d, 1);", ["tests/integration/test_cli_output.py"], "refusal_counts",
+      why="issue 22: `audit --follow` polling every second does not turn the one-row-a-minute bound of "
+          "non-root refusals into one a second"),
+    M("audit-page-without-cursor", "helper/daemon/daemon_dispatch.c", "if (n < pg->n)", "if (0)",
+      ["tests/integration/test_audit_pages.py"], "text_and_json and sqlite",
+      why="issue 22: an AUDIT page that does not say more follow would end `okta-jit audit` at its first page"),
 ]
 
 class MutantError(Exception):

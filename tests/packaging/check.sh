@@ -70,6 +70,7 @@ if getent group okta-jit-web >/dev/null; then
 fi
 
 BINARIES=(/usr/sbin/okta-jitd /usr/bin/okta-jit "$PAMMOD" "$NSSMOD" /usr/sbin/okta-jit-web)
+COMPLETION=/usr/share/bash-completion/completions/okta-jit
 MANPAGES=(/usr/share/man/man1/okta-jit.1.gz /usr/share/man/man8/okta-jitd.8.gz
 	/usr/share/man/man8/pam_okta_jit.8.gz /usr/share/man/man5/okta-jit.conf.5.gz
 	/usr/share/man/man8/libnss_okta_jit.8.gz /usr/share/man/man8/okta-jit-web.8.gz)
@@ -118,9 +119,10 @@ check "lintian: no errors" test "$lint_e" -eq 0
 check "lintian: no warnings (fixed or overridden with a reason)" test "$lint_w" -eq 0
 
 echo "== deb contents"
-check "okta-jit.deb: binaries, unit, config 0640, keys 0700, man pages" bash -c "
+check "okta-jit.deb: binaries, unit, config 0640, keys 0700, man pages, bash completion" bash -c "
 	c=\$(dpkg-deb -c '$DEB_MAIN')
 	for f in ./usr/sbin/okta-jitd ./usr/bin/okta-jit ./lib/systemd/system/okta-jitd.service \
+		./usr/share/bash-completion/completions/okta-jit \
 		./usr/share/man/man1/okta-jit.1.gz ./usr/share/man/man8/okta-jitd.8.gz \
 		./usr/share/man/man5/okta-jit.conf.5.gz ./usr/share/doc/okta-jit/copyright \
 		./usr/share/doc/okta-jit/changelog.Debian.gz; do
@@ -147,6 +149,8 @@ check "libnss-okta-jit.deb: ldconfig trigger (as Debian's libnss-* packages)" ba
 	grep -qx 'activate-noawait ldconfig' \$d/triggers; rc=\$?; rm -rf \$d; exit \$rc"
 check "okta-jit.deb: depends on adduser (postinst makes okta-jit-keys)" bash -c \
 	"dpkg-deb -f '$DEB_MAIN' Depends | grep -qw adduser"
+check "okta-jit.deb: recommends bash-completion" bash -c \
+	"dpkg-deb -f '$DEB_MAIN' Recommends | grep -qw bash-completion"
 check "okta-jit-web.deb: the binary, its unit and man page; okta-jit-web is in no other package" bash -c "
 	c=\$(dpkg-deb -c '$DEB_WEB')
 	for f in ./usr/sbin/okta-jit-web ./lib/systemd/system/okta-jit-web.service \
@@ -182,8 +186,9 @@ if [ -n "$RPM_MAIN" ] && [ -n "$RPM_PAM" ] && [ -n "$RPM_NSS" ] && [ -n "$RPM_WE
 	check "rpmlint: no errors" grep -q ' 0 errors' <<<"$summary"
 	rpm -qplv --nosignature "$RPM_MAIN" "$RPM_PAM" "$RPM_NSS" "$RPM_WEB" >"$LOGS/rpm-contents.log" 2>&1
 	sed 's/^/   /' "$LOGS/rpm-contents.log" | grep -v '\.build-id'
-	check "rpm: binaries, unit, preset, man pages, LICENSE" bash -c "
+	check "rpm: binaries, unit, preset, man pages, bash completion, LICENSE" bash -c "
 		for f in /usr/sbin/okta-jitd /usr/bin/okta-jit /usr/lib64/security/pam_okta_jit.so \
+			/usr/share/bash-completion/completions/okta-jit \
 			/usr/lib64/libnss_okta_jit.so.2 /usr/share/man/man8/libnss_okta_jit.8.gz \
 			/usr/lib/systemd/system/okta-jitd.service /usr/lib/systemd/system-preset/80-okta-jit.preset \
 			/usr/share/man/man1/okta-jit.1.gz /usr/share/man/man8/okta-jitd.8.gz \
@@ -240,7 +245,7 @@ else
 fi
 check "the four packages installed" bash -c \
 	"dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit libnss-okta-jit okta-jit-web | grep -vx installed | (! grep .)"
-check "installed: binaries, module, man pages, profile, units" present "${BINARIES[@]}" "${MANPAGES[@]}" \
+check "installed: binaries, module, man pages, bash completion, profile, units" present "${BINARIES[@]}" "${MANPAGES[@]}" "$COMPLETION" \
 	/usr/share/pam-configs/okta-jit /lib/systemd/system/okta-jitd.service /lib/systemd/system/okta-jit-web.service
 check "the PAM module is where pkg-config's pam libdir says" \
 	test -e "$(pkg-config --variable=libdir pam)/security/pam_okta_jit.so"
@@ -347,7 +352,7 @@ check "dpkg -r removed the four" bash -c \
 	"! dpkg-query -W -f='\${db:Status-Status}\n' okta-jit libpam-okta-jit libnss-okta-jit okta-jit-web | grep -qx installed"
 check "remove: prerm took the profile out of the PAM stack" bash -c \
 	"cmp /etc/pam.d/common-account '$LOGS/common-account.before' && ! grep -rqs pam_okta_jit /etc/pam.d"
-check "remove: binaries, module and profile gone" absent "${BINARIES[@]}" /usr/share/pam-configs/okta-jit
+check "remove: binaries, module, bash completion and profile gone" absent "${BINARIES[@]}" "$COMPLETION" /usr/share/pam-configs/okta-jit
 check "remove: ld.so.cache no longer names the NSS module" bash -c "! ldconfig -p | grep -q libnss_okta_jit"
 check "remove: ledger, config and key kept" present /var/lib/okta-jit/ledger.db \
 	/etc/okta-jit/okta-jit.conf /etc/okta-jit/keys/okta.key
@@ -358,7 +363,7 @@ check "purge: user and group okta-jit-keys deleted" bash -c \
 	"! getent passwd okta-jit-keys && ! getent group okta-jit-keys"
 check "purge: group okta-jit-web deleted" bash -c "! getent group okta-jit-web"
 check "purge: nothing left" absent /etc/okta-jit /var/lib/okta-jit /run/okta-jit /var/cache/okta-jit \
-	/usr/share/pam-configs/okta-jit "${BINARIES[@]}" "${MANPAGES[@]}" \
+	/usr/share/pam-configs/okta-jit "${BINARIES[@]}" "${MANPAGES[@]}" "$COMPLETION" \
 	/lib/systemd/system/okta-jitd.service "$WANTS" /usr/share/doc/okta-jit /usr/share/doc/libpam-okta-jit /usr/share/doc/libnss-okta-jit \
 	/lib/systemd/system/okta-jit-web.service "$WEB_WANTS" /usr/share/doc/okta-jit-web
 check "purge: no okta-jit file in the filesystem" bash -c \

@@ -353,7 +353,8 @@ static cJSON *run(const cJSON *req)
 	} else if (strcmp(op, "audit_list") == 0) {
 		rows.arr = cJSON_AddArrayToObject(out, "rows");
 		rc = ops->audit_list(be, get_i64(req, "since"), opt_str(req, "user"), opt_str(req, "grp"),
-				     get_i64(req, "grant_id"), (size_t)get_i64(req, "limit"), audit_row, &rows);
+				     get_i64(req, "grant_id"), get_i64(req, "after_id"), (size_t)get_i64(req, "limit"),
+				     audit_row, &rows);
 	} else if (strcmp(op, "notify_add") == 0 || strcmp(op, "notify_update") == 0) {
 		struct notification n;
 
