@@ -39,7 +39,9 @@ enum proto_type {
 	PROTO_KEYS = 14,       /* root and [nss] keys_user only: a user's SSH keys from Okta */
 	PROTO_FLOWS = 15,      /* the access flows the caller may request (issue 19) */
 	PROTO_DRIFT = 16,      /* root only: members of the flows' Okta groups without a grant (issue 20) */
-	PROTO_TYPE_MAX_REQUEST = 16,
+	/* 17: issue 21's */
+	PROTO_METRICS = 18,    /* root only: the metrics in Prometheus' text format (issue 22) */
+	PROTO_TYPE_MAX_REQUEST = 18,
 	/* replies */
 	PROTO_OK = 100,
 	PROTO_ERROR = 101,
