@@ -20,7 +20,7 @@ if command -v apt-get >/dev/null 2>&1; then
 		clang libclang-rt-14-dev cppcheck \
 		debhelper lintian rpm rpmlint file \
 		chromium chromium-driver python3-selenium \
-		debootstrap systemd-container
+		debootstrap systemd-container prometheus
 elif command -v dnf >/dev/null 2>&1; then
 	$SUDO dnf install -y \
 		gcc make pkgconf-pkg-config ca-certificates \

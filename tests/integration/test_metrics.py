@@ -21,6 +21,7 @@ import time
 import pytest
 
 from daemon_fixtures import *  # noqa: F401,F403
+from fleet_fixtures import FLOW_GROUPS, fleet  # noqa: F401
 from webhook_receiver import webhook  # noqa: F401
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -270,6 +271,33 @@ def test_ledger_errors_counted_by_area(jit):
     assert value(fams, "okta_jit_ledger_errors_total", op="drift") >= 1
     # a gauge the ledger could not give is absent, never a reassuring 0
     assert value(fams, "okta_jit_drift_members") is None
+
+
+def test_fleet_snapshot_ages_and_the_gates_view(fleet):  # noqa: F811
+    """On a PostgreSQL ledger: the granter and the gate both show each
+    flow group's snapshot age; the gate (no Okta credential, a role that
+    reads grants and snapshots only) shows no Okta, removal, notification
+    or drift numbers, and reads no table its role may not."""
+    a = fleet.host("granter-a")
+    g = fleet.host("gate", role="gate")
+    fleet.wait_snapshots()
+    fleet.wait_gate_ready(g)
+    for host, role in ((a, "granter"), (g, "gate")):
+        text = scrape(host)
+        promtool(text)
+        fams = parse(text)
+        assert dict(next(iter(fams["okta_jit_build_info"]["samples"])))["role"] == role
+        ages = {dict(k)["group"]: v for k, v in fams["okta_jit_snapshot_age_seconds"]["samples"].items()}
+        assert set(ages) == set(FLOW_GROUPS), ages
+        assert all(0 <= v < 120 for v in ages.values()), ages
+        assert value(fams, "okta_jit_ledger_up") == 1
+        assert sum(fams["okta_jit_ledger_errors_total"]["samples"].values()) == 0, fams["okta_jit_ledger_errors_total"]
+    fams = metrics(g)
+    for name in ("okta_jit_okta_requests_total", "okta_jit_okta_token_refreshes_total", "okta_jit_removals_overdue",
+                 "okta_jit_notify_backlog", "okta_jit_drift_members"):
+        assert fams[name]["samples"] == {}, name
+    # the gate's own checks (wait_gate_ready asked it)
+    assert sum(fams["okta_jit_checks_total"]["samples"].values()) >= 1
 
 
 # ---------------------------------------------------------------- the textfile
