@@ -181,6 +181,24 @@ def test_checks_counted_by_decision_and_code(jit):
     assert value(after, "okta_jit_cache_entries") >= 1
 
 
+def test_check_grace_counted(jit_factory):
+    """Okta fails after alice's allow was cached: checks answered from the
+    cache during outage_grace count as grace, one for each check_grace
+    record in the audit trail; Okta's 5xx answers show by kind."""
+    jit = jit_factory(daemon_extra={"cache_ttl": "1s", "outage_grace": "30s"})
+    jit.request("web-sudo", dur="5m", as_user="ojt-alice")
+    assert jit.cli("check", "web-sudo", user="ojt-alice").rc == EXIT_OK
+    assert value(metrics(jit), "okta_jit_check_grace_total") == 0
+    jit.okta.faults({"path": r"^/api/v1/(users|groups/[^/]+/users(\?|$))", "action": "status", "status": 500,
+                     "count": -1})
+    wait_for(lambda: jit.cli("check", "web-sudo", user="ojt-alice").rc == EXIT_OK
+             and jit.audit(event="check_grace"), 30, interval=0.5, what="a check answered from grace")
+    fams = metrics(jit)
+    assert value(fams, "okta_jit_check_grace_total") == len(jit.audit(event="check_grace")) >= 1
+    assert value(fams, "okta_jit_okta_requests_total", kind="users", status_class="5xx") + \
+        value(fams, "okta_jit_okta_requests_total", kind="groups", status_class="5xx") >= 1
+
+
 def test_grant_events_counted(jit):
     before = metrics(jit)
     gid = jit.request("web-sudo", dur="5m", as_user="ojt-alice").grant["id"]
