@@ -24,6 +24,8 @@ static void werr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Errors name path, never the temporary file: its name differs each
+ * time, and so would the text, which defeats a caller's log-once. */
 int ojit_write_atomic(const char *path, const void *buf, size_t size, mode_t mode, char *err, size_t errlen)
 {
 	const unsigned char *p = buf;
@@ -39,11 +41,11 @@ int ojit_write_atomic(const char *path, const void *buf, size_t size, mode_t mod
 	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		werr(err, errlen, "%s: cannot create a temporary file: %s", tmp, strerror(errno));
+		werr(err, errlen, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fchmod(fd, mode) != 0) {
-		werr(err, errlen, "%s: chmod: %s", tmp, strerror(errno));
+		werr(err, errlen, "%s: chmod of the temporary file: %s", path, strerror(errno));
 		goto out;
 	}
 	while (done < size) {
@@ -51,23 +53,23 @@ int ojit_write_atomic(const char *path, const void *buf, size_t size, mode_t mod
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			werr(err, errlen, "%s: write: %s", tmp, n < 0 ? strerror(errno) : "short write");
+			werr(err, errlen, "%s: write to the temporary file: %s", path, n < 0 ? strerror(errno) : "short write");
 			goto out;
 		}
 		done += (size_t)n;
 	}
 	if (fsync(fd) != 0) {
-		werr(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+		werr(err, errlen, "%s: fsync of the temporary file: %s", path, strerror(errno));
 		goto out;
 	}
 	if (close(fd) != 0) {
 		fd = -1;
-		werr(err, errlen, "%s: close: %s", tmp, strerror(errno));
+		werr(err, errlen, "%s: close of the temporary file: %s", path, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) != 0) {
-		werr(err, errlen, "%s: rename to %s: %s", tmp, path, strerror(errno));
+		werr(err, errlen, "%s: rename of the temporary file over it: %s", path, strerror(errno));
 		goto out;
 	}
 	tmp[0] = '\0';

@@ -223,9 +223,13 @@ static void *writer_main(void *p)
 		/* one line when writing starts failing or the reason changes,
 		 * one when it works again: not one every interval */
 		if (metrics_file_write(d->cfg->metrics_file, err, sizeof(err)) != 0) {
+			/* the packaged unit's ProtectSystem=strict: the usual cause */
 			if (strcmp(err, last) != 0)
-				error_f("[daemon] metrics_file: %s (tried again every %llds)", err,
-					(long long)d->cfg->metrics_interval);
+				error_f("[daemon] metrics_file: %s (tried again every %llds)%s", err,
+					(long long)d->cfg->metrics_interval,
+					strstr(err, "Read-only file system") != NULL
+						? "; under systemd, a drop-in with ReadWritePaths= for its folder lets okta-jitd write there"
+						: "");
 			ojit_strlcpy(last, err, sizeof(last));
 		} else if (last[0] != '\0') {
 			info_f("[daemon] metrics_file: %s written again", d->cfg->metrics_file);

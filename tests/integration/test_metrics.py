@@ -365,6 +365,29 @@ def test_metrics_file_replaced_atomically(jit_factory, tmp_path):
     assert not os.path.exists(path)
 
 
+def test_metrics_file_folder_missing_logged_once_then_written(jit_factory, tmp_path):
+    """A folder that is not there yet does not stop okta-jitd: the failure is
+    logged once (not every interval), and the file appears, with a line
+    saying so, once the folder does."""
+    folder = tmp_path / "later"
+    path = str(folder / "okta-jit.prom")
+    jit = jit_factory(daemon_extra={"metrics_file": path, "metrics_interval": "1s"})
+    fails = lambda: [l for l in jit.daemon.log().splitlines() if "metrics_file" in l and "cannot create" in l]  # noqa: E731
+    wait_for(lambda: fails(), 10, what="the failure logged")
+    before = len(jit.okta.requests())
+    # several intervals pass (each scrape of the socket is one more render)
+    for _ in range(3):
+        scrape(jit)
+        time.sleep(1.1)
+    assert len(fails()) == 1, fails()
+    assert path in fails()[0]
+    folder.mkdir()
+    wait_for(lambda: os.path.exists(path), 10, what="the file once its folder exists")
+    parse(open(path).read())
+    wait_for(lambda: "written again" in jit.daemon.log(), 5, what="the recovery logged")
+    assert len(jit.okta.requests()) >= before
+
+
 @pytest.mark.parametrize("key,val,why", [
     ("metrics_file", "relative/okta-jit.prom", "ending in .prom"),
     ("metrics_file", "/var/lib/node_exporter/okta-jit.txt", "ending in .prom"),
