@@ -22,6 +22,7 @@ import pytest
 
 from daemon_fixtures import *  # noqa: F401,F403
 from fleet_fixtures import FLOW_GROUPS, fleet  # noqa: F401
+from pam_fixtures import driver_path, stack  # noqa: F401
 from webhook_receiver import webhook  # noqa: F401
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -209,6 +210,39 @@ def test_grant_events_counted(jit):
         assert value(after, "okta_jit_grants_total", event=ev) == value(before, "okta_jit_grants_total", event=ev) + 1, ev
     for ev in ("expired", "denied", "failed"):
         assert value(after, "okta_jit_grants_total", event=ev) == value(before, "okta_jit_grants_total", event=ev), ev
+
+
+def test_session_ended_at_grant_end_counted(jit_factory, stack):  # noqa: F811
+    """on_expiry = terminate: a session opened through the real PAM module
+    under a short grant is ended when the grant expires; the expiry and the
+    ended session are counted."""
+    jit = jit_factory(flows=JIT_FLOWS.replace("[flow web]\n", "[flow web]\non_expiry = terminate\n", 1))
+    before = metrics(jit)
+    assert value(before, "okta_jit_sessions_ended_total") == 0
+    gid = jit.request("web-sudo", dur="4s", as_user="ojt-alice").grant["id"]
+    stack.write("account required @MOD@ group=web-sudo socket=%s\n"
+                "session required @MOD@ group=web-sudo socket=%s\n" % (jit.sock, jit.sock))
+    real = subprocess.Popen([driver_path(), stack.confdir, stack.service, "ojt-alice", "acct", "open", "wait"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        out = ""
+        while "WAITING" not in out:
+            line = real.stdout.readline()
+            assert line, out
+            out += line
+        assert "STEP open = 0 PAM_SUCCESS" in out, out
+        wait_for(lambda: real.poll() is not None, 30, what="the session ended at the grant's end")
+        wait_for(lambda: jit.audit(gid, "session_ended"), 10, what="session_ended audited")
+    finally:
+        if real.poll() is None:
+            real.kill()
+            real.wait()
+    after = metrics(jit)
+    assert value(after, "okta_jit_sessions_ended_total") == len(jit.audit(event="session_ended")) == 1
+    assert value(after, "okta_jit_grants_total", event="expired") == \
+        value(before, "okta_jit_grants_total", event="expired") + 1
+    # the PAM module's own check counted too
+    assert value(after, "okta_jit_checks_total", decision="allow", code="allow") >= 1
 
 
 def test_okta_429_and_token_refresh_counted(jit):
