@@ -80,6 +80,8 @@ int cli_metrics(const char *socket_path, int json, int argc, char **argv)
 		cJSON *top = cJSON_CreateObject();
 		char *s;
 
+		/* every --json document's version (issue 22, docs/cli-json.md) */
+		cJSON_AddNumberToObject(top, "schema", 1);
 		cJSON_AddBoolToObject(top, "ok", m.type == PROTO_OK);
 		if (m.type == PROTO_OK) {
 			cJSON_AddStringToObject(top, "metrics", text.data != NULL ? text.data : "");

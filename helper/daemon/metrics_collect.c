@@ -77,8 +77,8 @@ static void read_okta_tokens(struct metrics_sink *s, void *ctx)
 	struct okta_stats st;
 
 	okta_client_stats(d->okta, &st);
-	metrics_sample(s, "success", NULL, (int64_t)st.token_ok);
-	metrics_sample(s, "failure", NULL, (int64_t)st.token_failed);
+	metrics_sample(s, "ok", NULL, (int64_t)st.token_ok);
+	metrics_sample(s, "error", NULL, (int64_t)st.token_failed);
 }
 
 /* Both counts in one query; a failure shows no sample (and counts as a

@@ -160,7 +160,9 @@ def test_metrics_are_root_only(jit):
     refused = jit.audit(event="refused")
     assert any("reason=metrics-not-allowed" in a["detail"] for a in refused), refused
     j = jit.cli("metrics")
-    assert j.rc == EXIT_OK and j.j["ok"] is True and "okta_jit_up 1" in j.j["metrics"], j
+    assert j.rc == EXIT_OK and j.j["ok"] is True and j.j["schema"] == 1 and "okta_jit_up 1" in j.j["metrics"], j
+    assert list(j.j) == ["schema", "ok", "metrics"], j.j
+    parse(j.j["metrics"])
 
 
 # ---------------------------------------------------------------- counters move
@@ -248,7 +250,7 @@ def test_session_ended_at_grant_end_counted(jit_factory, stack):  # noqa: F811
 def test_okta_429_and_token_refresh_counted(jit):
     jit.request("web-sudo", dur="5m", as_user="ojt-alice")  # a token, and the users endpoint
     before = metrics(jit)
-    assert value(before, "okta_jit_okta_token_refreshes_total", result="success") >= 1
+    assert value(before, "okta_jit_okta_token_refreshes_total", result="ok") >= 1
     assert value(before, "okta_jit_okta_requests_total", kind="token", status_class="2xx") >= 1
     ok_users = value(before, "okta_jit_okta_requests_total", kind="users", status_class="2xx")
     assert ok_users >= 1
@@ -264,8 +266,8 @@ def test_okta_429_and_token_refresh_counted(jit):
         value(before, "okta_jit_okta_rate_limited_total", kind="users") + 1
     assert value(after, "okta_jit_okta_requests_total", kind="users", status_class="4xx") == \
         value(before, "okta_jit_okta_requests_total", kind="users", status_class="4xx") + 2
-    assert value(after, "okta_jit_okta_token_refreshes_total", result="success") == \
-        value(before, "okta_jit_okta_token_refreshes_total", result="success") + 1
+    assert value(after, "okta_jit_okta_token_refreshes_total", result="ok") == \
+        value(before, "okta_jit_okta_token_refreshes_total", result="ok") + 1
     assert value(after, "okta_jit_okta_rate_limited_total", kind="groups") == \
         value(before, "okta_jit_okta_rate_limited_total", kind="groups")
     # what the fake saw, the metrics saw
