@@ -40,15 +40,15 @@ LAYER_INC  := $(LAYER_DIRS:%=-Ihelper/%)
 HELPER_HDRS := $(wildcard helper/*/*.h)
 LIB_SRCS := helper/common/util.c helper/common/duration.c helper/common/names.c helper/common/proto.c helper/common/proto_records.c \
 	helper/common/answers.c helper/common/audit.c helper/common/nss_cache.c helper/common/nss_cache_write.c \
-	helper/common/sshkey.c \
+	helper/common/sshkey.c helper/common/atomic_file.c \
 	helper/ledger/ledger.c helper/ledger/ledger_types.c helper/ledger/ledger_schema.c helper/ledger/ledger_sqlite.c helper/ledger/ledger_sqlite_grants.c helper/ledger/ledger_sqlite_events.c helper/ledger/ledger_sqlite_snapshots.c helper/ledger/ledger_sqlite_drift.c helper/ledger/ledger_pg.c helper/ledger/ledger_pg_grants.c helper/ledger/ledger_pg_events.c helper/ledger/ledger_pg_snapshots.c helper/ledger/ledger_pg_drift.c \
 	helper/config/config.c helper/config/config_check.c helper/config/config_lookup.c helper/config/config_web.c helper/config/config_edit.c \
 	helper/okta/keyfile.c helper/okta/okta_key.c helper/okta/jwt.c helper/okta/okta_http.c helper/okta/okta_errors.c \
 	helper/okta/okta_client.c helper/okta/okta_token.c helper/okta/okta_call.c helper/okta/okta_objects.c \
 	helper/okta/okta_users.c helper/okta/okta_groups.c helper/okta/oidc_verify.c \
 	helper/daemon/jitd.c helper/daemon/pool.c helper/daemon/check_cache.c helper/daemon/check_groups.c helper/daemon/check_decide.c helper/daemon/grants.c helper/daemon/grants_actions.c helper/daemon/grants_approvers.c helper/daemon/refusals.c \
-	helper/daemon/sessions.c helper/daemon/lifecycle.c helper/daemon/snapshots.c helper/daemon/drift.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss_writer.c helper/daemon/web_identity.c \
-	helper/cli/client.c helper/cli/cli_key.c helper/cli/complete.c helper/cli/doctor.c helper/cli/keycmd.c helper/cli/table.c
+	helper/daemon/sessions.c helper/daemon/lifecycle.c helper/daemon/snapshots.c helper/daemon/drift.c helper/daemon/notify.c helper/daemon/daemon.c helper/daemon/daemon_dispatch.c helper/daemon/mirror.c helper/daemon/fleet_sig.c helper/daemon/directory.c helper/daemon/nss_writer.c helper/daemon/web_identity.c helper/daemon/metrics.c helper/daemon/metrics_collect.c \
+	helper/cli/client.c helper/cli/cli_key.c helper/cli/cli_metrics.c helper/cli/complete.c helper/cli/doctor.c helper/cli/keycmd.c helper/cli/table.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libokta-jit.a
 

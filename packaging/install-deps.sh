@@ -21,7 +21,8 @@ if command -v apt-get >/dev/null 2>&1; then
 		debhelper lintian rpm rpmlint file \
 		chromium chromium-driver python3-selenium \
 		debootstrap systemd-container bash-completion shellcheck \
-		swtpm swtpm-tools tpm2-openssl tpm2-tools softhsm2
+		swtpm swtpm-tools tpm2-openssl tpm2-tools softhsm2 \
+		prometheus
 elif command -v dnf >/dev/null 2>&1; then
 	$SUDO dnf install -y \
 		gcc make pkgconf-pkg-config ca-certificates \

@@ -1146,6 +1146,8 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		type = PROTO_DRIFT;
 	else if (strcmp(cmd, "keys") == 0)
 		return cmd_keys(socket_path, argc, argv);
+	else if (strcmp(cmd, "metrics") == 0)
+		return cli_metrics(socket_path, json, argc, argv);
 	else
 		return -1;
 	table_out_detect(STDOUT_FILENO, &out_mode);

@@ -24,4 +24,7 @@ enum {
  * one of them. */
 int client_command(const char *socket_path, int json, const char *cmd, int argc, char **argv);
 
+/* `okta-jit metrics` (cli_metrics.c): argv[0] is "metrics". */
+int cli_metrics(const char *socket_path, int json, int argc, char **argv);
+
 #endif

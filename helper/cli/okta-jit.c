@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		"  check GROUP...               would you pass the login gate now?\n"
 		"  audit [--since T] [--user U] [--group G] [--follow]   the audit trail (root); --follow: as it is written\n"
 		"  drift                        members of the flows' Okta groups without a grant or a standing place (root)\n"
+		"  metrics                      okta-jitd's metrics in Prometheus' text format (root)\n"
 		"  keys USER                    USER's SSH keys from Okta, one a line (sshd's AuthorizedKeysCommand)\n"
 		"  doctor [--user OKTA_LOGIN]   check the Okta setup step by step and say how to fix each\n"
 		"  groups [--search TEXT]       list the Okta groups the integration can manage\n"

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "nss_cache.h"
 
 struct nss_writer {
@@ -148,70 +149,6 @@ static uint32_t pool_add(struct nss_writer *w, const char *s)
 	memcpy(w->buf + w->str_at, s, n);
 	w->str_at += n;
 	return off;
-}
-
-/* tmp in path's folder, 0644, fsync, rename over path, fsync the folder:
- * a reader sees the old file or the new one, never a part. */
-static int write_atomic(const char *path, const unsigned char *buf, size_t size, char *err, size_t errlen)
-{
-	char tmp[4096], dirbuf[4096];
-	size_t done = 0;
-	ssize_t n;
-	int fd = -1, dfd = -1, rc = -1;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp) ||
-	    snprintf(dirbuf, sizeof(dirbuf), "%s", path) >= (int)sizeof(dirbuf)) {
-		nss_werr(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		nss_werr(err, errlen, "%s: cannot create a temporary file: %s", tmp, strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, 0644) != 0) {
-		nss_werr(err, errlen, "%s: chmod: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (done < size) {
-		n = write(fd, buf + done, size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			nss_werr(err, errlen, "%s: write: %s", tmp, n < 0 ? strerror(errno) : "short write");
-			goto out;
-		}
-		done += (size_t)n;
-	}
-	if (fsync(fd) != 0) {
-		nss_werr(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		nss_werr(err, errlen, "%s: close: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		nss_werr(err, errlen, "%s: rename to %s: %s", tmp, path, strerror(errno));
-		goto out;
-	}
-	tmp[0] = '\0';
-	/* The rename itself survives a crash only once the folder is synced;
-	 * failing that, the next write redoes it, so it is not an error. */
-	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp[0] != '\0')
-		unlink(tmp);
-	return rc;
 }
 
 int nss_cache_write_flags(const char *path, const struct nss_cache_user *users, size_t nusers,
@@ -428,7 +365,7 @@ int nss_cache_write_flags(const char *path, const struct nss_cache_user *users, 
 		wr64(r + offsetof(struct nss_cache_mrec, end_at), (uint64_t)m_end[k]);
 		wr32(w.buf + members_u_off + k * 4, m_idx[k]);
 	}
-	rc = write_atomic(path, w.buf, w.size, err, errlen);
+	rc = ojit_write_atomic(path, w.buf, w.size, 0644, err, errlen);
 out:
 	free(w.buf);
 	free(m_end);

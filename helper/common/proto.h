@@ -40,7 +40,8 @@ enum proto_type {
 	PROTO_FLOWS = 15,      /* the access flows the caller may request (issue 19) */
 	PROTO_DRIFT = 16,      /* root only: members of the flows' Okta groups without a grant (issue 20) */
 	PROTO_KEY_ROTATE = 17, /* root only: switch to [okta] next_private_key once Okta takes it (issue 21) */
-	PROTO_TYPE_MAX_REQUEST = 17,
+	PROTO_METRICS = 18,    /* root only: the metrics in Prometheus' text format (issue 22) */
+	PROTO_TYPE_MAX_REQUEST = 18,
 	/* replies */
 	PROTO_OK = 100,
 	PROTO_ERROR = 101,

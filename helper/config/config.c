@@ -461,6 +461,31 @@ static int handle_daemon(struct parse_state *st, const char *key, const char *va
 		}
 		return 1;
 	}
+	if (strcmp(key, "metrics_file") == 0) {
+		size_t n = strlen(value);
+
+		if (!set_string(st, "daemon", key, value, &c->metrics_file))
+			return 0;
+		/* node_exporter's textfile collector reads *.prom and nothing
+		 * else: another name would be written and never read */
+		if (value[0] != '/' || n < 7 || strcmp(value + n - 5, ".prom") != 0 || value[n - 6] == '/' ||
+		    n > 1000) {
+			add_error(st, st->line, "daemon", key,
+				  "'%s' must be an absolute path of a file ending in .prom (node_exporter's textfile "
+				  "collector reads only *.prom files)", value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(key, "metrics_interval") == 0) {
+		if (!set_duration(st, "daemon", key, value, &c->metrics_interval, 1))
+			return 0;
+		if (c->metrics_interval > 3600) {
+			add_error(st, st->line, "daemon", key, "at most 1h");
+			return 0;
+		}
+		return 1;
+	}
 	if (strcmp(key, "role") == 0) {
 		if (strcmp(value, "granter") == 0) {
 			c->role_gate = 0;
@@ -1387,6 +1412,8 @@ static void apply_defaults(struct ojit_config *c)
 		c->recheck_after = 120;
 	if (c->refresh_timeout == 0)
 		c->refresh_timeout = 5;
+	if (c->metrics_interval == 0)
+		c->metrics_interval = 15;
 	if (!c->revoke_on_set)
 		c->revoke_on = config_user_status_bit("SUSPENDED") | config_user_status_bit("DEPROVISIONED") |
 			       config_user_status_bit("LOCKED_OUT");
@@ -1510,6 +1537,7 @@ void config_free(struct ojit_config *c)
 	free(c->pam_socket);
 	free(c->ledger);
 	free(c->ledger_password_file);
+	free(c->metrics_file);
 	free_list(c->snapshot_groups, c->nsnapshot_groups);
 	free(c->fleet_signing_key);
 	free_list(c->fleet_verify_keys, c->nfleet_verify_keys);

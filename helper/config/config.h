@@ -142,6 +142,9 @@ struct ojit_config {
 	char **snapshot_groups;     /* standing groups the gates check that no flow names */
 	size_t nsnapshot_groups;
 	int snapshot_groups_line;
+	/* metrics (issue 22): the textfile for node_exporter, NULL: none */
+	char *metrics_file;
+	int64_t metrics_interval;   /* seconds between writes, 1..3600 (15) */
 	char *fleet_signing_key;    /* a granter's Ed25519 private key: signs grants and snapshots */
 	int fleet_signing_key_line;
 	char **fleet_verify_keys;   /* a gate's Ed25519 public keys (several while rotating) */

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "duration.h"
 #include "grants.h"
+#include "metrics.h"
 #include "nss_writer.h"
 #include "refusals.h"
 #include "sessions.h"
@@ -462,6 +463,10 @@ static void do_check(struct jitd *d, const struct actor *a, const struct proto_m
 	}
 	gen = d->answers != NULL ? answers_gen(d->answers) : 0; /* before the ledger is read */
 	check_decide(d, user, groups, n, a->is_root, &ans);
+	metrics_inc2(METRIC_CHECKS, ans.decision == CHECK_ALLOW ? "allow" : ans.decision == CHECK_DENY ? "deny" : "unavailable",
+		     ans.code);
+	if (ans.from_grace)
+		metrics_inc(METRIC_CHECK_GRACE, NULL);
 	/* A plain allow goes on the answer board for the PAM module (root)
 	 * until it would no longer hold; anything written since voids it. */
 	if (d->answers != NULL && a->is_root && ans.decision == CHECK_ALLOW && !ans.from_grace && ans.valid_until > 0)
@@ -700,6 +705,40 @@ static void do_audit_grant(struct jitd *d, const struct actor *a, const struct p
 	audit_answer_page(d, o, 0, NULL, NULL, id, cursor, limit);
 }
 
+/* METRICS (issue 22): the text exposition, root only (it tells how busy
+ * the host is and which groups it gates; node_exporter reads the
+ * metrics_file instead, and no network port is opened). One MESSAGE
+ * field holds at most PROTO_MAX_VALUE bytes: a longer text goes in
+ * several, cut at line ends, that the client joins in order. */
+static void do_metrics(struct jitd *d, const struct actor *a, struct proto_out *o)
+{
+	struct ojit_buf text;
+	size_t at = 0;
+
+	if (!a->is_root) {
+		reply_error(o, "forbidden", "only root reads the metrics");
+		audit_refusal(d, a, "refused", 0, "", "", "reason=metrics-not-allowed");
+		return;
+	}
+	ojit_buf_init(&text, PROTO_MAX_PAYLOAD / 2);
+	if (metrics_render(&text) != 0) {
+		ojit_buf_free(&text);
+		reply_error(o, "error", "the metrics text could not be made (out of memory or too large)");
+		return;
+	}
+	while (at < text.len) {
+		size_t n = metrics_chunk(text.data + at, text.len - at, PROTO_MAX_VALUE);
+		char saved;
+
+		saved = text.data[at + n];
+		text.data[at + n] = '\0';
+		proto_out_add(o, T_MESSAGE, text.data + at);
+		text.data[at + n] = saved;
+		at += n;
+	}
+	ojit_buf_free(&text);
+}
+
 /* FLOWS (issue 19): the flows the caller may request, what the request
  * page offers. A flow the requesters check refuses is never named; only
  * its requesters groups are, as whom to ask (configuration, not secret). */
@@ -913,6 +952,9 @@ void daemon_dispatch(struct jitd *d, const struct actor *a, const struct proto_m
 		return;
 	case PROTO_KEY_ROTATE:
 		do_key_rotate(d, a, o);
+		return;
+	case PROTO_METRICS:
+		do_metrics(d, a, o);
 		return;
 	case PROTO_AUDIT: {
 		int64_t since = 0, cursor, limit;

@@ -23,6 +23,7 @@
 
 #include "check.h"
 #include "grants_internal.h"
+#include "metrics.h"
 #include "util.h"
 
 #define RETRY_MAX_SECONDS 300
@@ -578,6 +579,7 @@ static int do_remove(struct jitd *d, struct grant *g)
 	}
 failed:
 	member_give(d, g);
+	metrics_inc(METRIC_REMOVAL_FAILURES, NULL);
 	okta_error_format(&e, g->last_error, sizeof(g->last_error));
 	g->op_attempts++;
 	g->next_attempt_at = ojit_now() + retry_delay(g->op_attempts);

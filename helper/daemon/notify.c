@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "ledger.h"
+#include "metrics.h"
 #include "util.h"
 
 #define NOTIFY_BATCH 32
@@ -607,6 +608,8 @@ static void attempt(struct jitd *d, const struct notify_config *t, struct notifi
 		return; /* cut short by the stop, not the receiver's fault */
 	}
 	n->attempts++;
+	if (t != NULL)
+		metrics_inc(METRIC_NOTIFY_FAILURES, NULL);
 	ojit_strlcpy(n->last_error, err, sizeof(n->last_error));
 	ojit_strip_controls(n->last_error);
 	if (t == NULL || now - n->created_at >= t->max_age) {

@@ -22,6 +22,7 @@
 #include "fleet_sig.h"
 #include "keyfile.h"
 #include "ledger.h"
+#include "metrics_collect.h"
 #include "mirror.h"
 #include "notify.h"
 #include "nss_writer.h"
@@ -38,6 +39,15 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	jitd.stopping = 1;
+}
+
+/* The audit hook: counted for the metrics, then queued for the [notify]
+ * targets. */
+static void audit_heard(struct jitd *d, const char *event, int64_t grant_id, const char *user, const char *grp,
+			const char *detail)
+{
+	metrics_audit_heard(event);
+	notify_event(d, event, grant_id, user, grp, detail);
 }
 
 static void usage(FILE *f)
@@ -243,9 +253,10 @@ int main(int argc, char **argv)
 	/* jitd.c tells these parts what the others did (jitd.h). */
 	jitd.hooks.member = check_cache_member_changed;
 	jitd.hooks.snapshot = snapshots_member_changed;
-	jitd.hooks.audit = notify_event;
+	jitd.hooks.audit = audit_heard;
 	jitd.hooks.snapshot_written = nss_snapshot_written;
 	jitd.hooks.grant_written = nss_grant_written;
+	metrics_collect_init(&jitd);
 	raise_fd_limit();
 	/* [web] (issue 19): the web service's requests carry the user's Okta
 	 * ID token, verified here against the org's keys (oidc_verify.h). */
@@ -311,6 +322,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	check_cache_warm(&jitd);
+	/* [daemon] metrics_file (issue 22): a thread, so after daemonize() */
+	if (metrics_file_start(&jitd) != 0)
+		goto out;
 	if (wfd >= 0)
 		ojit_log(LOG_INFO, "serving the web service on %s (ID tokens of client %s, sign-ins at most %llds old)",
 			 jitd.cfg->web_socket, jitd.cfg->web_client_id, (long long)jitd.cfg->web_session_max);
@@ -336,6 +350,7 @@ out:
 	/* Background fetches end now (their Okta calls are aborted); what
 	 * one still holds after the wait is left to the exiting process. */
 	okta_client_abort(jitd.okta);
+	metrics_file_stop(&jitd);
 	nss_stop(&jitd);
 	mirror_stop(jitd.mirror);
 	jitd.mirror = NULL;

@@ -17,7 +17,24 @@ struct ledger {
 	void *b;
 	void (*on_grant_write)(void *, const char *, const char *);
 	void *on_grant_write_ctx;
+	void (*on_error)(void *, const char *);
+	void *on_error_ctx;
 };
+
+void ledger_on_error(struct ledger *l, void (*fn)(void *, const char *), void *ctx)
+{
+	l->on_error = fn;
+	l->on_error_ctx = ctx;
+}
+
+/* r as the backend returned it; a failure (LEDGER_ERR, LEDGER_NOMEM) is
+ * told to the error listener first, by the area of the ledger it hit. */
+static int noted(struct ledger *l, const char *area, int r)
+{
+	if (r < 0 && l->on_error != NULL)
+		l->on_error(l->on_error_ctx, area);
+	return r;
+}
 
 void ledger_on_grant_write(struct ledger *l, void (*fn)(void *, const char *, const char *), void *ctx)
 {
@@ -87,14 +104,14 @@ int ledger_grant_insert(struct ledger *l, struct grant *g)
 	int r;
 
 	grant_written(l, g);
-	r = l->ops->grant_insert(l->b, g);
+	r = noted(l, "grant", l->ops->grant_insert(l->b, g));
 	grant_written(l, g);
 	return r;
 }
 
 int ledger_grant_get(struct ledger *l, int64_t id, struct grant *g)
 {
-	return l->ops->grant_get(l->b, id, g);
+	return noted(l, "grant", l->ops->grant_get(l->b, id, g));
 }
 
 int ledger_grant_update(struct ledger *l, const struct grant *g, const char *expected_state)
@@ -102,52 +119,56 @@ int ledger_grant_update(struct ledger *l, const struct grant *g, const char *exp
 	int r;
 
 	grant_written(l, g);
-	r = l->ops->grant_update(l->b, g, expected_state);
+	r = noted(l, "grant", l->ops->grant_update(l->b, g, expected_state));
 	grant_written(l, g);
 	return r;
 }
 
 int ledger_grant_active(struct ledger *l, const char *user, const char *grp, int64_t now, struct grant *g)
 {
-	return l->ops->grant_active(l->b, user, grp, now, g);
+	return noted(l, "grant", l->ops->grant_active(l->b, user, grp, now, g));
 }
 
 int ledger_grant_active_end(struct ledger *l, const char *user, const char *grp, int64_t now,
 			    struct grant_end *ge)
 {
-	return l->ops->grant_active_end(l->b, user, grp, now, ge);
+	return noted(l, "grant", l->ops->grant_active_end(l->b, user, grp, now, ge));
 }
 
 int ledger_grant_pending(struct ledger *l, const char *user, const char *grp, struct grant *g)
 {
-	return l->ops->grant_pending(l->b, user, grp, g);
+	return noted(l, "grant", l->ops->grant_pending(l->b, user, grp, g));
 }
 
 int ledger_grant_list(struct ledger *l, const char *user, const char *states, size_t limit, grant_cb cb,
 		      void *ctx)
 {
-	return l->ops->grant_list(l->b, user, states, 0, limit, cb, ctx);
+	return noted(l, "grant", l->ops->grant_list(l->b, user, states, 0, limit, cb, ctx));
 }
 
 int ledger_grant_list_before(struct ledger *l, const char *user, const char *states, int64_t before_id,
 			     size_t limit, grant_cb cb, void *ctx)
 {
-	return l->ops->grant_list(l->b, user, states, before_id > 0 ? before_id : 0, limit, cb, ctx);
+	return noted(l, "grant", l->ops->grant_list(l->b, user, states, before_id > 0 ? before_id : 0, limit, cb, ctx));
 }
 
 int ledger_grant_due(struct ledger *l, int64_t now, grant_cb cb, void *ctx)
 {
-	return l->ops->grant_due(l->b, now, cb, ctx);
+	return noted(l, "grant", l->ops->grant_due(l->b, now, cb, ctx));
 }
 
 int64_t ledger_next_due(struct ledger *l)
 {
-	return l->ops->next_due(l->b);
+	int64_t t = l->ops->next_due(l->b);
+
+	if (t < 0)
+		(void)noted(l, "grant", LEDGER_ERR);
+	return t;
 }
 
 int ledger_claim(struct ledger *l, int64_t grant_id)
 {
-	return l->ops->claim(l->b, grant_id);
+	return noted(l, "claim", l->ops->claim(l->b, grant_id));
 }
 
 void ledger_unclaim(struct ledger *l, int64_t grant_id)
@@ -173,7 +194,7 @@ static int64_t member_key(const char *user, const char *grp)
 
 int ledger_claim_member(struct ledger *l, const char *user, const char *grp)
 {
-	return l->ops->claim(l->b, member_key(user, grp));
+	return noted(l, "claim", l->ops->claim(l->b, member_key(user, grp)));
 }
 
 void ledger_unclaim_member(struct ledger *l, const char *user, const char *grp)
@@ -195,12 +216,12 @@ void ledger_unclaim_snapshot(struct ledger *l, const char *grp)
 
 int ledger_snapshot_put(struct ledger *l, struct snapshot_head *h, const char *members)
 {
-	return l->ops->snapshot_put(l->b, h, members);
+	return noted(l, "snapshot", l->ops->snapshot_put(l->b, h, members));
 }
 
 int ledger_snapshot_heads(struct ledger *l, snapshot_cb cb, void *ctx)
 {
-	return l->ops->snapshot_heads(l->b, cb, ctx);
+	return noted(l, "snapshot", l->ops->snapshot_heads(l->b, cb, ctx));
 }
 
 struct heads_all {
@@ -247,29 +268,29 @@ int ledger_snapshot_heads_all(struct ledger *l, struct snapshot_head **v, size_t
 
 int ledger_snapshot_get(struct ledger *l, const char *grp, struct snapshot_head *h, char **members)
 {
-	return l->ops->snapshot_get(l->b, grp, h, members);
+	return noted(l, "snapshot", l->ops->snapshot_get(l->b, grp, h, members));
 }
 
 int ledger_listen(struct ledger *l)
 {
-	return l->ops->listen(l->b);
+	return noted(l, "listen", l->ops->listen(l->b));
 }
 
 int ledger_wait_changes(struct ledger *l, int timeout_ms, change_cb cb, void *ctx)
 {
-	return l->ops->wait_changes(l->b, timeout_ms, cb, ctx);
+	return noted(l, "listen", l->ops->wait_changes(l->b, timeout_ms, cb, ctx));
 }
 
 int ledger_audit_add(struct ledger *l, const char *event, int64_t grant_id, const char *actor, const char *user,
 		     const char *grp, const char *detail)
 {
-	return l->ops->audit_add(l->b, event, grant_id, actor, user, grp, detail);
+	return noted(l, "audit", l->ops->audit_add(l->b, event, grant_id, actor, user, grp, detail));
 }
 
 int ledger_audit_list(struct ledger *l, int64_t since, const char *user, const char *grp, int64_t after_id,
 		      size_t limit, audit_cb cb, void *ctx)
 {
-	return l->ops->audit_list(l->b, since, user, grp, 0, after_id, limit, cb, ctx);
+	return noted(l, "audit", l->ops->audit_list(l->b, since, user, grp, 0, after_id, limit, cb, ctx));
 }
 
 int ledger_audit_list_grant(struct ledger *l, int64_t grant_id, int64_t after_id, size_t limit, audit_cb cb,
@@ -277,66 +298,72 @@ int ledger_audit_list_grant(struct ledger *l, int64_t grant_id, int64_t after_id
 {
 	if (grant_id <= 0)
 		return LEDGER_ERR;
-	return l->ops->audit_list(l->b, 0, NULL, NULL, grant_id, after_id, limit, cb, ctx);
+	return noted(l, "audit", l->ops->audit_list(l->b, 0, NULL, NULL, grant_id, after_id, limit, cb, ctx));
 }
 
 int ledger_notify_add(struct ledger *l, struct notification *n)
 {
-	return l->ops->notify_add(l->b, n);
+	return noted(l, "notify", l->ops->notify_add(l->b, n));
 }
 
 int ledger_notify_due(struct ledger *l, const char *target, int64_t after_id, int64_t now, size_t limit,
 		      notify_cb cb, void *ctx)
 {
-	return l->ops->notify_due(l->b, target, after_id, now, limit, cb, ctx);
+	return noted(l, "notify", l->ops->notify_due(l->b, target, after_id, now, limit, cb, ctx));
 }
 
 int ledger_notify_update(struct ledger *l, const struct notification *n)
 {
-	return l->ops->notify_update(l->b, n);
+	return noted(l, "notify", l->ops->notify_update(l->b, n));
 }
 
 int ledger_notify_exists(struct ledger *l, const char *target, const char *event, int64_t grant_id)
 {
-	return l->ops->notify_exists(l->b, target, event, grant_id);
+	return noted(l, "notify", l->ops->notify_exists(l->b, target, event, grant_id));
 }
 
 int ledger_notify_prune(struct ledger *l, int64_t before)
 {
-	return l->ops->notify_prune(l->b, before);
+	return noted(l, "notify", l->ops->notify_prune(l->b, before));
 }
 
 int ledger_session_open(struct ledger *l, struct ledger_session *s)
 {
-	return l->ops->session_open(l->b, s);
+	return noted(l, "session", l->ops->session_open(l->b, s));
 }
 
 int ledger_session_close(struct ledger *l, int64_t id, int64_t now)
 {
-	return l->ops->session_close(l->b, id, now);
+	return noted(l, "session", l->ops->session_close(l->b, id, now));
 }
 
 int ledger_session_list_open(struct ledger *l, int64_t grant_id, session_cb cb, void *ctx)
 {
-	return l->ops->session_list_open(l->b, grant_id, cb, ctx);
+	return noted(l, "session", l->ops->session_list_open(l->b, grant_id, cb, ctx));
 }
 
 int ledger_session_mark_warned(struct ledger *l, int64_t id, int64_t now)
 {
-	return l->ops->session_mark_warned(l->b, id, now);
+	return noted(l, "session", l->ops->session_mark_warned(l->b, id, now));
+}
+
+int ledger_counts(struct ledger *l, int64_t ended_before, struct ledger_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	return noted(l, "grant", l->ops->counts(l->b, ended_before, c));
 }
 
 int ledger_drift_put(struct ledger *l, const struct drift_row *r)
 {
-	return l->ops->drift_put(l->b, r);
+	return noted(l, "drift", l->ops->drift_put(l->b, r));
 }
 
 int ledger_drift_list(struct ledger *l, const char *grp, drift_cb cb, void *ctx)
 {
-	return l->ops->drift_list(l->b, grp, cb, ctx);
+	return noted(l, "drift", l->ops->drift_list(l->b, grp, cb, ctx));
 }
 
 int ledger_drift_del(struct ledger *l, const char *group_id, const char *okta_user_id)
 {
-	return l->ops->drift_del(l->b, group_id, okta_user_id);
+	return noted(l, "drift", l->ops->drift_del(l->b, group_id, okta_user_id));
 }

@@ -25,6 +25,15 @@ void ledger_close(struct ledger *l);
 /* fn(ctx, user, group) is called just before and just after every grant
  * insert or update (okta-jitd voids its answer board with it). */
 void ledger_on_grant_write(struct ledger *l, void (*fn)(void *, const char *, const char *), void *ctx);
+/* The counts okta-jitd's metrics show (struct ledger_counts): LEDGER_OK
+ * or LEDGER_ERR. A gate's database role may not read notifications: only
+ * granters ask. */
+int ledger_counts(struct ledger *l, int64_t ended_before, struct ledger_counts *c);
+/* fn(ctx, area) is called after every operation that failed (LEDGER_ERR
+ * or LEDGER_NOMEM), area naming its part of the ledger: grant, claim,
+ * snapshot, listen, audit, notify, session, drift (okta-jitd's
+ * okta_jit_ledger_errors_total). */
+void ledger_on_error(struct ledger *l, void (*fn)(void *, const char *), void *ctx);
 /* The last error text of the backend (for logs and clients). */
 const char *ledger_last_error(struct ledger *l);
 int ledger_schema_version(struct ledger *l);

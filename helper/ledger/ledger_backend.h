@@ -48,6 +48,7 @@ struct ledger_ops {
 	int (*drift_put)(void *b, const struct drift_row *r);
 	int (*drift_list)(void *b, const char *grp, drift_cb cb, void *ctx);
 	int (*drift_del)(void *b, const char *group_id, const char *okta_user_id);
+	int (*counts)(void *b, int64_t ended_before, struct ledger_counts *c);
 	int (*listen)(void *b);
 	int (*wait_changes)(void *b, int timeout_ms, change_cb cb, void *ctx);
 };

@@ -686,6 +686,7 @@ const struct ledger_ops ledger_pg_ops = {
 	.drift_put = ledger_pg_drift_put,
 	.drift_list = ledger_pg_drift_list,
 	.drift_del = ledger_pg_drift_del,
+	.counts = ledger_pg_counts,
 	.listen = ledger_pg_listen,
 	.wait_changes = ledger_pg_wait_changes,
 };

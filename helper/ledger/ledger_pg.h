@@ -69,6 +69,7 @@ int ledger_pg_grant_list(void *b, const char *user, const char *states, int64_t 
 			grant_cb cb, void *ctx);
 int ledger_pg_grant_due(void *b, int64_t now, grant_cb cb, void *ctx);
 int64_t ledger_pg_next_due(void *b);
+int ledger_pg_counts(void *b, int64_t ended_before, struct ledger_counts *c);
 int ledger_pg_claim(void *b, int64_t grant_id);
 void ledger_pg_unclaim(void *b, int64_t grant_id);
 

@@ -300,6 +300,31 @@ int64_t ledger_pg_next_due(void *b)
 	return t;
 }
 
+int ledger_pg_counts(void *b, int64_t ended_before, struct ledger_counts *c)
+{
+	struct pg_ledger *p = b;
+	struct params pa = { 0 };
+	PGresult *res;
+	int r = LEDGER_ERR;
+
+	ledger_pg_int(&pa, ended_before);
+	pthread_mutex_lock(&p->lock);
+	res = ledger_pg_run(p, "counts",
+			    "SELECT (SELECT COUNT(*) FROM grants WHERE"
+			    " ((op = 'remove' AND add_unsure <> 2) OR (state = 'active' AND op = '' AND was_member = 0))"
+			    " AND (CASE WHEN end_at > 0 THEN end_at ELSE requested_at END) <= $1::bigint),"
+			    " (SELECT COUNT(*) FROM notifications WHERE sent_at = 0 AND dropped_at = 0)",
+			    &pa, PGRES_TUPLES_OK, 1);
+	if (res != NULL && PQntuples(res) == 1) {
+		c->removals_overdue = ledger_pg_val_i64(res, 0, 0);
+		c->notify_backlog = ledger_pg_val_i64(res, 0, 1);
+		r = LEDGER_OK;
+	}
+	PQclear(res);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
 /* ---- claims ----------------------------------------------------------- */
 
 static void claim_keys(struct params *pa, int64_t id)

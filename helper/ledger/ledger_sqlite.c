@@ -245,6 +245,7 @@ const struct ledger_ops ledger_sqlite_ops = {
 	.drift_put = ledger_sqlite_drift_put,
 	.drift_list = ledger_sqlite_drift_list,
 	.drift_del = ledger_sqlite_drift_del,
+	.counts = ledger_sqlite_counts,
 	.listen = ledger_sqlite_listen,
 	.wait_changes = ledger_sqlite_wait_changes,
 };

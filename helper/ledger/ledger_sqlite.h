@@ -65,6 +65,7 @@ int ledger_sqlite_grant_list(void *b, const char *user, const char *states, int6
 			grant_cb cb, void *ctx);
 int ledger_sqlite_grant_due(void *b, int64_t now, grant_cb cb, void *ctx);
 int64_t ledger_sqlite_next_due(void *b);
+int ledger_sqlite_counts(void *b, int64_t ended_before, struct ledger_counts *c);
 int ledger_sqlite_claim(void *b, int64_t grant_id);
 void ledger_sqlite_unclaim(void *b, int64_t grant_id);
 

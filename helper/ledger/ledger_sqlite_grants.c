@@ -438,6 +438,36 @@ int64_t ledger_sqlite_next_due(void *b)
 	return t;
 }
 
+int ledger_sqlite_counts(void *b, int64_t ended_before, struct ledger_counts *c)
+{
+	struct sq *l = b;
+	sqlite3_stmt *st = NULL;
+	int r = LEDGER_ERR;
+
+	pthread_mutex_lock(&l->lock);
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT (SELECT COUNT(*) FROM grants WHERE"
+			       " ((op = 'remove' AND add_unsure <> 2) OR (state = 'active' AND op = '' AND was_member = 0))"
+			       " AND (CASE WHEN end_at > 0 THEN end_at ELSE requested_at END) <= ?1),"
+			       " (SELECT COUNT(*) FROM notifications WHERE sent_at = 0 AND dropped_at = 0)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ledger_sqlite_set_err(l, "counts");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, ended_before);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		ledger_sqlite_set_err(l, "counts");
+		goto out;
+	}
+	c->removals_overdue = sqlite3_column_int64(st, 0);
+	c->notify_backlog = sqlite3_column_int64(st, 1);
+	r = LEDGER_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
 /* One process owns a SQLite ledger: every grant is ours to work on. */
 int ledger_sqlite_claim(void *b, int64_t grant_id)
 {

@@ -106,6 +106,16 @@ struct notification {
 	int64_t sent_at, dropped_at; /* 0 while waiting */
 };
 
+/* What okta-jitd's metrics read from the ledger (issue 22). */
+struct ledger_counts {
+	/* grants whose membership removal is owed (not a recheck), or that
+	 * are still active with no sweep having ended them, and whose end (a
+	 * grant that never started: its request) came before the moment
+	 * asked about */
+	int64_t removals_overdue;
+	int64_t notify_backlog; /* notifications neither sent nor dropped */
+};
+
 enum ledger_rc {
 	LEDGER_OK = 0,
 	LEDGER_NOTFOUND = 1,

@@ -615,9 +615,11 @@ static int okta_keys_fetch(void *ctx, char **body, size_t *len, char *why, size_
 	req.url = v->keys_url;
 	http_response_init(&resp);
 	if (okta_http_perform(v->okta->http, &req, &resp) != 0) {
+		okta_note_sent(v->okta, BUCKET_OTHER, 0);
 		fail(why, n, OIDC_ERR_KEYS, "cannot fetch the org's keys: %s", resp.curl_error);
 		goto out;
 	}
+	okta_note_sent(v->okta, BUCKET_OTHER, resp.status);
 	if (resp.status != 200) {
 		fail(why, n, OIDC_ERR_KEYS, "Okta answered HTTP %ld for the org's keys", resp.status);
 		goto out;

@@ -83,11 +83,25 @@ struct okta_owner_list {
 	size_t n, cap;
 };
 
+/* Kinds of Okta endpoint (the rate-limit buckets) and classes of answer,
+ * as okta_client_stats counts them (issue 22: okta-jitd's metrics). */
+enum okta_kind { OKTA_KIND_TOKEN, OKTA_KIND_USERS, OKTA_KIND_GROUPS, OKTA_KIND_OTHER, OKTA_KINDS };
+/* 2xx, 3xx, 4xx, 5xx; OKTA_CLASS_ERROR: no HTTP answer (transport, TLS) */
+enum okta_class { OKTA_CLASS_2XX, OKTA_CLASS_3XX, OKTA_CLASS_4XX, OKTA_CLASS_5XX, OKTA_CLASS_ERROR, OKTA_CLASSES };
+const char *okta_kind_name(int kind);
+const char *okta_class_name(int cls);
+
 struct okta_stats {
 	uint64_t api_calls;
 	uint64_t token_requests;
 	uint64_t retries;
 	uint64_t rate_limited;
+	/* every HTTP request sent, token requests included, by its answer */
+	uint64_t requests[OKTA_KINDS][OKTA_CLASSES];
+	uint64_t rate_limited_by[OKTA_KINDS]; /* 429 answers */
+	/* token fetches (each may take several requests) that ended with a
+	 * token, or gave up */
+	uint64_t token_ok, token_failed;
 };
 
 struct okta_client_options {

@@ -80,6 +80,7 @@ int okta_call(struct okta_client *c, const char *method, const char *url, cJSON 
 		req.retry_count = attempt;
 		atomic_fetch_add(&c->api_calls, 1);
 		if (okta_http_perform(c->http, &req, &resp) != 0) {
+			okta_note_sent(c, b, 0);
 			okta_transport_error(err, &resp, "Okta");
 			if (err->kind == OKTA_ERR_TLS || err->kind == OKTA_ERR_BAD_RESPONSE)
 				goto out;
@@ -90,6 +91,7 @@ int okta_call(struct okta_client *c, const char *method, const char *url, cJSON 
 				ojit_strlcpy(rid, resp.request_id, sizeof(rid));
 			okta_rate_update(c, b, &resp);
 			okta_note_answer(c, resp.status);
+			okta_note_sent(c, b, resp.status);
 			if (resp.status >= 200 && resp.status < 300)
 				break;
 			okta_error_from_response(err, resp.status, resp.body.data, resp.body.len,

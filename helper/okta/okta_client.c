@@ -34,6 +34,31 @@ void okta_note_answer(struct okta_client *c, long status)
 		atomic_fetch_add(&c->answers, 1);
 }
 
+void okta_note_sent(struct okta_client *c, enum bucket b, long status)
+{
+	int cls = status >= 200 && status < 600 ? (int)(status / 100) - 2 : OKTA_CLASS_ERROR;
+
+	if ((unsigned)b >= BUCKET_COUNT)
+		b = BUCKET_OTHER;
+	atomic_fetch_add(&c->requests[b][cls], 1);
+	if (status == 429)
+		atomic_fetch_add(&c->rate_limited_by[b], 1);
+}
+
+const char *okta_kind_name(int kind)
+{
+	static const char *const names[OKTA_KINDS] = { "token", "users", "groups", "other" };
+
+	return kind >= 0 && kind < OKTA_KINDS ? names[kind] : "other";
+}
+
+const char *okta_class_name(int cls)
+{
+	static const char *const names[OKTA_CLASSES] = { "2xx", "3xx", "4xx", "5xx", "error" };
+
+	return cls >= 0 && cls < OKTA_CLASSES ? names[cls] : "error";
+}
+
 int okta_client_open_key(const struct ojit_config *cfg, int next, struct okta_key **out, char *err,
 			 size_t errlen)
 {
@@ -131,6 +156,13 @@ void okta_client_stats(struct okta_client *c, struct okta_stats *out)
 	out->token_requests = atomic_load(&c->token_requests);
 	out->retries = atomic_load(&c->retries);
 	out->rate_limited = atomic_load(&c->rate_limited);
+	for (int b = 0; b < OKTA_KINDS; b++) {
+		for (int k = 0; k < OKTA_CLASSES; k++)
+			out->requests[b][k] = atomic_load(&c->requests[b][k]);
+		out->rate_limited_by[b] = atomic_load(&c->rate_limited_by[b]);
+	}
+	out->token_ok = atomic_load(&c->token_ok);
+	out->token_failed = atomic_load(&c->token_failed);
 }
 
 enum bucket okta_bucket_for(const char *url, const char *org)

@@ -21,7 +21,9 @@
 #define MAX_PAGES 10000
 #define MAX_ITEMS 1000000
 
-enum bucket { BUCKET_TOKEN, BUCKET_USERS, BUCKET_GROUPS, BUCKET_OTHER, BUCKET_COUNT };
+/* The rate-limit buckets are the kinds the metrics count (okta_api.h). */
+enum bucket { BUCKET_TOKEN = OKTA_KIND_TOKEN, BUCKET_USERS = OKTA_KIND_USERS, BUCKET_GROUPS = OKTA_KIND_GROUPS,
+	      BUCKET_OTHER = OKTA_KIND_OTHER, BUCKET_COUNT = OKTA_KINDS };
 
 struct rate_bucket {
 	int known;
@@ -70,6 +72,9 @@ struct okta_client {
 	struct rate_bucket buckets[BUCKET_COUNT];
 
 	_Atomic uint64_t api_calls, token_requests, retries, rate_limited;
+	/* okta_client_stats' counts by endpoint kind (okta_note_sent) */
+	_Atomic uint64_t requests[BUCKET_COUNT][OKTA_CLASSES], rate_limited_by[BUCKET_COUNT];
+	_Atomic uint64_t token_ok, token_failed;
 	/* Counts Okta's answers (any status but 429 and 5xx): proof that Okta
 	 * is back, which ends the backoffs of calls still waiting to retry. */
 	_Atomic uint64_t answers;
@@ -82,6 +87,8 @@ enum pause { PAUSE_FIXED, PAUSE_BACKOFF };
 void okta_pause(struct okta_client *c, int64_t ms, enum pause kind);
 /* Count an answer from Okta (any status but 429 and 5xx). */
 void okta_note_answer(struct okta_client *c, long status);
+/* Count a request sent in bucket b, by its answer's status (0: none). */
+void okta_note_sent(struct okta_client *c, enum bucket b, long status);
 enum bucket okta_bucket_for(const char *url, const char *org);
 /* Exponential backoff for attempt (from 250 ms), at most cap, jittered. */
 int64_t okta_backoff_ms(int attempt, int64_t cap);

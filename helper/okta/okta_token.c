@@ -204,6 +204,7 @@ static int token_fetch(struct okta_client *c, int next, int store, struct okta_e
 		req.retry_count = attempt;
 		atomic_fetch_add(&c->token_requests, 1);
 		if (okta_http_perform(c->http, &req, &resp) != 0) {
+			okta_note_sent(c, BUCKET_TOKEN, 0);
 			okta_transport_error(err, &resp, "the Okta token endpoint");
 			if (err->kind == OKTA_ERR_TLS || err->kind == OKTA_ERR_BAD_RESPONSE)
 				goto out;
@@ -211,6 +212,7 @@ static int token_fetch(struct okta_client *c, int next, int store, struct okta_e
 		} else {
 			okta_rate_update(c, BUCKET_TOKEN, &resp);
 			okta_note_answer(c, resp.status);
+			okta_note_sent(c, BUCKET_TOKEN, resp.status);
 			if (resp.dpop_nonce[0] != '\0') {
 				pthread_mutex_lock(&c->tok_lock);
 				ojit_strlcpy(c->dpop_nonce, resp.dpop_nonce, sizeof(c->dpop_nonce));
@@ -360,6 +362,7 @@ out:
 	if (resp.body.data != NULL)
 		ojit_wipe(resp.body.data, resp.body.len);
 	http_response_free(&resp);
+	atomic_fetch_add(r == 0 ? &c->token_ok : &c->token_failed, 1);
 	return r;
 }
 

@@ -219,6 +219,9 @@ def script(d):
     for now in (T - 100, T, T + 5, T + 7, T + 10, T + 20, T + 100, T + 10**6):
         call("due", now=now)
     call("next_due")
+    # okta-jitd's metrics (issue 22): removals owed, notifications waiting
+    for ended_before in (T - 11, T - 10, T + 99, T + 100, T + 10**6):
+        call("counts", ended_before=ended_before)
     # compare-and-set
     g3 = d("get", id=3)["grant"]
     g3.update(state="approved", approver="olivia@example.com", decided_at=T + 1)
@@ -322,6 +325,12 @@ def test_same_answers_on_sqlite_and_postgresql(open_backend):
 
     # the script tests what it means to
     assert ans("get", id=999)["rc"] == NOTFOUND
+    # 5 owes its removal since T - 10; 10, 2, 1 and the extension 6 are
+    # active until T + 7, 50, 100, 200 (not swept yet); 8 was a member
+    # before its grant, 4 owes an add; no notification is queued yet
+    assert [ans("counts", ended_before=t)["removals_overdue"] for t in (T - 11, T - 10, T + 99, T + 100, T + 10**6)] \
+        == [0, 1, 3, 4, 5]
+    assert ans("counts", ended_before=T + 10**6)["notify_backlog"] == 0
     assert ans("active", user="alice", grp="web-sudo", now=T)["grant"]["id"] == 1
     assert ans("active", user="alice", grp="web-sudo", now=T + 60)["grant"]["id"] == 1
     assert ans("active", user="alice", grp="web-sudo", now=T + 100)["rc"] == NOTFOUND
@@ -456,6 +465,7 @@ def notify_script(d):
 
     due_checks()
     exists_checks()
+    call("counts", ended_before=0)  # the metrics' backlog: waiting, whatever their time
     # 1 sent, 3 dropped, 4 failed once and waits for its retry, 999 is not there
     call("notify_update", notification=dict(NOTES[0], id=1, attempts=1, sent_at=T + 1))
     call("notify_update", notification=dict(NOTES[2], id=3, attempts=5, last_error="http 410 Gone",
@@ -465,6 +475,7 @@ def notify_script(d):
     call("notify_update", notification=dict(NOTES[0], id=999, attempts=1, sent_at=T + 1))
     due_checks()
     exists_checks()
+    call("counts", ended_before=0)
     # a second failure of 4, then it goes through; 5 is given up on
     call("notify_update", notification=dict(NOTES[3], id=4, attempts=2, next_attempt_at=T + 120,
                                             last_error="http 502"))
@@ -480,6 +491,7 @@ def notify_script(d):
     call("notify_due", now=T + 10**6, limit=100)
     # a callback that calls the ledger again must not deadlock
     call("notify_due", now=T + 10**6, limit=100, reenter=True)
+    call("counts", ended_before=0)
     call("schema_version")
     return out
 
@@ -551,6 +563,10 @@ def test_the_notification_queue_is_the_same_on_sqlite_and_postgresql(open_backen
         assert rc == (OK if (target, event, gid) in queued else NOTFOUND), (target, event, gid, rc)
     assert exists[-1] == ("slack", "grant.expired", 1, OK)
     assert due(0, T + 10**6, reenter=True)["reenter_bad"] == 0
+    # okta-jitd's notify backlog (issue 22): 6 queued; 1 sent and 3 dropped;
+    # then 4 sent, 5 dropped and 7 queued
+    assert [(r["rc"], r["notify_backlog"], r["removals_overdue"]) for op, kw, r in b if op == "counts"] == \
+        [(OK, 6, 0), (OK, 4, 0), (OK, 3, 0)]
     assert [r for op, kw, r in b if op == "schema_version"][-1]["v"] == SCHEMA_VERSION
 
 

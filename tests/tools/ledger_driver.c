@@ -343,6 +343,13 @@ static cJSON *run(const cJSON *req)
 			cJSON_AddNumberToObject(out, "reenter_bad", rows.reenter_bad);
 	} else if (strcmp(op, "next_due") == 0) {
 		cJSON_AddNumberToObject(out, "t", (double)ops->next_due(be));
+	} else if (strcmp(op, "counts") == 0) {
+		struct ledger_counts c;
+
+		memset(&c, 0xff, sizeof(c));
+		rc = ops->counts(be, get_i64(req, "ended_before"), &c);
+		cJSON_AddNumberToObject(out, "removals_overdue", (double)c.removals_overdue);
+		cJSON_AddNumberToObject(out, "notify_backlog", (double)c.notify_backlog);
 	} else if (strcmp(op, "claim") == 0) {
 		cJSON_AddNumberToObject(out, "r", ops->claim(be, get_i64(req, "id")));
 	} else if (strcmp(op, "unclaim") == 0) {
