@@ -93,8 +93,8 @@ $(WEB_OBJS) $(BUILD)/helper/web/okta-jit-web.o: EXE_CFLAGS += $(WEB_CFLAGS)
 $(WEB_LIB): $(WEB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
-$(WEB): $(BUILD)/helper/web/okta-jit-web.o $(WEB_LIB) $(WEB_DEP_OBJS)
-	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(WEB_LIBS)
+$(WEB): $(BUILD)/helper/web/okta-jit-web.o $(WEB_LIB) $(WEB_DEP_OBJS) $(BUILD)/helper/common/log_journal.o
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(WEB_LIBS) $(shell $(PKG_CONFIG) --libs libsystemd)
 
 # The PAM module links the wire protocol and libpam, nothing else.
 $(BUILD)/pam/%.o: pam_module/%.c helper/common/proto.h helper/common/answers.h Makefile
@@ -122,8 +122,13 @@ $(BUILD)/nss/nss_cache.o: helper/common/nss_cache.c helper/common/nss_cache.h Ma
 $(NSS_MOD): $(BUILD)/nss/nss_okta_jit.o $(BUILD)/nss/nss_cache.o
 	$(CC) $(SO_LDFLAGS) -Wl,-soname,libnss_okta_jit.so.2 -o $@ $^
 
-$(DAEMON): $(BUILD)/helper/daemon/okta-jitd.o $(LIB)
-	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+# The journal's native sender (issue 22): okta-jitd and okta-jit-web
+# only; the PAM and NSS modules and the CLI never load libsystemd.
+JOURNAL_OBJ  := $(BUILD)/helper/common/log_journal.o
+JOURNAL_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd)
+
+$(DAEMON): $(BUILD)/helper/daemon/okta-jitd.o $(JOURNAL_OBJ) $(LIB)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JOURNAL_LIBS)
 
 define unit_test_rule
 $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(LIB) $$(HELPER_HDRS)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "duration.h"
 #include "names.h"
 #include "proto.h"
@@ -136,11 +137,49 @@ static void print_grants(const struct proto_msg *m)
 		printf("(none)\n");
 }
 
+/* A person of an audit record as people read it (issue 22): the local
+ * name with the Okta login beside it, "alice (alice@example.com)"; the
+ * login is the detail's key_login (okta-jitd writes it there). */
+static void put_person(const char *name, const char *detail, const char *key)
+{
+	char login[512], text[1024];
+
+	if (audit_get(detail, key, login, sizeof(login)) != 0)
+		login[0] = '\0';
+	audit_person(text, sizeof(text), name != NULL ? name : "", login);
+	put_safe(stdout, text);
+}
+
+/* The detail without the pairs shown beside the names. */
+static void put_detail_rest(const char *detail)
+{
+	const char *p = detail != NULL ? detail : "", *start;
+	char key[64], val[1024];
+	int first = 1;
+
+	for (start = p; audit_next(&p, key, sizeof(key), val, sizeof(val)) == 1; start = p) {
+		char pair[1024];
+
+		if (strcmp(key, "user_login") == 0 || strcmp(key, "actor_login") == 0)
+			continue;
+		while (*start == ' ')
+			start++;
+		/* the pair as written (escaped), never a raw control byte */
+		snprintf(pair, sizeof(pair), "%.*s", (int)(p - start), start);
+		printf("%s", first ? "" : " ");
+		put_safe(stdout, pair);
+		first = 0;
+	}
+	if (*p != '\0') /* not written by audit_value: shown as it is */
+		put_safe(stdout, p);
+}
+
 static void print_audit(const struct proto_msg *m)
 {
 	size_t i;
 
 	for (i = 0; i < m->nfields; i++) {
+		const char *detail = proto_rec_get(m, i + 1, T_DETAIL);
 		char at[64];
 
 		if (m->fields[i].tag != T_RECORD)
@@ -148,14 +187,33 @@ static void print_audit(const struct proto_msg *m)
 		fmt_time(proto_rec_int(m, i + 1, T_AT), at, sizeof(at));
 		printf("%s  %-14s id=%-5lld actor=", at, proto_rec_get(m, i + 1, T_EVENT) ? proto_rec_get(m, i + 1, T_EVENT) : "",
 		       (long long)proto_rec_int(m, i + 1, T_ID));
-		put_safe(stdout, proto_rec_get(m, i + 1, T_ACTOR));
+		put_person(proto_rec_get(m, i + 1, T_ACTOR), detail, "actor_login");
 		printf(" user=");
-		put_safe(stdout, proto_rec_get(m, i + 1, T_USER));
+		put_person(proto_rec_get(m, i + 1, T_USER), detail, "user_login");
 		printf(" group=");
 		put_safe(stdout, proto_rec_get(m, i + 1, T_GROUP));
 		printf(" ");
-		put_safe(stdout, proto_rec_get(m, i + 1, T_DETAIL));
+		put_detail_rest(detail);
 		printf("\n");
+	}
+}
+
+/* --json: each event's user_login and actor_login beside user and actor,
+ * from its detail (additive: the detail keeps them too). */
+static void audit_json_logins(cJSON *events)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, events) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "detail");
+		char login[512];
+
+		if (!cJSON_IsString(d) || d->valuestring == NULL)
+			continue;
+		if (audit_get(d->valuestring, "user_login", login, sizeof(login)) == 0)
+			cJSON_AddStringToObject(e, "user_login", login);
+		if (audit_get(d->valuestring, "actor_login", login, sizeof(login)) == 0)
+			cJSON_AddStringToObject(e, "actor_login", login);
 	}
 }
 
@@ -770,6 +828,8 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		char *s;
 
 		cJSON_AddBoolToObject(top, "ok", m.type == PROTO_OK);
+		if (type == PROTO_AUDIT)
+			audit_json_logins(arr);
 		if (type == PROTO_FLOWS && m.type == PROTO_OK)
 			cJSON_Delete(arr), cJSON_DeleteItemFromObject(top, "access_details"), flows_json(&m, top);
 		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_AUDIT || type == PROTO_DRIFT)

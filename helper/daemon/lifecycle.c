@@ -236,8 +236,12 @@ static void note_failure(const char *what, const char *id, const struct okta_err
 	if (now - lc.fail_logged < LC_FAIL_LOG_S)
 		return;
 	lc.fail_logged = now;
+	struct ojit_log_fields f = { 0 };
+
+	f.v[OJIT_LK_REQUEST_ID] = e->request_id;
+	f.v[OJIT_LK_ERROR_CODE] = e->code;
 	okta_error_format(e, msg, sizeof(msg));
-	warn_f("cannot read Okta %s %s (tried again every cache_ttl): %s", what, id, msg);
+	warn_kv(&f, "cannot read Okta %s %s (tried again every cache_ttl): %s", what, id, msg);
 }
 
 /* Each user of rows v[0..n) (sorted by Okta user id). Returns 1 when some

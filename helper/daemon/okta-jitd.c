@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "fleet_sig.h"
 #include "keyfile.h"
+#include "log_journal.h"
 #include "ledger.h"
 #include "mirror.h"
 #include "notify.h"
@@ -161,6 +162,7 @@ int main(int argc, char **argv)
 	}
 	umask(077);
 	sanitize_fds();
+	log_journal_offer();
 	ojit_log_init("okta-jitd", foreground ? OJIT_LOG_STDERR : OJIT_LOG_SYSLOG, debug);
 	openlog("okta-jitd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	if (okta_http_global_init() != 0) {
