@@ -11,8 +11,12 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "util.h"
+
+/* journald's native socket (systemd-journald.service(8)). */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 /* MESSAGE, PRIORITY, SYSLOG_FACILITY, SYSLOG_IDENTIFIER, CODE_FUNC,
  * GRANT_ID and the named fields. */
@@ -79,5 +83,11 @@ out:
 
 void log_journal_offer(void)
 {
-	ojit_log_set_journal(journal_send);
+	/* sd_journal_sendv reports success when journald's socket is not
+	 * there (it drops the entry, as journal-send.c says, "fail
+	 * silently"): offered only where journald listens, so a
+	 * JOURNAL_STREAM without a journal (a container, a test) keeps the
+	 * lines in syslog and on stderr. */
+	if (access(JOURNAL_SOCKET, W_OK) == 0)
+		ojit_log_set_journal(journal_send);
 }

@@ -4,7 +4,8 @@
 #define OJIT_LOG_JOURNAL_H
 
 /* Call before ojit_log_init: under systemd, log and audit lines then go
- * to the journal with their fields (util.h). */
+ * to the journal with their fields (util.h). Nothing is offered when
+ * journald's socket is not there. */
 void log_journal_offer(void);
 
 #endif
