@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 
 #include "audit.h"
 #include "util.h"
@@ -53,13 +54,18 @@ static int fake_journal(int prio, int facility, const char *ident, const char *f
 	return got.fail ? -1 : 0;
 }
 
-/* stderr goes to a file the test reads back. */
+static int saved_stderr = -1;
+
+/* stderr goes to a file the test reads back (cmocka's own words about a
+ * failure too: teardown shows what the file holds, then gives stderr
+ * back for the summary). */
 static int setup(void **state)
 {
 	int fd = mkstemp(errpath);
 
 	(void)state;
-	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+	saved_stderr = dup(STDERR_FILENO);
+	if (fd < 0 || saved_stderr < 0 || dup2(fd, STDERR_FILENO) < 0)
 		return -1;
 	close(fd);
 	setvbuf(stderr, NULL, _IONBF, 0);
@@ -68,7 +74,18 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	char buf[4096];
+	ssize_t n;
+	int fd = open(errpath, O_RDONLY);
+
 	(void)state;
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		if (write(STDERR_FILENO, buf, (size_t)n) != n)
+			break;
+	if (fd >= 0)
+		close(fd);
 	unlink(errpath);
 	return 0;
 }
@@ -224,6 +241,7 @@ static void test_journal_failure_falls_back(void **state)
 	line = err_text();
 	assert_true(strncmp(line, "<3>test: lost? grant_id=17 event=okta_error ", 44) == 0);
 	got.fail = 0;
+	err_reset();
 }
 
 /* A JOURNAL_STREAM that is not our stderr (inherited) is not believed. */
