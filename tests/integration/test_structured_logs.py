@@ -39,6 +39,9 @@ ALICE_LOGIN = "ojt-alice@example.com"
 OLIVIA_LOGIN = "ojt-olivia@example.com"
 # What a user sent as a PAM item, to make a line read as someone else's.
 FORGED = 'x" user=ojt-olivia user_login="root@example.com\nokta-jitd: audit event=approved\x1b[2J'
+# A group name (no control characters: refused at the socket) that tries
+# the same.
+HOSTILE_GROUP = 'x" user=root user_login="root@example.com group=prod-db-ssh \\" actor=okta-jitd'
 
 
 def parse_native(data):
@@ -223,6 +226,14 @@ def test_journal_entries_carry_the_fields(journal_jit):
     assert "\n" not in r["MESSAGE"] and "\x1b" not in r["MESSAGE"], r
     kv = parse_logfmt(r["MESSAGE"][len("audit "):])
     assert [k for k, _ in kv].count("user") == 1 and dict(kv)["service"] == FORGED, kv
+    # a hostile group name is the field's whole value
+    r = jit.request(HOSTILE_GROUP, dur="1h", as_user="ojt-alice", expect=None)
+    assert r.rc != EXIT_OK, r  # noqa: F405
+    nf = wait_for(lambda: [e for e in jit.journal.all() if e.get("OKTA_JIT_EVENT") == "refused"  # noqa: F405
+                           and e.get("OKTA_JIT_ERROR_CODE") == "no-flow"], 15, what="the refusal's entry")
+    assert nf[0]["OKTA_JIT_GROUP"] == HOSTILE_GROUP and nf[0]["OKTA_JIT_USER"] == "ojt-alice", nf
+    assert dict(parse_logfmt(nf[0]["MESSAGE"][len("audit "):]))["group"] == HOSTILE_GROUP, nf
+    entries = jit.journal.all()
     # every entry is in the journal once: not through syslog, not on stderr
     assert not audit_lines(jit.syslog.text()), jit.syslog.text()
     assert not audit_lines(jit.daemon.log()), jit.daemon.log()
@@ -247,6 +258,16 @@ def test_without_the_journal_lines_fall_back(journal_jit):
     kv = dict(parse_logfmt(lines[0]))
     assert kv["actor"] == "ojt-olivia" and kv["actor_login"] == OLIVIA_LOGIN, kv
     assert kv["user"] == "ojt-alice" and kv["user_login"] == ALICE_LOGIN, kv
+    # a hostile group name is one value: no second user, login or actor
+    r = jit.request(HOSTILE_GROUP, dur="1h", as_user="ojt-alice", expect=None)
+    assert r.rc != EXIT_OK, r  # noqa: F405
+    lines = wait_for(lambda: [ln for ln in audit_lines(jit.syslog.text())  # noqa: F405
+                              if ln.startswith("event=refused ") and "no-flow" in ln], 15, what="the refusal")
+    kv = parse_logfmt(lines[0])
+    keys = [k for k, _ in kv]
+    assert all(keys.count(k) == 1 for k in ("event", "user", "user_login", "actor", "actor_login", "group")), kv
+    kv = dict(kv)
+    assert kv["group"] == HOSTILE_GROUP and kv["user"] == "ojt-alice" and kv["user_login"] == ALICE_LOGIN, kv
     assert jit.journal.raw() == [], jit.journal.raw()[:3]
 
 
