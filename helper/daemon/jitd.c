@@ -83,7 +83,9 @@ void jitd_person(const struct jitd *d, const char *who, char *name, size_t nn, c
 			ojit_strlcpy(name, local, nn);
 		return;
 	}
-	if (config_map_login(d->cfg, who, login, ln) != 0)
+	/* only a local name has a login ("*", a refusal count's wildcard,
+	 * is none) */
+	if (!jitd_valid_username(who) || config_map_login(d->cfg, who, login, ln) != 0)
 		login[0] = '\0';
 }
 
@@ -126,8 +128,11 @@ void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char
 	 * user, the Okta login beside it in actor_login and user_login */
 	jitd_person(d, actor_in, actor, sizeof(actor), actor_login, sizeof(actor_login));
 	jitd_person(d, user_in, user, sizeof(user), user_login, sizeof(user_login));
-	if (strcmp(user, user_in != NULL ? user_in : "") != 0)
-		ojit_strlcpy(user, user_in, sizeof(user)); /* the ledger's filters match the user as given */
+	/* the user as given (the ledger's --user filter matches it) */
+	ojit_strlcpy(user, user_in != NULL ? user_in : "", sizeof(user));
+	/* a break-glass account is local: no Okta person stands behind it */
+	if (strcmp(event, "breakglass") == 0)
+		user_login[0] = '\0';
 	if (user_login[0] != '\0' || actor_login[0] != '\0') {
 		detail_with_logins(named, sizeof(named), user_login, actor_login, detail_in);
 		detail = named;
