@@ -89,6 +89,15 @@ void jitd_person(const struct jitd *d, const char *who, char *name, size_t nn, c
 		login[0] = '\0';
 }
 
+void jitd_grant_fields(const struct grant *g, struct ojit_log_fields *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->grant_id = g->id;
+	f->v[OJIT_LK_USER] = g->user;
+	f->v[OJIT_LK_LOGIN] = g->okta_login;
+	f->v[OJIT_LK_GROUP] = g->grp;
+}
+
 /* pre = "user_login=U actor_login=A" (each when known), then as many
  * whole pairs of detail as fit. */
 static void detail_with_logins(char *out, size_t n, const char *user_login, const char *actor_login,
@@ -245,10 +254,14 @@ void jit_result_set(struct jit_result *r, const char *code, const char *fmt, ...
  * host, or a granter not given one yet) writes "": gates use no such row. */
 static void grant_sign(struct jitd *d, struct grant *g)
 {
+	struct ojit_log_fields f;
+
 	g->updated_at = ojit_now();
 	if (fleet_sign_grant(&d->keys, g) != 0) {
 		g->sig[0] = '\0';
-		error_f("grant %lld: cannot sign the row (gates will not use it)", (long long)g->id);
+		jitd_grant_fields(g, &f);
+		f.v[OJIT_LK_ERROR_CODE] = "sign";
+		error_kv(&f, "grant %lld: cannot sign the row (gates will not use it)", (long long)g->id);
 	}
 }
 
@@ -273,9 +286,14 @@ int jitd_grant_insert(struct jitd *d, struct grant *g)
 	r = ledger_grant_insert(d->ledger, g);
 	if (r == LEDGER_OK && d->keys.sign != NULL && strcmp(g->state, GS_ACTIVE) == 0) {
 		grant_sign(d, g);
-		if (ledger_grant_update(d->ledger, g, g->state) != LEDGER_OK)
-			error_f("grant %lld: the signature was not stored (gates will not use the row): %s",
-				(long long)g->id, ledger_last_error(d->ledger));
+		if (ledger_grant_update(d->ledger, g, g->state) != LEDGER_OK) {
+			struct ojit_log_fields f;
+
+			jitd_grant_fields(g, &f);
+			f.v[OJIT_LK_ERROR_CODE] = "ledger";
+			error_kv(&f, "grant %lld: the signature was not stored (gates will not use the row): %s",
+				 (long long)g->id, ledger_last_error(d->ledger));
+		}
 	}
 	if (r == LEDGER_OK)
 		jitd_grant_written(d, g->user, g->grp);

@@ -148,6 +148,10 @@ int jitd_grant_insert(struct jitd *d, struct grant *g);
  * login). "" gives "" twice. */
 void jitd_person(const struct jitd *d, const char *who, char *name, size_t nn, char *login, size_t ln);
 
+/* The log fields (util.h) of a line about grant g: its id, user, Okta
+ * login and group; f's other fields are cleared. */
+void jitd_grant_fields(const struct grant *g, struct ojit_log_fields *f);
+
 /* A short description of who approves requests for flow f. */
 void jitd_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n);
 

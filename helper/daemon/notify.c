@@ -182,21 +182,24 @@ static void enqueue(struct jitd *d, const struct notify_config *t, const char *e
 		    const char *facts)
 {
 	struct notification n;
+	struct ojit_log_fields f = { .grant_id = grant_id };
 
+	f.v[OJIT_LK_EVENT] = event;
+	f.v[OJIT_LK_ERROR_CODE] = "notify_not_queued";
 	memset(&n, 0, sizeof(n));
 	ojit_strlcpy(n.target, t->name, sizeof(n.target));
 	ojit_strlcpy(n.event, event, sizeof(n.event));
 	n.grant_id = grant_id;
 	if (strlen(facts) >= sizeof(n.payload)) {
-		error_f("notification %s for grant %lld too large to queue", event, (long long)grant_id);
+		error_kv(&f, "notification %s for grant %lld too large to queue", event, (long long)grant_id);
 		return;
 	}
 	ojit_strlcpy(n.payload, facts, sizeof(n.payload));
 	n.created_at = ojit_now();
 	n.next_attempt_at = n.created_at;
 	if (ledger_notify_add(d->ledger, &n) != LEDGER_OK)
-		error_f("notification %s for grant %lld to %s not queued: %s", event, (long long)grant_id, t->name,
-			ledger_last_error(d->ledger));
+		error_kv(&f, "notification %s for grant %lld to %s not queued: %s", event, (long long)grant_id, t->name,
+			 ledger_last_error(d->ledger));
 }
 
 /* Queue "expiring" for g to every target that wants it, whose warning is
@@ -219,8 +222,13 @@ static void queue_expiring(struct jitd *d, const struct grant *g, int64_t now)
 			continue;
 		if (rc != LEDGER_NOTFOUND) {
 			/* the next scan tries again; an expiry cannot wait */
-			error_f("expiring notification for grant %lld to %s: %s", (long long)g->id, t->name,
-				ledger_last_error(d->ledger));
+			struct ojit_log_fields f;
+
+			jitd_grant_fields(g, &f);
+			f.v[OJIT_LK_EVENT] = "expiring";
+			f.v[OJIT_LK_ERROR_CODE] = "ledger";
+			error_kv(&f, "expiring notification for grant %lld to %s: %s", (long long)g->id, t->name,
+				 ledger_last_error(d->ledger));
 			continue;
 		}
 		if (facts == NULL && (facts = facts_json(d, "expiring", g, "okta-jitd", NULL, NULL, NULL, late)) == NULL)

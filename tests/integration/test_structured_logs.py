@@ -238,6 +238,14 @@ def test_journal_entries_carry_the_fields(journal_jit):
     assert not audit_lines(jit.syslog.text()), jit.syslog.text()
     assert not audit_lines(jit.daemon.log()), jit.daemon.log()
     assert len([e for e in entries if e.get("OKTA_JIT_EVENT") == "approved"]) == 1
+    # an error line carries its facts too: a webhook that fails
+    jit.webhook.set_mode("fail500")
+    gid2 = jit.request("web-sudo", dur="1h", as_user="ojt-bob").grant["id"]
+    bad = wait_for(lambda: [e for e in jit.journal.all() if e.get("OKTA_JIT_ERROR_CODE") == "notify_failed"  # noqa
+                            and e.get("GRANT_ID") == str(gid2)], 20, what="the failed delivery's entry")
+    assert bad[0]["PRIORITY"] == "4" and bad[0]["CODE_FUNC"] and "not delivered" in bad[0]["MESSAGE"], bad
+    assert bad[0]["OKTA_JIT_EVENT"] in ("requested", "approved", "granted"), bad
+    entries = jit.journal.all()
     # okta-jitd's own lines: in the journal with a level and a function,
     # and no longer on stderr
     own = [e for e in entries if "OKTA_JIT_EVENT" not in e]
@@ -268,6 +276,15 @@ def test_without_the_journal_lines_fall_back(journal_jit):
     assert all(keys.count(k) == 1 for k in ("event", "user", "user_login", "actor", "actor_login", "group")), kv
     kv = dict(kv)
     assert kv["group"] == HOSTILE_GROUP and kv["user"] == "ojt-alice" and kv["user_login"] == ALICE_LOGIN, kv
+    # an error line: its text, then its facts as pairs (stderr: --foreground)
+    jit.webhook.set_mode("fail500")
+    gid2 = jit.request("web-sudo", dur="1h", as_user="ojt-bob").grant["id"]
+    tail = " grant_id=%d " % gid2
+    bad = wait_for(lambda: [ln for ln in jit.daemon.log().splitlines() if "not delivered" in ln  # noqa: F405
+                            and tail in ln], 20, what="the failed delivery's line")
+    kv = dict(parse_logfmt(bad[0][bad[0].index(tail):]))
+    assert kv["grant_id"] == str(gid2) and kv["error_code"] == "notify_failed", bad
+    assert kv["event"] in ("requested", "approved", "granted"), bad
     assert jit.journal.raw() == [], jit.journal.raw()[:3]
 
 
