@@ -262,7 +262,7 @@ package-check:
 # cppcheck and gcc -fanalyzer over helper/, pam_module/ and nss_module/.
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := proto config okta_error okta_json link duration nss_cache sshkey oidc
+FUZZ_NAMES   := proto config okta_error okta_json link duration nss_cache sshkey oidc audit
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The library is compiled again with the sanitizers and coverage hooks, not
@@ -283,6 +283,7 @@ FUZZ_MAXLEN_duration   := 64
 FUZZ_MAXLEN_nss_cache  := 4096
 FUZZ_MAXLEN_sshkey     := 16448
 FUZZ_MAXLEN_oidc       := 12000
+FUZZ_MAXLEN_audit      := 2048
 # $(call fuzz_run,NAME,SECONDS): corpus and crashes under $(FUZZ_DIR); the
 # log's last lines (executions, cov, ft) are printed, all of it on failure.
 fuzz_run = mkdir -p $(FUZZ_DIR)/corpus/$(1) && \
