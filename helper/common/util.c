@@ -81,9 +81,10 @@ void ojit_log_init(const char *ident, enum ojit_log_target target, int debug)
 	log_target = target;
 	log_debug = debug;
 	log_stderr_is_journal = target == OJIT_LOG_STDERR && stderr_is_journal();
-	/* Under systemd the journal takes the fields natively. A detached
-	 * okta-jitd (the syslog target) in a service systemd started: its
-	 * syslog reaches the same journal, as flat text. */
+	/* Under systemd the journal takes the fields natively: stderr is the
+	 * journal, or a detached okta-jitd (the syslog target) runs in a
+	 * service systemd started, whose syslog would reach the same journal
+	 * as flat text. */
 	log_journal = log_journal_fn != NULL &&
 		      (log_stderr_is_journal || (target == OJIT_LOG_SYSLOG && getenv("INVOCATION_ID") != NULL));
 	if (target == OJIT_LOG_SYSLOG)
