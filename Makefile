@@ -95,8 +95,8 @@ $(WEB_OBJS) $(BUILD)/helper/web/okta-jit-web.o: EXE_CFLAGS += $(WEB_CFLAGS)
 $(WEB_LIB): $(WEB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
-$(WEB): $(BUILD)/helper/web/okta-jit-web.o $(WEB_LIB) $(WEB_DEP_OBJS)
-	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(WEB_LIBS)
+$(WEB): $(BUILD)/helper/web/okta-jit-web.o $(WEB_LIB) $(WEB_DEP_OBJS) $(BUILD)/helper/common/log_journal.o
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(WEB_LIBS) $(shell $(PKG_CONFIG) --libs libsystemd)
 
 # The PAM module links the wire protocol and libpam, nothing else.
 $(BUILD)/pam/%.o: pam_module/%.c helper/common/proto.h helper/common/answers.h Makefile
@@ -124,8 +124,13 @@ $(BUILD)/nss/nss_cache.o: helper/common/nss_cache.c helper/common/nss_cache.h Ma
 $(NSS_MOD): $(BUILD)/nss/nss_okta_jit.o $(BUILD)/nss/nss_cache.o
 	$(CC) $(SO_LDFLAGS) -Wl,-soname,libnss_okta_jit.so.2 -o $@ $^
 
-$(DAEMON): $(BUILD)/helper/daemon/okta-jitd.o $(LIB)
-	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+# The journal's native sender (issue 22): okta-jitd and okta-jit-web
+# only; the PAM and NSS modules and the CLI never load libsystemd.
+JOURNAL_OBJ  := $(BUILD)/helper/common/log_journal.o
+JOURNAL_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd)
+
+$(DAEMON): $(BUILD)/helper/daemon/okta-jitd.o $(JOURNAL_OBJ) $(LIB)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JOURNAL_LIBS)
 
 define unit_test_rule
 $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $$(LIB) $$(HELPER_HDRS)
@@ -260,7 +265,7 @@ package-check:
 # cppcheck and gcc -fanalyzer over helper/, pam_module/ and nss_module/.
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := proto config okta_error okta_json link duration nss_cache sshkey oidc
+FUZZ_NAMES   := proto config okta_error okta_json link duration nss_cache sshkey oidc audit
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The library is compiled again with the sanitizers and coverage hooks, not
@@ -281,6 +286,7 @@ FUZZ_MAXLEN_duration   := 64
 FUZZ_MAXLEN_nss_cache  := 4096
 FUZZ_MAXLEN_sshkey     := 16448
 FUZZ_MAXLEN_oidc       := 12000
+FUZZ_MAXLEN_audit      := 2048
 # $(call fuzz_run,NAME,SECONDS): corpus and crashes under $(FUZZ_DIR); the
 # log's last lines (executions, cov, ft) are printed, all of it on failure.
 fuzz_run = mkdir -p $(FUZZ_DIR)/corpus/$(1) && \

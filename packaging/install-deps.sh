@@ -14,7 +14,7 @@ if command -v apt-get >/dev/null 2>&1; then
 	$SUDO apt-get install -y -q --no-install-recommends \
 		build-essential pkg-config ca-certificates \
 		libcurl4-openssl-dev libssl-dev libcjson-dev libpam0g-dev \
-		libsqlite3-dev libinih-dev libcmocka-dev libpq-dev postgresql libmicrohttpd-dev \
+		libsqlite3-dev libinih-dev libcmocka-dev libpq-dev postgresql libmicrohttpd-dev libsystemd-dev \
 		python3 python3-pytest python3-cryptography \
 		valgrind pamtester openssh-server openssh-client sudo \
 		clang libclang-rt-14-dev cppcheck \
@@ -27,7 +27,7 @@ elif command -v dnf >/dev/null 2>&1; then
 	$SUDO dnf install -y \
 		gcc make pkgconf-pkg-config ca-certificates \
 		libcurl-devel openssl-devel cjson-devel pam-devel \
-		sqlite-devel inih-devel libcmocka-devel libpq-devel postgresql-server libmicrohttpd-devel \
+		sqlite-devel inih-devel libcmocka-devel libpq-devel postgresql-server libmicrohttpd-devel systemd-devel \
 		python3 python3-pytest python3-cryptography \
 		valgrind pamtester openssh-server openssh-clients sudo \
 		clang compiler-rt cppcheck \

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "duration.h"
 #include "names.h"
 #include "proto.h"
@@ -204,6 +205,42 @@ static int print_table(const struct table *t)
 	return EXIT_OK;
 }
 
+/* A person of an audit record as people read it (issue 22): the local
+ * name with the Okta login beside it, "alice (alice@example.com)"; the
+ * login is the detail's key (user_login, actor_login: okta-jitd writes
+ * them there). */
+static void person_text(char *out, size_t n, const char *name, const char *detail, const char *key)
+{
+	char login[512];
+
+	if (detail == NULL || audit_get(detail, key, login, sizeof(login)) != 0)
+		login[0] = '\0';
+	audit_person(out, n, name != NULL ? name : "", login);
+}
+
+/* The detail without the pairs shown beside the names, each pair as
+ * written (escaped); what audit_next cannot read is kept as it is. */
+static void detail_rest(char *out, size_t n, const char *detail)
+{
+	const char *p = detail != NULL ? detail : "", *start;
+	char key[64], val[1024];
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (start = p; audit_next(&p, key, sizeof(key), val, sizeof(val)) == 1; start = p) {
+		if (strcmp(key, "user_login") == 0 || strcmp(key, "actor_login") == 0)
+			continue;
+		while (*start == ' ')
+			start++;
+		len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%s%.*s", len > 0 ? " " : "",
+					(int)(p - start), start);
+		if (len >= n)
+			return;
+	}
+	if (*p != '\0')
+		(void)snprintf(out + len, len < n ? n - len : 0, "%s%s", len > 0 ? " " : "", p);
+}
+
 static int print_grants(const struct proto_msg *m)
 {
 	struct table *t = grants_table();
@@ -227,8 +264,8 @@ static struct table *audit_table(void)
 /* One event record (its fields from start) as a table row. */
 static int audit_row(struct table *t, const struct proto_msg *m, size_t start)
 {
-	const char *cells[7];
-	char at[64], id[24];
+	const char *cells[7], *detail = proto_rec_get(m, start, T_DETAIL);
+	char at[64], id[24], actor[1024], user[1024], rest[AUDIT_DETAIL_MAX + 64];
 	int64_t gid = proto_rec_int(m, start, T_ID);
 
 	fmt_time(proto_rec_int(m, start, T_AT), at, sizeof(at));
@@ -239,14 +276,42 @@ static int audit_row(struct table *t, const struct proto_msg *m, size_t start)
 	cells[0] = at;
 	cells[1] = proto_rec_get(m, start, T_EVENT);
 	cells[2] = id;
-	cells[3] = proto_rec_get(m, start, T_ACTOR);
-	cells[4] = proto_rec_get(m, start, T_USER);
+	person_text(actor, sizeof(actor), proto_rec_get(m, start, T_ACTOR), detail, "actor_login");
+	person_text(user, sizeof(user), proto_rec_get(m, start, T_USER), detail, "user_login");
+	detail_rest(rest, sizeof(rest), detail);
+	cells[3] = actor;
+	cells[4] = user;
 	cells[5] = proto_rec_get(m, start, T_GROUP);
-	cells[6] = proto_rec_get(m, start, T_DETAIL);
+	cells[6] = rest;
 	if (table_add(t, cells) != 0)
 		return -1;
 	table_color(t, 1, state_color(cells[1]));
 	return 0;
+}
+
+/* --json: each event's user_login and actor_login beside user and actor,
+ * from its detail (additive: the detail keeps them too). */
+static void audit_json_login(cJSON *e)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "detail");
+	char login[512];
+
+	if (!cJSON_IsString(d) || d->valuestring == NULL)
+		return;
+	if (cJSON_GetObjectItemCaseSensitive(e, "user_login") == NULL &&
+	    audit_get(d->valuestring, "user_login", login, sizeof(login)) == 0)
+		cJSON_AddStringToObject(e, "user_login", login);
+	if (cJSON_GetObjectItemCaseSensitive(e, "actor_login") == NULL &&
+	    audit_get(d->valuestring, "actor_login", login, sizeof(login)) == 0)
+		cJSON_AddStringToObject(e, "actor_login", login);
+}
+
+static void audit_json_logins(cJSON *events)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, events)
+		audit_json_login(e);
 }
 
 static void print_one_grant(const struct proto_msg *m)
@@ -742,7 +807,7 @@ static int audit_call(const char *socket_path, const struct proto_out *o, int qu
 /* The page's CURSOR (before its first record; each record's own CURSOR
  * is its row id) into cursor, when it moves up from the one asked with.
  * 1: a next page, 0: the last page, -1: a cursor that does not move on. */
-static int audit_next(const struct proto_msg *m, char *cursor, size_t n)
+static int audit_page_next(const struct proto_msg *m, char *cursor, size_t n)
 {
 	const char *next = proto_rec_get(m, 0, T_CURSOR);
 	int64_t v, was = 0;
@@ -775,6 +840,7 @@ static void audit_json_fields(cJSON *obj, const struct proto_msg *m, size_t star
 		else
 			cJSON_AddStringToObject(obj, key, m->fields[j].val);
 	}
+	audit_json_login(obj);
 }
 
 /* `audit` without --follow: every page, as one table (widths from every
@@ -836,7 +902,7 @@ static int cmd_audit(const char *socket_path, int json, int has_since, int64_t s
 			}
 			audit_json_fields(ev, &m, i + 1);
 		}
-		more = audit_next(&m, cursor, sizeof(cursor));
+		more = audit_page_next(&m, cursor, sizeof(cursor));
 		proto_msg_free(&m);
 		if (rc != EXIT_OK || more == 0)
 			break;
@@ -1029,7 +1095,7 @@ static int follow_poll(struct follow *f, int64_t from, int *fatal)
 			*fatal = 1;
 			return rc;
 		}
-		more = audit_next(&m, cursor, sizeof(cursor));
+		more = audit_page_next(&m, cursor, sizeof(cursor));
 		proto_msg_free(&m);
 		seen_prune(f, from);
 		if (more == 0)
@@ -1286,6 +1352,8 @@ int client_command(const char *socket_path, int json, const char *cmd, int argc,
 		cJSON *top = NULL, *arr = reply_json(&m, &top);
 
 		cJSON_AddBoolToObject(top, "ok", m.type == PROTO_OK);
+		if (type == PROTO_AUDIT)
+			audit_json_logins(arr);
 		if (type == PROTO_FLOWS && m.type == PROTO_OK)
 			cJSON_Delete(arr), cJSON_DeleteItemFromObject(top, "access_details"), flows_json(&m, top);
 		else if (type == PROTO_LIST || type == PROTO_STATUS || type == PROTO_DRIFT)

@@ -124,3 +124,99 @@ int audit_format(char *dst, size_t n, const char *fmt, ...)
 	va_end(ap);
 	return r;
 }
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Append byte c to out (size n) at *len, dropping what does not fit. */
+static void put_byte(char *out, size_t n, size_t *len, char c)
+{
+	if (*len + 1 < n)
+		out[(*len)++] = c;
+}
+
+int audit_next(const char **pos, char *key, size_t kn, char *val, size_t vn)
+{
+	const char *p = *pos;
+	size_t kl = 0, vl = 0;
+
+	if (key == NULL || kn == 0 || val == NULL || vn == 0)
+		return -1;
+	key[0] = val[0] = '\0';
+	while (*p == ' ')
+		p++;
+	if (*p == '\0') {
+		*pos = p;
+		return 0;
+	}
+	for (; *p != '\0' && *p != ' ' && *p != '='; p++)
+		put_byte(key, kn, &kl, *p);
+	key[kl] = '\0';
+	if (*p != '=') {
+		*pos = p;
+		return 1;
+	}
+	p++;
+	if (*p != '"') {
+		for (; *p != '\0' && *p != ' '; p++)
+			put_byte(val, vn, &vl, *p);
+		val[vl] = '\0';
+		*pos = p;
+		return 1;
+	}
+	for (p++; *p != '"'; p++) {
+		int hi, lo;
+
+		if (*p == '\0')
+			return -1;
+		if (*p != '\\') {
+			put_byte(val, vn, &vl, *p);
+			continue;
+		}
+		p++;
+		if (*p == '"' || *p == '\\') {
+			put_byte(val, vn, &vl, *p);
+		} else if (*p == 'x' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 && (hi | lo) != 0) {
+			put_byte(val, vn, &vl, (char)(hi * 16 + lo));
+			p += 2;
+		} else {
+			return -1;
+		}
+	}
+	val[vl] = '\0';
+	*pos = p + 1;
+	return 1;
+}
+
+int audit_get(const char *line, const char *key, char *val, size_t vn)
+{
+	const char *p = line != NULL ? line : "";
+	char k[64];
+
+	while (audit_next(&p, k, sizeof(k), val, vn) == 1)
+		if (strcmp(k, key) == 0)
+			return 0;
+	if (val != NULL && vn > 0)
+		val[0] = '\0';
+	return -1;
+}
+
+void audit_person(char *out, size_t n, const char *name, const char *login)
+{
+	if (out == NULL || n == 0)
+		return;
+	if (name == NULL || name[0] == '\0')
+		snprintf(out, n, "%s", login != NULL ? login : "");
+	else if (login == NULL || login[0] == '\0' || strcmp(name, login) == 0)
+		snprintf(out, n, "%s", name);
+	else
+		snprintf(out, n, "%s (%s)", name, login);
+}

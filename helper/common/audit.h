@@ -32,4 +32,21 @@ int audit_value(char *dst, size_t n, const char *val);
 int audit_vformat(char *dst, size_t n, const char *fmt, va_list ap);
 int audit_format(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Read a line written by these rules back: the next "key=value" (or a
+ * bare word: its value is "") at *pos, with a quoted value unescaped
+ * (\" \\ \xNN; a \x00 is refused). key and val are NUL-terminated and
+ * cut to their sizes. Returns 1 and moves *pos past the pair, 0 at the
+ * end, -1 for an unclosed quote or a bad escape (then *pos is not
+ * moved). */
+int audit_next(const char **pos, char *key, size_t kn, char *val, size_t vn);
+
+/* The value of the first pair named key in line: 0, or -1 when there is
+ * none (or the line is malformed before it). */
+int audit_get(const char *line, const char *key, char *val, size_t vn);
+
+/* A person as people read it (issue 22): the local name with the Okta
+ * login beside it, "alice (alice@example.com)"; the name alone when the
+ * login is empty or the same text; the login alone without a name. */
+void audit_person(char *out, size_t n, const char *name, const char *login);
+
 #endif

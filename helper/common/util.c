@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,37 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
+
 static enum ojit_log_target log_target = OJIT_LOG_STDERR;
 static int log_debug;
 static const char *log_ident = "okta-jit";
 static int log_stderr_is_journal;
+static ojit_journal_fn log_journal_fn;
+static int log_journal;
+
+static const struct {
+	const char *journal, *text;
+} log_keys[OJIT_LK_COUNT] = {
+	[OJIT_LK_EVENT] = { "OKTA_JIT_EVENT", "event" },
+	[OJIT_LK_USER] = { "OKTA_JIT_USER", "user" },
+	[OJIT_LK_LOGIN] = { "OKTA_JIT_LOGIN", "user_login" },
+	[OJIT_LK_GROUP] = { "OKTA_JIT_GROUP", "group" },
+	[OJIT_LK_ACTOR] = { "OKTA_JIT_ACTOR", "actor" },
+	[OJIT_LK_ACTOR_LOGIN] = { "OKTA_JIT_ACTOR_LOGIN", "actor_login" },
+	[OJIT_LK_REQUEST_ID] = { "OKTA_REQUEST_ID", "okta_request_id" },
+	[OJIT_LK_ERROR_CODE] = { "OKTA_JIT_ERROR_CODE", "error_code" },
+};
+
+const char *ojit_log_key_journal(enum ojit_log_key k)
+{
+	return (unsigned)k < OJIT_LK_COUNT ? log_keys[k].journal : "";
+}
+
+const char *ojit_log_key_text(enum ojit_log_key k)
+{
+	return (unsigned)k < OJIT_LK_COUNT ? log_keys[k].text : "";
+}
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE when it connects stderr to the
  * journal (systemd.exec(5)); a copy there of what syslog already sent
@@ -44,14 +72,30 @@ static int stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+void ojit_log_set_journal(ojit_journal_fn fn)
+{
+	log_journal_fn = fn;
+}
+
 void ojit_log_init(const char *ident, enum ojit_log_target target, int debug)
 {
 	log_ident = ident;
 	log_target = target;
 	log_debug = debug;
 	log_stderr_is_journal = target == OJIT_LOG_STDERR && stderr_is_journal();
+	/* Under systemd the journal takes the fields natively: stderr is the
+	 * journal, or a detached okta-jitd (the syslog target) runs in a
+	 * service systemd started, whose syslog would reach the same journal
+	 * as flat text. */
+	log_journal = log_journal_fn != NULL &&
+		      (log_stderr_is_journal || (target == OJIT_LOG_SYSLOG && getenv("INVOCATION_ID") != NULL));
 	if (target == OJIT_LOG_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+}
+
+int ojit_log_to_journal(void)
+{
+	return log_journal;
 }
 
 int ojit_log_debug_enabled(void)
@@ -64,7 +108,30 @@ int ojit_log_stderr_echo(void)
 	return log_target == OJIT_LOG_STDERR && !log_stderr_is_journal;
 }
 
-static void log_v(int prio, const char *func, const char *fmt, va_list ap)
+/* " key=value" for each field of f present, escaped (audit.h). */
+static void fields_text(char *dst, size_t n, const struct ojit_log_fields *f)
+{
+	size_t len = strlen(dst);
+	int k;
+
+	if (f == NULL)
+		return;
+	if (f->grant_id != 0)
+		(void)ojit_snprintf(dst + len, n - len, " grant_id=%" PRId64, f->grant_id);
+	for (k = 0; k < OJIT_LK_COUNT; k++) {
+		if (f->v[k] == NULL || f->v[k][0] == '\0')
+			continue;
+		len = strlen(dst);
+		if (ojit_snprintf(dst + len, n - len, " %s=", log_keys[k].text) < 0) {
+			dst[len] = '\0';
+			return;
+		}
+		if (audit_value(dst, n, f->v[k]) != 0)
+			return;
+	}
+}
+
+static void log_v(int prio, const char *func, const struct ojit_log_fields *f, const char *fmt, va_list ap)
 {
 	char msg[2048];
 	int off = 0;
@@ -80,6 +147,10 @@ static void log_v(int prio, const char *func, const char *fmt, va_list ap)
 	/* Log lines can carry user names and Okta text: never let them
 	 * inject terminal escapes or fake syslog lines. */
 	ojit_strip_controls(msg);
+	if (log_journal && log_journal_fn(prio, log_target == OJIT_LOG_SYSLOG ? LOG_AUTHPRIV : LOG_DAEMON, log_ident,
+					  func, msg, f) == 0)
+		return;
+	fields_text(msg, sizeof(msg), f);
 	if (log_target == OJIT_LOG_SYSLOG)
 		syslog(prio, "%s", msg);
 	else if (log_stderr_is_journal)
@@ -97,7 +168,7 @@ void ojit_log(int prio, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_v(prio, NULL, fmt, ap);
+	log_v(prio, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -106,8 +177,33 @@ void ojit_log_f(int prio, const char *func, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_v(prio, func, fmt, ap);
+	log_v(prio, func, NULL, fmt, ap);
 	va_end(ap);
+}
+
+void ojit_log_kv(int prio, const char *func, const struct ojit_log_fields *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_v(prio, func, f, fmt, ap);
+	va_end(ap);
+}
+
+void ojit_log_audit(const char *line, const struct ojit_log_fields *f)
+{
+	char safe[4096];
+
+	ojit_strlcpy(safe, line, sizeof(safe));
+	ojit_strip_controls(safe);
+	if (log_journal && log_journal_fn(LOG_NOTICE, LOG_AUTHPRIV, log_ident, NULL, safe, f) == 0)
+		return;
+	/* syslog reaches the journal under systemd; a copy on stderr only
+	 * where stderr is not the journal too (okta-jitd --foreground by
+	 * hand), and not when debug lines go there anyway. */
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", safe);
+	if (ojit_log_stderr_echo() && !log_debug)
+		fprintf(stderr, "%s: %s\n", log_ident, safe);
 }
 
 void ojit_wipe(void *p, size_t n)

@@ -21,6 +21,55 @@ int ojit_log_debug_enabled(void);
  * so the journal gets each once. */
 int ojit_log_stderr_echo(void);
 
+/* The facts a log line carries besides its text (issue 22): each is a
+ * journal field under systemd (OKTA_JIT_EVENT=..., GRANT_ID=...) and an
+ * escaped key=value pair elsewhere (event=..., grant_id=...; audit.h's
+ * one escaping rule). NULL or "" leaves a field out; grant_id 0 too. */
+enum ojit_log_key {
+	OJIT_LK_EVENT,       /* OKTA_JIT_EVENT        event */
+	OJIT_LK_USER,        /* OKTA_JIT_USER         user (the local name) */
+	OJIT_LK_LOGIN,       /* OKTA_JIT_LOGIN        user_login (the user's Okta login) */
+	OJIT_LK_GROUP,       /* OKTA_JIT_GROUP        group */
+	OJIT_LK_ACTOR,       /* OKTA_JIT_ACTOR        actor (a local name, or okta-jitd, okta, auto, pam, root) */
+	OJIT_LK_ACTOR_LOGIN, /* OKTA_JIT_ACTOR_LOGIN  actor_login */
+	OJIT_LK_REQUEST_ID,  /* OKTA_REQUEST_ID       okta_request_id */
+	OJIT_LK_ERROR_CODE,  /* OKTA_JIT_ERROR_CODE   error_code */
+	OJIT_LK_COUNT
+};
+struct ojit_log_fields {
+	int64_t grant_id; /* GRANT_ID grant_id */
+	const char *v[OJIT_LK_COUNT];
+};
+/* The journal's and the key=value text's name of field k. */
+const char *ojit_log_key_journal(enum ojit_log_key k);
+const char *ojit_log_key_text(enum ojit_log_key k);
+
+/* A log line with fields: under the journal one entry with them; else
+ * the text, then " key=value" for each field present. */
+void ojit_log_kv(int prio, const char *func, const struct ojit_log_fields *f, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define error_kv(f, ...) ojit_log_kv(3, __func__, f, __VA_ARGS__)
+#define warn_kv(f, ...) ojit_log_kv(4, __func__, f, __VA_ARGS__)
+
+/* An audit line (already key=value text, its facts inside it): under
+ * the journal one entry at LOG_NOTICE, facility authpriv, with f as
+ * fields; else syslog(LOG_AUTHPRIV | LOG_NOTICE) and, where stderr is not
+ * the journal, a copy on stderr. */
+void ojit_log_audit(const char *line, const struct ojit_log_fields *f);
+
+/* The journal's native sender (log_journal.c: sd_journal_send), linked
+ * into okta-jitd and okta-jit-web only, so the PAM and NSS modules and the
+ * CLI never load libsystemd. 0 when the journal took the entry; else the
+ * caller writes the line the old way. func may be NULL. */
+typedef int (*ojit_journal_fn)(int prio, int facility, const char *ident, const char *func, const char *msg,
+			       const struct ojit_log_fields *f);
+/* Offer the sender: it is used when the process runs under systemd
+ * (stderr is the journal, JOURNAL_STREAM; or the syslog target in a
+ * service systemd started, INVOCATION_ID). Call before ojit_log_init. */
+void ojit_log_set_journal(ojit_journal_fn fn);
+/* 1 when log lines go to the journal with fields. */
+int ojit_log_to_journal(void);
+
 /* OpenSSH-style helpers that put the function name in the message. */
 #define error_f(...) ojit_log_f(3, __func__, __VA_ARGS__)
 #define warn_f(...) ojit_log_f(4, __func__, __VA_ARGS__)

@@ -41,6 +41,14 @@ void grants_okta_result(struct jit_result *res, const char *what, const struct o
 	jit_result_set(res, "okta", "%s: %s%s%s", what, msg, e->hint[0] ? ". Fix: " : "", e->hint);
 }
 
+/* An Okta failure's code for the audit (okta_code, the journal's
+ * OKTA_JIT_ERROR_CODE): Okta's errorCode when it sent one, else what
+ * kind of failure it was (network, timeout, ...). */
+static const char *okta_code(const struct okta_error *e)
+{
+	return e->code[0] != '\0' ? e->code : okta_err_kind_name(e->kind);
+}
+
 int grants_ledger_failed(struct jitd *d, struct jit_result *res)
 {
 	jit_result_set(res, "ledger",
@@ -272,9 +280,13 @@ static int row_matches_config(struct jitd *d, const struct grant *g, enum row_ch
 static int refuse_row(struct jitd *d, struct grant *g, const char *expected, const char *op, const char *reason)
 {
 	char why[128];
+	struct ojit_log_fields f = { .grant_id = g->id };
 
-	warn_f("grant %lld: the ledger row does not match this granter's configuration (%s); nothing is sent to "
-	       "Okta", (long long)g->id, reason);
+	f.v[OJIT_LK_USER] = g->user;
+	f.v[OJIT_LK_GROUP] = g->grp;
+	f.v[OJIT_LK_ERROR_CODE] = reason;
+	warn_kv(&f, "grant %lld: the ledger row does not match this granter's configuration (%s); nothing is sent to "
+		"Okta", (long long)g->id, reason);
 	if (strcmp(g->state, GS_APPROVED) == 0 || strcmp(g->state, GS_PENDING) == 0 ||
 	    strcmp(g->state, GS_ACTIVE) == 0)
 		ojit_strlcpy(g->state, GS_FAILED, sizeof(g->state));
@@ -452,10 +464,11 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 		if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 			return grants_ledger_failed(d, res);
 		if (put_rid != NULL)
-			audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=%s okta_request_id=%s",
-				    g->last_error, put_rid);
+			audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp,
+				    "okta=%s okta_code=%s okta_request_id=%s", g->last_error, okta_code(&e), put_rid);
 		else
-			audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=%s", g->last_error);
+			audit_event(d, "failed", g->id, "okta-jitd", g->user, g->grp, "okta=%s okta_code=%s",
+				    g->last_error, okta_code(&e));
 		grants_okta_result(res, "Okta refused the membership", &e);
 		return -1;
 	}
@@ -463,8 +476,9 @@ static int do_add(struct jitd *d, struct grant *g, int vouched, struct jit_resul
 	g->next_attempt_at = now + retry_delay(g->op_attempts);
 	if (jitd_grant_update(d, g, expected) != LEDGER_OK)
 		return grants_ledger_failed(d, res);
-	audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp, "op=add attempt=%d okta=%s okta_request_id=%s",
-		    g->op_attempts, g->last_error, put_rid != NULL ? put_rid : "none");
+	audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp,
+		    "op=add attempt=%d okta=%s okta_code=%s okta_request_id=%s", g->op_attempts, g->last_error,
+		    okta_code(&e), put_rid != NULL ? put_rid : "none");
 	jitd_kick(d);
 	jit_result_set(res, "pending_okta",
 		       "grant %lld is approved but Okta did not answer (%s); okta-jitd keeps trying",
@@ -552,8 +566,14 @@ static int do_remove(struct jitd *d, struct grant *g)
 			jitd_member_changed(d, g->user, g->okta_login, g->grp, g->group_id, 0);
 		if (unsure == ADD_RECHECK) {
 			if (!held && member) {
-				warn_f("grant %lld: Okta applied an add after its removal; %s taken out of '%s' again",
-				       (long long)g->id, g->user, g->grp);
+				struct ojit_log_fields f = { .grant_id = g->id };
+
+				f.v[OJIT_LK_USER] = g->user;
+				f.v[OJIT_LK_LOGIN] = g->okta_login;
+				f.v[OJIT_LK_GROUP] = g->grp;
+				f.v[OJIT_LK_REQUEST_ID] = del_rid;
+				warn_kv(&f, "grant %lld: Okta applied an add after its removal; %s taken out of '%s' again",
+					(long long)g->id, g->user, g->grp);
 				audit_event(d, "removed", g->id, "okta-jitd", g->user, g->grp,
 					    "state=%s late_add=1 okta_request_id=%s", g->state, del_rid != NULL ? del_rid : "none");
 			}
@@ -588,9 +608,10 @@ failed:
 	/* Audit the first failures and then every doubling, not every retry. */
 	if (g->op_attempts <= 3 || (g->op_attempts & (g->op_attempts - 1)) == 0)
 		audit_event(d, "okta_error", g->id, "okta-jitd", g->user, g->grp,
-			    "op=%s attempt=%d next_in=%llds okta=%s okta_request_id=%s",
+			    "op=%s attempt=%d next_in=%llds okta=%s okta_code=%s okta_request_id=%s",
 			    unsure == ADD_RECHECK ? "recheck" : "remove", g->op_attempts,
-			    (long long)retry_delay(g->op_attempts), g->last_error, del_rid != NULL ? del_rid : "none");
+			    (long long)retry_delay(g->op_attempts), g->last_error, okta_code(&e),
+			    del_rid != NULL ? del_rid : "none");
 	return -1;
 }
 

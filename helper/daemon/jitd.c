@@ -60,35 +60,133 @@ static size_t detail_fit(const char *detail, size_t max)
 	return keep;
 }
 
-void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
+/* Actors that are no person: they keep their name and have no login. */
+static const char *const system_actors[] = { "okta-jitd", "okta", "auto", "pam", "root", "okta-jit-web", NULL };
+
+void jitd_person(const struct jitd *d, const char *who, char *name, size_t nn, char *login, size_t ln)
+{
+	char local[LEDGER_USER_MAX + 1];
+	size_t i;
+
+	name[0] = login[0] = '\0';
+	if (who == NULL || who[0] == '\0')
+		return;
+	ojit_strlcpy(name, who, nn);
+	for (i = 0; system_actors[i] != NULL; i++)
+		if (strcmp(who, system_actors[i]) == 0)
+			return;
+	if (strchr(who, '@') != NULL) {
+		/* an Okta login (an approver as the grant row keeps it): the
+		 * local name is login_format's reverse, when it has its shape */
+		ojit_strlcpy(login, who, ln);
+		if (config_unmap_login(d->cfg, who, local, sizeof(local)) == 0 && jitd_valid_username(local))
+			ojit_strlcpy(name, local, nn);
+		return;
+	}
+	/* only a local name has a login ("*", a refusal count's wildcard,
+	 * is none) */
+	if (!jitd_valid_username(who) || config_map_login(d->cfg, who, login, ln) != 0)
+		login[0] = '\0';
+}
+
+void jitd_grant_fields(const struct grant *g, struct ojit_log_fields *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->grant_id = g->id;
+	f->v[OJIT_LK_USER] = g->user;
+	f->v[OJIT_LK_LOGIN] = g->okta_login;
+	f->v[OJIT_LK_GROUP] = g->grp;
+}
+
+/* pre = "user_login=U actor_login=A" (each when known), then as many
+ * whole pairs of detail as fit. */
+static void detail_with_logins(char *out, size_t n, const char *user_login, const char *actor_login,
+			       const char *detail)
+{
+	size_t len;
+
+	out[0] = '\0';
+	if (user_login[0] != '\0')
+		(void)audit_format(out, n, "user_login=%s", user_login);
+	if (actor_login[0] != '\0') {
+		len = strlen(out);
+		(void)audit_format(out + len, n - len, len > 0 ? " actor_login=%s" : "actor_login=%s", actor_login);
+	}
+	len = strlen(out);
+	if (detail[0] == '\0')
+		return;
+	if (len == 0) {
+		ojit_strlcpy(out, detail, n);
+		return;
+	}
+	(void)ojit_snprintf(out + len, n - len, " %.*s", (int)detail_fit(detail, n - len - 2), detail);
+}
+
+void audit_write(struct jitd *d, const char *event, int64_t grant_id, const char *actor_in, const char *user_in,
 		 const char *grp, const char *detail_in)
 {
-	char line[4096], marked[AUDIT_DETAIL_MAX];
+	char line[4096], marked[AUDIT_DETAIL_MAX], named[AUDIT_DETAIL_MAX];
+	char actor[LEDGER_LOGIN_MAX + 1], actor_login[LEDGER_LOGIN_MAX + 1];
+	char user[LEDGER_LOGIN_MAX + 1], user_login[LEDGER_LOGIN_MAX + 1];
+	char request_id[128], code[64];
+	struct ojit_log_fields f;
 	const char *detail = detail_in;
 	size_t len;
 
+	/* one way to name a person (issue 22): the local name in actor and
+	 * user, the Okta login beside it in actor_login and user_login */
+	jitd_person(d, actor_in, actor, sizeof(actor), actor_login, sizeof(actor_login));
+	jitd_person(d, user_in, user, sizeof(user), user_login, sizeof(user_login));
+	/* the user as given (the ledger's --user filter matches it) */
+	ojit_strlcpy(user, user_in != NULL ? user_in : "", sizeof(user));
+	/* a break-glass account is local: no Okta person stands behind it */
+	if (strcmp(event, "breakglass") == 0)
+		user_login[0] = '\0';
+	if (user_login[0] != '\0' || actor_login[0] != '\0') {
+		detail_with_logins(named, sizeof(named), user_login, actor_login, detail_in);
+		detail = named;
+	}
 	if (audit_channel != NULL) {
 		/* "... channel=web": a detail too long keeps its whole pairs */
-		len = detail_fit(detail_in, sizeof(marked) - strlen(" channel=") - strlen(audit_channel) - 1);
-		if (ojit_snprintf(marked, sizeof(marked), "%.*s%schannel=%s", (int)len, detail_in, len > 0 ? " " : "",
+		len = detail_fit(detail, sizeof(marked) - strlen(" channel=") - strlen(audit_channel) - 1);
+		if (ojit_snprintf(marked, sizeof(marked), "%.*s%schannel=%s", (int)len, detail, len > 0 ? " " : "",
 				  audit_channel) >= 0)
 			detail = marked;
 	}
-	if (ledger_audit_add(d->ledger, event, grant_id, actor, user, grp, detail) != LEDGER_OK)
-		error_f("audit event %s for grant %lld not stored in the ledger: %s", event, (long long)grant_id,
-			ledger_last_error(d->ledger));
+	memset(&f, 0, sizeof(f));
+	f.grant_id = grant_id;
+	f.v[OJIT_LK_EVENT] = event;
+	f.v[OJIT_LK_USER] = user;
+	f.v[OJIT_LK_LOGIN] = user_login;
+	f.v[OJIT_LK_GROUP] = grp;
+	f.v[OJIT_LK_ACTOR] = actor;
+	f.v[OJIT_LK_ACTOR_LOGIN] = actor_login;
+	if (ledger_audit_add(d->ledger, event, grant_id, actor, user, grp, detail) != LEDGER_OK) {
+		f.v[OJIT_LK_ERROR_CODE] = "ledger";
+		error_kv(&f, "audit event %s for grant %lld not stored in the ledger: %s", event, (long long)grant_id,
+			 ledger_last_error(d->ledger));
+		f.v[OJIT_LK_ERROR_CODE] = NULL;
+	}
 	(void)audit_format(line, sizeof(line), "audit event=%s id=%lld actor=%s user=%s group=%s", event,
 			   (long long)grant_id, actor, user, grp);
 	len = strlen(line);
 	if (detail[0] != '\0')
 		(void)ojit_snprintf(line + len, sizeof(line) - len, " %s", detail);
-	/* syslog reaches the journal under systemd; a copy on stderr only
-	 * where stderr is not the journal too (okta-jitd --foreground by hand). */
-	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", line);
-	if (ojit_log_stderr_echo() && !ojit_log_debug_enabled())
-		ojit_log(LOG_INFO, "%s", line);
+	/* the journal's fields (or, elsewhere, the line itself, which holds
+	 * them all as key=value) */
+	if (audit_get(detail, "okta_request_id", request_id, sizeof(request_id)) == 0 &&
+	    strcmp(request_id, "none") != 0)
+		f.v[OJIT_LK_REQUEST_ID] = request_id;
+	/* the error code: a check's code, a refusal's reason (a code, not
+	 * the free text a request's reason is), an Okta failure's code */
+	if (audit_get(detail, "code", code, sizeof(code)) == 0 ||
+	    ((strcmp(event, "refused") == 0 || strcmp(event, "check_refused") == 0) &&
+	     audit_get(detail, "reason", code, sizeof(code)) == 0) ||
+	    audit_get(detail, "okta_code", code, sizeof(code)) == 0)
+		f.v[OJIT_LK_ERROR_CODE] = code;
+	ojit_log_audit(line, &f);
 	if (d->hooks.audit != NULL)
-		d->hooks.audit(d, event, grant_id, user, grp, detail);
+		d->hooks.audit(d, event, grant_id, actor, user, grp, detail);
 }
 
 void audit_event(struct jitd *d, const char *event, int64_t grant_id, const char *actor,
@@ -156,10 +254,14 @@ void jit_result_set(struct jit_result *r, const char *code, const char *fmt, ...
  * host, or a granter not given one yet) writes "": gates use no such row. */
 static void grant_sign(struct jitd *d, struct grant *g)
 {
+	struct ojit_log_fields f;
+
 	g->updated_at = ojit_now();
 	if (fleet_sign_grant(&d->keys, g) != 0) {
 		g->sig[0] = '\0';
-		error_f("grant %lld: cannot sign the row (gates will not use it)", (long long)g->id);
+		jitd_grant_fields(g, &f);
+		f.v[OJIT_LK_ERROR_CODE] = "sign";
+		error_kv(&f, "grant %lld: cannot sign the row (gates will not use it)", (long long)g->id);
 	}
 }
 
@@ -184,9 +286,14 @@ int jitd_grant_insert(struct jitd *d, struct grant *g)
 	r = ledger_grant_insert(d->ledger, g);
 	if (r == LEDGER_OK && d->keys.sign != NULL && strcmp(g->state, GS_ACTIVE) == 0) {
 		grant_sign(d, g);
-		if (ledger_grant_update(d->ledger, g, g->state) != LEDGER_OK)
-			error_f("grant %lld: the signature was not stored (gates will not use the row): %s",
-				(long long)g->id, ledger_last_error(d->ledger));
+		if (ledger_grant_update(d->ledger, g, g->state) != LEDGER_OK) {
+			struct ojit_log_fields f;
+
+			jitd_grant_fields(g, &f);
+			f.v[OJIT_LK_ERROR_CODE] = "ledger";
+			error_kv(&f, "grant %lld: the signature was not stored (gates will not use the row): %s",
+				 (long long)g->id, ledger_last_error(d->ledger));
+		}
 	}
 	if (r == LEDGER_OK)
 		jitd_grant_written(d, g->user, g->grp);

@@ -27,8 +27,8 @@ struct oidc_verifier;
 struct jitd_hooks {
 	/* Every audit record, after the ledger row and the syslog line
 	 * (notify.c: the webhook queue). */
-	void (*audit)(struct jitd *d, const char *event, int64_t grant_id, const char *user, const char *grp,
-		      const char *detail);
+	void (*audit)(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
+		      const char *grp, const char *detail);
 	/* okta-jitd added user (Okta login) to the group named group, Okta
 	 * id gid (member = 1), or removed them, and Okta confirmed (check_cache.c:
 	 * the check cache). */
@@ -138,6 +138,19 @@ void jitd_grant_written(struct jitd *d, const char *user, const char *group);
  * write of the daemon goes through these two. */
 int jitd_grant_update(struct jitd *d, struct grant *g, const char *expected_state);
 int jitd_grant_insert(struct jitd *d, struct grant *g);
+
+/* A person named the one way (issue 22): who as the audit and the
+ * notifications name them, the local name in name and the Okta login in
+ * login. who is a local name (its login is [users] login_format's), an
+ * Okta login (an approver as the grant row keeps it: the name is
+ * login_format's reverse when the login has its shape, else the login),
+ * or a system actor (okta-jitd, okta, auto, pam, root, okta-jit-web: no
+ * login). "" gives "" twice. */
+void jitd_person(const struct jitd *d, const char *who, char *name, size_t nn, char *login, size_t ln);
+
+/* The log fields (util.h) of a line about grant g: its id, user, Okta
+ * login and group; f's other fields are cleared. */
+void jitd_grant_fields(const struct grant *g, struct ojit_log_fields *f);
 
 /* A short description of who approves requests for flow f. */
 void jitd_describe_approvers(const struct jitd *d, const struct flow_config *f, char *out, size_t n);

@@ -194,8 +194,12 @@ static int follow_login(struct jitd *d, int64_t id, const char *uid, const char 
 	if (!live(&g) || strcmp(g.okta_user_id, uid) != 0 || strcmp(g.okta_login, login) == 0)
 		goto out;
 	if (!grants_row_signed_here(d, &g)) {
-		warn_f("grant %lld: not signed with this fleet's key; its local name is not changed (a database "
-		       "writer's row must not be signed through a login change)", (long long)g.id);
+		struct ojit_log_fields f;
+
+		jitd_grant_fields(&g, &f);
+		f.v[OJIT_LK_ERROR_CODE] = "unsigned-row";
+		warn_kv(&f, "grant %lld: not signed with this fleet's key; its local name is not changed (a database "
+			"writer's row must not be signed through a login change)", (long long)g.id);
 		goto out;
 	}
 	mapped = config_unmap_login(d->cfg, login, local, sizeof(local)) == 0 && jitd_valid_username(local);
@@ -219,9 +223,14 @@ static int follow_login(struct jitd *d, int64_t id, const char *uid, const char 
 	audit_event(d, "login_changed", g.id, "okta", g.user, g.grp,
 		    "okta_user_id=%s old_login=%s login=%s old_user=%s mapped=%s", uid, old_login, login, old_user,
 		    mapped ? "yes" : "no");
-	if (!mapped)
-		warn_f("grant %lld: Okta user %s's login is '%s' now, which [users] login_format does not map to a "
-		       "local name; the grant keeps the local name '%s'", (long long)g.id, uid, login, old_user);
+	if (!mapped) {
+		struct ojit_log_fields f;
+
+		jitd_grant_fields(&g, &f);
+		f.v[OJIT_LK_ERROR_CODE] = "login-not-mapped";
+		warn_kv(&f, "grant %lld: Okta user %s's login is '%s' now, which [users] login_format does not map to a "
+			"local name; the grant keeps the local name '%s'", (long long)g.id, uid, login, old_user);
+	}
 	return 0;
 out:
 	ledger_unclaim(d->ledger, id);
@@ -236,8 +245,12 @@ static void note_failure(const char *what, const char *id, const struct okta_err
 	if (now - lc.fail_logged < LC_FAIL_LOG_S)
 		return;
 	lc.fail_logged = now;
+	struct ojit_log_fields f = { 0 };
+
+	f.v[OJIT_LK_REQUEST_ID] = e->request_id;
+	f.v[OJIT_LK_ERROR_CODE] = e->code;
 	okta_error_format(e, msg, sizeof(msg));
-	warn_f("cannot read Okta %s %s (tried again every cache_ttl): %s", what, id, msg);
+	warn_kv(&f, "cannot read Okta %s %s (tried again every cache_ttl): %s", what, id, msg);
 }
 
 /* Each user of rows v[0..n) (sorted by Okta user id). Returns 1 when some

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "ledger.h"
 #include "metrics.h"
 #include "util.h"
@@ -100,9 +101,21 @@ static int notify_grant_url(const char *base, int64_t id, char *out, size_t n)
 	return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
+/* name and name_login (issue 22): a person as the audit names them,
+ * the local name with the Okta login beside it (jitd_person). */
+static void add_person(const struct jitd *d, cJSON *o, const char *key, const char *who)
+{
+	char name[LEDGER_LOGIN_MAX + 1], login[LEDGER_LOGIN_MAX + 1], k[32];
+
+	jitd_person(d, who, name, sizeof(name), login, sizeof(login));
+	cJSON_AddStringToObject(o, key, name);
+	snprintf(k, sizeof(k), "%s_login", key);
+	cJSON_AddStringToObject(o, k, login);
+}
+
 /* The facts of an event, as queued. */
-static char *facts_json(struct jitd *d, const char *event, const struct grant *g, const char *user,
-			const char *grp, const char *detail, int late)
+static char *facts_json(struct jitd *d, const char *event, const struct grant *g, const char *actor,
+			const char *user, const char *grp, const char *detail, int late)
 {
 	cJSON *o = cJSON_CreateObject();
 	char approvers[512] = "";
@@ -114,11 +127,14 @@ static char *facts_json(struct jitd *d, const char *event, const struct grant *g
 		jitd_describe_approvers(d, config_flow_for_group(d->cfg, g->grp), approvers, sizeof(approvers));
 	cJSON_AddStringToObject(o, "event", event);
 	cJSON_AddNumberToObject(o, "grant_id", g ? (double)g->id : 0);
-	cJSON_AddStringToObject(o, "user", g ? g->user : (user ? user : ""));
+	/* user, requester, approver and actor: local names, each with its
+	 * Okta login beside it (approver was the login before issue 22) */
+	add_person(d, o, "user", g ? g->user : user);
 	cJSON_AddStringToObject(o, "group", g ? g->grp : (grp ? grp : ""));
 	cJSON_AddStringToObject(o, "reason", g ? g->reason : (detail ? detail : ""));
-	cJSON_AddStringToObject(o, "requester", g ? g->requester : "");
-	cJSON_AddStringToObject(o, "approver", g ? g->approver : "");
+	add_person(d, o, "requester", g ? g->requester : "");
+	add_person(d, o, "approver", g ? g->approver : "");
+	add_person(d, o, "actor", actor);
 	cJSON_AddStringToObject(o, "approvers", approvers);
 	cJSON_AddStringToObject(o, "state", g ? g->state : "");
 	cJSON_AddNumberToObject(o, "start", g ? (double)g->start_at : 0);
@@ -167,21 +183,24 @@ static void enqueue(struct jitd *d, const struct notify_config *t, const char *e
 		    const char *facts)
 {
 	struct notification n;
+	struct ojit_log_fields f = { .grant_id = grant_id };
 
+	f.v[OJIT_LK_EVENT] = event;
+	f.v[OJIT_LK_ERROR_CODE] = "notify_not_queued";
 	memset(&n, 0, sizeof(n));
 	ojit_strlcpy(n.target, t->name, sizeof(n.target));
 	ojit_strlcpy(n.event, event, sizeof(n.event));
 	n.grant_id = grant_id;
 	if (strlen(facts) >= sizeof(n.payload)) {
-		error_f("notification %s for grant %lld too large to queue", event, (long long)grant_id);
+		error_kv(&f, "notification %s for grant %lld too large to queue", event, (long long)grant_id);
 		return;
 	}
 	ojit_strlcpy(n.payload, facts, sizeof(n.payload));
 	n.created_at = ojit_now();
 	n.next_attempt_at = n.created_at;
 	if (ledger_notify_add(d->ledger, &n) != LEDGER_OK)
-		error_f("notification %s for grant %lld to %s not queued: %s", event, (long long)grant_id, t->name,
-			ledger_last_error(d->ledger));
+		error_kv(&f, "notification %s for grant %lld to %s not queued: %s", event, (long long)grant_id, t->name,
+			 ledger_last_error(d->ledger));
 }
 
 /* Queue "expiring" for g to every target that wants it, whose warning is
@@ -204,11 +223,16 @@ static void queue_expiring(struct jitd *d, const struct grant *g, int64_t now)
 			continue;
 		if (rc != LEDGER_NOTFOUND) {
 			/* the next scan tries again; an expiry cannot wait */
-			error_f("expiring notification for grant %lld to %s: %s", (long long)g->id, t->name,
-				ledger_last_error(d->ledger));
+			struct ojit_log_fields f;
+
+			jitd_grant_fields(g, &f);
+			f.v[OJIT_LK_EVENT] = "expiring";
+			f.v[OJIT_LK_ERROR_CODE] = "ledger";
+			error_kv(&f, "expiring notification for grant %lld to %s: %s", (long long)g->id, t->name,
+				 ledger_last_error(d->ledger));
 			continue;
 		}
-		if (facts == NULL && (facts = facts_json(d, "expiring", g, NULL, NULL, NULL, late)) == NULL)
+		if (facts == NULL && (facts = facts_json(d, "expiring", g, "okta-jitd", NULL, NULL, NULL, late)) == NULL)
 			break;
 		enqueue(d, t, "expiring", g->id, facts);
 		if (late)
@@ -222,8 +246,8 @@ static void queue_expiring(struct jitd *d, const struct grant *g, int64_t now)
 	}
 }
 
-void notify_event(struct jitd *d, const char *event, int64_t grant_id, const char *user, const char *grp,
-		  const char *detail)
+void notify_event(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
+		  const char *grp, const char *detail)
 {
 	unsigned bit = config_notify_event(event);
 	struct grant g;
@@ -250,7 +274,7 @@ void notify_event(struct jitd *d, const char *event, int64_t grant_id, const cha
 		have = 1;
 	if (have && expiring == 2 && strcmp(g.kind, "grant") == 0)
 		queue_expiring(d, &g, ojit_now());
-	facts = facts_json(d, event, have ? &g : NULL, user, grp, detail, -1);
+	facts = facts_json(d, event, have ? &g : NULL, actor, user, grp, detail, -1);
 	if (facts == NULL)
 		return;
 	for (i = 0; i < d->cfg->nnotify; i++)
@@ -368,6 +392,17 @@ static const char *jstr(const cJSON *o, const char *k)
 	return cJSON_IsString(v) && v->valuestring != NULL ? v->valuestring : "";
 }
 
+/* A person of the payload as people read it: "alice (alice@example.com)"
+ * from key and key_login (facts_json), escaped. */
+static void slack_person(struct ojit_buf *b, const cJSON *o, const char *key)
+{
+	char k[32], text[2 * LEDGER_LOGIN_MAX + 4];
+
+	snprintf(k, sizeof(k), "%s_login", key);
+	audit_person(text, sizeof(text), jstr(o, key), jstr(o, k));
+	slack_escape(b, text);
+}
+
 static int64_t jnum(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -409,7 +444,7 @@ static char *render(const struct notify_config *t, const struct notification *n)
 		ojit_buf_printf(&b, ", ");
 		slack_escape(&b, jstr(o, "host"));
 		ojit_buf_printf(&b, "): *%s* - grant %lld: ", n->event, (long long)id);
-		slack_escape(&b, jstr(o, "user"));
+		slack_person(&b, o, "user");
 		ojit_buf_printf(&b, " in `");
 		slack_escape(&b, jstr(o, "group"));
 		ojit_buf_printf(&b, "` (state %s", jstr(o, "state"));
@@ -418,7 +453,15 @@ static char *render(const struct notify_config *t, const struct notification *n)
 		ojit_buf_printf(&b, ")\nReason: ");
 		slack_escape(&b, jstr(o, "reason")[0] ? jstr(o, "reason") : "(none)");
 		ojit_buf_printf(&b, "\nRequested by: ");
-		slack_escape(&b, jstr(o, "requester"));
+		slack_person(&b, o, "requester");
+		if (jstr(o, "approver")[0]) {
+			ojit_buf_printf(&b, "\nDecided by: ");
+			slack_person(&b, o, "approver");
+		}
+		if (jstr(o, "actor")[0]) {
+			ojit_buf_printf(&b, "\nBy: ");
+			slack_person(&b, o, "actor");
+		}
 		if (jstr(o, "approvers")[0]) {
 			ojit_buf_printf(&b, "\nApprovers: ");
 			slack_escape(&b, jstr(o, "approvers"));
@@ -628,9 +671,14 @@ static void attempt(struct jitd *d, const struct notify_config *t, struct notifi
 		delay = n->created_at + t->max_age - now;
 	n->next_attempt_at = now + (delay > 0 ? delay : 0);
 	ledger_notify_update(d->ledger, n);
-	if (n->attempts <= 3 || (n->attempts & (n->attempts - 1)) == 0)
-		warn_f("notification %lld (%s to %s) not delivered, attempt %d: %s", (long long)n->id, n->event,
-		       n->target, n->attempts, n->last_error);
+	if (n->attempts <= 3 || (n->attempts & (n->attempts - 1)) == 0) {
+		struct ojit_log_fields f = { .grant_id = n->grant_id };
+
+		f.v[OJIT_LK_EVENT] = n->event;
+		f.v[OJIT_LK_ERROR_CODE] = "notify_failed";
+		warn_kv(&f, "notification %lld (%s to %s) not delivered, attempt %d: %s", (long long)n->id, n->event,
+			n->target, n->attempts, n->last_error);
+	}
 }
 
 /* The due rows of target t, oldest first (a batch). */

@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "fleet_sig.h"
 #include "keyfile.h"
+#include "log_journal.h"
 #include "ledger.h"
 #include "metrics_collect.h"
 #include "mirror.h"
@@ -43,11 +44,11 @@ static void on_signal(int sig)
 
 /* The audit hook: counted for the metrics, then queued for the [notify]
  * targets. */
-static void audit_heard(struct jitd *d, const char *event, int64_t grant_id, const char *user, const char *grp,
-			const char *detail)
+static void audit_heard(struct jitd *d, const char *event, int64_t grant_id, const char *actor, const char *user,
+			const char *grp, const char *detail)
 {
 	metrics_audit_heard(event);
-	notify_event(d, event, grant_id, user, grp, detail);
+	notify_event(d, event, grant_id, actor, user, grp, detail);
 }
 
 static void usage(FILE *f)
@@ -172,6 +173,7 @@ int main(int argc, char **argv)
 	}
 	umask(077);
 	sanitize_fds();
+	log_journal_offer();
 	ojit_log_init("okta-jitd", foreground ? OJIT_LOG_STDERR : OJIT_LOG_SYSLOG, debug);
 	/* before the key is read: a crash must never write it to a core file */
 	if (ojit_no_core_dumps() != 0) {

@@ -19,6 +19,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "log_journal.h"
 #include "util.h"
 #include "web_config.h"
 #include "web_html.h"
@@ -558,6 +559,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	log_journal_offer();
 	ojit_log_init("okta-jit-web", OJIT_LOG_STDERR, debug);
 	/* before the client secret is read: never in a core file */
 	if (ojit_no_core_dumps() != 0) {

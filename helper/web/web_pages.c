@@ -7,6 +7,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "audit.h"
 #include "duration.h"
 #include "proto.h"
 #include "proto_records.h"
@@ -474,6 +475,18 @@ static size_t find_record(const struct proto_msg *m, int64_t id)
 	return 0;
 }
 
+/* Who did it, named the one way (issue 22): the local name with the
+ * Okta login beside it, from the detail's actor_login. */
+static void put_person(struct ojit_buf *b, const char *actor, const char *detail)
+{
+	char login[512], text[1024];
+
+	if (audit_get(detail, "actor_login", login, sizeof(login)) != 0)
+		login[0] = '\0';
+	audit_person(text, sizeof(text), actor != NULL ? actor : "", login);
+	web_html_esc(b, text);
+}
+
 /* The grant's trail: okta-jitd serves AUDIT ID on the web socket to the
  * grant's own person and to those who may approve it, in pages (CURSOR,
  * LIMIT; docs/protocol.md "AUDIT pages"), oldest first: read up to what a
@@ -530,7 +543,7 @@ static void put_audit(const struct web_ctx *c, struct ojit_buf *b, int64_t id)
 			web_html_lit(b, "</td><td>");
 			web_html_esc(b, proto_rec_get(&m, i + 1, T_EVENT));
 			web_html_lit(b, "</td><td>");
-			web_html_esc(b, proto_rec_get(&m, i + 1, T_ACTOR));
+			put_person(b, proto_rec_get(&m, i + 1, T_ACTOR), proto_rec_get(&m, i + 1, T_DETAIL));
 			web_html_lit(b, "</td><td>");
 			web_html_esc(b, proto_rec_get(&m, i + 1, T_DETAIL));
 			web_html_lit(b, "</td></tr>");

@@ -613,6 +613,23 @@ def test_slack_requested_names_the_commands(jit_factory, webhook, tmp_path):
     assert "prod-db-ssh" in text and "ojt-alice" in text and "INC-7" in text, text
 
 
+def test_slack_names_people_with_their_logins(jit_factory, webhook, tmp_path):
+    """Issue 22: a person is the local name with the Okta login beside it,
+    the approver too (an Okta login alone before)."""
+    jit, secret = notify_env(jit_factory, webhook, tmp_path, fmt="slack")
+    r = jit.request("prod-db-ssh", dur="1h", reason="INC-8", as_user="ojt-alice")
+    gid = r.grant["id"]
+    assert jit.cli("approve", gid, user="ojt-olivia").rc == EXIT_OK
+    wait_delivered_slack(webhook, {"requested", "approved"})
+    appr = [json.loads(e["body"])["text"] for e in webhook.delivered() if ev_of(e) == "approved"]
+    assert len(appr) == 1, appr
+    text = appr[0]
+    assert "grant %d: ojt-alice (ojt-alice@example.com) in `prod-db-ssh`" % gid in text, text
+    assert "\nRequested by: ojt-alice (ojt-alice@example.com)" in text, text
+    assert "\nDecided by: ojt-olivia (ojt-olivia@example.com)" in text, text
+    assert "\nBy: ojt-olivia (ojt-olivia@example.com)" in text, text
+
+
 # ---------------------------------------------------------------- links to the web pages
 
 WEB_URL = "http://127.0.0.1:8443/"  # plain HTTP: loopback only (okta-jit.conf(5))

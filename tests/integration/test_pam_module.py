@@ -346,6 +346,8 @@ def test_breakglass_member_passes_with_daemon_down_and_up(jit, stack, local_grou
     assert [a for a in jit.audit(event="check_refused") if a["user"] == ALICE_U] == []
     told = [a for a in jit.audit(event="breakglass") if a["user"] == ALICE_U]
     assert len(told) == 1 and bg in told[0]["detail"] and told[0]["actor"] == "pam", told
+    # issue 22: a break-glass account is local: no Okta login beside it
+    assert "user_login=" not in told[0]["detail"], told
     # a non-member is still gated
     r = stack.account(line).run(BOB_U, "acct")
     assert r["acct"] == "PAM_PERM_DENIED", r

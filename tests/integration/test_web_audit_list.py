@@ -131,6 +131,8 @@ def test_list_records_say_who_else_may_approve(stack):
     assert st == 200 and "Who may approve: the owners of prod-db-ssh in Okta: ojt-olivia@example.com" in body, \
         body[:3000]
     assert "<td>requested</td>" in body, body
+    # issue 22: who did it, by the local name with the Okta login beside it
+    assert "<td>requested</td><td>ojt-alice (ojt-alice@example.com)</td>" in body, body
 
 
 def test_over_a_thousand_pending_requests_are_listed_whole(stack):

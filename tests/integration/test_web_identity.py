@@ -170,5 +170,7 @@ def test_owner_approves_through_a_token_and_nobody_approves_their_own(jit_factor
     assert g["state"] == "active" and g["approver"] == "ojt-olivia@example.com"
     assert ALICE in env.members(G_PRODDB)
     approved = [a for a in env.audit(int(gid)) if a["event"] == "approved"]
-    assert approved and approved[0]["actor"] == "ojt-olivia@example.com" and "channel=web" in approved[0]["detail"], \
+    # issue 22: the approver by the local name, the Okta login beside it in the detail
+    assert approved and approved[0]["actor"] == "ojt-olivia" and "channel=web" in approved[0]["detail"], \
         approved
+    assert "actor_login=ojt-olivia@example.com" in approved[0]["detail"].split(), approved

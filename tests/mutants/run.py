@@ -56,6 +56,7 @@ WEB_SERVICE = "tests/integration/test_web_service.py"
 DOCTOR_WEB = "tests/integration/test_doctor_web.py"
 OKTA_LIFECYCLE = "tests/integration/test_okta_lifecycle.py"
 KEYS = "tests/integration/test_keys.py"
+LOGS = "tests/integration/test_structured_logs.py"
 
 
 def M(name, path, line, to, tests, k=None, after=None, why=""):
@@ -264,6 +265,16 @@ MUTANTS = [
     M("audit-page-without-cursor", "helper/daemon/daemon_dispatch.c", "if (n < pg->n)", "if (0)",
       ["tests/integration/test_audit_pages.py"], "text_and_json and sqlite",
       why="issue 22: an AUDIT page that does not say more follow would end `okta-jit audit` at its first page"),
+    # (issue 22) what is logged: the journal's fields, and one way to name a person
+    M("journal-audit-without-fields", "helper/common/util.c",
+      "if (log_journal && log_journal_fn(LOG_NOTICE, LOG_AUTHPRIV, log_ident, NULL, safe, f) == 0)",
+      "if (log_journal && log_journal_fn(LOG_NOTICE, LOG_AUTHPRIV, log_ident, NULL, safe, NULL) == 0)",
+      [LOGS], "journal_entries_carry_the_fields",
+      why="under systemd an audit record is a journal entry with its fields (GRANT_ID, OKTA_JIT_USER, ...)"),
+    M("approver-named-by-login", "helper/daemon/jitd.c",
+      "if (config_unmap_login(d->cfg, who, local, sizeof(local)) == 0 && jitd_valid_username(local))",
+      "if (0)", [LOGS], "named_the_same_way",
+      why="the approver is named by the local name with the Okta login beside it, as everyone else is"),
 ]
 
 class MutantError(Exception):

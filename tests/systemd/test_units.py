@@ -451,6 +451,40 @@ def test_sign_in_request_and_approve_through_the_sandboxed_units(box, units):
     note("sign-in, request and approval through the pages: alice is in prod-db-ssh")
 
 
+def test_the_journal_carries_the_audit_fields(box, units):
+    """Issue 22: okta-jitd's audit records are journal entries with their
+    fields; `journalctl GRANT_ID=N` finds one grant's, and a person is
+    the local name with the Okta login beside it."""
+    r = box.run("okta-jit --json list --all", check=False)
+    grants = [g for g in json.loads(r.stdout)["grants"] if g["group"] == "prod-db-ssh" and g["state"] == "active"]
+    assert grants, r.stdout
+    gid = grants[0]["id"]
+    deadline = time.monotonic() + 15
+    while True:
+        r = box.run("journalctl --no-pager -o json -u okta-jitd.service GRANT_ID=%d" % gid)
+        entries = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        by_event = {e.get("OKTA_JIT_EVENT"): e for e in entries}
+        if {"requested", "approved", "granted"} <= set(by_event):
+            break
+        assert time.monotonic() < deadline, entries
+        time.sleep(0.2)
+    assert all(e["GRANT_ID"] == str(gid) and e["_TRANSPORT"] == "journal" for e in entries), entries
+    for ev in ("requested", "approved", "granted"):
+        e = by_event[ev]
+        assert e["MESSAGE"].startswith("audit event=%s id=%d " % (ev, gid)), e
+        assert e["PRIORITY"] == "5" and e["SYSLOG_FACILITY"] == "10" and e["SYSLOG_IDENTIFIER"] == "okta-jitd", e
+        assert e["OKTA_JIT_USER"] == "ojt-alice" and e["OKTA_JIT_LOGIN"] == ALICE_LOGIN, e
+        assert e["OKTA_JIT_GROUP"] == "prod-db-ssh", e
+    appr = by_event["approved"]
+    assert appr["OKTA_JIT_ACTOR"] == "ojt-olivia" and appr["OKTA_JIT_ACTOR_LOGIN"] == OLIVIA_LOGIN, appr
+    assert by_event["granted"].get("OKTA_REQUEST_ID"), by_event["granted"]
+    # the field filter works on its own too, and each record is there once
+    r = box.run("journalctl --no-pager -o json -u okta-jitd.service OKTA_JIT_EVENT=approved GRANT_ID=%d" % gid)
+    assert len([ln for ln in r.stdout.splitlines() if ln.strip()]) == 1, r.stdout
+    note("journal: grant %d's records by GRANT_ID, e.g. approved by %s (%s)"
+         % (gid, appr["OKTA_JIT_ACTOR"], appr["OKTA_JIT_ACTOR_LOGIN"]))
+
+
 def test_systemd_analyze_security_of_the_web_unit(box, units):
     r = box.run("systemd-analyze security --no-pager okta-jit-web.service", check=False, timeout=60)
     m = re.search(r"Overall exposure level for okta-jit-web.service: ([0-9.]+) (\S+)", r.stdout)
@@ -487,15 +521,17 @@ def test_the_journal_carries_the_web_units_log(box, units):
     while True:
         r = box.run("journalctl --no-pager -o json -u okta-jit-web.service")
         entries = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        # issue 22: its lines come through the journal's native protocol
+        # (sd_journal_sendv), with their fields
         mine = [e for e in entries if e.get("_SYSTEMD_UNIT") == "okta-jit-web.service"
-                and e.get("SYSLOG_IDENTIFIER") == "okta-jit-web" and e.get("_TRANSPORT") == "stdout"]
+                and e.get("SYSLOG_IDENTIFIER") == "okta-jit-web" and e.get("_TRANSPORT") == "journal"]
         text = "\n".join(str(e.get("MESSAGE")) for e in mine)
         if signed_in in text and "refused: CSRF" in text:
             break
         assert time.monotonic() < deadline, (text, entries[-10:])
         time.sleep(0.2)
-    # okta-jit-web sees JOURNAL_STREAM and prefixes its lines with their
-    # level: the journal keeps a warning a warning
+    # okta-jit-web sees JOURNAL_STREAM and gives each line its level
+    # (PRIORITY): the journal keeps a warning a warning
     refused = [e for e in mine if "refused: CSRF" in str(e.get("MESSAGE"))]
     assert refused and refused[-1]["PRIORITY"] == "4", refused
     assert [e for e in mine if "signed in" in str(e.get("MESSAGE")) and e["PRIORITY"] == "6"], mine

@@ -74,6 +74,75 @@ static void test_format(void **state)
 	assert_null(strstr(buf, "event"));
 }
 
+/* audit_next reads back what audit_value wrote: every hostile value comes
+ * back byte for byte, as the one value of its key (issue 22: syslog and
+ * stderr lines are parsed with these rules). */
+static void test_parse_back(void **state)
+{
+	static const char *const hostile[] = {
+		"plain", "", "two words", "x\" event=approved actor=\"ojt-olivia", "a\\\" b", "l1\nl2\x1b[2J\x7f",
+		"caf\xc3\xa9", "k=v", "\\x41", "trailing\\", "\"", " lead and trail ",
+	};
+	char line[AUDIT_DETAIL_MAX], key[64], v[512];
+	const char *p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		assert_int_equal(audit_format(line, sizeof(line), "event=granted user=%s group=%s reason=%s", hostile[i],
+					      "g", hostile[i]),
+				 0);
+		p = line;
+		assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), 1);
+		assert_string_equal(key, "event");
+		assert_string_equal(v, "granted");
+		assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), 1);
+		assert_string_equal(key, "user");
+		assert_string_equal(v, hostile[i]);
+		assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), 1);
+		assert_string_equal(key, "group");
+		assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), 1);
+		assert_string_equal(key, "reason");
+		assert_string_equal(v, hostile[i]);
+		assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), 0);
+		/* a forged "event=" inside a value is never a key */
+		assert_int_equal(audit_get(line, "actor", v, sizeof(v)), -1);
+		assert_int_equal(audit_get(line, "event", v, sizeof(v)), 0);
+		assert_string_equal(v, "granted");
+	}
+	/* a bare word is a key without a value */
+	p = "until=5 standing-member";
+	assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), 1);
+	assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), 1);
+	assert_string_equal(key, "standing-member");
+	assert_string_equal(v, "");
+	/* malformed: an unclosed quote, an unknown escape, an encoded NUL */
+	p = "a=\"open";
+	assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), -1);
+	p = "a=\"\\q\"";
+	assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), -1);
+	p = "a=\"\\x00\"";
+	assert_int_equal(audit_next(&p, key, sizeof(key), v, sizeof(v)), -1);
+	assert_int_equal(audit_get("a=\"open b=1", "b", v, sizeof(v)), -1);
+}
+
+static void test_person(void **state)
+{
+	char out[128];
+
+	(void)state;
+	audit_person(out, sizeof(out), "alice", "alice@example.com");
+	assert_string_equal(out, "alice (alice@example.com)");
+	audit_person(out, sizeof(out), "okta-jitd", "");
+	assert_string_equal(out, "okta-jitd");
+	audit_person(out, sizeof(out), "root", NULL);
+	assert_string_equal(out, "root");
+	audit_person(out, sizeof(out), "x@example.com", "x@example.com");
+	assert_string_equal(out, "x@example.com");
+	audit_person(out, sizeof(out), "", "bob@example.com");
+	assert_string_equal(out, "bob@example.com");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -81,6 +150,8 @@ int main(void)
 		cmocka_unit_test(test_quoted_values),
 		cmocka_unit_test(test_cut_value_closes_its_quote),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_parse_back),
+		cmocka_unit_test(test_person),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
