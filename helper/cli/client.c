@@ -310,7 +310,7 @@ static void audit_json_logins(cJSON *events)
 {
 	cJSON *e;
 
-	cJSON_ArrayForEach(e, events)
+	for (e = events != NULL ? events->child : NULL; e != NULL; e = e->next)
 		audit_json_login(e);
 }
 
